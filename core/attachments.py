@@ -1,0 +1,252 @@
+"""The attachment policy: which files a ticket keeps, under what name and type.
+
+Pure functions: the pipeline and the portal pass bytes in and get a verdict;
+storing the file is someone else's job.
+"""
+import codecs
+import csv
+import io
+import re
+import unicodedata
+import zipfile
+import zlib
+from dataclasses import dataclass
+
+import filetype
+
+# rar is left out: it needs a non-free tool to open and so cannot be checked
+# the way zip can, and schools' own machines make zip (or 7z) archives anyway.
+# html (and svg) are left out because a browser runs the scripts inside them.
+# eml is left out because the mail inside it carries attachments of its own
+# that none of these checks would see. Admins may widen the set per site.
+DEFAULT_EXTENSIONS = frozenset({
+    "pdf", "doc", "docx", "xls", "xlsx", "ppt", "pptx", "odt", "ods", "odp",
+    "rtf", "txt", "csv", "jpg", "jpeg", "png", "gif", "webp", "bmp", "tif",
+    "tiff", "zip", "7z",
+})
+
+
+@dataclass(frozen=True)
+class AttachmentRules:
+    max_bytes: int = 5 * 1024 * 1024
+    allowed_extensions: frozenset[str] = DEFAULT_EXTENSIONS
+
+
+class Refused(Exception):
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+_OOXML = "application/vnd.openxmlformats-officedocument."
+_ODF = "application/vnd.oasis.opendocument."
+# What each known extension is, and the sniffed types its content may have.
+# A generic sniff (a zip, an OLE2 container, text) cannot tell a docx from an
+# xlsx or a list from prose, so for those the extension names the type.
+_KNOWN = {
+    "pdf": ("application/pdf", {"application/pdf"}),
+    "doc": ("application/msword", {"application/x-ole-storage", "application/msword"}),
+    "xls": ("application/vnd.ms-excel", {"application/x-ole-storage", "application/vnd.ms-excel"}),
+    "ppt": ("application/vnd.ms-powerpoint", {"application/x-ole-storage", "application/vnd.ms-powerpoint"}),
+    "docx": (_OOXML + "wordprocessingml.document", {"application/zip", _OOXML + "wordprocessingml.document"}),
+    "xlsx": (_OOXML + "spreadsheetml.sheet", {"application/zip", _OOXML + "spreadsheetml.sheet"}),
+    "pptx": (_OOXML + "presentationml.presentation", {"application/zip", _OOXML + "presentationml.presentation"}),
+    "odt": (_ODF + "text", {"application/zip", _ODF + "text"}),
+    "ods": (_ODF + "spreadsheet", {"application/zip", _ODF + "spreadsheet"}),
+    "odp": (_ODF + "presentation", {"application/zip", _ODF + "presentation"}),
+    "rtf": ("application/rtf", {"application/rtf"}),
+    "txt": ("text/plain", {"text/plain", "text/csv"}),
+    "csv": ("text/csv", {"text/plain", "text/csv"}),
+    "zip": ("application/zip", {"application/zip"}),
+    "7z": ("application/x-7z-compressed", {"application/x-7z-compressed"}),
+}
+_IMAGE_EXTENSIONS = {
+    "jpg": "image/jpeg", "jpeg": "image/jpeg", "png": "image/png", "gif": "image/gif",
+    "webp": "image/webp", "bmp": "image/bmp", "tif": "image/tiff", "tiff": "image/tiff",
+}
+_RASTER_IMAGES = frozenset(_IMAGE_EXTENSIONS.values())
+for _ext, _type in _IMAGE_EXTENSIONS.items():
+    # A jpeg named .png is still a picture; its real type is reported.
+    _KNOWN[_ext] = (_type, _RASTER_IMAGES)
+_GENERIC = frozenset({"application/zip", "application/x-ole-storage", "text/plain", "text/csv"})
+_INLINE_IMAGES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
+
+EXECUTABLE = "application/x-executable"
+_EXECUTABLE_MAGIC = (
+    b"\x7fELF",
+    b"\xfe\xed\xfa\xce", b"\xfe\xed\xfa\xcf",  # Mach-O, both byte orders
+    b"\xce\xfa\xed\xfe", b"\xcf\xfa\xed\xfe",
+    b"\xca\xfe\xba\xbe",  # Mach-O universal (also Java class files)
+    b"#!",  # scripts run by the interpreter they name
+)
+_OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_RESERVED_NAMES = frozenset(
+    {"CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$"}
+    | {f"{port}{n}" for port in ("COM", "LPT") for n in range(1, 10)}
+)
+_WINDOWS_FORBIDDEN = re.compile(r'[<>:"|?*]')
+_MAX_NAME = 150
+_MAX_EXTENSION = 16
+
+
+def safe_filename(name: str | None, *, fallback: str = "attachment") -> str:
+    """A name safe to store, show and offer for download on any system."""
+    name = unicodedata.normalize("NFC", name or "")
+    name = name.replace("\\", "/").rsplit("/", 1)[-1]
+    # Cc are control characters, Cf invisible ones such as the right-to-left
+    # override that makes "x\u202egpj.exe" look like "xexe.jpg".
+    name = "".join(c for c in name if unicodedata.category(c) not in ("Cc", "Cf", "Cs", "Co"))
+    name = _WINDOWS_FORBIDDEN.sub("_", name)
+    # Windows drops trailing dots and blanks, so "x.exe." would open as x.exe.
+    name = " ".join(name.split()).lstrip(". ").rstrip(". ")
+    if not name:
+        return fallback
+    stem, dot, extension = name.rpartition(".")
+    if not dot or len(extension) > _MAX_EXTENSION or not stem:
+        stem, extension = name, ""
+    if stem.split(".", 1)[0].rstrip().upper() in _RESERVED_NAMES:
+        stem = "_" + stem
+    suffix = "." + extension if extension else ""
+    return stem[: _MAX_NAME - len(suffix)].rstrip(". ") + suffix
+
+
+def sniff(content: bytes) -> str | None:
+    """The content type the bytes themselves show, or None when unknown."""
+    if content.startswith(_EXECUTABLE_MAGIC) or _is_dos_program(content):
+        return EXECUTABLE
+    if content.startswith(_OLE2):
+        # Word, Excel and PowerPoint 97-2003 (and .msi, .msg) share the container.
+        return filetype.guess_mime(content) or "application/x-ole-storage"
+    if content.startswith(b"%PDF-"):
+        return "application/pdf"
+    if content.startswith(b"PK\x03\x04"):
+        return _sniff_zip(content)
+    kind = filetype.guess_mime(content)
+    if kind is not None:
+        return kind
+    return _sniff_text(content)
+
+
+def _is_dos_program(content: bytes) -> bool:
+    # DOS and Windows programs and libraries start "MZ" and a binary header;
+    # a text that merely starts with those letters has no NUL in it.
+    return content.startswith(b"MZ") and b"\x00" in content[:64]
+
+
+def _sniff_zip(content: bytes) -> str:
+    try:
+        with zipfile.ZipFile(io.BytesIO(content)) as archive:
+            names = archive.namelist()
+            # OpenDocument names its type in a first, tiny, stored member.
+            if "mimetype" in names and archive.getinfo("mimetype").file_size < 100:
+                declared = archive.read("mimetype").decode("ascii", "replace").strip()
+                if declared.startswith(_ODF):
+                    return declared
+    except (zipfile.BadZipFile, OSError, RuntimeError, NotImplementedError,
+            EOFError, ValueError, zlib.error):
+        # Truncated, encrypted or oddly compressed: still a zip archive.
+        return "application/zip"
+    if "[Content_Types].xml" in names:
+        for folder, kind in (("word/", "wordprocessingml.document"),
+                             ("xl/", "spreadsheetml.sheet"),
+                             ("ppt/", "presentationml.presentation")):
+            if any(n.startswith(folder) for n in names):
+                return _OOXML + kind
+    return "application/zip"
+
+
+def _sniff_text(content: bytes) -> str | None:
+    head = content[:8192]
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        # Windows tools save "Unicode" text as UTF-16, full of NUL bytes.
+        text = head.decode("utf-16", "replace")
+    elif not head or b"\x00" in head:
+        return None
+    else:
+        text = _decode_sample(head)
+    printable = sum(c.isprintable() or c in "\r\n\t\f" for c in text)
+    if printable < 0.95 * len(text):
+        return None
+    if text.lstrip("\ufeff \r\n\t").startswith("{\\rtf"):
+        return "application/rtf"
+    return "text/csv" if _looks_like_csv(text) else "text/plain"
+
+
+def _decode_sample(head: bytes) -> str:
+    try:
+        # A multi-byte character may be cut at the end of the sample.
+        return head.decode("utf-8")
+    except UnicodeDecodeError as error:
+        if error.start >= len(head) - 3:
+            return head[: error.start].decode("utf-8")
+        return head.decode("cp1252", "replace")
+
+
+def _looks_like_csv(text: str) -> bool:
+    lines = [line for line in text.splitlines()[:20] if line.strip()]
+    if len(lines) < 2:
+        return False
+    try:
+        dialect = csv.Sniffer().sniff("\n".join(lines), delimiters=",;\t|")
+    except csv.Error:
+        return False
+    counts = {len(row) for row in csv.reader(lines, dialect)}
+    return len(counts) == 1 and counts.pop() > 1
+
+
+def check(filename: str, content: bytes, rules: AttachmentRules) -> tuple[str, str]:
+    """Return (safe filename, content type), or raise Refused saying why."""
+    if len(content) > rules.max_bytes:
+        raise Refused(f"larger than {_size(rules.max_bytes)}")
+    if not content:
+        raise Refused("the file is empty")
+    name = safe_filename(filename)
+    sniffed = sniff(content)
+    if sniffed == EXECUTABLE:
+        extension = _extension(name)
+        raise Refused(
+            f"content is an executable but the name says .{extension}"
+            if extension else "content is an executable"
+        )
+    extension = _extension(name)
+    if not extension and sniffed is not None:
+        # Inline images often come without a name; the content names them.
+        extension = _extension_for(sniffed)
+        name = f"{name}.{extension}" if extension else name
+    if not extension:
+        raise Refused("the file name has no extension")
+    allowed = {e.lower().lstrip(".") for e in rules.allowed_extensions}
+    if extension not in allowed:
+        raise Refused(f"extension .{extension} is not allowed")
+    if extension not in _KNOWN:
+        # An extension an admin added: nothing to compare the content with.
+        return name, sniffed or "application/octet-stream"
+    declared, accepted = _KNOWN[extension]
+    if sniffed not in accepted:
+        found = f"is {sniffed}" if sniffed else "is of an unknown kind"
+        raise Refused(f"content {found} but the name says .{extension}")
+    return name, declared if sniffed in _GENERIC else sniffed
+
+
+def is_safe_inline_image(content_type: str) -> bool:
+    """Only these are served inline: never svg, which can carry scripts."""
+    return content_type.split(";", 1)[0].strip().lower() in _INLINE_IMAGES
+
+
+def _extension(name: str) -> str:
+    stem, dot, extension = name.rpartition(".")
+    return extension.lower() if dot and stem else ""
+
+
+def _extension_for(content_type: str) -> str:
+    for extension, (declared, _) in _KNOWN.items():
+        if declared == content_type:
+            return extension
+    return ""
+
+
+def _size(limit: int) -> str:
+    for unit, size in (("MB", 1024 * 1024), ("KB", 1024)):
+        if limit >= size:
+            return f"{limit / size:g} {unit}"
+    return f"{limit} bytes"
