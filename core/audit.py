@@ -1,0 +1,35 @@
+"""The audit trail: every change to a ticket is an Event, written by the service
+that made the change, in the same transaction."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from core.models import Event, Ticket, User, utcnow
+
+SYSTEM = "system"
+CUSTOMER = "customer"
+
+
+def actor_name(actor: User | str | None) -> str:
+    if actor is None:
+        return SYSTEM
+    return actor if isinstance(actor, str) else actor.email
+
+
+def record(session: Session, ticket: Ticket | None, kind: str, actor: User | str | None = None, *,
+           from_value: object = None, to_value: object = None, detail: str | None = None,
+           at: datetime | None = None) -> Event:
+    event = Event(
+        ticket_id=ticket.id if ticket is not None else None,
+        at=at or utcnow(),
+        actor=actor_name(actor),
+        actor_id=actor.id if isinstance(actor, User) else None,
+        kind=kind,
+        from_value=None if from_value is None else str(from_value)[:255],
+        to_value=None if to_value is None else str(to_value)[:255],
+        detail=detail,
+    )
+    session.add(event)
+    return event

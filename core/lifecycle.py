@@ -1,0 +1,57 @@
+"""The ticket state machine: one table of allowed transitions, one function to move.
+
+    open ──reply──▶ answered ──customer writes──▶ open
+      │                │ N days quiet: auto-close
+      ├─▶ on_hold      ▼
+      ├─▶ forwarded ─▶ open (the higher office picks it up)
+      └─▶ closed ──mail within the reopen window──▶ open
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from core import audit
+from core.models import Status, Ticket, User, utcnow
+
+S = Status
+ALLOWED: dict[Status, frozenset[Status]] = {
+    S.open: frozenset({S.answered, S.on_hold, S.forwarded, S.closed}),
+    S.answered: frozenset({S.open, S.on_hold, S.forwarded, S.closed}),
+    S.on_hold: frozenset({S.open, S.answered, S.forwarded, S.closed}),
+    S.forwarded: frozenset({S.open, S.answered, S.on_hold, S.forwarded, S.closed}),
+    S.closed: frozenset({S.open}),
+}
+
+# A message from the customer moves the ticket back to staff from these states.
+REOPENED_BY_CUSTOMER = frozenset({S.answered, S.on_hold, S.closed})
+
+
+class ForbiddenTransition(Exception):
+    def __init__(self, ticket_ref: str, current: Status, wanted: Status):
+        super().__init__(f"{ticket_ref}: cannot go from {current} to {wanted}")
+        self.current, self.wanted = current, wanted
+
+
+def can_move(current: Status, wanted: Status) -> bool:
+    return wanted in ALLOWED[current]
+
+
+def move(session: Session, ticket: Ticket, wanted: Status, actor: User | str | None = None, *,
+         now: datetime | None = None, detail: str | None = None) -> None:
+    """Change the status, stamp the times that depend on it, and audit it."""
+    current = ticket.status
+    if not can_move(current, wanted):
+        raise ForbiddenTransition(ticket.ref, current, wanted)
+    now = now or utcnow()
+    ticket.status = wanted
+    ticket.status_changed_at = now
+    if wanted is S.closed:
+        ticket.closed_at = now
+        ticket.resolved_at = ticket.resolved_at or now
+    elif current is S.closed:
+        ticket.closed_at = None
+        ticket.resolved_at = None
+    audit.record(session, ticket, "status", actor, from_value=current, to_value=wanted,
+                 detail=detail, at=now)

@@ -1,0 +1,110 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Optional
+
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from core.models.base import Base, StrEnum, utcnow
+from core.models.directory import enum_column
+
+
+class Outcome(StrEnum):
+    new_ticket = "new_ticket"
+    appended = "appended"
+    duplicate = "duplicate"
+    auto_reply = "auto_reply"
+    bounce = "bounce"
+    quarantined = "quarantined"
+
+
+class RawMail(Base):
+    """Every message received, recorded before anything can fail.
+
+    The bytes live in the content store under `sha256`; `outcome` is empty
+    until the pipeline has decided, so an interrupted ingest is visible.
+    """
+
+    __tablename__ = "raw_mail"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    channel: Mapped[str] = mapped_column(String(8))  # smtp, imap, file, web
+    envelope_from: Mapped[Optional[str]] = mapped_column(String(254))
+    envelope_to: Mapped[Optional[str]] = mapped_column(Text)
+    message_id: Mapped[Optional[str]] = mapped_column(String(995), index=True)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    size: Mapped[int] = mapped_column(Integer)
+    outcome: Mapped[Optional[Outcome]] = enum_column(Outcome, nullable=True, index=True)
+    ticket_id: Mapped[Optional[int]] = mapped_column(ForeignKey("ticket.id"), index=True)
+    reason: Mapped[Optional[str]] = mapped_column(Text)
+    processed_at: Mapped[Optional[datetime]]
+
+
+class OutboxStatus(StrEnum):
+    pending = "pending"
+    sent = "sent"
+    failed = "failed"      # gave up after the last attempt; shown to admins
+    bounced = "bounced"    # a delivery status report came back for it
+    suppressed = "suppressed"  # not sent: loop guard or rate limit
+
+
+class Outbox(Base):
+    """A mail to send, written in the same transaction as the change that causes it.
+
+    `template` and `context` are what mailout renders; the Message-ID is fixed
+    here so a retry sends the same message and threading never depends on luck.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    ticket_id: Mapped[Optional[int]] = mapped_column(ForeignKey("ticket.id"), index=True)
+    template: Mapped[str] = mapped_column(String(64))
+    context: Mapped[str] = mapped_column(Text, default="{}")  # JSON
+    language: Mapped[str] = mapped_column(String(8), default="id")
+    to_address: Mapped[str] = mapped_column(String(254), index=True)
+    message_id: Mapped[str] = mapped_column(String(995), unique=True)
+    in_reply_to: Mapped[Optional[str]] = mapped_column(String(995))
+    references: Mapped[Optional[str]] = mapped_column(Text)
+    # Automatic notices carry Auto-Submitted and count against the rate limit.
+    automatic: Mapped[bool] = mapped_column(Boolean, default=True)
+    status: Mapped[OutboxStatus] = enum_column(OutboxStatus, default=OutboxStatus.pending)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    locked_until: Mapped[Optional[datetime]]
+    last_error: Mapped[Optional[str]] = mapped_column(Text)
+    sent_at: Mapped[Optional[datetime]]
+    bounced_at: Mapped[Optional[datetime]]
+    bounce_reason: Mapped[Optional[str]] = mapped_column(Text)
+
+
+class ImapCursor(Base):
+    """How far the poller has read a folder; a new UIDVALIDITY starts it over."""
+
+    __tablename__ = "imap_cursor"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mailbox: Mapped[str] = mapped_column(String(512), unique=True)  # user@host/folder
+    uidvalidity: Mapped[int] = mapped_column(Integer)
+    last_uid: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class RateEvent(Base):
+    """One counted action (an automatic mail to an address, a web form post from
+    an IP). Counted in the database so limits hold across processes."""
+
+    __tablename__ = "rate_event"
+    __table_args__ = (Index("ix_rate_event_key_at", "key", "at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(300))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Setting(Base):
+    """A policy value admins change at run time, as JSON (see core/policy.py)."""
+
+    __tablename__ = "setting"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -1,0 +1,176 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Optional
+
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from core.models.base import Base, StrEnum, utcnow
+from core.models.directory import Office, User, enum_column
+
+
+class Status(StrEnum):
+    open = "open"            # waiting for staff
+    answered = "answered"    # waiting for the customer
+    on_hold = "on_hold"
+    forwarded = "forwarded"  # waiting for the higher office to pick it up
+    closed = "closed"
+
+
+class Direction(StrEnum):
+    inbound = "in"     # from the customer
+    outbound = "out"   # staff reply the customer sees
+    note = "note"      # internal, never shown to the customer
+
+
+class Category(Base):
+    """Group -> category -> subcategory, as a tree; a default office routes it."""
+
+    __tablename__ = "category"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    parent_id: Mapped[Optional[int]] = mapped_column(ForeignKey("category.id"))
+    default_office_id: Mapped[Optional[int]] = mapped_column(ForeignKey("office.id"))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Priority(Base):
+    """A priority and its SLA: hours to first response and to resolution."""
+
+    __tablename__ = "priority"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(40), unique=True)
+    level: Mapped[int] = mapped_column(Integer)  # higher is more urgent
+    first_response_hours: Mapped[Optional[int]] = mapped_column(Integer)
+    resolution_hours: Mapped[Optional[int]] = mapped_column(Integer)
+    # A breach of this priority's SLA forwards the ticket one tier up.
+    escalate_on_breach: Mapped[bool] = mapped_column(Boolean, default=False)
+    is_default: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Ticket(Base):
+    __tablename__ = "ticket"
+    __table_args__ = (
+        Index("ix_ticket_office_status", "office_id", "status"),
+        Index("ix_ticket_status_changed", "status", "status_changed_at"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ref: Mapped[str] = mapped_column(String(16), unique=True)
+    subject: Mapped[str] = mapped_column(String(255))
+    status: Mapped[Status] = enum_column(Status, default=Status.open)
+    priority_id: Mapped[Optional[int]] = mapped_column(ForeignKey("priority.id"))
+    category_id: Mapped[Optional[int]] = mapped_column(ForeignKey("category.id"))
+    office_id: Mapped[int] = mapped_column(ForeignKey("office.id"))  # the holding office
+    assignee_id: Mapped[Optional[int]] = mapped_column(ForeignKey("app_user.id"), index=True)
+    assigned_at: Mapped[Optional[datetime]]
+    requester_email: Mapped[str] = mapped_column(String(254), index=True)
+    requester_name: Mapped[Optional[str]] = mapped_column(String(200))
+    school_id: Mapped[Optional[int]] = mapped_column(ForeignKey("office.id"), index=True)
+    language: Mapped[Optional[str]] = mapped_column(String(8))
+    # The customer's private link. The token is an HMAC of the ticket id and
+    # this random nonce under the secret key (so every mail can carry the same
+    # link without the token being stored); its SHA-256 finds the ticket.
+    # Reissuing the link draws a new nonce, which revokes the old one.
+    token_nonce: Mapped[Optional[str]] = mapped_column(String(32))
+    token_hash: Mapped[Optional[str]] = mapped_column(String(64), unique=True)
+    token_issued_at: Mapped[Optional[datetime]]
+    # A ticket opened by mail on a closed ticket after its reopen window.
+    continues_id: Mapped[Optional[int]] = mapped_column(ForeignKey("ticket.id"))
+    merged_into_id: Mapped[Optional[int]] = mapped_column(ForeignKey("ticket.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    status_changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_customer_at: Mapped[Optional[datetime]]
+    first_response_at: Mapped[Optional[datetime]]
+    resolved_at: Mapped[Optional[datetime]]
+    closed_at: Mapped[Optional[datetime]]
+    # SLA clock: due times set from the priority, flags set by the sweep.
+    first_response_due_at: Mapped[Optional[datetime]]
+    resolution_due_at: Mapped[Optional[datetime]]
+    sla_warned_at: Mapped[Optional[datetime]]
+    sla_breached_at: Mapped[Optional[datetime]]
+    # Whether the customer said the answer solved it (None: not asked or no answer).
+    satisfied: Mapped[Optional[bool]] = mapped_column(Boolean)
+
+    office: Mapped[Office] = relationship(foreign_keys=[office_id], lazy="joined")
+    school: Mapped[Optional[Office]] = relationship(foreign_keys=[school_id])
+    assignee: Mapped[Optional[User]] = relationship(lazy="joined")
+    priority: Mapped[Optional[Priority]] = relationship(lazy="joined")
+    category: Mapped[Optional[Category]] = relationship()
+    messages: Mapped[list["Message"]] = relationship(
+        back_populates="ticket", order_by="Message.id", cascade="all, delete-orphan")
+    events: Mapped[list["Event"]] = relationship(order_by="Event.id", cascade="all, delete-orphan")
+
+    def __repr__(self) -> str:
+        return f"<Ticket {self.ref} {self.status}>"
+
+
+class Message(Base):
+    __tablename__ = "message"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id"), index=True)
+    direction: Mapped[Direction] = enum_column(Direction)
+    author_id: Mapped[Optional[int]] = mapped_column(ForeignKey("app_user.id"))
+    from_address: Mapped[Optional[str]] = mapped_column(String(254))
+    from_name: Mapped[Optional[str]] = mapped_column(String(200))
+    # Our own Message-ID for outbound mail, the sender's for inbound.
+    message_id: Mapped[Optional[str]] = mapped_column(String(995), index=True)
+    in_reply_to: Mapped[Optional[str]] = mapped_column(String(995))
+    subject: Mapped[Optional[str]] = mapped_column(String(255))
+    text: Mapped[str] = mapped_column(Text, default="")        # for display
+    full_text: Mapped[str] = mapped_column(Text, default="")   # as received
+    html: Mapped[Optional[str]] = mapped_column(Text)          # sanitised
+    # Out-of-office and other automatic mail: kept, never reopens.
+    auto_reply: Mapped[bool] = mapped_column(Boolean, default=False)
+    channel: Mapped[str] = mapped_column(String(8), default="mail")  # mail, web, portal
+    raw_mail_id: Mapped[Optional[int]] = mapped_column(ForeignKey("raw_mail.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    ticket: Mapped[Ticket] = relationship(back_populates="messages")
+    author: Mapped[Optional[User]] = relationship()
+    attachments: Mapped[list["Attachment"]] = relationship(
+        order_by="Attachment.id", cascade="all, delete-orphan")
+
+
+class Attachment(Base):
+    """Metadata of a file; the bytes live in the content-addressed store by sha256.
+
+    A refused file keeps its name, size, hash and reason, but not its bytes.
+    """
+
+    __tablename__ = "attachment"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("message.id"), index=True)
+    filename: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(127))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    content_id: Mapped[Optional[str]] = mapped_column(String(255))  # for inline images
+    inline: Mapped[bool] = mapped_column(Boolean, default=False)
+    refused_reason: Mapped[Optional[str]] = mapped_column(String(255))
+
+
+class Event(Base):
+    """The audit trail: who did what to a ticket (or the directory), when, from, to."""
+
+    __tablename__ = "event"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[Optional[int]] = mapped_column(ForeignKey("ticket.id"), index=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    actor_id: Mapped[Optional[int]] = mapped_column(ForeignKey("app_user.id"))
+    actor: Mapped[str] = mapped_column(String(254))  # a user's email, "customer" or "system"
+    kind: Mapped[str] = mapped_column(String(32), index=True)
+    from_value: Mapped[Optional[str]] = mapped_column(String(255))
+    to_value: Mapped[Optional[str]] = mapped_column(String(255))
+    detail: Mapped[Optional[str]] = mapped_column(Text)
+
+
+class TicketLink(Base):
+    """Two tickets staff said are related (each link is stored once, low id first)."""
+
+    __tablename__ = "ticket_link"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id"), index=True)
+    other_id: Mapped[int] = mapped_column(ForeignKey("ticket.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

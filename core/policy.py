@@ -1,0 +1,97 @@
+"""Rules admins change at run time, stored in the `setting` table as JSON.
+
+Each field has a working default, so a fresh installation behaves sensibly
+before anyone opens the admin pages.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, fields, replace
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core import audit
+from core.models import Setting, User
+
+DEFAULT_EXTENSIONS = (
+    "pdf", "doc", "docx", "xls", "xlsx", "ppt", "pptx", "odt", "ods", "odp", "rtf", "txt",
+    "csv", "jpg", "jpeg", "png", "gif", "webp", "bmp", "tif", "tiff", "zip",
+)
+
+
+@dataclass(frozen=True)
+class Policy:
+    # Days a ticket may wait in `answered` before it closes itself (seed 000).
+    auto_close_days: int = 7
+    # Days after closing in which a customer's mail reopens the ticket;
+    # later mail opens a new ticket linked to the old one.
+    reopen_days: int = 14
+    # Largest single attachment, in bytes (seed 000: 5 MB).
+    attachment_max_bytes: int = 5 * 1024 * 1024
+    attachment_extensions: tuple[str, ...] = DEFAULT_EXTENSIONS
+    # Office code that receives mail from unknown senders; empty: the root.
+    triage_office: str = ""
+    # Most open tickets the automatic rules give one agent; 0: no cap.
+    agent_cap: int = 0
+    # An agent above the average by more than this gives a ticket to a newcomer.
+    rebalance_margin: int = 1
+    # Hours an agent may be unavailable before their tickets return to the pool.
+    absence_hours: int = 48
+    # Hours before an SLA due time at which staff are warned.
+    sla_warning_hours: int = 2
+    # Automatic mails to one address: at most this many per 10 minutes and per day.
+    auto_mail_per_10min: int = 5
+    auto_mail_per_day: int = 30
+    # Language of mail and pages when nothing more specific is known.
+    default_language: str = "id"
+    # Show remote images in HTML mail; off by default (tracking pixels).
+    allow_remote_images: bool = False
+    # Kind of office whose rows are customers (their registered email opens tickets).
+    customer_kind: str = "school"
+    # Days a customer's private link stays valid after it is issued; 0: forever.
+    token_days: int = 0
+
+
+FIELDS = {f.name: f for f in fields(Policy)}
+
+
+def load_policy(session: Session) -> Policy:
+    stored = {row.key: json.loads(row.value) for row in session.scalars(select(Setting))}
+    values = {name: tuple(value) if isinstance(value, list) else value
+              for name, value in stored.items() if name in FIELDS}
+    return Policy(**values)
+
+
+class BadSetting(ValueError):
+    def __init__(self, name: str, message: str):
+        super().__init__(f"{name}: {message}")
+        self.name = name
+
+
+def update_policy(session: Session, actor: User | str | None = None, **changes) -> Policy:
+    current = load_policy(session)
+    for name, value in changes.items():
+        if name not in FIELDS:
+            raise BadSetting(name, "no such setting")
+        expected = type(getattr(Policy(), name))
+        if expected is tuple and isinstance(value, (list, tuple)):
+            value = tuple(value)
+        elif expected is int and not isinstance(value, bool) and isinstance(value, int):
+            if value < 0:
+                raise BadSetting(name, "must not be negative")
+        elif not isinstance(value, expected):
+            raise BadSetting(name, f"must be {expected.__name__}")
+        old = getattr(current, name)
+        if old == value:
+            continue
+        row = session.get(Setting, name) or Setting(key=name)
+        row.value = json.dumps(list(value) if isinstance(value, tuple) else value)
+        session.add(row)
+        audit.record(session, None, "setting", actor, from_value=f"{name}={old}", to_value=value)
+    session.flush()
+    return replace(current, **{k: tuple(v) if isinstance(v, list) else v for k, v in changes.items()})
+
+
+def as_dict(policy: Policy) -> dict:
+    return asdict(policy)

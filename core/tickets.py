@@ -1,0 +1,159 @@
+"""Opening tickets and adding customers' messages: one service for every channel
+(SMTP, IMAP, the web form), so the rules hold whichever way a message comes in."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core import audit, lifecycle
+from core.models import Attachment, Direction, Message, Office, Priority, Status, Ticket, utcnow
+from core.policy import Policy
+from core.refs import new_ref
+from core.settings import Settings
+from core.tokens import hash_token, link_token, new_nonce
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """A customer's message as every channel hands it to core."""
+    from_address: str
+    subject: str
+    text: str                 # for display: quoted history and signature stripped
+    full_text: str = ""       # as written
+    html: str | None = None   # sanitised
+    from_name: str | None = None
+    message_id: str | None = None
+    in_reply_to: str | None = None
+    channel: str = "mail"
+    auto_reply: bool = False
+    raw_mail_id: int | None = None
+    attachments: list[Attachment] = field(default_factory=list)
+
+
+def customer_office(session: Session, email: str, policy: Policy) -> Office | None:
+    """The school (or other customer office) registered with this address."""
+    return session.scalar(select(Office).where(
+        Office.email == email.lower(), Office.kind == policy.customer_kind, Office.active.is_(True)))
+
+
+def triage_office(session: Session, policy: Policy) -> Office:
+    """Where mail from unknown senders goes: the configured office, else the root."""
+    if policy.triage_office:
+        office = session.scalar(select(Office).where(Office.code == policy.triage_office))
+        if office is not None:
+            return office
+    office = session.scalar(select(Office).where(Office.parent_id.is_(None)).order_by(Office.id))
+    if office is None:
+        raise LookupError("the directory is empty: import it before taking mail")
+    return office
+
+
+def default_priority(session: Session) -> Priority | None:
+    return session.scalar(select(Priority).order_by(Priority.is_default.desc(), Priority.level).limit(1))
+
+
+def issue_link(settings: Settings, ticket: Ticket, now: datetime | None = None) -> str:
+    """Give the ticket a new private link (revoking any old one); return the token."""
+    ticket.token_nonce = new_nonce()
+    token = link_token(settings.secret_key, ticket.id, ticket.token_nonce)
+    ticket.token_hash = hash_token(token)
+    ticket.token_issued_at = now or utcnow()
+    return token
+
+
+def link_of(settings: Settings, ticket: Ticket) -> str:
+    """The customer's private link as it goes into mail."""
+    token = link_token(settings.secret_key, ticket.id, ticket.token_nonce)
+    return f"{settings.base_url}/t/{token}"
+
+
+def find_by_token(session: Session, token: str, policy: Policy, now: datetime | None = None) -> Ticket | None:
+    if not token or len(token) > 100:
+        return None
+    ticket = session.scalar(select(Ticket).where(Ticket.token_hash == hash_token(token)))
+    if ticket is None:
+        return None
+    if policy.token_days and ticket.token_issued_at < (now or utcnow()) - timedelta(days=policy.token_days):
+        return None
+    return ticket
+
+
+def _unused_ref(session: Session) -> str:
+    while True:
+        ref = new_ref()
+        if session.scalar(select(Ticket.id).where(Ticket.ref == ref)) is None:
+            return ref
+
+
+def open_ticket(session: Session, settings: Settings, policy: Policy, mail: Incoming, *,
+                school: Office | None = None, office: Office | None = None,
+                priority: Priority | None = None, continues: Ticket | None = None,
+                now: datetime | None = None) -> Ticket:
+    """A new ticket held by the school's parent office (or triage), with its first message."""
+    now = now or utcnow()
+    if office is None:
+        office = school.parent if school is not None and school.parent is not None \
+            else triage_office(session, policy)
+    priority = priority or default_priority(session)
+    ticket = Ticket(
+        ref=_unused_ref(session), subject=(mail.subject or "").strip()[:255] or "(no subject)",
+        status=Status.open, office=office, school=school, priority=priority,
+        requester_email=mail.from_address.lower(), requester_name=mail.from_name,
+        language=(school.language if school is not None else None) or policy.default_language,
+        continues_id=continues.id if continues is not None else None,
+        created_at=now, updated_at=now, status_changed_at=now, last_customer_at=now,
+    )
+    if priority is not None:
+        if priority.first_response_hours:
+            ticket.first_response_due_at = now + timedelta(hours=priority.first_response_hours)
+        if priority.resolution_hours:
+            ticket.resolution_due_at = now + timedelta(hours=priority.resolution_hours)
+    session.add(ticket)
+    session.flush()
+    issue_link(settings, ticket, now)
+    audit.record(session, ticket, "created", audit.CUSTOMER, to_value=office.code, at=now,
+                 detail=f"via {mail.channel}" + (f", continues {continues.ref}" if continues else ""))
+    add_message(session, ticket, mail, now=now)
+    return ticket
+
+
+def add_message(session: Session, ticket: Ticket, mail: Incoming, *, now: datetime | None = None) -> Message:
+    message = Message(
+        ticket=ticket, direction=Direction.inbound, from_address=mail.from_address.lower(),
+        from_name=mail.from_name, message_id=mail.message_id, in_reply_to=mail.in_reply_to,
+        subject=(mail.subject or "")[:255], text=mail.text, full_text=mail.full_text or mail.text,
+        html=mail.html, auto_reply=mail.auto_reply, channel=mail.channel,
+        raw_mail_id=mail.raw_mail_id, created_at=now or utcnow(), attachments=list(mail.attachments),
+    )
+    session.add(message)
+    return message
+
+
+def within_reopen_window(ticket: Ticket, policy: Policy, now: datetime) -> bool:
+    return ticket.closed_at is None or now - ticket.closed_at <= timedelta(days=policy.reopen_days)
+
+
+def add_customer_message(session: Session, settings: Settings, policy: Policy, ticket: Ticket,
+                         mail: Incoming, *, now: datetime | None = None) -> Ticket:
+    """Put a customer's message on their ticket, reopening it where the rules say.
+
+    A closed ticket past its reopen window is not reopened: the message opens a
+    new ticket that continues it. An automatic reply is kept but moves nothing.
+    Returns the ticket the message landed on.
+    """
+    now = now or utcnow()
+    if ticket.status is Status.closed and not within_reopen_window(ticket, policy, now) and not mail.auto_reply:
+        return open_ticket(session, settings, policy, mail, school=ticket.school, office=None,
+                           continues=ticket, now=now)
+    add_message(session, ticket, mail, now=now)
+    ticket.updated_at = now
+    if mail.auto_reply:
+        return ticket
+    ticket.last_customer_at = now
+    if ticket.status in lifecycle.REOPENED_BY_CUSTOMER:
+        lifecycle.move(session, ticket, Status.open, audit.CUSTOMER, now=now,
+                       detail=f"customer wrote via {mail.channel}")
+    return ticket
