@@ -95,10 +95,14 @@ def safe_filename(name: str | None, *, fallback: str = "attachment") -> str:
     name = name.replace("\\", "/").rsplit("/", 1)[-1]
     # Cc are control characters, Cf invisible ones such as the right-to-left
     # override that makes "x\u202egpj.exe" look like "xexe.jpg".
-    name = "".join(c for c in name if unicodedata.category(c) not in ("Cc", "Cf", "Cs", "Co"))
-    name = _WINDOWS_FORBIDDEN.sub("_", name)
+    name = "".join(
+        " " if c.isspace() else c
+        for c in name
+        if c.isspace() or unicodedata.category(c) not in ("Cc", "Cf", "Cs", "Co")
+    )
+    name = _WINDOWS_FORBIDDEN.sub("_", " ".join(name.split()))
     # Windows drops trailing dots and blanks, so "x.exe." would open as x.exe.
-    name = " ".join(name.split()).lstrip(". ").rstrip(". ")
+    name = name.strip().lstrip(". ").rstrip(". ")
     if not name:
         return fallback
     stem, dot, extension = name.rpartition(".")
@@ -114,6 +118,8 @@ def sniff(content: bytes) -> str | None:
     """The content type the bytes themselves show, or None when unknown."""
     if content.startswith(_EXECUTABLE_MAGIC) or _is_dos_program(content):
         return EXECUTABLE
+    if content.startswith(b"MZ"):
+        return _sniff_text(content)
     if content.startswith(_OLE2):
         # Word, Excel and PowerPoint 97-2003 (and .msi, .msg) share the container.
         return filetype.guess_mime(content) or "application/x-ole-storage"
