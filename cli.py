@@ -1,0 +1,181 @@
+"""The `helpdesk` command: the operator's entry point (see README.md).
+
+Each command owns its session and transaction and calls one core function.
+Commands of the mail and task packages are registered at the bottom.
+"""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from core.db import Database
+from core.settings import load_settings
+
+
+def database() -> Database:
+    return Database(load_settings())
+
+
+@click.group()
+def main() -> None:
+    """An email-driven, tiered helpdesk."""
+
+
+@main.command("init-db")
+def init_db() -> None:
+    """Create or upgrade the schema (idempotent) and add default priorities."""
+    from core import schema
+    from core.demo import seed_defaults
+
+    db = database()
+    db.settings.data_dir.mkdir(parents=True, exist_ok=True)
+    before, after = schema.upgrade(db.engine)
+    with db.begin() as session:
+        seeded = seed_defaults(session)
+    state = "up to date" if before == after else f"upgraded {before or 'empty'} -> {after}"
+    click.echo(f"database {state}" + ("; default priorities and categories added" if seeded else ""))
+
+
+@main.command("import-directory")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def import_directory_command(file: Path) -> None:
+    """Upsert offices and schools from a CSV: code,name,kind,parent_code,email."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from core.directory import import_directory
+    from core.directory_csv import BadDirectory, read_directory
+
+    try:
+        rows = list(read_directory(file.read_bytes()))
+    except BadDirectory as exc:
+        raise click.ClickException(f"{file}: {exc}")
+    db = database()
+    with Progress(TextColumn("importing"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=_stderr_console(), transient=False) as bar:
+        task = bar.add_task("import", total=len(rows))
+        with db.begin() as session:
+            report = import_directory(session, rows, actor="import-directory",
+                                      progress=lambda n: bar.advance(task, n))
+        bar.update(task, completed=len(rows))
+    for error in report.errors:
+        click.echo(f"{file}:{error}", err=True)
+    click.echo(report.summary())
+    if report.errors:
+        sys.exit(1)
+
+
+def _stderr_console():
+    from rich.console import Console
+    return Console(stderr=True)
+
+
+@main.command("create-user")
+@click.argument("email")
+@click.option("--name", required=True)
+@click.option("--office", "office_code", required=True, help="code of the user's office")
+@click.option("--role", type=click.Choice(["agent", "supervisor", "admin"]), required=True)
+def create_user(email: str, name: str, office_code: str, role: str) -> None:
+    """Create a staff user; the password is read from standard input."""
+    from core.passwords import WeakPassword
+    from core.staff import StaffError, create_staff
+
+    password = sys.stdin.readline().rstrip("\r\n")
+    try:
+        with database().begin() as session:
+            user = create_staff(session, email=email, name=name, office_code=office_code,
+                                role=role, password=password)
+            click.echo(f"created {user.email} ({user.role}) at {user.office.code}")
+    except (StaffError, WeakPassword) as exc:
+        raise click.ClickException(str(exc))
+
+
+@main.command("export")
+@click.option("--format", "fmt", type=click.Choice(["jsonl"]), default="jsonl")
+def export(fmt: str) -> None:
+    """Every ticket with its messages and history, one JSON object per line."""
+    from core.export import export_tickets
+
+    with database().session() as session:
+        for item in export_tickets(session):
+            sys.stdout.write(json.dumps(item, ensure_ascii=False) + "\n")
+
+
+@main.command("demo")
+def demo() -> None:
+    """Load the demo directory, staff and tickets (once)."""
+    from core.demo import DEMO_PASSWORD, load_demo
+
+    db = database()
+    with db.begin() as session:
+        staff = load_demo(session, db.settings)
+    if not staff:
+        click.echo("demo data already loaded")
+        return
+    click.echo(f"demo loaded: {len(staff)} staff users, password {DEMO_PASSWORD!r}")
+    for email, role, office in staff:
+        click.echo(f"  {email:32} {role:10} {office}")
+
+
+@main.command("run")
+@click.option("--host", default="127.0.0.1")
+@click.option("--web-port", default=8000, type=int)
+@click.option("--smtp-port", default=2525, type=int)
+@click.option("--demo", "with_demo", is_flag=True, help="load the demo data first")
+def run(host: str, web_port: int, smtp_port: int, with_demo: bool) -> None:
+    """Everything in one process tree: web, SMTP, worker and scheduler."""
+    ctx = click.get_current_context()
+    ctx.invoke(init_db)
+    if with_demo:
+        ctx.invoke(demo)
+    sys.exit(run_all(parts(host, web_port, smtp_port)))
+
+
+def parts(host: str, web_port: int, smtp_port: int) -> list[tuple[str, list[str], int | None]]:
+    """The processes of an all-in-one installation: (name, argv, port it listens on)."""
+    python = sys.executable
+    return [
+        ("web", [python, "-m", "gunicorn", "--bind", f"{host}:{web_port}", "--workers", "2",
+                 "--access-logfile", "-", "wsgi:app"], web_port),
+    ]
+
+
+def run_all(processes: list[tuple[str, list[str], int | None]]) -> int:
+    """Start every part, print READY once all listen, and stop all when one stops."""
+    import signal
+    import socket
+    import subprocess
+    import time
+
+    children = [(name, subprocess.Popen(argv), port) for name, argv, port in processes]
+
+    def stop(*_):
+        for _, child, _ in children:
+            if child.poll() is None:
+                child.terminate()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    waiting = {name: port for name, _, port in children if port}
+    deadline = time.monotonic() + 60
+    try:
+        while waiting and time.monotonic() < deadline:
+            for name, port in list(waiting.items()):
+                with socket.socket() as probe:
+                    if probe.connect_ex(("127.0.0.1", port)) == 0:
+                        del waiting[name]
+            if any(child.poll() is not None for _, child, _ in children):
+                break
+            time.sleep(0.2)
+        if not waiting and all(child.poll() is None for _, child, _ in children):
+            listening = ", ".join(f"{name} on {port}" for name, _, port in children if port)
+            click.echo(f"READY {listening}", err=False)
+            sys.stdout.flush()
+        while all(child.poll() is None for _, child, _ in children):
+            time.sleep(0.5)
+    finally:
+        stop()
+        codes = [child.wait(timeout=30) for _, child, _ in children]
+    return next((code for code in codes if code), 0)

@@ -1,0 +1,48 @@
+"""Creating and upgrading the schema with Alembic (the migrations/ folder)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.config import Config
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine
+
+from core.models import Base
+
+MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+
+
+def _config(connection) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = connection
+    return config
+
+
+def upgrade(engine: Engine) -> tuple[str | None, str]:
+    """Bring the schema to the newest revision; return (before, after). Idempotent."""
+    with engine.begin() as connection:
+        before = MigrationContext.configure(connection).get_current_revision()
+        command.upgrade(_config(connection), "head")
+        after = MigrationContext.configure(connection).get_current_revision()
+    return before, after
+
+
+def head() -> str:
+    return ScriptDirectory.from_config(_config(None)).get_current_head()
+
+
+def drift(engine: Engine) -> list:
+    """Differences between the migrated schema and the models (empty when in step)."""
+    with engine.connect() as connection:
+        return compare_metadata(MigrationContext.configure(connection, opts={"compare_type": True}),
+                                Base.metadata)
+
+
+def new_revision(engine: Engine, message: str) -> None:
+    """Write a migration for the models' changes (for developers)."""
+    with engine.begin() as connection:
+        command.revision(_config(connection), message=message, autogenerate=True)
