@@ -1,0 +1,152 @@
+"""The part of a customer's reply worth showing: quoted history and signature cut.
+
+Mail clients top-post: the reply sits above an attribution ("On ... wrote:",
+"Pada ... menulis:"), an Outlook header block ("From:/Sent:", "Dari:/Dikirim:")
+or a "-----Original Message-----" rule, and everything below is history.
+Some clients (Thunderbird, mailing-list habits) bottom-post or answer inline
+between '>' lines; then the '>' lines go and the answers stay. The full text
+is stored elsewhere; this only decides what a reader sees first.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from core.htmltext import html_to_text
+from core.quotes_patterns import field_kind, is_attribution, is_separator, is_tagline
+
+# Attributions wrap: Gmail splits "On <date> <name> <\n<addr>> wrote:" over up to five lines.
+_ATTRIBUTION_LINES = 5
+# Outlook wraps long field values; a header block tolerates this many non-field lines in a row.
+_FIELD_GAP = 2
+_FIELD_WINDOW = 12
+_SIGNATURE = re.compile(r"^\s*--\s*$")  # RFC 3676 "-- ", and the common "--"
+_FOOTER_RULE = re.compile(r"^\s*_{2,}\s*$")  # mailing-list and disclaimer footers
+_RULE = re.compile(r"^\s*(?:[-_=*~#]\s?){3,}$")
+
+
+@dataclass(frozen=True)
+class _Marker:
+    kind: str  # "header": history follows; "quote": a '>' block; "tagline": device advert
+    begin: int
+    end: int  # last line of the marker, inclusive
+
+
+def display_text(text: str, *, html: str | None = None) -> str:
+    """The visible reply of a message body, without quoted history or signature."""
+    if not text.strip() and html:
+        text = html_to_text(html)
+    lines = [line.rstrip() for line in text.replace("\r\n", "\n").replace("\r", "\n").lstrip("\ufeff").split("\n")]
+    visible = _trim(_strip_signature(_strip_quotes(lines, replied=False)))
+    if not visible:
+        # All of it looked like history: showing it beats showing nothing.
+        visible = _trim(lines)
+    return "\n".join(visible).rstrip()
+
+
+def _strip_quotes(lines: list[str], replied: bool) -> list[str]:
+    marker = _first_marker(lines)
+    if marker is None:
+        return lines
+    before, rest = lines[: marker.begin], lines[marker.end + 1 :]
+    replied = replied or _has_text(before)
+    if marker.kind == "quote":
+        return _join(before, _strip_quotes(rest, replied))
+    if replied:
+        return before
+    # Nothing above the marker: a bottom-posted reply follows the quoted part.
+    return _strip_quotes(rest[_quote_end(rest, 0) :], replied=False)
+
+
+def _first_marker(lines: list[str]) -> _Marker | None:
+    for j, line in enumerate(lines):
+        begin = _attribution_begin(lines, j)
+        if begin is not None:
+            return _Marker("header", begin, j)
+        if is_separator(line):
+            return _Marker("header", j, j)
+        block_end = _header_block_end(lines, j)
+        if block_end is not None:
+            return _Marker("header", j, block_end)
+        if _is_quoted(line):
+            return _Marker("quote", j, _quote_end(lines, j) - 1)
+        if is_tagline(line):
+            return _Marker("tagline", j, j)
+    return None
+
+
+def _attribution_begin(lines: list[str], end: int) -> int | None:
+    """First line of the shortest attribution ending at line `end`, if there is one."""
+    if not lines[end].strip():
+        return None
+    for begin in range(end, max(-1, end - _ATTRIBUTION_LINES), -1):
+        if begin < end and _is_quoted(lines[begin]):
+            return None
+        if is_attribution(" ".join(lines[begin : end + 1])):
+            return begin
+    return None
+
+
+def _header_block_end(lines: list[str], start: int) -> int | None:
+    """Last field line of an Outlook-style header block starting at `start`, if one does."""
+    first = field_kind(lines[start])
+    if first is None:
+        return None
+    kinds, dated, last, gap = set(), False, start, 0
+    for k in range(start, min(len(lines), start + _FIELD_WINDOW)):
+        field = field_kind(lines[k])
+        if field is None:
+            gap += 1
+            if gap > _FIELD_GAP:
+                break
+            continue
+        kind, value = field
+        kinds.add(kind)
+        dated = dated or (kind == "date" and any(ch.isdigit() for ch in value))
+        last, gap = k, 0
+    # A sender and a date together: a body that merely says "Date: ..." or "To: ..." stays.
+    return last if "from" in kinds and dated else None
+
+
+def _is_quoted(line: str) -> bool:
+    return line.lstrip().startswith(">")
+
+
+def _quote_end(lines: list[str], start: int) -> int:
+    """Index after the '>' block at `start`, blank lines and rewrapped quote lines included."""
+    k = start
+    while k < len(lines):
+        line = lines[k]
+        rewrapped = 0 < k < len(lines) - 1 and _is_quoted(lines[k - 1]) and _is_quoted(lines[k + 1])
+        if not (_is_quoted(line) or not line.strip() or rewrapped):
+            break
+        k += 1
+    return k
+
+
+def _strip_signature(lines: list[str]) -> list[str]:
+    for k, line in enumerate(lines):
+        if (_SIGNATURE.match(line) or _FOOTER_RULE.match(line)) and _has_text(lines[:k]):
+            return lines[:k]
+    return lines
+
+
+def _trim(lines: list[str]) -> list[str]:
+    """Drop blank lines at both ends, and rules and device taglines left at the bottom."""
+    end = len(lines)
+    while end and (not lines[end - 1].strip() or _RULE.match(lines[end - 1]) or is_tagline(lines[end - 1])):
+        end -= 1
+    start = 0
+    while start < end and not lines[start].strip():
+        start += 1
+    return lines[start:end]
+
+
+def _join(before: list[str], after: list[str]) -> list[str]:
+    if before and after and not before[-1].strip() and not after[0].strip():
+        after = after[1:]
+    return before + after
+
+
+def _has_text(lines: list[str]) -> bool:
+    return any(line.strip() for line in lines)
