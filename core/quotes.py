@@ -13,7 +13,14 @@ import re
 from dataclasses import dataclass
 
 from core.htmltext import html_to_text
-from core.quotes_patterns import field_kind, is_attribution, is_separator, is_tagline
+from core.quotes_patterns import (
+    field_kind,
+    is_attribution,
+    is_forward,
+    is_separator,
+    is_tagline,
+    opens_attribution,
+)
 
 # Attributions wrap: Gmail splits "On <date> <name> <\n<addr>> wrote:" over up to five lines.
 _ATTRIBUTION_LINES = 5
@@ -50,8 +57,9 @@ def _strip_quotes(lines: list[str], replied: bool) -> list[str]:
         return lines
     before, rest = lines[: marker.begin], lines[marker.end + 1 :]
     replied = replied or _has_text(before)
-    if marker.kind == "quote":
-        return _join(before, _strip_quotes(rest, replied))
+    if marker.kind == "quote" or (replied and _opens_quote(rest)):
+        # Answers written between or below '>' blocks are part of the reply.
+        return _join(before, _strip_quotes(rest[_quote_end(rest, 0) :], replied))
     if replied:
         return before
     # Nothing above the marker: a bottom-posted reply follows the quoted part.
@@ -60,6 +68,8 @@ def _strip_quotes(lines: list[str], replied: bool) -> list[str]:
 
 def _first_marker(lines: list[str]) -> _Marker | None:
     for j, line in enumerate(lines):
+        if is_forward(line):
+            return None
         begin = _attribution_begin(lines, j)
         if begin is not None:
             return _Marker("header", begin, j)
@@ -76,15 +86,25 @@ def _first_marker(lines: list[str]) -> _Marker | None:
 
 
 def _attribution_begin(lines: list[str], end: int) -> int | None:
-    """First line of the shortest attribution ending at line `end`, if there is one."""
+    """First line of an attribution ending at line `end`, if there is one.
+
+    The shortest wrapped attribution whose first line opens like one wins;
+    failing that, the last line alone ("Name <addr> wrote:").
+    """
     if not lines[end].strip():
         return None
     for begin in range(end, max(-1, end - _ATTRIBUTION_LINES), -1):
-        if begin < end and _is_quoted(lines[begin]):
-            return None
-        if is_attribution(" ".join(lines[begin : end + 1])):
+        line = lines[begin]
+        if begin < end and (_is_quoted(line) or (not line.strip() and not _is_address_start(lines[begin + 1]))):
+            break
+        if opens_attribution(line) and is_attribution(" ".join(lines[begin : end + 1])):
             return begin
-    return None
+    return end if is_attribution(lines[end]) else None
+
+
+def _is_address_start(line: str) -> bool:
+    # Gmail may wrap "<addr>" onto a line of its own, after a blank line.
+    return line.lstrip().startswith(("<", "("))
 
 
 def _header_block_end(lines: list[str], start: int) -> int | None:
@@ -106,6 +126,11 @@ def _header_block_end(lines: list[str], start: int) -> int | None:
         last, gap = k, 0
     # A sender and a date together: a body that merely says "Date: ..." or "To: ..." stays.
     return last if "from" in kinds and dated else None
+
+
+def _opens_quote(lines: list[str]) -> bool:
+    """Whether the first non-blank line is a '>' line."""
+    return next((_is_quoted(line) for line in lines if line.strip()), False)
 
 
 def _is_quoted(line: str) -> bool:

@@ -31,6 +31,18 @@ _ATTRIBUTION_MAX_CHARS = 320
 _ATTRIBUTION_MAX_WORDS = 45
 
 
+# How an attribution's first line begins: a lead word, or a date within two words.
+_LEADS = (
+    r"on|le|am|op|em|el|il|in\s+data|w\s+dniu|dnia|den|på|vào|ngày|pada|ing|dina|tanggal|kala|nalika"
+)
+_OPENING = re.compile(rf"^\s*(?:-{{2,}}\s*)?(?:(?:{_LEADS})\b|(?:[^\W\d]+[.,]?\s+){{0,2}}\d)", re.I)
+
+
+def opens_attribution(line: str) -> bool:
+    """Whether a line can be the first of an attribution that wraps onto later lines."""
+    return bool(_OPENING.match(line))
+
+
 def is_attribution(line: str) -> bool:
     """Whether `line` (possibly several lines joined) introduces quoted history."""
     text = " ".join(line.split())
@@ -65,6 +77,22 @@ def is_separator(line: str) -> bool:
     return bool(_SEPARATOR.match(line))
 
 
+_FORWARDED = (
+    r"forwarded\s+message|weitergeleitete\s+nachricht|message\s+transféré|mensaje\s+reenviado"
+    r"|mensagem\s+encaminhada|messaggio\s+inoltrato|doorgestuurd\s+bericht|videresendt\s+(?:melding|besked)"
+    r"|vidarebefordrat\s+meddelande|välitetty\s+viesti|przekazana\s+wiadomość|пересылаемое\s+сообщение"
+    r"|pesan\s+(?:yang\s+)?(?:diteruskan|terusan)"
+)
+_FORWARD = re.compile(
+    rf"^\s*(?:[-_=*]{{2,}}\s*(?:{_FORWARDED})\s*[-_=*]{{2,}}|begin\s+forwarded\s+message\s*:)\s*$", re.I
+)
+
+
+def is_forward(line: str) -> bool:
+    """Whether the line opens a forwarded message, which the sender means to be read."""
+    return bool(_FORWARD.match(line))
+
+
 # Header blocks that Outlook and webmail put above a quoted message, by field kind.
 _FIELDS = {
     "from": "from von de van da fra från od от lähettäjä dari feladó від mittente remitente"
@@ -78,7 +106,7 @@ _FIELDS = {
     " hal assunto asunto sujet judul 主题 主旨",
 }
 _KIND = {word: kind for kind, words in _FIELDS.items() for word in words.split()}
-_KIND.update({"message du": "date", "copie à": "cc", "on behalf of": "from"})
+_KIND.update({"message du": "date", "envoyé le": "date", "gesendet am": "date", "copie à": "cc"})
 _FIELD = re.compile(r"^[\s*]*([^\W\d_][^\W\d_ .'’]*(?:\s[^\W\d_]+)?)[\s*]*:[\s*]*(.*)$")
 
 
