@@ -1,42 +1,60 @@
-"""The Flask application factory."""
+"""The Flask application factory.
+
+Blueprints are registered in `create_app`; views reach the database through
+`portal.app.db()` and the settings through `portal.app.settings()`, and hold
+no SQL of their own: they call core services.
+"""
 from __future__ import annotations
 
-from flask import Flask
+from pathlib import Path
+
+from flask import Flask, current_app, render_template
+from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import text
 
 from core.db import Database
 from core.settings import Settings, load_settings
+from portal import i18n
 
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+# No inline script or style anywhere: the second wall behind sanitising.
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
+csrf = CSRFProtect()
 
 
-def create_app(settings: Settings | None = None) -> Flask:
-    settings = settings or load_settings()
-    app = Flask(__name__, template_folder=str(settings_templates()), static_folder="static")
+def db() -> Database:
+    return current_app.extensions["helpdesk.db"]
+
+
+def settings() -> Settings:
+    return current_app.extensions["helpdesk.settings"]
+
+
+def create_app(config: Settings | None = None, database: Database | None = None) -> Flask:
+    config = config or load_settings()
+    app = Flask(__name__, template_folder=str(TEMPLATES), static_folder="static")
     app.config.update(
-        SECRET_KEY=settings.secret_key,
+        SECRET_KEY=config.secret_key,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
-        SESSION_COOKIE_SECURE=settings.base_url.startswith("https://"),
-        MAX_CONTENT_LENGTH=settings.max_message_bytes,
+        SESSION_COOKIE_SECURE=config.base_url.startswith("https://"),
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SECURE=config.base_url.startswith("https://"),
+        MAX_CONTENT_LENGTH=config.max_message_bytes,
+        WTF_CSRF_TIME_LIMIT=None,  # tied to the session instead of the clock
     )
-    db = Database(settings)
-    app.extensions["helpdesk.db"] = db
-    app.extensions["helpdesk.settings"] = settings
-
-    @app.after_request
-    def security_headers(response):
-        response.headers.setdefault("Content-Security-Policy", CSP)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "no-referrer")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        return response
+    app.extensions["helpdesk.db"] = database or Database(config)
+    app.extensions["helpdesk.settings"] = config
+    csrf.init_app(app)
+    i18n.init_app(app)
+    _security_headers(app)
+    _error_pages(app)
 
     @app.get("/healthz")
     def healthz():
         try:
-            with db.engine.connect() as conn:
+            with db().engine.connect() as conn:
                 conn.execute(text("SELECT 1"))
         except Exception as exc:  # any database failure means unhealthy, with its reason
             return {"status": "unhealthy", "database": type(exc).__name__}, 503
@@ -45,6 +63,23 @@ def create_app(settings: Settings | None = None) -> Flask:
     return app
 
 
-def settings_templates():
-    from pathlib import Path
-    return Path(__file__).resolve().parent.parent / "templates"
+def _security_headers(app: Flask) -> None:
+    @app.after_request
+    def add_headers(response):
+        response.headers.setdefault("Content-Security-Policy", CSP)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        return response
+
+
+def _error_pages(app: Flask) -> None:
+    @app.errorhandler(404)
+    def not_found(_error):
+        return render_template("error.html", title=i18n.translate("Page not found"),
+                               message=i18n.translate("The page does not exist, or you may not see it.")), 404
+
+    @app.errorhandler(500)
+    def server_error(_error):
+        return render_template("error.html", title="500", message=i18n.translate(
+            "Something went wrong on our side. Please try again in a moment.")), 500

@@ -1,0 +1,46 @@
+"""Indonesian and English for the portal, with no build step.
+
+Templates write English and call `_("...")`; Indonesian comes from
+portal/messages_id.py. The language is the one the visitor picked (a
+cookie, set by ?lang=), else the browser's preference, else Indonesian.
+"""
+from __future__ import annotations
+
+from flask import Flask, g, request
+
+from portal.messages_id import MESSAGES
+
+LANGUAGES = ("id", "en")
+COOKIE = "lang"
+
+
+def pick_language() -> str:
+    chosen = request.args.get("lang") or request.cookies.get(COOKIE)
+    if chosen in LANGUAGES:
+        return chosen
+    return request.accept_languages.best_match(LANGUAGES) or "id"
+
+
+def translate(text: str, **values) -> str:
+    if getattr(g, "lang", "id") == "id":
+        text = MESSAGES.get(text, text)
+    return text.format(**values) if values else text
+
+
+def init_app(app: Flask) -> None:
+    @app.before_request
+    def choose_language():
+        g.lang = pick_language()
+
+    @app.after_request
+    def remember_language(response):
+        if request.args.get("lang") in LANGUAGES:
+            response.set_cookie(COOKIE, request.args["lang"], max_age=365 * 86400, samesite="Lax",
+                                httponly=True)
+        return response
+
+    app.jinja_env.globals.update(_=translate, languages=LANGUAGES)
+
+    @app.context_processor
+    def language():
+        return {"lang": getattr(g, "lang", "id")}
