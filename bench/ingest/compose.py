@@ -7,7 +7,7 @@ API decides for itself.
 """
 
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from email import encoders, policy
 from email.charset import BASE64, QP, Charset
@@ -53,7 +53,6 @@ class Draft:
     html_only: bool = False
     remote_image: bool = False
     attachment: Attachment | None = None
-    extra_headers: dict[str, str] = field(default_factory=dict)
 
     @property
     def filename(self) -> str:
@@ -149,6 +148,4 @@ def render(draft: Draft) -> bytes:
     if draft.in_reply_to:
         message["In-Reply-To"] = draft.in_reply_to
         message["References"] = " ".join(draft.references)
-    for key, value in draft.extra_headers.items():
-        message[key] = value
     return message.as_bytes(policy=WIRE)

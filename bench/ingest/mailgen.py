@@ -13,7 +13,7 @@ subjects and names, UTF-8 or ISO-8859-1 bodies, quoted-printable, base64 or
 8bit). A phase-one reply answers an earlier mail of the same school, as a
 customer answering their own first mail would: "Re: <subject>" and
 In-Reply-To/References to that mail's Message-ID, no reference tag.
-`make_replies` writes the second phase: replies to the helpdesk's
+acks.make_replies writes the second phase: replies to the helpdesk's
 acknowledgements, "Re: [REF] <subject>" with In-Reply-To the ack's Message-ID.
 """
 
@@ -165,20 +165,24 @@ def fits_latin1(text: str) -> bool:
 def describe(draft: "compose.Draft", size: int) -> dict:
     """One manifest line: enough to check where each mail must land."""
     return {"file": draft.filename, "kind": draft.kind, "sender": draft.school.email,
-            "school": draft.school.code, "message_id": draft.message_id,
+            "contact": draft.school.contact, "school": draft.school.code,
+            "school_name": draft.school.name, "date": draft.date.isoformat(),
+            "message_id": draft.message_id,
             "subject": draft.subject, "in_reply_to": draft.in_reply_to,
             "references": draft.references, "ticket_of": draft.ticket_of,
             "non_ascii": draft.non_ascii, "charset": draft.charset,
             "transfer_encoding": draft.cte, "size": size}
 
 
-def write_corpus(out_dir: Path, drafts: list["compose.Draft"]) -> list[dict]:
+def write_corpus(out_dir: Path, drafts: list["compose.Draft"],
+                 extras: list[dict] | None = None) -> list[dict]:
+    """Write the .eml files and manifest.jsonl; `extras` adds fields per line."""
     out_dir.mkdir(parents=True, exist_ok=True)
     manifest = []
-    for draft in drafts:
+    for draft, extra in zip(drafts, extras or [{}] * len(drafts)):
         raw = compose.render(draft)
         (out_dir / draft.filename).write_bytes(raw)
-        manifest.append(describe(draft, len(raw)))
+        manifest.append(describe(draft, len(raw)) | extra)
     with (out_dir / "manifest.jsonl").open("w", encoding="utf-8") as out:
         out.writelines(json.dumps(line, ensure_ascii=False) + "\n" for line in manifest)
     return manifest

@@ -1,0 +1,177 @@
+"""Run the inbound-mail ingest bench: ceiling, peer and ours on one corpus.
+
+    .venv/bin/python bench/ingest/run.py [--count 2000] [--concurrency 8] [--rounds 3]
+
+Generates the corpus into a temp dir, then measures in the same run:
+  ceiling  bare aiosmtpd, fsync each message, 250 (ceiling.py), over SMTP;
+  peer     django-helpdesk 2.6.1's get_email path on the same files, in its
+           own venv (peer_django_helpdesk/; run setup.sh once first);
+  ours     the product's SMTP server, through `ours()` below.
+Ceiling and ours alternate round by round so both see the same noise; each
+figure is the median of its rounds. Prints a table and the ratios the issue
+sets as targets, and writes everything to bench/out/ingest-<time>.json.
+"""
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import ceiling  # noqa: E402
+import mailgen  # noqa: E402
+import verify  # noqa: E402
+
+PEER_PYTHON = HERE.parent / ".peer-venv" / "bin" / "python"
+PEER_RUNNER = HERE / "peer_django_helpdesk" / "run_peer.py"
+OUT_DIR = HERE.parent / "out"
+TARGETS = {"ours_over_ceiling": 0.5, "ours_over_peer": 4.0, "replies_right_share": 1.0}
+
+
+class NotWired(NotImplementedError):
+    """The product's server is not plugged into the bench yet."""
+
+
+def ours(corpus_dir: Path, directory_csv: Path, concurrency: int) -> dict:
+    """One round against the product's SMTP server.
+
+    Must return ceiling.blast's dict plus "threading": verify.score(...) for
+    the corpus's manifest; bench/README.md says how to wire it.
+    """
+    raise NotWired("product server not wired yet (see bench/README.md, 'Plugging in ours')")
+
+
+def run_peer_round(corpus_dir: Path, workdir: Path, manifest: list[dict]) -> dict:
+    assignments = workdir / "peer-assignments.jsonl"
+    finished = subprocess.run(
+        [str(PEER_PYTHON), str(PEER_RUNNER), str(corpus_dir), "--assignments", str(assignments)],
+        capture_output=True, text=True, check=True)
+    result = json.loads(finished.stdout.strip().splitlines()[-1])
+    # django-helpdesk logs refused attachments to stderr through logging's last resort.
+    result["stderr_lines"] = len(finished.stderr.splitlines())
+    with assignments.open(encoding="utf-8") as lines:
+        tickets = {row["message_id"]: row["ticket"] for row in map(json.loads, lines)}
+    result["threading"] = verify.score(manifest, tickets)
+    return result
+
+
+def measure_peer(corpus_dir: Path, workdir: Path, manifest: list[dict], rounds: int,
+                 budget: float) -> list[dict]:
+    """Up to `rounds` rounds, fewer when the next would overrun `budget` seconds."""
+    results: list[dict] = []
+    started = time.monotonic()
+    while len(results) < rounds:
+        round_dir = workdir / f"peer-{len(results) + 1}"
+        round_dir.mkdir()
+        results.append(run_peer_round(corpus_dir, round_dir, manifest))
+        spent = time.monotonic() - started
+        if spent + spent / len(results) > budget:
+            break
+    return results
+
+
+def measure_smtp(corpus_dir: Path, workdir: Path, concurrency: int,
+                 rounds: int) -> tuple[list[dict], list[dict], str | None]:
+    """Alternate ceiling and ours rounds; ours stops at the first NotWired."""
+    files = sorted(corpus_dir.glob("*.eml"))
+    ceilings, oursies, skipped = [], [], None
+    for number in range(1, rounds + 1):
+        ceilings.append(ceiling.measure(files, concurrency, workdir / f"ceiling-{number}"))
+        if skipped is None:
+            try:
+                oursies.append(ours(corpus_dir, corpus_dir / "directory.csv", concurrency))
+            except NotWired as reason:
+                skipped = str(reason)
+    return ceilings, oursies, skipped
+
+
+def median(results: list[dict], key: str) -> float | None:
+    values = [r[key] for r in results if r.get(key) is not None]
+    return round(statistics.median(values), 2) if values else None
+
+
+def summarise(name: str, results: list[dict]) -> dict:
+    replies = [r["threading"]["replies_right_share"] for r in results if "threading" in r]
+    return {"name": name, "rounds": len(results),
+            "per_second": median(results, "per_second"),
+            "p50_ms": median(results, "p50_ms"), "p95_ms": median(results, "p95_ms"),
+            "errors": sum(r.get("refused", 0) + r.get("errors", 0) for r in results),
+            "replies_right_share": min(replies) if replies else None,
+            "all_rounds_per_second": [r["per_second"] for r in results]}
+
+
+def ratios(summary: dict[str, dict]) -> dict:
+    ours_rate = summary.get("ours", {}).get("per_second")
+    if ours_rate is None:
+        return {}
+    return {"ours_over_ceiling": round(ours_rate / summary["ceiling"]["per_second"], 3),
+            "ours_over_peer": (round(ours_rate / summary["peer"]["per_second"], 2)
+                               if summary.get("peer") else None),
+            "replies_right_share": summary["ours"]["replies_right_share"]}
+
+
+def print_table(summary: dict[str, dict], skipped: str | None, found: dict) -> None:
+    print(f"{'server':<10}{'rounds':>7}{'msg/s':>10}{'p50 ms':>9}{'p95 ms':>9}"
+          f"{'errors':>8}{'replies ok':>12}   rounds msg/s")
+    for row in summary.values():
+        share = row["replies_right_share"]
+        print(f"{row['name']:<10}{row['rounds']:>7}{row['per_second']:>10}"
+              f"{row['p50_ms'] or '-':>9}{row['p95_ms'] or '-':>9}{row['errors']:>8}"
+              f"{'-' if share is None else f'{share:.1%}':>12}   {row['all_rounds_per_second']}")
+    if skipped:
+        print(f"{'ours':<10}  skipped: {skipped}")
+    for key, target in TARGETS.items():
+        value = found.get(key)
+        verdict = "n/a" if value is None else ("ok" if value >= target else "MISSED")
+        print(f"{key:<22} {'-' if value is None else value!s:>8}  target >= {target}  {verdict}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--count", type=int, default=2000)
+    parser.add_argument("--seed", type=int, default=mailgen.SEED)
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--peer-rounds", type=int, default=3)
+    parser.add_argument("--peer-budget", type=float, default=900.0,
+                        help="seconds the peer may take in all; fewer rounds past it")
+    parser.add_argument("--skip-peer", action="store_true")
+    args = parser.parse_args(argv)
+    if not args.skip_peer and not PEER_PYTHON.exists():
+        sys.exit(f"no peer venv at {PEER_PYTHON}: run bench/ingest/peer_django_helpdesk/setup.sh")
+
+    with tempfile.TemporaryDirectory(prefix="ingest-bench-") as tmp:
+        workdir = Path(tmp)
+        corpus_dir = workdir / "corpus"
+        manifest = mailgen.generate(corpus_dir, args.count, args.seed)
+        ceilings, oursies, skipped = measure_smtp(corpus_dir, workdir, args.concurrency, args.rounds)
+        peers = ([] if args.skip_peer else
+                 measure_peer(corpus_dir, workdir, manifest, args.peer_rounds, args.peer_budget))
+
+    summary = {"ceiling": summarise("ceiling", ceilings)}
+    if peers:
+        summary["peer"] = summarise("peer", peers)
+    if oursies:
+        summary["ours"] = summarise("ours", oursies)
+    found = ratios(summary)
+    print_table(summary, skipped, found)
+    OUT_DIR.mkdir(exist_ok=True)
+    out = OUT_DIR / f"ingest-{time.strftime('%Y%m%dT%H%M%S')}.json"
+    out.write_text(json.dumps({
+        "config": vars(args), "machine": {"cpus": os.cpu_count(), "python": sys.version,
+                                          "platform": platform.platform()},
+        "summary": summary, "ratios": found, "targets": TARGETS, "ours_skipped": skipped,
+        "rounds": {"ceiling": ceilings, "peer": peers, "ours": oursies}}, indent=2), "utf-8")
+    print(f"written {out}")
+
+
+if __name__ == "__main__":
+    main()
