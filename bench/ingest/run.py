@@ -103,7 +103,8 @@ def summarise(name: str, results: list[dict]) -> dict:
     return {"name": name, "rounds": len(results),
             "per_second": median(results, "per_second"),
             "p50_ms": median(results, "p50_ms"), "p95_ms": median(results, "p95_ms"),
-            "errors": sum(r.get("refused", 0) + r.get("errors", 0) for r in results),
+            "errors": sum(r.get("refused", 0) + r.get("unanswered", 0) + r.get("errors", 0)
+                          for r in results),
             "replies_right_share": min(replies) if replies else None,
             "all_rounds_per_second": [r["per_second"] for r in results]}
 
@@ -152,7 +153,8 @@ def main(argv: list[str] | None = None) -> None:
         workdir = Path(tmp)
         corpus_dir = workdir / "corpus"
         manifest = mailgen.generate(corpus_dir, args.count, args.seed)
-        ceilings, oursies, skipped = measure_smtp(corpus_dir, workdir, args.concurrency, args.rounds)
+        ceilings, oursies, skipped = measure_smtp(corpus_dir, workdir, args.concurrency,
+                                                  args.rounds)
         peers = ([] if args.skip_peer else
                  measure_peer(corpus_dir, workdir, manifest, args.peer_rounds, args.peer_budget))
 
