@@ -7,9 +7,10 @@ Generates the corpus into a temp dir, then measures in the same run:
   peer     django-helpdesk 2.6.1's get_email path on the same files, in its
            own venv (peer_django_helpdesk/; run setup.sh once first);
   ours     the product's SMTP server, through `ours()` below.
-Ceiling and ours alternate round by round so both see the same noise; each
-figure is the median of its rounds. Prints a table and the ratios the issue
-sets as targets, and writes everything to bench/out/ingest-<time>.json.
+Each round runs ceiling, ours and peer in turn, so all three see the same
+noise; each figure is the median of its rounds, and each ratio the median of
+the per-round ratios. Prints a table and the ratios the issue sets as
+targets, and writes everything to bench/out/ingest-<time>.json.
 """
 
 import argparse
@@ -63,34 +64,33 @@ def run_peer_round(corpus_dir: Path, workdir: Path, manifest: list[dict]) -> dic
     return result
 
 
-def measure_peer(corpus_dir: Path, workdir: Path, manifest: list[dict], rounds: int,
-                 budget: float) -> list[dict]:
-    """Up to `rounds` rounds, fewer when the next would overrun `budget` seconds."""
-    results: list[dict] = []
-    started = time.monotonic()
-    while len(results) < rounds:
-        round_dir = workdir / f"peer-{len(results) + 1}"
-        round_dir.mkdir()
-        results.append(run_peer_round(corpus_dir, round_dir, manifest))
-        spent = time.monotonic() - started
-        if spent + spent / len(results) > budget:
-            break
-    return results
+def measure_rounds(corpus_dir: Path, workdir: Path, manifest: list[dict],
+                   args: argparse.Namespace) -> tuple[dict[str, list[dict]], str | None]:
+    """Ceiling, ours and peer, one round of each in turn, so all see the same noise.
 
-
-def measure_smtp(corpus_dir: Path, workdir: Path, concurrency: int,
-                 rounds: int) -> tuple[list[dict], list[dict], str | None]:
-    """Alternate ceiling and ours rounds; ours stops at the first NotWired."""
+    Ours stops at the first NotWired; the peer runs at most --peer-rounds
+    rounds and none that would take it past --peer-budget seconds in all.
+    """
     files = sorted(corpus_dir.glob("*.eml"))
-    ceilings, oursies, skipped = [], [], None
-    for number in range(1, rounds + 1):
-        ceilings.append(ceiling.measure(files, concurrency, workdir / f"ceiling-{number}"))
+    rounds: dict[str, list[dict]] = {"ceiling": [], "ours": [], "peer": []}
+    skipped, peer_seconds = None, 0.0
+    for number in range(1, args.rounds + 1):
+        rounds["ceiling"].append(
+            ceiling.measure(files, args.concurrency, workdir / f"ceiling-{number}"))
         if skipped is None:
             try:
-                oursies.append(ours(corpus_dir, corpus_dir / "directory.csv", concurrency))
+                rounds["ours"].append(ours(corpus_dir, corpus_dir / "directory.csv",
+                                           args.concurrency))
             except NotWired as reason:
                 skipped = str(reason)
-    return ceilings, oursies, skipped
+        done = len(rounds["peer"])
+        if (not args.skip_peer and done < args.peer_rounds
+                and (done == 0 or peer_seconds * (done + 1) / done <= args.peer_budget)):
+            started = time.monotonic()
+            (workdir / f"peer-{number}").mkdir()
+            rounds["peer"].append(run_peer_round(corpus_dir, workdir / f"peer-{number}", manifest))
+            peer_seconds += time.monotonic() - started
+    return rounds, skipped
 
 
 def median(results: list[dict], key: str) -> float | None:
@@ -109,13 +109,17 @@ def summarise(name: str, results: list[dict]) -> dict:
             "all_rounds_per_second": [r["per_second"] for r in results]}
 
 
-def ratios(summary: dict[str, dict]) -> dict:
-    ours_rate = summary.get("ours", {}).get("per_second")
-    if ours_rate is None:
+def paired_ratio(tops: list[dict], bottoms: list[dict]) -> float | None:
+    """Median over rounds of top/bottom messages/s, each pair measured side by side."""
+    pairs = [top["per_second"] / bottom["per_second"] for top, bottom in zip(tops, bottoms)]
+    return round(statistics.median(pairs), 3) if pairs else None
+
+
+def ratios(rounds: dict[str, list[dict]], summary: dict[str, dict]) -> dict:
+    if not rounds["ours"]:
         return {}
-    return {"ours_over_ceiling": round(ours_rate / summary["ceiling"]["per_second"], 3),
-            "ours_over_peer": (round(ours_rate / summary["peer"]["per_second"], 2)
-                               if summary.get("peer") else None),
+    return {"ours_over_ceiling": paired_ratio(rounds["ours"], rounds["ceiling"]),
+            "ours_over_peer": paired_ratio(rounds["ours"], rounds["peer"]),
             "replies_right_share": summary["ours"]["replies_right_share"]}
 
 
@@ -153,17 +157,10 @@ def main(argv: list[str] | None = None) -> None:
         workdir = Path(tmp)
         corpus_dir = workdir / "corpus"
         manifest = mailgen.generate(corpus_dir, args.count, args.seed)
-        ceilings, oursies, skipped = measure_smtp(corpus_dir, workdir, args.concurrency,
-                                                  args.rounds)
-        peers = ([] if args.skip_peer else
-                 measure_peer(corpus_dir, workdir, manifest, args.peer_rounds, args.peer_budget))
+        rounds, skipped = measure_rounds(corpus_dir, workdir, manifest, args)
 
-    summary = {"ceiling": summarise("ceiling", ceilings)}
-    if peers:
-        summary["peer"] = summarise("peer", peers)
-    if oursies:
-        summary["ours"] = summarise("ours", oursies)
-    found = ratios(summary)
+    summary = {name: summarise(name, results) for name, results in rounds.items() if results}
+    found = ratios(rounds, summary)
     print_table(summary, skipped, found)
     OUT_DIR.mkdir(exist_ok=True)
     out = OUT_DIR / f"ingest-{time.strftime('%Y%m%dT%H%M%S')}.json"
@@ -171,7 +168,7 @@ def main(argv: list[str] | None = None) -> None:
         "config": vars(args), "machine": {"cpus": os.cpu_count(), "python": sys.version,
                                           "platform": platform.platform()},
         "summary": summary, "ratios": found, "targets": TARGETS, "ours_skipped": skipped,
-        "rounds": {"ceiling": ceilings, "peer": peers, "ours": oursies}}, indent=2), "utf-8")
+        "rounds": rounds}, indent=2), "utf-8")
     print(f"written {out}")
 
 
