@@ -10,6 +10,8 @@ import json
 from collections import Counter
 from pathlib import Path
 
+REPLY_KINDS = ("reply", "ack_reply")
+
 
 def tickets_from_export(export_jsonl: Path) -> dict[str, str]:
     """Message-ID -> REF from `helpdesk export --format jsonl`."""
@@ -24,26 +26,31 @@ def tickets_from_export(export_jsonl: Path) -> dict[str, str]:
 
 
 def score(manifest: list[dict], ticket_of_message: dict[str, object]) -> dict:
-    """Counts of replies on the right ticket, wrong ticket, or nowhere."""
-    originals = [line for line in manifest if line["kind"] not in ("reply", "ack_reply")]
-    replies = [line for line in manifest if line["kind"] in ("reply", "ack_reply")]
-    right = wrong = missing = 0
-    for reply in replies:
+    """Counts of replies on the right ticket, wrong ticket, or nowhere.
+
+    Also split by kind: phase-one replies ("reply", threaded only by the
+    customer's own Message-ID) and replies to acknowledgements ("ack_reply",
+    carrying [REF] and the product's Message-ID) test different rules.
+    """
+    originals = [line for line in manifest if line["kind"] not in REPLY_KINDS]
+    by_kind = {kind: Counter() for kind in REPLY_KINDS}
+    for reply in (line for line in manifest if line["kind"] in REPLY_KINDS):
         landed = ticket_of_message.get(reply["message_id"])
         expected = reply.get("ticket_ref") or ticket_of_message.get(reply["ticket_of"])
         if landed is None or expected is None:
-            missing += 1
-        elif str(landed) == str(expected):
-            right += 1
+            by_kind[reply["kind"]]["missing"] += 1
         else:
-            wrong += 1
+            by_kind[reply["kind"]]["right" if str(landed) == str(expected) else "wrong"] += 1
+    total = sum(by_kind.values(), Counter())
+    replies = total.total()
     opened = Counter(ticket_of_message.get(line["message_id"]) for line in originals)
     return {
         "originals": len(originals),
         "originals_stored": len(originals) - opened.pop(None, 0),
         # Two new mails on one ticket means the server threaded a stranger in.
         "originals_merged": sum(count - 1 for count in opened.values() if count > 1),
-        "replies": len(replies), "replies_right": right, "replies_wrong": wrong,
-        "replies_missing": missing,
-        "replies_right_share": round(right / len(replies), 4) if replies else None,
+        "replies": replies, "replies_right": total["right"],
+        "replies_wrong": total["wrong"], "replies_missing": total["missing"],
+        "replies_right_share": round(total["right"] / replies, 4) if replies else None,
+        "by_kind": {kind: dict(counts) for kind, counts in by_kind.items() if counts},
     }

@@ -16,6 +16,8 @@ def test_reply_on_its_thread_ticket_is_right_and_elsewhere_wrong_or_missing():
     assert (found["replies_right"], found["replies_wrong"], found["replies_missing"]) == (2, 1, 1)
     assert found["replies_right_share"] == 0.5
     assert found["originals_merged"] == 0
+    assert found["by_kind"] == {"reply": {"right": 1, "wrong": 1, "missing": 1},
+                                "ack_reply": {"right": 1}}
 
 
 def test_two_new_mails_on_one_ticket_count_as_merged():
