@@ -27,6 +27,8 @@ _ATTRIBUTION_LINES = 5
 # Outlook wraps long field values; a header block tolerates this many non-field lines in a row.
 _FIELD_GAP = 2
 _FIELD_WINDOW = 12
+# A client that rewraps quoted text leaves the tail of a long '>' line unmarked.
+_WRAP_WIDTH = 60
 _SIGNATURE = re.compile(r"^\s*--\s*$")  # RFC 3676 "-- ", and the common "--"
 _FOOTER_RULE = re.compile(r"^\s*_{2,}\s*$")  # mailing-list and disclaimer footers
 _RULE = re.compile(r"^\s*(?:[-_=*~#]\s?){3,}$")
@@ -44,33 +46,38 @@ def display_text(text: str, *, html: str | None = None) -> str:
     if not text.strip() and html:
         text = html_to_text(html)
     lines = [line.rstrip() for line in text.replace("\r\n", "\n").replace("\r", "\n").lstrip("\ufeff").split("\n")]
-    visible = _trim(_strip_signature(_strip_quotes(lines, replied=False)))
+    visible = _trim(_strip_signature(_strip_quotes(lines)))
     if not visible:
         # All of it looked like history: showing it beats showing nothing.
-        visible = _trim(lines)
+        visible = _without_blank_ends(lines)
     return "\n".join(visible).rstrip()
 
 
-def _strip_quotes(lines: list[str], replied: bool) -> list[str]:
-    marker = _first_marker(lines)
-    if marker is None:
-        return lines
-    before, rest = lines[: marker.begin], lines[marker.end + 1 :]
-    replied = replied or _has_text(before)
-    if marker.kind == "quote" or (replied and _opens_quote(rest)):
-        # Answers written between or below '>' blocks are part of the reply.
-        return _join(before, _strip_quotes(rest[_quote_end(rest, 0) :], replied))
-    if replied:
-        return before
-    # Nothing above the marker: a bottom-posted reply follows the quoted part.
-    return _strip_quotes(rest[_quote_end(rest, 0) :], replied=False)
+def _strip_quotes(lines: list[str]) -> list[str]:
+    kept: list[str] = []
+    pos, replied = 0, False
+    while (marker := _first_marker(lines, pos)) is not None:
+        before = lines[pos : marker.begin]
+        after = marker.end + 1
+        replied = replied or _has_text(before)
+        if marker.kind == "quote" or (replied and _opens_quote(lines, after)):
+            # Answers written between or below '>' blocks are part of the reply.
+            _extend(kept, before)
+        elif replied:
+            _extend(kept, before)
+            return kept
+        # Otherwise nothing was above the marker: a bottom-posted reply follows the quote.
+        pos = _quote_end(lines, after)
+    _extend(kept, lines[pos:])
+    return kept
 
 
-def _first_marker(lines: list[str]) -> _Marker | None:
-    for j, line in enumerate(lines):
+def _first_marker(lines: list[str], start: int) -> _Marker | None:
+    for j in range(start, len(lines)):
+        line = lines[j]
         if is_forward(line):
             return None
-        begin = _attribution_begin(lines, j)
+        begin = _attribution_begin(lines, j, start)
         if begin is not None:
             return _Marker("header", begin, j)
         if is_separator(line):
@@ -85,15 +92,15 @@ def _first_marker(lines: list[str]) -> _Marker | None:
     return None
 
 
-def _attribution_begin(lines: list[str], end: int) -> int | None:
+def _attribution_begin(lines: list[str], end: int, floor: int) -> int | None:
     """First line of an attribution ending at line `end`, if there is one.
 
     The shortest wrapped attribution whose first line opens like one wins;
     failing that, the last line alone ("Name <addr> wrote:").
     """
-    if not lines[end].strip():
-        return None
-    for begin in range(end, max(-1, end - _ATTRIBUTION_LINES), -1):
+    if not lines[end].rstrip().lower().endswith((":", "：", "-", "wrote")):
+        return None  # every attribution ends so; most lines are spared the patterns
+    for begin in range(end, max(floor - 1, end - _ATTRIBUTION_LINES), -1):
         line = lines[begin]
         if begin < end and (_is_quoted(line) or (not line.strip() and not _is_address_start(lines[begin + 1]))):
             break
@@ -128,9 +135,12 @@ def _header_block_end(lines: list[str], start: int) -> int | None:
     return last if "from" in kinds and dated else None
 
 
-def _opens_quote(lines: list[str]) -> bool:
-    """Whether the first non-blank line is a '>' line."""
-    return next((_is_quoted(line) for line in lines if line.strip()), False)
+def _opens_quote(lines: list[str], start: int) -> bool:
+    """Whether the first non-blank line from `start` on is a '>' line."""
+    for k in range(start, len(lines)):
+        if lines[k].strip():
+            return _is_quoted(lines[k])
+    return False
 
 
 def _is_quoted(line: str) -> bool:
@@ -142,7 +152,12 @@ def _quote_end(lines: list[str], start: int) -> int:
     k = start
     while k < len(lines):
         line = lines[k]
-        rewrapped = 0 < k < len(lines) - 1 and _is_quoted(lines[k - 1]) and _is_quoted(lines[k + 1])
+        rewrapped = (
+            0 < k < len(lines) - 1
+            and _is_quoted(lines[k + 1])
+            and _is_quoted(lines[k - 1])
+            and len(lines[k - 1]) >= _WRAP_WIDTH
+        )
         if not (_is_quoted(line) or not line.strip() or rewrapped):
             break
         k += 1
@@ -157,20 +172,27 @@ def _strip_signature(lines: list[str]) -> list[str]:
 
 
 def _trim(lines: list[str]) -> list[str]:
-    """Drop blank lines at both ends, and rules and device taglines left at the bottom."""
+    """Drop rules and device taglines left at the bottom, and blank lines at both ends."""
     end = len(lines)
     while end and (not lines[end - 1].strip() or _RULE.match(lines[end - 1]) or is_tagline(lines[end - 1])):
         end -= 1
-    start = 0
+    return _without_blank_ends(lines[:end])
+
+
+def _without_blank_ends(lines: list[str]) -> list[str]:
+    start, end = 0, len(lines)
     while start < end and not lines[start].strip():
         start += 1
+    while end > start and not lines[end - 1].strip():
+        end -= 1
     return lines[start:end]
 
 
-def _join(before: list[str], after: list[str]) -> list[str]:
-    if before and after and not before[-1].strip() and not after[0].strip():
-        after = after[1:]
-    return before + after
+def _extend(kept: list[str], lines: list[str]) -> None:
+    """Append `lines`, not doubling the blank line where a quote was cut out."""
+    if kept and lines and not kept[-1].strip() and not lines[0].strip():
+        lines = lines[1:]
+    kept.extend(lines)
 
 
 def _has_text(lines: list[str]) -> bool:

@@ -16,17 +16,25 @@ _VERBS = (
     r"|написал\(а\)|написала|написал|пишет|kirjoitti|skrev|đã\s+viết|írta|yazdı|a\s+scris"
     r"|menulis|nulis|nyerat|写道|寫道"
 )
-_VERB_AT_END = re.compile(rf"(?:^|[\s,>)\"'])(?:{_VERBS})\s*:\s*$", re.I)
+_VERB_AT_END = re.compile(rf"(?:^|[\s,>)\"'])(?:{_VERBS})\s*[:：]\s*$", re.I)
 # English clients (and Zoho) sometimes leave the colon off: "On <date> <name> wrote".
 _ON_WROTE_BARE = re.compile(r"^On\s.*\bwrote\s*$")
 # "Am <date> schrieb <name> <addr>:" puts the verb before the sender.
-_VERB_THEN_ADDRESS = re.compile(rf"(?:^|\s)(?:{_VERBS})\s.{{0,120}}[@<(].{{0,120}}:\s*$", re.I)
+_ADDRESS = r"(?:<[^<>]*@[^<>]*>|\([^()]*@[^()]*\)|\S+@\S+)"
+_VERB_THEN_ADDRESS = re.compile(rf"(?:^|\s)(?:{_VERBS})\s[^:]{{0,100}}?{_ADDRESS}\s*:\s*$", re.I)
 # "----- On <date> <name> wrote -----" (Zoho, Android clients).
 _DASH_FRAMED = re.compile(rf"^-{{2,}}\s*(?P<inner>.*?(?:{_VERBS}))\s*:?\s*-{{2,}}$", re.I)
 # Verbless: "2017-11-24 16:32 GMT+01:00 Name <addr>:", "ср, 30 апр. 2025 г. в 15:19, Name <addr>:".
 _TIME = re.compile(r"\d{1,2}[:.]\d{2}")
-_ADDRESS_THEN_COLON = re.compile(r"(?:<[^<>]*@[^<>]*>|\([^()]*@[^()]*\)|\S+@\S+)\s*:\s*$")
+_ADDRESS_THEN_COLON = re.compile(rf"{_ADDRESS}\s*:\s*$")
 
+# Plain substrings of the verbs above: a cheap test before the patterns run.
+_VERB_STEMS = (
+    "wrote", "writes", "écrit", "schrieb", "schreef", "geschreven", "escribió", "escreveu", "scritto",
+    "scrive", "napisa", "napsal", "написал", "пишет", "kirjoitti", "skrev", "viết", "írta", "yazdı",
+    "scris", "menulis", "nulis", "nyerat", "写道", "寫道",
+)
+_VERB_TAIL = 64  # longer than any verb with its colon, so a tail match is a real one
 _ATTRIBUTION_MAX_CHARS = 320
 _ATTRIBUTION_MAX_WORDS = 45
 
@@ -45,6 +53,8 @@ def opens_attribution(line: str) -> bool:
 
 def is_attribution(line: str) -> bool:
     """Whether `line` (possibly several lines joined) introduces quoted history."""
+    if len(line) > 4 * _ATTRIBUTION_MAX_CHARS:
+        return False
     text = " ".join(line.split())
     if not text or len(text) > _ATTRIBUTION_MAX_CHARS or len(text.split()) > _ATTRIBUTION_MAX_WORDS:
         return False
@@ -52,12 +62,13 @@ def is_attribution(line: str) -> bool:
     if framed:
         return True
     dated = any(ch.isdigit() for ch in text)
-    if _VERB_AT_END.search(text):
-        return dated or "@" in text
-    if _ON_WROTE_BARE.match(text):
-        return dated
-    if _VERB_THEN_ADDRESS.search(text):
-        return dated
+    lowered = text.lower()
+    if any(stem in lowered for stem in _VERB_STEMS):
+        # The verb ends the line, so its last characters are enough (and quick).
+        if _VERB_AT_END.search(text[-_VERB_TAIL:]):
+            return dated or "@" in text
+        if _ON_WROTE_BARE.match(text) or _VERB_THEN_ADDRESS.search(text):
+            return dated
     return bool(_TIME.search(text) and _ADDRESS_THEN_COLON.search(text))
 
 
