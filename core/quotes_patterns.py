@@ -22,11 +22,14 @@ _ON_WROTE_BARE = re.compile(r"^On\s.*\bwrote\s*$")
 # "Am <date> schrieb <name> <addr>:" puts the verb before the sender.
 _ADDRESS = r"(?:<[^<>]*@[^<>]*>|\([^()]*@[^()]*\)|\S+@\S+)"
 _VERB_THEN_ADDRESS = re.compile(rf"(?:^|\s)(?:{_VERBS})\s[^:]{{0,100}}?{_ADDRESS}\s*:\s*$", re.I)
+# Thunderbird in German, Dutch and Scandinavian puts the verb before a bare name:
+# "Am 25.11.2025 um 15:00 schrieb Max Mustermann:".
+_VERB_THEN_NAME = re.compile(r"\s(?:schrieb|schreef|skrev)\s+[^\s:]+(?:\s+[^\s:]+){0,5}\s*:\s*$", re.I)
 # "----- On <date> <name> wrote -----" (Zoho, Android clients).
 _DASH_FRAMED = re.compile(rf"^-{{2,}}\s*(?P<inner>.*?(?:{_VERBS}))\s*:?\s*-{{2,}}$", re.I)
 # Verbless: "2017-11-24 16:32 GMT+01:00 Name <addr>:", "ср, 30 апр. 2025 г. в 15:19, Name <addr>:".
 _TIME = re.compile(r"\d{1,2}[:.]\d{2}")
-_ADDRESS_THEN_COLON = re.compile(rf"{_ADDRESS}\s*:\s*$")
+_BRACKETED_ADDRESS_THEN_COLON = re.compile(r"<[^<>]*@[^<>]*>\s*:\s*$")
 
 # Plain substrings of the verbs above: a cheap test before the patterns run.
 _VERB_STEMS = (
@@ -69,7 +72,9 @@ def is_attribution(line: str) -> bool:
             return dated or "@" in text
         if _ON_WROTE_BARE.match(text) or _VERB_THEN_ADDRESS.search(text):
             return dated
-    return bool(_TIME.search(text) and _ADDRESS_THEN_COLON.search(text))
+        if _VERB_THEN_NAME.search(text):
+            return dated and opens_attribution(text)
+    return bool(_TIME.search(text) and _BRACKETED_ADDRESS_THEN_COLON.search(text) and opens_attribution(text))
 
 
 # Separator lines: "-----Original Message-----", "-------- Message d'origine --------".

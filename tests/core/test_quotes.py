@@ -64,6 +64,16 @@ def test_sentence_mentioning_writing_is_not_an_attribution():
     assert display_text(body) == body
 
 
+def test_thunderbird_attribution_with_a_bare_name_is_cut():
+    assert display_text(f"{REPLY}\n\nAm 25.11.2026 um 15:00 schrieb Max Mustermann:\n> Alt\n") == REPLY
+    assert display_text(f"{REPLY}\n\nDen 25. nov. 2026 kl. 15:00 skrev Jens Hansen:\n> Gammel\n") == REPLY
+
+
+def test_instruction_with_time_and_address_is_not_an_attribution():
+    body = "Mohon balas sebelum 10:00 ke <operator@example.org>:\nnomor NPSN sekolah."
+    assert display_text(body) == body
+
+
 def test_dash_dash_signature_is_cut():
     assert display_text(f"{REPLY}\n\n-- \nBudi Santoso\nOperator SD Negeri 1 Semarang\n") == REPLY
 
