@@ -165,9 +165,12 @@ def _quote_end(lines: list[str], start: int) -> int:
 
 
 def _strip_signature(lines: list[str]) -> list[str]:
+    """Cut at the first "-- " delimiter or footer rule that has text above it."""
+    seen_text = False
     for k, line in enumerate(lines):
-        if (_SIGNATURE.match(line) or _FOOTER_RULE.match(line)) and _has_text(lines[:k]):
+        if seen_text and (_SIGNATURE.match(line) or _FOOTER_RULE.match(line)):
             return lines[:k]
+        seen_text = seen_text or bool(line.strip())
     return lines
 
 

@@ -26,7 +26,7 @@ _VERB_THEN_ADDRESS = re.compile(rf"(?:^|\s)(?:{_VERBS})\s[^:]{{0,100}}?{_ADDRESS
 # "Am 25.11.2025 um 15:00 schrieb Max Mustermann:".
 _VERB_THEN_NAME = re.compile(r"\s(?:schrieb|schreef|skrev)\s+[^\s:]+(?:\s+[^\s:]+){0,5}\s*:\s*$", re.I)
 # "----- On <date> <name> wrote -----" (Zoho, Android clients).
-_DASH_FRAMED = re.compile(rf"^-{{2,}}\s*(?P<inner>.*?(?:{_VERBS}))\s*:?\s*-{{2,}}$", re.I)
+_DASH_FRAMED = re.compile(rf"^-{{2,}}\s*.*?(?:{_VERBS})\s*:?\s*-{{2,}}$", re.I)
 # Verbless: "2017-11-24 16:32 GMT+01:00 Name <addr>:", "ср, 30 апр. 2025 г. в 15:19, Name <addr>:".
 _TIME = re.compile(r"\d{1,2}[:.]\d{2}")
 _BRACKETED_ADDRESS_THEN_COLON = re.compile(r"<[^<>]*@[^<>]*>\s*:\s*$")
@@ -61,8 +61,7 @@ def is_attribution(line: str) -> bool:
     text = " ".join(line.split())
     if not text or len(text) > _ATTRIBUTION_MAX_CHARS or len(text.split()) > _ATTRIBUTION_MAX_WORDS:
         return False
-    framed = _DASH_FRAMED.match(text)
-    if framed:
+    if _DASH_FRAMED.match(text):
         return True
     dated = any(ch.isdigit() for ch in text)
     lowered = text.lower()
