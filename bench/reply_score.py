@@ -38,7 +38,8 @@ def read_bodies(raw: bytes) -> tuple[str, str | None]:
 def produce(corpus: Path, out: Path) -> None:
     for eml in sorted(corpus.glob("*.eml")):
         text, html = read_bodies(eml.read_bytes())
-        out.joinpath(eml.stem + ".produced.txt").write_text(display_text(text, html=html) + "\n", encoding="utf-8")
+        produced = display_text(text, html=html) + "\n"
+        out.joinpath(eml.stem + ".produced.txt").write_text(produced, encoding="utf-8")
 
 
 def main() -> int:

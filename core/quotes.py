@@ -45,7 +45,8 @@ def display_text(text: str, *, html: str | None = None) -> str:
     """The visible reply of a message body, without quoted history or signature."""
     if not text.strip() and html:
         text = html_to_text(html)
-    lines = [line.rstrip() for line in text.replace("\r\n", "\n").replace("\r", "\n").lstrip("\ufeff").split("\n")]
+    text = text.replace("\r\n", "\n").replace("\r", "\n").lstrip("\ufeff")
+    lines = [line.rstrip() for line in text.split("\n")]
     visible = _trim(_strip_signature(_strip_quotes(lines)))
     if not visible:
         # All of it looked like history: showing it beats showing nothing.
@@ -102,7 +103,9 @@ def _attribution_begin(lines: list[str], end: int, floor: int) -> int | None:
         return None  # every attribution ends so; most lines are spared the patterns
     for begin in range(end, max(floor - 1, end - _ATTRIBUTION_LINES), -1):
         line = lines[begin]
-        if begin < end and (_is_quoted(line) or (not line.strip() and not _is_address_start(lines[begin + 1]))):
+        if begin < end and (
+            _is_quoted(line) or (not line.strip() and not _is_address_start(lines[begin + 1]))
+        ):
             break
         if opens_attribution(line) and is_attribution(" ".join(lines[begin : end + 1])):
             return begin

@@ -18,17 +18,23 @@ REPLY = "Mohon dicek kembali data siswa kami.\nTerima kasih."
 
 
 def test_indonesian_gmail_attribution_is_cut():
-    body = f"{REPLY}\n\nPada tanggal Sen, 23 Nov 2026 pukul 09.38 Helpdesk <helpdesk@example.org> menulis:\n\n> Tiket Anda diterima.\n"
+    body = (
+        f"{REPLY}\n\nPada tanggal Sen, 23 Nov 2026 pukul 09.38 Helpdesk <helpdesk@example.org> menulis:\n"
+        "\n> Tiket Anda diterima.\n"
+    )
     assert display_text(body) == REPLY
 
 
 def test_indonesian_attribution_wrapped_over_two_lines_is_cut():
-    body = f"{REPLY}\n\nPada tanggal Sen, 23 Nov 2026 pukul 09.38 Layanan Bantuan <\nhelpdesk@example.org> menulis:\n\n> Tiket Anda diterima.\n"
+    body = (
+        f"{REPLY}\n\nPada tanggal Sen, 23 Nov 2026 pukul 09.38 Layanan Bantuan <\n"
+        "helpdesk@example.org> menulis:\n\n> Tiket Anda diterima.\n"
+    )
     assert display_text(body) == REPLY
 
 
 def test_indonesian_attribution_without_address_is_cut():
-    body = f"{REPLY}\n\nPada Senin, 23 November 2026 09.38.12 WIB, Layanan Bantuan menulis:\n\nTiket Anda diterima.\n"
+    body = f"{REPLY}\n\nPada Senin, 23 November 2026 09.38.12 WIB, Layanan Bantuan menulis:\n\nTiket diterima.\n"
     assert display_text(body) == REPLY
 
 
@@ -45,17 +51,20 @@ def test_indonesian_original_message_rule_is_cut():
 
 
 def test_javanese_webmail_attribution_is_cut():
-    body = f"{REPLY}\n\nIng Sen, 23 Nov 2026 jam 09.38, Layanan Bantuan <helpdesk@example.org> nulis:\n> Tiket sampun katampi.\n"
+    body = (
+        f"{REPLY}\n\nIng Sen, 23 Nov 2026 jam 09.38, Layanan Bantuan <helpdesk@example.org> nulis:\n"
+        "> Tiket sampun katampi.\n"
+    )
     assert display_text(body) == REPLY
 
 
 def test_javanese_krama_attribution_is_cut():
-    body = f"{REPLY}\n\nIng dinten Senin, 23 November 2026, Layanan Bantuan nyerat:\n\nTiket sampun katampi.\n"
+    body = f"{REPLY}\n\nIng dinten Senin, 23 November 2026, Layanan Bantuan nyerat:\n\nTiket katampi.\n"
     assert display_text(body) == REPLY
 
 
 def test_a_letter_with_date_and_subject_fields_is_not_a_quote_header():
-    body = "Dengan hormat,\n\nTanggal: 23 November 2026\nPerihal: Permohonan reset kata sandi\n\nMohon bantuannya."
+    body = "Dengan hormat,\n\nTanggal: 23 November 2026\nPerihal: Reset kata sandi\n\nMohon bantuannya."
     assert display_text(body) == body
 
 
@@ -91,14 +100,18 @@ def test_device_tagline_is_cut_but_a_sentence_about_sending_is_not():
 
 
 def test_crlf_line_endings_give_lf_text():
-    body = "Baris satu.\r\nBaris dua.\r\n\r\nOn Mon, 23 Nov 2026 at 09:38, Helpdesk <helpdesk@example.org> wrote:\r\n> lama\r\n"
+    body = (
+        "Baris satu.\r\nBaris dua.\r\n\r\n"
+        "On Mon, 23 Nov 2026 at 09:38, Helpdesk <helpdesk@example.org> wrote:\r\n> lama\r\n"
+    )
     assert display_text(body) == "Baris satu.\nBaris dua."
 
 
 def test_html_only_body_is_converted_and_its_blockquote_cut():
     html = (
         "<html><head><style>p{color:red}</style></head><body><p>Sudah kami coba,<br>tetap gagal.</p>"
-        '<div class="gmail_quote">Pada tanggal Sen, 23 Nov 2026 pukul 09.38 Helpdesk &lt;helpdesk@example.org&gt; '
+        '<div class="gmail_quote">Pada tanggal Sen, 23 Nov 2026 pukul 09.38 '
+        "Helpdesk &lt;helpdesk@example.org&gt; "
         "menulis:<br><blockquote>Silakan coba lagi.</blockquote></div></body></html>"
     )
     assert display_text("", html=html) == "Sudah kami coba,\ntetap gagal."
@@ -121,7 +134,10 @@ def test_inline_answers_between_quotes_are_kept():
 
 
 def test_forwarded_message_is_kept_whole():
-    body = "Mohon ditindaklanjuti.\n\n---------- Forwarded message ---------\nFrom: Dinas <dinas@example.org>\nDate: Mon, 23 Nov 2026 09:38\n\nIsi surat."
+    body = (
+        "Mohon ditindaklanjuti.\n\n---------- Forwarded message ---------\n"
+        "From: Dinas <dinas@example.org>\nDate: Mon, 23 Nov 2026 09:38\n\nIsi surat."
+    )
     assert display_text(body) == body
 
 
@@ -164,11 +180,13 @@ def _display(eml: Path) -> str:
 def corpus_scores() -> dict[str, tuple[bool, float, bool]]:
     corpus = _corpus()
     scorer = _scorer(corpus)
-    manifest = [json.loads(line) for line in (corpus / "MANIFEST.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
+    rows = (corpus / "MANIFEST.jsonl").read_text(encoding="utf-8").splitlines()
+    manifest = [json.loads(row) for row in rows if row.strip()]
     scores = {}
     for rec in manifest:
         expected = (corpus / f"{rec['name']}.expected.txt").read_text(encoding="utf-8")
-        exact, ratio = scorer.score(expected, _display(corpus / f"{rec['name']}.eml"), rec.get("compare", "lines"))
+        produced = _display(corpus / f"{rec['name']}.eml")
+        exact, ratio = scorer.score(expected, produced, rec.get("compare", "lines"))
         scores[rec["name"]] = (exact, ratio, rec.get("strict", True))
     return scores
 
@@ -180,5 +198,5 @@ def test_corpus_exact_matches_beat_the_best_peer(corpus_scores):
 
 
 def test_no_strict_corpus_reply_is_far_from_expected(corpus_scores):
-    poor = {name: round(ratio, 3) for name, (_, ratio, strict) in corpus_scores.items() if strict and ratio < 0.9}
+    poor = {name: round(r, 3) for name, (_, r, strict) in corpus_scores.items() if strict and r < 0.9}
     assert not poor
