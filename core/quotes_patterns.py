@@ -88,8 +88,17 @@ _ORIGINAL = (
 _SEPARATOR = re.compile(rf"^[\s>]*[-_=*]{{2,}}\s*(?:{_ORIGINAL})\s*[-_=*]{{2,}}\s*$", re.I)
 
 
+# A helpdesk's own notifications may mark where the reply ends: "## Reply above this line ##".
+_REPLY_ABOVE = re.compile(
+    r"\b(?:reply|respond|write|type)\b.{0,40}\babove\s+this\s+line\b"
+    r"|\bbalas\w*\b.{0,40}\bdi\s+atas\s+baris\s+ini\b",
+    re.I,
+)
+
+
 def is_separator(line: str) -> bool:
-    return bool(_SEPARATOR.match(line))
+    """An "original message" rule, or a "reply above this line" mark."""
+    return len(line) < 200 and bool(_SEPARATOR.match(line) or _REPLY_ABOVE.search(line))
 
 
 _FORWARDED = (
@@ -114,7 +123,7 @@ _FIELDS = {
     " expéditeur absender afzender 发件人 寄件者 saking",
     "date": "sent date gesendet datum envoyé envoye verzonden verstuurd inviato data sendt dato"
     " skickat wysłano wysłane отправлено дата lähetetty päivämäärä päiväys dikirim tanggal"
-    " enviado enviada fecha 发送时间 日期 kakirim",
+    " enviado enviada fecha 发送时间 日期 terkirim kakirim",
     "to": "to an à a aan til till do кому vastaanottaja kepada untuk para per 收件人 dhateng",
     "cc": "cc kopie copie kopi kopia копия tembusan",
     "subject": "subject betreff objet oggetto onderwerp emne ämne temat тема aihe perihal subjek"

@@ -40,7 +40,7 @@ def test_indonesian_attribution_without_address_is_cut():
 
 def test_indonesian_outlook_header_block_is_cut():
     body = (
-        f"{REPLY}\n\nDari: Layanan Bantuan <helpdesk@example.org>\nDikirim: Senin, 23 November 2026 09.38\n"
+        f"{REPLY}\n\nDari: Layanan Bantuan <helpdesk@example.org>\nTerkirim: Senin, 23 November 2026 09.38\n"
         "Kepada: sdn1@example.com\nSubjek: [HD-1234] Data siswa\n\nTiket Anda diterima.\n"
     )
     assert display_text(body) == REPLY
@@ -48,6 +48,11 @@ def test_indonesian_outlook_header_block_is_cut():
 
 def test_indonesian_original_message_rule_is_cut():
     assert display_text(f"{REPLY}\n\n-----Pesan Asli-----\nTiket Anda diterima.") == REPLY
+
+
+def test_reply_above_this_line_mark_of_a_notification_is_cut():
+    body = f"{REPLY}\n\n## Mohon balas di atas baris ini ##\nTiket HD-1234 telah dijawab."
+    assert display_text(body) == REPLY
 
 
 def test_javanese_webmail_attribution_is_cut():
