@@ -72,7 +72,8 @@ class _TextCollector(HTMLParser):
         self._words.append(text)
 
     def _break(self, force: bool = False) -> None:
-        line = "".join(self._words).strip()
+        line = "".join(self._words)
+        line = line.rstrip() if self._pre else line.strip()  # preformatted text keeps its indent
         self._words = []
         if line or force:
             self.lines.append("> " * self._line_depth + line)

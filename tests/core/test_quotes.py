@@ -122,6 +122,11 @@ def test_html_only_body_is_converted_and_its_blockquote_cut():
     assert display_text("", html=html) == "Sudah kami coba,\ntetap gagal."
 
 
+def test_html_preformatted_text_keeps_its_indentation():
+    html = "<pre>Langkah:\n  1. buka Dapodik\n  2. sinkron</pre><p>Sudah &amp; gagal.</p>"
+    assert display_text("", html=html) == "Langkah:\n  1. buka Dapodik\n  2. sinkron\n\nSudah & gagal."
+
+
 def test_empty_and_blank_input_give_empty_text():
     assert display_text("") == ""
     assert display_text(" \r\n\n") == ""
