@@ -43,6 +43,7 @@ class _Marker:
 
 def display_text(text: str, *, html: str | None = None) -> str:
     """The visible reply of a message body, without quoted history or signature."""
+    text = text or ""  # a caller's None must not cost the message its display
     if not text.strip() and html:
         text = html_to_text(html)
     text = text.replace("\r\n", "\n").replace("\r", "\n").lstrip("\ufeff")
