@@ -51,6 +51,11 @@ class Policy:
     customer_kind: str = "school"
     # Days a customer's private link stays valid after it is issued; 0: forever.
     token_days: int = 0
+    # The public web form, per hour: tickets from one address, posts from one IP.
+    web_tickets_per_address_hour: int = 5
+    web_posts_per_ip_hour: int = 30
+    # Most links a web form message may carry; spam carries many.
+    web_max_links: int = 3
 
 
 FIELDS = {f.name: f for f in fields(Policy)}

@@ -50,6 +50,8 @@ def create_app(config: Settings | None = None, database: Database | None = None)
     i18n.init_app(app)
     _security_headers(app)
     _error_pages(app)
+    from portal.public import bp as public_bp  # the blueprint's views import this module
+    app.register_blueprint(public_bp)
 
     @app.get("/healthz")
     def healthz():

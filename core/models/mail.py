@@ -101,6 +101,15 @@ class RateEvent(Base):
     at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class UsedStamp(Base):
+    """A web form's signed stamp, once it has carried a submission. The primary
+    key makes a replay fail even when two copies arrive at the same moment."""
+
+    __tablename__ = "used_stamp"
+    nonce: Mapped[str] = mapped_column(String(32), primary_key=True)
+    used_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
 class Setting(Base):
     """A policy value admins change at run time, as JSON (see core/policy.py)."""
 

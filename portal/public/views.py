@@ -1,0 +1,221 @@
+"""The public form (`/`) and the private ticket page (`/t/<token>`).
+
+Each view owns its transaction and calls core; a wrong, revoked or expired
+token is the same plain 404 as a ticket that never existed.
+"""
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, send_file, session, url_for
+
+from core import customer, public, thumbnails
+from core.customer import UnknownSchool, UploadRefused, WebTicket
+from core.models import Status, utcnow
+from core.policy import load_policy
+from core.store import Store
+from core.tickets import find_by_token
+from core.tokens import link_token
+from portal.app import db, settings
+from portal.i18n import translate as _
+from portal.public import spam
+from portal.public.forms import ActionForm, ReplyForm, TicketForm, has_files, uploads_of
+
+bp = Blueprint("public", __name__)
+
+STATUS_LABELS = {
+    Status.open: "Waiting for the helpdesk",
+    Status.answered: "Answered: waiting for you",
+    Status.on_hold: "On hold",
+    Status.forwarded: "Passed to a higher office",
+    Status.closed: "Closed",
+}
+FILES_NOT_KEPT = "For your safety, files are not kept when a form is refused: please choose them again."
+
+
+@bp.after_request
+def private(response):
+    # Pages behind a token are nobody's to cache or index.
+    if request.endpoint and request.endpoint.startswith("public.ticket"):
+        response.headers.setdefault("Cache-Control", "private, no-cache")
+        response.headers["X-Robots-Tag"] = "noindex, nofollow"
+    return response
+
+
+@bp.route("/", methods=["GET", "POST"])
+def new_ticket():
+    now = utcnow()
+    form = TicketForm()
+    with db().begin() as s:
+        policy = load_policy(s)
+        form.category.choices = [(0, _("Choose a topic"))] + customer.category_choices(s)
+    if request.method == "GET":
+        form.stamp.data = spam.new_stamp(settings().secret_key, now)
+        return render_template("public/new.html", form=form, file_hint=file_hint(policy))
+    try:
+        spam.check_honeypot(form.website.data)
+        with db().begin() as s:
+            spam.count_post(s, policy, request.remote_addr or "-", now)
+        nonce = spam.read_stamp(settings().secret_key, form.stamp.data, now)
+    except spam.Refusal as refusal:
+        return _refused(form, refusal.message, refusal.status, now, restamp=True)
+    if not form.validate_on_submit():
+        return _refused(form, "Please correct the fields marked below.", 400, now)
+    if spam.count_links(form.subject.data + " " + form.body.data) > policy.web_max_links:
+        form.body.errors.append(_("Please include at most {n} links. Describe the page instead, or attach a screenshot.",
+                                  n=policy.web_max_links))
+        return _refused(form, "Please correct the fields marked below.", 400, now)
+    try:
+        with db().begin() as s:
+            spam.spend_stamp(s, nonce, now)
+            spam.check_address(s, policy, form.email.data, now)
+            ticket = customer.submit_web_ticket(s, settings(), policy, WebTicket(
+                name=form.name.data, email=form.email.data.strip(), subject=form.subject.data,
+                body=form.body.data, language=g.lang, school=form.school.data or "",
+                category_id=form.category.data or None, uploads=uploads_of(form.attachments)), now=now)
+            spam.count_ticket(s, form.email.data, now)
+            ref, email = ticket.ref, ticket.requester_email
+    except spam.Refusal as refusal:
+        return _refused(form, refusal.message, refusal.status, now, restamp=True)
+    except UnknownSchool:
+        form.school.errors.append(_("We do not know this school. Check its code or registered address, or leave it empty."))
+        return _refused(form, "Please correct the fields marked below.", 400, now)
+    except UploadRefused as refused:
+        form.attachments.errors.append(_("{name} was not accepted: {reason}.", name=refused.filename, reason=refused.reason))
+        return _refused(form, "Please correct the fields marked below.", 400, now)
+    session["submitted"] = {"ref": ref, "email": email}
+    return redirect(url_for("public.sent"))
+
+
+def file_hint(policy) -> str:
+    return _("Screenshots, PDF or office documents: up to 10 files, {mb} MB each.",
+             mb=f"{policy.attachment_max_bytes / 1048576:g}")
+
+
+def _refused(form: TicketForm, message: str, status: int, now, restamp: bool = False):
+    if restamp:
+        form.stamp.data = spam.new_stamp(settings().secret_key, now)
+    if has_files(form.attachments):
+        form.attachments.errors.append(FILES_NOT_KEPT)
+    with db().begin() as s:
+        hint = file_hint(load_policy(s))
+    return render_template("public/new.html", form=form, refusal=message, file_hint=hint), status
+
+
+@bp.get("/sent")
+def sent():
+    submitted = session.get("submitted")
+    if not submitted:
+        return redirect(url_for("public.new_ticket"))
+    return render_template("public/sent.html", **submitted)
+
+
+def _ticket_or_404(s, token: str):
+    ticket = find_by_token(s, token, load_policy(s))
+    if ticket is None:
+        abort(404)
+    return ticket
+
+
+def _render_ticket(s, ticket, token: str, reply: ReplyForm, status: int = 200):
+    return render_template(
+        "public/ticket.html", ticket=ticket, token=token, thread=public.public_thread(s, ticket),
+        status_label=STATUS_LABELS[ticket.status], reply=reply, action=ActionForm(),
+        can_rate=customer.can_rate(ticket), has_thumbnail=public.has_thumbnail,
+        file_hint=file_hint(load_policy(s))), status
+
+
+@bp.get("/t/<token>")
+def ticket(token: str):
+    with db().begin() as s:
+        return _render_ticket(s, _ticket_or_404(s, token), token, ReplyForm())
+
+
+@bp.post("/t/<token>/reply")
+def ticket_reply(token: str):
+    form = ReplyForm()
+    with db().begin() as s:
+        policy = load_policy(s)
+        ticket = _ticket_or_404(s, token)
+        if not form.validate_on_submit():
+            return _refused_reply(s, ticket, token, form)
+        try:
+            landed = customer.customer_reply(s, settings(), policy, ticket, form.body.data,
+                                             uploads_of(form.attachments))
+        except UploadRefused as refused:
+            form.attachments.errors.append(_("{name} was not accepted: {reason}.",
+                                             name=refused.filename, reason=refused.reason))
+            return _refused_reply(s, ticket, token, form)
+        if landed is not ticket:
+            token = link_token(settings().secret_key, landed.id, landed.token_nonce)
+            flash(_("Your earlier ticket was closed, so your message opened this new ticket ({ref}).",
+                    ref=landed.ref), "info")
+        else:
+            flash(_("Thank you: your reply was added."), "info")
+    return redirect(url_for("public.ticket", token=token) + "#latest")
+
+
+def _refused_reply(s, ticket, token: str, form: ReplyForm):
+    if has_files(form.attachments):
+        form.attachments.errors.append(FILES_NOT_KEPT)
+    return _render_ticket(s, ticket, token, form, 400)
+
+
+@bp.post("/t/<token>/solved")
+def ticket_solved(token: str):
+    return _rate(token, solved=True)
+
+
+@bp.post("/t/<token>/unsolved")
+def ticket_unsolved(token: str):
+    return _rate(token, solved=False)
+
+
+def _rate(token: str, solved: bool):
+    form = ActionForm()
+    with db().begin() as s:
+        ticket = _ticket_or_404(s, token)
+        if not form.validate_on_submit():
+            abort(400)
+        if customer.can_rate(ticket):
+            if solved:
+                customer.mark_satisfied(s, ticket)
+                flash(_("Thank you. We are glad it is solved; the ticket is now closed."), "info")
+            else:
+                customer.mark_unsatisfied(s, ticket)
+                flash(_("Sorry it is not solved yet. The ticket is open again: tell us below what is still wrong."), "info")
+    return redirect(url_for("public.ticket", token=token) + ("" if solved else "#reply"))
+
+
+@bp.get("/t/<token>/a/<int:attachment_id>")
+def ticket_attachment(token: str, attachment_id: int):
+    attachment = _attachment_or_404(token, attachment_id)
+    kind, inline = public.serving(attachment)
+    path = Store(settings().path("store")).path(attachment.sha256)
+    if not path.exists():
+        abort(404)
+    response = send_file(path, mimetype=kind, as_attachment=not inline, download_name=attachment.filename,
+                         max_age=3600)
+    response.headers["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
+@bp.get("/t/<token>/a/<int:attachment_id>/thumb")
+def ticket_thumbnail(token: str, attachment_id: int):
+    attachment = _attachment_or_404(token, attachment_id)
+    store = Store(settings().path("store"))
+    if not public.has_thumbnail(attachment) or not store.exists(attachment.sha256):
+        abort(404)
+    try:
+        path = thumbnails.thumbnail(settings().path("thumbs"), attachment.sha256, store.path(attachment.sha256))
+    except thumbnails.NoThumbnail:
+        abort(404)
+    response = send_file(path, mimetype="image/jpeg", max_age=86400)
+    response.headers["Cache-Control"] = "private, max-age=86400"
+    return response
+
+
+def _attachment_or_404(token: str, attachment_id: int):
+    with db().begin() as s:
+        attachment = public.attachment_of(s, _ticket_or_404(s, token), attachment_id)
+    if attachment is None:
+        abort(404)
+    return attachment
