@@ -14,7 +14,7 @@ from sqlalchemy import text
 
 from core.db import Database
 from core.settings import Settings, load_settings
-from portal import i18n
+from portal import auth, i18n
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 # No inline script or style anywhere: the second wall behind sanitising.
@@ -48,8 +48,13 @@ def create_app(config: Settings | None = None, database: Database | None = None)
     app.extensions["helpdesk.settings"] = config
     csrf.init_app(app)
     i18n.init_app(app)
+    auth.init_app(app)
     _security_headers(app)
     _error_pages(app)
+    from portal.admin import bp as admin_bp
+    from portal.staff import bp as staff_bp
+    app.register_blueprint(staff_bp)
+    app.register_blueprint(admin_bp)
     from portal.public import bp as public_bp  # the blueprint's views import this module
     app.register_blueprint(public_bp)
 

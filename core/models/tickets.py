@@ -174,3 +174,14 @@ class TicketLink(Base):
     ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id"), index=True)
     other_id: Mapped[int] = mapped_column(ForeignKey("ticket.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CannedResponse(Base):
+    """A stock answer staff insert into a reply; office-wide or for everyone (no office)."""
+
+    __tablename__ = "canned_response"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(120))
+    body: Mapped[str] = mapped_column(Text)
+    office_id: Mapped[Optional[int]] = mapped_column(ForeignKey("office.id"), index=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)

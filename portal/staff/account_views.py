@@ -1,0 +1,57 @@
+"""The user's own account: availability switch and password change."""
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_login import login_user
+
+from core.logins import WrongPassword, change_password
+from core.passwords import WeakPassword
+from core.staff_actions import set_availability
+from portal.app import db
+from portal.auth import STAFF, SessionUser, access
+from portal.i18n import translate as _
+from portal.staff import bp, me
+
+
+@bp.get("/staff/account")
+@access(STAFF)
+def account():
+    with db().begin() as session:
+        return render_template("staff/account.html", user=me(session))
+
+
+@bp.post("/staff/availability")
+@access(STAFF)
+def availability():
+    available = request.form.get("available") == "1"
+    with db().begin() as session:
+        set_availability(session, me(session), available)
+    flash(_("You receive new tickets.") if available else _("You receive no new tickets."))
+    return redirect(request.referrer if (request.referrer or "").startswith(request.host_url)
+                    else url_for("staff.home"))
+
+
+@bp.post("/staff/account/password")
+@access(STAFF)
+def password():
+    new = request.form.get("new", "")
+    if new != request.form.get("confirm", ""):
+        flash(_("The two new passwords differ."), "error")
+        return redirect(url_for("staff.account"))
+    problem = None
+    with db().begin() as session:
+        user = me(session)
+        try:
+            change_password(session, user, request.form.get("current", ""), new)
+            renewed = SessionUser.of(user)
+        except WrongPassword:
+            problem = _("The current password is wrong.")
+        except WeakPassword:
+            problem = _("A password needs at least 10 characters.")
+    if problem:
+        flash(problem, "error")
+        return redirect(url_for("staff.account"))
+    # The session id carries the password's generation: renew this session, others end.
+    login_user(renewed)
+    flash(_("Your password is changed."))
+    return redirect(url_for("staff.account"))

@@ -1,0 +1,65 @@
+"""The staff home: the queues with their counts, filters, sorting and pages; and search."""
+from __future__ import annotations
+
+from datetime import date
+
+from flask import abort, redirect, render_template, request, url_for
+
+from core.models import Status
+from core.policy import load_policy
+from core.queues import QUEUES, SORTS, Filters, count_queues, filter_choices, list_queue
+from core.search import search_tickets
+from portal.app import db
+from portal.auth import STAFF, access
+from portal.staff import bp, me
+
+
+def _int(name: str) -> int | None:
+    value = request.args.get(name, "")
+    return int(value) if value.isdigit() else None
+
+
+def _date(name: str) -> date | None:
+    try:
+        return date.fromisoformat(request.args.get(name, ""))
+    except ValueError:
+        return None
+
+
+def filters_from_args() -> Filters:
+    status = request.args.get("status", "")
+    return Filters(
+        status=Status(status) if status in Status.__members__ else None,
+        priority_id=_int("priority"), category_id=_int("category"), assignee_id=_int("assignee"),
+        school=request.args.get("school", "").strip().upper()[:32],
+        created_from=_date("from"), created_to=_date("to"),
+    )
+
+
+@bp.get("/staff/")
+@access(STAFF)
+def home():
+    name = request.args.get("queue", "mine")
+    if name not in QUEUES:
+        abort(404)
+    sort = request.args.get("sort", "updated")
+    with db().begin() as session:
+        user = me(session)
+        policy = load_policy(session)
+        page = list_queue(session, user, name, policy, filters=filters_from_args(),
+                          sort=sort if sort in SORTS else "updated", page=_int("page") or 1)
+        return render_template("staff/queues.html", queues=QUEUES, counts=count_queues(session, user, policy),
+                               current=name, page=page, sort=sort, sorts=list(SORTS), args=request.args,
+                               choices=filter_choices(session, user), statuses=list(Status), user=user)
+
+
+@bp.get("/staff/search")
+@access(STAFF)
+def search():
+    query = request.args.get("q", "").strip()[:200]
+    with db().begin() as session:
+        user = me(session)
+        result = search_tickets(session, user, query, page=_int("page") or 1)
+        if result.exact is not None:
+            return redirect(url_for("staff.ticket", ref=result.exact.ref))
+        return render_template("staff/search.html", query=query, result=result, user=user)

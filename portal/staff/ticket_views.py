@@ -1,0 +1,171 @@
+"""One ticket: its thread and history, and every action on it, each one POST."""
+from __future__ import annotations
+
+from functools import wraps
+
+from flask import abort, flash, redirect, render_template, request, send_file, url_for
+
+from core import staff_actions as actions
+from core.canned import UnknownCanned, list_canned
+from core.customer import Upload, UploadRefused
+from core.lifecycle import ALLOWED, ForbiddenTransition
+from core.models import Status
+from core.policy import load_policy
+from core.staff_actions import ActionRefused, ReadOnly, TicketNotFound
+from core.store import Store
+from portal.app import db, settings
+from portal.auth import STAFF, access
+from portal.i18n import translate as _
+from portal.staff import bp, me
+
+REPLY_STATUSES = (Status.answered, Status.open, Status.on_hold, Status.closed)
+
+
+def _uploads() -> list[Upload]:
+    return [Upload(f.filename or "attachment", f.read()) for f in request.files.getlist("files") if f.filename]
+
+
+def ticket_action(view):
+    """Run an action on a ticket the user's office holds: 404 if unseen, 403 if read-only.
+
+    The view gets (session, user, ticket) inside one transaction and returns a
+    flash message; refusals roll back and are shown on the ticket page.
+    """
+    @wraps(view)
+    def run(ref: str):
+        problem = None
+        try:
+            with db().begin() as session:
+                user = me(session)
+                ticket = actions.find_actionable(session, user, ref)
+                done = view(session, user, ticket)
+        except TicketNotFound:
+            abort(404)
+        except ReadOnly:
+            abort(403)
+        except UploadRefused as exc:
+            problem = _("{name} was refused: {reason}", name=exc.filename, reason=exc.reason)
+        except (ActionRefused, ForbiddenTransition, UnknownCanned) as exc:
+            problem = str(exc)
+        if problem:
+            flash(problem, "error")
+        else:
+            flash(done)
+        return redirect(url_for("staff.ticket", ref=ref.upper()))
+    return run
+
+
+@bp.get("/staff/tickets/<ref>")
+@access(STAFF)
+def ticket(ref: str):
+    with db().begin() as session:
+        user = me(session)
+        try:
+            found = actions.find_visible(session, user, ref)
+        except TicketNotFound:
+            abort(404)
+        acting = actions.can_act(user, found)
+        return render_template(
+            "staff/ticket.html", ticket=found, user=user, acting=acting,
+            linked=actions.linked(session, user, found), canned=list_canned(session, user) if acting else [],
+            assignable=actions.assignable(session, found) if acting else [],
+            reply_statuses=REPLY_STATUSES, next_statuses=[s for s in Status if s in ALLOWED[found.status]
+                                                          and s is not Status.forwarded])
+
+
+@bp.post("/staff/tickets/<ref>/reply")
+@access(STAFF)
+@ticket_action
+def reply(session, user, ticket):
+    status = request.form.get("status", "answered")
+    actions.reply(session, settings(), load_policy(session), ticket, user, request.form.get("text", ""),
+                  uploads=_uploads(), status=Status(status) if status in Status.__members__ else Status.answered,
+                  canned_id=int(request.form["canned"]) if request.form.get("canned", "").isdigit() else None)
+    return _("Reply sent.")
+
+
+@bp.post("/staff/tickets/<ref>/note")
+@access(STAFF)
+@ticket_action
+def note(session, user, ticket):
+    actions.add_note(session, settings(), load_policy(session), ticket, user, request.form.get("text", ""),
+                     uploads=_uploads())
+    return _("Note saved.")
+
+
+@bp.post("/staff/tickets/<ref>/status")
+@access(STAFF)
+@ticket_action
+def status(session, user, ticket):
+    wanted = request.form.get("status", "")
+    if wanted not in Status.__members__:
+        raise ActionRefused(_("Choose a status."))
+    actions.change_status(session, ticket, user, Status(wanted))
+    return _("Status changed.")
+
+
+@bp.post("/staff/tickets/<ref>/assign")
+@access(STAFF)
+@ticket_action
+def assign(session, user, ticket):
+    value = request.form.get("assignee", "")
+    actions.assign(session, ticket, user, int(value) if value.isdigit() else None)
+    return _("Assignee changed.")
+
+
+@bp.post("/staff/tickets/<ref>/take")
+@access(STAFF)
+@ticket_action
+def take(session, user, ticket):
+    actions.take(session, ticket, user)
+    return _("The ticket is yours.")
+
+
+@bp.post("/staff/tickets/<ref>/forward")
+@access(STAFF)
+@ticket_action
+def forward(session, user, ticket):
+    parent = ticket.office.parent
+    actions.forward(session, settings(), load_policy(session), ticket, user, request.form.get("note", ""))
+    return _("Forwarded to {office}.", office=parent.name)
+
+
+def _other(session, user, field: str):
+    try:
+        return actions.find_actionable(session, user, request.form.get(field, ""))
+    except (TicketNotFound, ReadOnly):
+        raise ActionRefused(_("No ticket {ref} that your office holds.", ref=request.form.get(field, ""))) from None
+
+
+@bp.post("/staff/tickets/<ref>/merge")
+@access(STAFF)
+@ticket_action
+def merge(session, user, ticket):
+    target = _other(session, user, "into")
+    actions.merge(session, ticket, target, user)
+    return _("Merged into {ref}.", ref=target.ref)
+
+
+@bp.post("/staff/tickets/<ref>/link")
+@access(STAFF)
+@ticket_action
+def link(session, user, ticket):
+    other = _other(session, user, "other")
+    actions.link(session, ticket, other, user)
+    return _("Linked to {ref}.", ref=other.ref)
+
+
+@bp.get("/staff/tickets/<ref>/attachments/<int:attachment_id>")
+@access(STAFF)
+def attachment(ref: str, attachment_id: int):
+    with db().begin() as session:
+        try:
+            found = actions.find_attachment(session, me(session), ref, attachment_id)
+        except TicketNotFound:
+            abort(404)
+        name, kind, sha256 = found.filename, found.content_type, found.sha256
+    path = Store(settings().path("store")).path(sha256)
+    if not path.exists():
+        abort(404)
+    # Always a download: a file from a stranger is never rendered in our origin.
+    return send_file(path, mimetype=kind or "application/octet-stream", as_attachment=True, download_name=name)
