@@ -33,12 +33,17 @@ def fill(session: Session, user: User, canned_id: int, text: str, ticket: Ticket
     return f"{body}\n\n{text.strip()}" if text and text.strip() else body
 
 
+def list_all_canned(session: Session) -> list[CannedResponse]:
+    return list(session.scalars(select(CannedResponse).order_by(CannedResponse.title)))
+
+
 def save_canned(session: Session, actor: User, title: str, body: str, office: Office | None,
-                canned_id: int | None = None) -> CannedResponse:
+                canned_id: int | None = None, active: bool = True) -> CannedResponse:
     row = session.get(CannedResponse, canned_id) if canned_id else CannedResponse()
     if row is None:
         raise UnknownCanned(canned_id)
     row.title, row.body, row.office_id = title.strip()[:120], body.strip(), office.id if office else None
+    row.active = active
     session.add(row)
     session.flush()
     audit.record(session, None, "canned", actor, to_value=row.title)

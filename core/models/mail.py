@@ -39,6 +39,8 @@ class RawMail(Base):
     ticket_id: Mapped[Optional[int]] = mapped_column(ForeignKey("ticket.id"), index=True)
     reason: Mapped[Optional[str]] = mapped_column(Text)
     processed_at: Mapped[Optional[datetime]]
+    # An admin looked at a quarantined message and threw it away (it stays logged).
+    discarded_at: Mapped[Optional[datetime]]
 
 
 class OutboxStatus(StrEnum):

@@ -34,6 +34,8 @@ class Category(Base):
     default_office_id: Mapped[Optional[int]] = mapped_column(ForeignKey("office.id"))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
+    default_office: Mapped[Optional[Office]] = relationship()
+
 
 class Priority(Base):
     """A priority and its SLA: hours to first response and to resolution."""
@@ -185,3 +187,5 @@ class CannedResponse(Base):
     body: Mapped[str] = mapped_column(Text)
     office_id: Mapped[Optional[int]] = mapped_column(ForeignKey("office.id"), index=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    office: Mapped[Optional[Office]] = relationship()

@@ -29,4 +29,4 @@ def menu():
     return {"admin_pages": [page for page in PAGES if page[0] in current_app.view_functions
                             and allowed(page[2], current_user)]}
 
-from portal.admin import directory_views  # noqa: E402,F401  (routes)
+from portal.admin import directory_views, mail_views, settings_views, user_views  # noqa: E402,F401  (routes)

@@ -1,0 +1,96 @@
+"""Mail wording, the quarantine of unreadable mail, and outgoing mail that failed."""
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+
+from core.admin_mail import (
+    BadTemplate, NotFound, discard, failed_mail, give_up_mail, quarantined, quarantined_mail, raw_preview,
+    read_template, restore_template, retry_mail, save_template, template_files,
+)
+from portal.admin import bp
+from portal.app import db, settings
+from portal.auth import SYSTEM, access
+from portal.i18n import translate as _
+from portal.staff import me
+
+
+@bp.get("/mail-templates")
+@access(SYSTEM)
+def mail_templates():
+    return render_template("admin/mail_templates.html", files=template_files(settings()))
+
+
+@bp.route("/mail-templates/<path:name>", methods=["GET", "POST"])
+@access(SYSTEM)
+def mail_template(name: str):
+    try:
+        text, own = read_template(settings(), name)
+    except NotFound:
+        abort(404)
+    if request.method == "GET":
+        return render_template("admin/mail_template.html", name=name, text=text, own=own)
+    try:
+        with db().begin() as session:
+            if request.form.get("restore") == "1":
+                restore_template(session, settings(), me(session), name)
+            else:
+                save_template(session, settings(), me(session), name, request.form.get("text", ""))
+    except BadTemplate as exc:
+        flash(_("Not saved: the template has an error ({error}).", error=str(exc)), "error")
+        return render_template("admin/mail_template.html", name=name, text=request.form.get("text", ""),
+                               own=own), 400
+    flash(_("Saved."))
+    return redirect(url_for("admin.mail_template", name=name))
+
+
+@bp.get("/quarantine")
+@access(SYSTEM)
+def quarantine():
+    with db().begin() as session:
+        return render_template("admin/quarantine.html", mails=quarantined(session))
+
+
+@bp.get("/quarantine/<int:raw_id>")
+@access(SYSTEM)
+def quarantined_view(raw_id: int):
+    with db().begin() as session:
+        try:
+            raw = quarantined_mail(session, raw_id)
+        except NotFound:
+            abort(404)
+        headers, preview = raw_preview(settings(), raw)
+        return render_template("admin/quarantined.html", raw=raw, headers=headers, preview=preview)
+
+
+@bp.post("/quarantine/<int:raw_id>/discard")
+@access(SYSTEM)
+def quarantine_discard(raw_id: int):
+    try:
+        with db().begin() as session:
+            discard(session, me(session), raw_id)
+    except NotFound:
+        abort(404)
+    flash(_("The message is discarded; the mail log keeps it."))
+    return redirect(url_for("admin.quarantine"))
+
+
+@bp.get("/outbox")
+@access(SYSTEM)
+def outbox():
+    with db().begin() as session:
+        return render_template("admin/outbox.html", mails=failed_mail(session))
+
+
+@bp.post("/outbox/<int:outbox_id>/retry")
+@access(SYSTEM)
+def outbox_retry(outbox_id: int):
+    try:
+        with db().begin() as session:
+            if request.form.get("give_up") == "1":
+                give_up_mail(session, me(session), outbox_id)
+            else:
+                retry_mail(session, me(session), outbox_id)
+    except NotFound:
+        abort(404)
+    flash(_("Done."))
+    return redirect(url_for("admin.outbox"))
