@@ -67,7 +67,7 @@ def test_a_customer_asks_follows_the_link_replies_with_a_picture_and_says_it_is_
     page.goto(link_in_acknowledgement(database, live_server))
     assert ref in page.locator("h1").inner_text()
     assert "Setiap sinkronisasi berhenti di 80%." in page.locator(".thread").inner_text()
-    page.wait_for_function("[...document.images].every(i => i.complete && i.naturalWidth > 0)")
+    page.wait_for_function("() => [...document.images].every(i => i.complete && i.naturalWidth > 0)")
     assert fits_the_screen(page)
     screenshot(page, "public-ticket")
 
@@ -80,7 +80,7 @@ def test_a_customer_asks_follows_the_link_replies_with_a_picture_and_says_it_is_
     assert "Ini tangkapan layar terbaru." in latest.inner_text()
     thumb = latest.locator("img.thumb")
     thumb.wait_for()
-    page.wait_for_function("[...document.images].every(i => i.complete && i.naturalWidth > 0)")
+    page.wait_for_function("() => [...document.images].every(i => i.complete && i.naturalWidth > 0)")
     assert 0 < thumb.evaluate("i => i.naturalWidth") <= 320
 
     staff_answer(database, "Sudah kami perbaiki di server pusat.")
