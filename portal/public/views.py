@@ -10,7 +10,7 @@ from flask import Blueprint, abort, flash, g, redirect, render_template, request
 from core import customer, public, thumbnails
 from core.customer import UnknownSchool, UploadRefused, WebTicket
 from core.models import Status, utcnow
-from core.policy import load_policy
+from core.policy import Policy, load_policy
 from core.store import Store
 from core.tickets import find_by_token
 from core.tokens import link_token
@@ -56,13 +56,13 @@ def new_ticket():
             spam.count_post(s, policy, request.remote_addr or "-", now)
         nonce = spam.read_stamp(settings().secret_key, form.stamp.data, now)
     except spam.Refusal as refusal:
-        return _refused(form, refusal.message, refusal.status, now, restamp=True)
+        return _refused(form, policy, refusal.message, refusal.status, now, restamp=True)
     if not form.validate_on_submit():
-        return _refused(form, "Please correct the fields marked below.", 400, now)
+        return _refused(form, policy, "Please correct the fields marked below.", 400, now)
     if spam.count_links(form.subject.data + " " + form.body.data) > policy.web_max_links:
         form.body.errors.append(_("Please include at most {n} links. Describe the page instead, or attach a screenshot.",
                                   n=policy.web_max_links))
-        return _refused(form, "Please correct the fields marked below.", 400, now)
+        return _refused(form, policy, "Please correct the fields marked below.", 400, now)
     try:
         with db().begin() as s:
             spam.spend_stamp(s, nonce, now)
@@ -74,13 +74,13 @@ def new_ticket():
             spam.count_ticket(s, form.email.data, now)
             ref, email = ticket.ref, ticket.requester_email
     except spam.Refusal as refusal:
-        return _refused(form, refusal.message, refusal.status, now, restamp=True)
+        return _refused(form, policy, refusal.message, refusal.status, now, restamp=True)
     except UnknownSchool:
         form.school.errors.append(_("We do not know this school. Check its code or registered address, or leave it empty."))
-        return _refused(form, "Please correct the fields marked below.", 400, now)
+        return _refused(form, policy, "Please correct the fields marked below.", 400, now)
     except UploadRefused as refused:
         form.attachments.errors.append(_("{name} was not accepted: {reason}.", name=refused.filename, reason=refused.reason))
-        return _refused(form, "Please correct the fields marked below.", 400, now)
+        return _refused(form, policy, "Please correct the fields marked below.", 400, now)
     session["submitted"] = {"ref": ref, "email": email}
     return redirect(url_for("public.sent"))
 
@@ -90,14 +90,12 @@ def file_hint(policy) -> str:
              mb=f"{policy.attachment_max_bytes / 1048576:g}")
 
 
-def _refused(form: TicketForm, message: str, status: int, now, restamp: bool = False):
+def _refused(form: TicketForm, policy: Policy, message: str, status: int, now, restamp: bool = False):
     if restamp:
         form.stamp.data = spam.new_stamp(settings().secret_key, now)
     if has_files(form.attachments):
         form.attachments.errors.append(FILES_NOT_KEPT)
-    with db().begin() as s:
-        hint = file_hint(load_policy(s))
-    return render_template("public/new.html", form=form, refusal=message, file_hint=hint), status
+    return render_template("public/new.html", form=form, refusal=message, file_hint=file_hint(policy)), status
 
 
 @bp.get("/sent")
@@ -108,25 +106,26 @@ def sent():
     return render_template("public/sent.html", **submitted)
 
 
-def _ticket_or_404(s, token: str):
-    ticket = find_by_token(s, token, load_policy(s))
+def _ticket_or_404(s, token: str, policy: Policy | None = None):
+    ticket = find_by_token(s, token, policy or load_policy(s))
     if ticket is None:
         abort(404)
     return ticket
 
 
-def _render_ticket(s, ticket, token: str, reply: ReplyForm, status: int = 200):
+def _render_ticket(s, ticket, token: str, reply: ReplyForm, policy: Policy, status: int = 200):
     return render_template(
         "public/ticket.html", ticket=ticket, token=token, thread=public.public_thread(s, ticket),
         status_label=STATUS_LABELS[ticket.status], reply=reply, action=ActionForm(),
         can_rate=customer.can_rate(ticket), has_thumbnail=public.has_thumbnail,
-        file_hint=file_hint(load_policy(s))), status
+        file_hint=file_hint(policy)), status
 
 
 @bp.get("/t/<token>")
 def ticket(token: str):
     with db().begin() as s:
-        return _render_ticket(s, _ticket_or_404(s, token), token, ReplyForm())
+        policy = load_policy(s)
+        return _render_ticket(s, _ticket_or_404(s, token, policy), token, ReplyForm(), policy)
 
 
 @bp.post("/t/<token>/reply")
@@ -134,16 +133,16 @@ def ticket_reply(token: str):
     form = ReplyForm()
     with db().begin() as s:
         policy = load_policy(s)
-        ticket = _ticket_or_404(s, token)
+        ticket = _ticket_or_404(s, token, policy)
         if not form.validate_on_submit():
-            return _refused_reply(s, ticket, token, form)
+            return _refused_reply(s, ticket, token, form, policy)
         try:
             landed = customer.customer_reply(s, settings(), policy, ticket, form.body.data,
                                              uploads_of(form.attachments))
         except UploadRefused as refused:
             form.attachments.errors.append(_("{name} was not accepted: {reason}.",
                                              name=refused.filename, reason=refused.reason))
-            return _refused_reply(s, ticket, token, form)
+            return _refused_reply(s, ticket, token, form, policy)
         if landed is not ticket:
             token = link_token(settings().secret_key, landed.id, landed.token_nonce)
             flash(_("Your earlier ticket was closed, so your message opened this new ticket ({ref}).",
@@ -153,10 +152,10 @@ def ticket_reply(token: str):
     return redirect(url_for("public.ticket", token=token) + "#latest")
 
 
-def _refused_reply(s, ticket, token: str, form: ReplyForm):
+def _refused_reply(s, ticket, token: str, form: ReplyForm, policy: Policy):
     if has_files(form.attachments):
         form.attachments.errors.append(FILES_NOT_KEPT)
-    return _render_ticket(s, ticket, token, form, 400)
+    return _render_ticket(s, ticket, token, form, policy, 400)
 
 
 @bp.post("/t/<token>/solved")
