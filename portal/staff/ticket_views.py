@@ -29,7 +29,8 @@ def ticket_action(view):
     """Run an action on a ticket the user's office holds: 404 if unseen, 403 if read-only.
 
     The view gets (session, user, ticket) inside one transaction and returns a
-    flash message; refusals roll back and are shown on the ticket page.
+    flash message, or (message, URL) when the ticket leaves the user's sight;
+    refusals roll back and are shown on the ticket page.
     """
     @wraps(view)
     def run(ref: str):
@@ -49,9 +50,10 @@ def ticket_action(view):
             problem = str(exc)
         if problem:
             flash(problem, "error")
-        else:
-            flash(done)
-        return redirect(url_for("staff.ticket", ref=ref.upper()))
+            return redirect(url_for("staff.ticket", ref=ref.upper()))
+        done, target = done if isinstance(done, tuple) else (done, url_for("staff.ticket", ref=ref.upper()))
+        flash(done)
+        return redirect(target)
     return run
 
 
@@ -127,7 +129,7 @@ def take(session, user, ticket):
 def forward(session, user, ticket):
     parent = ticket.office.parent
     actions.forward(session, settings(), load_policy(session), ticket, user, request.form.get("note", ""))
-    return _("Forwarded to {office}.", office=parent.name)
+    return _("Forwarded to {office}.", office=parent.name), url_for("staff.home")
 
 
 def _other(session, user, field: str):
