@@ -1,0 +1,197 @@
+"""The staff pages under load: queue pages, the ticket page and search, for a
+City agent, on PostgreSQL holding 1,000,000 tickets and 100,000 schools,
+served by gunicorn and measured with wrk at 20 connections.
+
+    .venv/bin/python bench/staff_bench.py [--tickets 1000000] [--schools 100000] [--connections 20]
+
+Creates a scratch database (generate_series), runs wrk per page kind, prints
+p50/p95/p99, appends them to bench/RESULTS.md (--no-record to skip) and drops
+the database. Targets: queue and ticket pages p95 < 100 ms, search p95 < 200 ms.
+"""
+from __future__ import annotations
+
+import argparse
+import http.cookiejar
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+import urllib.request
+from datetime import date
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import text  # noqa: E402
+
+from bench.ticket_page_bench import create_database, drop_database, free_port, start_gunicorn  # noqa: E402
+from core.db import Database  # noqa: E402
+from core.models import Base  # noqa: E402
+from core.models.fulltext import Index  # noqa: E402,F401
+from core.passwords import hash_password  # noqa: E402
+from core.settings import load_settings  # noqa: E402
+
+PASSWORD = "bench-password-1"
+CITIES, PROVINCES = 510, 34
+FILL = [
+    "INSERT INTO office (code, name, kind, parent_id, path, active, created_at) "
+    "VALUES ('MIN', 'Kementerian', 'ministry', NULL, '/MIN/', true, now())",
+    f"""INSERT INTO office (code, name, kind, parent_id, path, active, created_at)
+    SELECT 'P' || lpad(p::text, 2, '0'), 'Dinas Provinsi ' || p, 'province', m.id,
+           '/MIN/P' || lpad(p::text, 2, '0') || '/', true, now()
+    FROM generate_series(1, {PROVINCES}) p, office m WHERE m.code = 'MIN'""",
+    f"""INSERT INTO office (code, name, kind, parent_id, path, active, created_at)
+    SELECT 'C' || lpad(c::text, 4, '0'), 'Dinas Kota ' || c, 'city', p.id, p.path || 'C' || lpad(c::text, 4, '0') || '/',
+           true, now()
+    FROM generate_series(1, {CITIES}) c JOIN office p ON p.code = 'P' || lpad((1 + c % {PROVINCES})::text, 2, '0')""",
+    f"""INSERT INTO office (code, name, kind, parent_id, path, email, active, created_at)
+    SELECT 'S' || lpad(s::text, 6, '0'), 'Sekolah ' || s, 'school', c.id, c.path || 'S' || lpad(s::text, 6, '0') || '/',
+           'sekolah' || s || '@sekolah.bench', true, now()
+    FROM generate_series(1, :schools) s JOIN office c ON c.code = 'C' || lpad((1 + s % {CITIES})::text, 4, '0')""",
+    """INSERT INTO ticket (ref, subject, status, office_id, school_id, requester_email, language, created_at, updated_at,
+                        status_changed_at, last_customer_at)
+    SELECT 'HD-B' || lpad(g::text, 7, '0'),
+           (ARRAY['NUPTK belum terbit','Sinkronisasi gagal','Tunjangan belum cair','Akun terkunci',
+                  'Data rombel ganda'])[1 + g % 5] || ' ' || (g % 997),
+           (ARRAY['open','answered','closed','closed','closed','on_hold','forwarded'])[1 + g % 7],
+           CASE WHEN g % 10 = 0 THEN c.parent_id ELSE c.id END, s.id, s.email, 'id',
+           now() - g * interval '1 minute', now() - g * interval '30 second', now(), now()
+    FROM generate_series(1, :tickets) g
+    JOIN office s ON s.code = 'S' || lpad((1 + g % :schools)::text, 6, '0')
+    JOIN office c ON c.id = s.parent_id""",
+    """INSERT INTO message (ticket_id, direction, from_address, subject, text, full_text, auto_reply, channel, created_at)
+    SELECT t.id, 'in', t.requester_email, t.subject,
+           'Yth. Bapak/Ibu, mohon bantuan tentang ' || t.subject || '. Kode kasus kasus' || (t.id % 5000)
+           || ', operator sekolah.', '', false, 'mail', t.created_at
+    FROM ticket t""",
+]
+WRK_SCRIPT = """
+paths = {%s}
+counter = 0
+request = function()
+  counter = counter + 1
+  return wrk.format("GET", paths[1 + counter %% #paths])
+end
+done = function(summary, latency, requests)
+  io.write(string.format("P50 %%f\\nP95 %%f\\nP99 %%f\\n", latency:percentile(50) / 1000,
+           latency:percentile(95) / 1000, latency:percentile(99) / 1000))
+end
+"""
+
+
+def fill(database: Database, tickets: int, schools: int) -> None:
+    fulltext = [ix for ix in Base.metadata.tables["ticket"].indexes | Base.metadata.tables["message"].indexes
+                if ix.name.endswith("_fts")]
+    started = time.monotonic()
+    with database.begin() as s:
+        for ix in fulltext:  # a bulk load is faster with the GIN indexes built once, afterwards
+            s.execute(text(f"DROP INDEX {ix.name}"))
+        for statement in FILL:
+            s.execute(text(statement), {"tickets": tickets, "schools": schools})
+        s.execute(text("INSERT INTO app_user (email, name, password_hash, office_id, role, active, available, "
+                       "failed_logins, created_at) SELECT 'agent@' || lower(code) || '.bench', 'Agent ' || code, :h, "
+                       "id, 'agent', true, false, 0, now() FROM office WHERE code IN ('C0001', 'P02')"),
+                  {"h": hash_password(PASSWORD)})
+    with database.begin() as s:
+        for ix in fulltext:
+            ix.create(s.connection())
+    with database.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("VACUUM ANALYZE"))
+    print(f"filled {tickets:,} tickets, {schools:,} schools in {time.monotonic() - started:.0f} s", flush=True)
+
+
+def log_in(base: str, email: str) -> str:
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    page = opener.open(f"{base}/login").read().decode()
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    opener.open(f"{base}/login", urllib.parse.urlencode(
+        {"csrf_token": token, "email": email, "password": PASSWORD}).encode())
+    return "; ".join(f"{c.name}={c.value}" for c in jar)
+
+
+def run_wrk(base: str, cookie: str, paths: list[str], connections: int, seconds: int) -> dict:
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        script.write(WRK_SCRIPT % ", ".join(f'"{p}"' for p in paths))
+    out = subprocess.run(["wrk", "-t", "2", "-c", str(connections), "-d", f"{seconds}s", "-s", script.name,
+                          "-H", f"Cookie: {cookie}", base], capture_output=True, text=True, check=True).stdout
+    os.unlink(script.name)
+    figures = {k: float(v) for k, v in re.findall(r"^(P\d\d) ([\d.]+)$", out, re.M)}
+    bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    return {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)), **figures,
+            "non2xx": int(bad.group(1)) if bad else 0}
+
+
+def city_refs(database: Database, limit: int = 200) -> list[str]:
+    with database.begin() as s:
+        return list(s.scalars(text("SELECT t.ref FROM ticket t JOIN office o ON o.id = t.office_id "
+                                   "WHERE o.code = 'C0001' ORDER BY t.id LIMIT :n"), {"n": limit}))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tickets", type=int, default=1_000_000)
+    parser.add_argument("--schools", type=int, default=100_000)
+    parser.add_argument("--connections", type=int, default=20)
+    parser.add_argument("--seconds", type=int, default=15)
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--server-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--no-record", action="store_true")
+    args = parser.parse_args()
+    url = create_database(args.server_url)
+    data = Path(tempfile.mkdtemp(prefix="staff-bench-"))
+    gunicorn = None
+    try:
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        env = {**os.environ, "HELPDESK_DATABASE_URL": url, "HELPDESK_DATA_DIR": str(data),
+               "HELPDESK_SECRET_KEY": "bench", "HELPDESK_BASE_URL": base}
+        database = Database(load_settings(env))
+        Base.metadata.create_all(database.engine)
+        fill(database, args.tickets, args.schools)
+        refs = city_refs(database)
+        gunicorn = start_gunicorn(env, port, args.workers)
+        cookie = log_in(base, "agent@c0001.bench")
+        kinds = {
+            "queue pages": [f"/staff/?queue={q}" for q in ("mine", "unassigned", "open", "answered", "closed",
+                                                           "sla", "below")] + ["/staff/?queue=closed&page=3"],
+            "ticket page": [f"/staff/tickets/{r}" for r in refs],
+            "search (words)": ["/staff/search?q=kasus17", "/staff/search?q=sinkronisasi",
+                               "/staff/search?q=tunjangan+cair", "/staff/search?q=kasus4242+operator"],
+        }
+        results = []
+        for kind, paths in kinds.items():
+            figures = run_wrk(base, cookie, paths, args.connections, args.seconds)
+            results.append((kind, figures))
+            print(kind, figures, flush=True)
+        if not args.no_record:
+            record(results, args, " ".join(["python", *sys.argv]))
+    finally:
+        if gunicorn is not None:
+            gunicorn.terminate()
+            gunicorn.wait(timeout=30)
+        drop_database(args.server_url, url)
+
+
+def record(results: list, args, command: str) -> None:
+    target = {"queue pages": 100, "ticket page": 100, "search (words)": 200}
+    lines = [f"\n## Staff pages (queues, ticket, search), {date(2026, 11, 23).isoformat()}\n",
+             f"A City agent's pages on PostgreSQL holding {args.tickets:,} tickets, {args.tickets:,} messages and "
+             f"{args.schools:,} schools; gunicorn with {args.workers} sync workers; wrk with 2 threads and "
+             f"{args.connections} connections for {args.seconds} s per row, on the same 2-core machine.\n",
+             f"    {command}\n", "| page | requests/s | p50 ms | p95 ms | p99 ms | non-2xx | target p95 |",
+             "| --- | --- | --- | --- | --- | --- | --- |"]
+    for kind, f in results:
+        ok = "met" if f.get("P95", 1e9) < target[kind] else "MISSED"
+        lines.append(f"| {kind} | {f['rps']:.0f} | {f.get('P50', 0):.1f} | {f.get('P95', 0):.1f} | "
+                     f"{f.get('P99', 0):.1f} | {f['non2xx']} | < {target[kind]} ms ({ok}) |")
+    with open(ROOT / "bench" / "RESULTS.md", "a") as out:
+        out.write("\n".join(lines) + "\n")
+
+
+if __name__ == "__main__":
+    main()
