@@ -8,8 +8,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core import audit, lifecycle
-from core.models import Attachment, Direction, Message, Office, Priority, Status, Ticket, utcnow
+from core import assignment, audit, categories, lifecycle
+from core.models import Attachment, Category, Direction, Message, Office, Priority, Status, Ticket, utcnow
 from core.policy import Policy
 from core.refs import new_ref
 from core.settings import Settings
@@ -91,16 +91,21 @@ def _unused_ref(session: Session) -> str:
 def open_ticket(session: Session, settings: Settings, policy: Policy, mail: Incoming, *,
                 school: Office | None = None, office: Office | None = None,
                 priority: Priority | None = None, continues: Ticket | None = None,
-                now: datetime | None = None) -> Ticket:
-    """A new ticket held by the school's parent office (or triage), with its first message."""
+                category: Category | None = None, now: datetime | None = None) -> Ticket:
+    """A new ticket held by the school's parent office (or triage), with its first message,
+    given at once to an agent of that office by the assignment rules.
+
+    A category's default office only routes senders the directory does not
+    know: a school's ticket always starts at its parent, so no tier is skipped.
+    """
     now = now or utcnow()
     if office is None:
         office = school.parent if school is not None and school.parent is not None \
-            else triage_office(session, policy)
+            else categories.default_office(category) or triage_office(session, policy)
     priority = priority or default_priority(session)
     ticket = Ticket(
         ref=_unused_ref(session), subject=(mail.subject or "").strip()[:255] or "(no subject)",
-        status=Status.open, office=office, school=school, priority=priority,
+        status=Status.open, office=office, school=school, priority=priority, category=category,
         requester_email=mail.from_address.lower(), requester_name=mail.from_name,
         language=(school.language if school is not None else None) or policy.default_language,
         continues_id=continues.id if continues is not None else None,
@@ -117,6 +122,7 @@ def open_ticket(session: Session, settings: Settings, policy: Policy, mail: Inco
     audit.record(session, ticket, "created", audit.CUSTOMER, to_value=office.code, at=now,
                  detail=f"via {mail.channel}" + (f", continues {continues.ref}" if continues else ""))
     add_message(session, ticket, mail, now=now)
+    assignment.assign_new(session, ticket, policy, now)
     return ticket
 
 
