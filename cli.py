@@ -179,3 +179,8 @@ def run_all(processes: list[tuple[str, list[str], int | None]]) -> int:
         stop()
         codes = [child.wait(timeout=30) for _, child, _ in children]
     return next((code for code in codes if code), 0)
+
+
+from mailout.commands import deliver as deliver_command  # noqa: E402
+
+main.add_command(deliver_command)

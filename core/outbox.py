@@ -7,11 +7,12 @@ not happen, nor loses one about a change that did.
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-from core.models import Outbox, Ticket, utcnow
+from core.models import Outbox, OutboxStatus, Ticket, utcnow
 from core.msgids import make_message_id
 from core.settings import Settings
 
@@ -35,4 +36,52 @@ def enqueue(session: Session, settings: Settings, *, template: str, to: str, tic
         next_attempt_at=now or utcnow(),
     )
     session.add(row)
+    return row
+
+
+# Waits after the 1st, 2nd, ... failed attempt: ten attempts over about 32 hours,
+# so a relay that is down overnight still gets the mail out in the morning.
+BACKOFF = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=15), timedelta(minutes=30),
+           timedelta(hours=1), timedelta(hours=2), timedelta(hours=4), timedelta(hours=8), timedelta(hours=16))
+# How long a claimed row is left to its worker. A worker killed mid-delivery
+# leaves the lock behind; once it expires the row is due again (at-least-once).
+LEASE = timedelta(minutes=5)
+
+
+def claim_due(session: Session, now: datetime, limit: int = 200, lease: timedelta = LEASE) -> list[int]:
+    """Lock up to `limit` due rows for one delivery pass; returns their ids.
+
+    Call in a short transaction of its own. On PostgreSQL, SKIP LOCKED lets
+    concurrent workers claim disjoint rows without waiting; on SQLite every
+    transaction takes the write lock at BEGIN, so claims run one after another.
+    """
+    query = (select(Outbox.id)
+             .where(Outbox.status == OutboxStatus.pending, Outbox.next_attempt_at <= now,
+                    or_(Outbox.locked_until.is_(None), Outbox.locked_until <= now))
+             .order_by(Outbox.next_attempt_at, Outbox.id).limit(limit))
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    ids = list(session.scalars(query))
+    if ids:
+        session.execute(update(Outbox).where(Outbox.id.in_(ids)).values(locked_until=now + lease))
+    return ids
+
+
+def mark_sent(session: Session, ids: list[int], now: datetime) -> None:
+    if ids:
+        session.execute(update(Outbox).where(Outbox.id.in_(ids), Outbox.status == OutboxStatus.pending)
+                        .values(status=OutboxStatus.sent, sent_at=now, locked_until=None, last_error=None))
+
+
+def mark_failed(session: Session, outbox_id: int, error: str, now: datetime, *, permanent: bool = False) -> Outbox:
+    """Count a failed attempt: try again after the next backoff step, or give up
+    (status failed, shown to admins) after the last one or on a permanent refusal."""
+    row = session.get(Outbox, outbox_id)
+    row.attempts += 1
+    row.last_error = error[:2000]
+    row.locked_until = None
+    if permanent or row.attempts > len(BACKOFF):
+        row.status = OutboxStatus.failed
+    else:
+        row.next_attempt_at = now + BACKOFF[row.attempts - 1]
     return row

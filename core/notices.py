@@ -1,0 +1,194 @@
+"""Which mails a change causes, queued in the change's own transaction.
+
+Each function takes the ticket (and what changed), decides who is told,
+and writes outbox rows through core.outbox.enqueue; mailout renders and sends
+them later. Automatic notices pass a loop guard first: no notice to an
+autoresponder, a list, a bounce, ourselves or a no-reply address, and at most
+policy.auto_mail_per_10min / auto_mail_per_day to one address, counted in the
+database so the limit holds across every process. A notice that is held back
+is still written, as an outbox row with status `suppressed` and its reason,
+and in the ticket's audit trail.
+"""
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core import audit, outbox, ratelimit
+from core.models import Direction, Message, Office, Outbox, OutboxStatus, Ticket, User, utcnow
+from core.policy import Policy
+from core.settings import Settings
+
+_NO_REPLY = re.compile(
+    r"^(?:no[-_.]?reply|do[-_.]?not[-_.]?reply|mailer[-_.]?daemon|postmaster|bounces?)(?:[-+_.].*)?$", re.I)
+# How many earlier Message-IDs a notice's References carries besides the one it answers.
+REFERENCES_KEPT = 9
+
+
+def thread_of(session: Session, ticket: Ticket) -> tuple[str | None, str | None]:
+    """(In-Reply-To, References) for a mail about the ticket: the customer's latest
+    message, after the ticket's earlier Message-IDs, so it joins their thread."""
+    rows = list(session.execute(select(Message.message_id, Message.direction).where(
+        Message.ticket_id == ticket.id, Message.message_id.is_not(None)).order_by(Message.id)))
+    inbound = [mid for mid, direction in rows if direction is Direction.inbound]
+    if not inbound:
+        return None, None
+    latest = inbound[-1]
+    earlier = [mid for mid, _ in rows if mid != latest]
+    return latest, " ".join([*earlier[-REFERENCES_KEPT:], latest])
+
+
+def loop_risk(settings: Settings, address: str, trigger: Message | None = None) -> str | None:
+    """Why an automatic mail to this address could start a mail loop, or None."""
+    address = (address or "").strip().lower()
+    local = address.rpartition("@")[0]
+    if not address or "@" not in address:
+        return "no address"
+    if address in settings.own_addresses:
+        return "our own address"
+    if _NO_REPLY.match(local):
+        return "a no-reply address"
+    if trigger is not None and trigger.auto_reply:
+        return "the message was automatic (auto-reply, list, bulk or bounce)"
+    return None
+
+
+def over_limit(session: Session, policy: Policy, address: str, now: datetime) -> str | None:
+    key = f"auto:{address.lower()}"
+    if not ratelimit.allowed(session, key, policy.auto_mail_per_10min, timedelta(minutes=10), now):
+        return f"rate limit: {policy.auto_mail_per_10min} automatic mails in 10 minutes"
+    if not ratelimit.allowed(session, key, policy.auto_mail_per_day, timedelta(days=1), now):
+        return f"rate limit: {policy.auto_mail_per_day} automatic mails in a day"
+    return None
+
+
+def notify(session: Session, settings: Settings, policy: Policy, ticket: Ticket | None, *, template: str,
+           to: str, context: dict, language: str | None = None, automatic: bool = True,
+           trigger: Message | None = None, now: datetime | None = None) -> Outbox:
+    """Queue one mail, or record it as suppressed with the reason."""
+    now = now or utcnow()
+    in_reply_to, references = thread_of(session, ticket) if ticket is not None else (None, None)
+    row = outbox.enqueue(session, settings, template=template, to=to, ticket=ticket, context=context,
+                         language=language or _language(ticket, policy), automatic=automatic,
+                         in_reply_to=in_reply_to, references=references, now=now)
+    if automatic:
+        reason = loop_risk(settings, to, trigger) or over_limit(session, policy, to, now)
+    else:  # a person wrote it; only mail to ourselves would loop
+        reason = "our own address" if to.lower() in settings.own_addresses else None
+    if reason is not None:
+        row.status, row.last_error = OutboxStatus.suppressed, f"suppressed: {reason}"
+        audit.record(session, ticket, "mail_suppressed", audit.SYSTEM, to_value=to,
+                     detail=f"{template}: {reason}", at=now)
+    elif automatic:
+        ratelimit.hit(session, f"auto:{to.lower()}", now)
+    session.flush()
+    return row
+
+
+def _language(ticket: Ticket | None, policy: Policy) -> str:
+    if ticket is None:
+        return policy.default_language
+    return ticket.language or (ticket.school.language if ticket.school else None) or policy.default_language
+
+
+def _customer(ticket: Ticket) -> dict:
+    return {"ref": ticket.ref, "subject": ticket.subject, "name": ticket.requester_name}
+
+
+def ack(session: Session, settings: Settings, policy: Policy, ticket: Ticket, message: Message | None = None,
+        *, now: datetime | None = None) -> Outbox:
+    """The acknowledgement of a new ticket: its reference and the private link."""
+    return notify(session, settings, policy, ticket, template="ack", to=ticket.requester_email,
+                  context=_customer(ticket), trigger=message, now=now)
+
+
+def staff_reply(session: Session, settings: Settings, policy: Policy, ticket: Ticket, message: Message, *,
+                now: datetime | None = None) -> Outbox:
+    """Staff's answer as a mail in the customer's thread, with its attachments.
+    Not automatic (a person wrote it), so neither guarded nor rate-limited;
+    the message takes the mail's Message-ID, so the customer's reply threads."""
+    author = message.author
+    row = notify(session, settings, policy, ticket, template="staff_reply", to=ticket.requester_email,
+                 automatic=False, now=now, context={
+                     **_customer(ticket), "text": message.text, "message_id": message.id,
+                     "staff_name": author.name if author else message.from_name,
+                     "office": ticket.office.name if ticket.office else None,
+                     "attachments": [a.id for a in message.attachments if a.refused_reason is None]})
+    message.message_id = row.message_id
+    return row
+
+
+def forwarded(session: Session, settings: Settings, policy: Policy, ticket: Ticket, from_office: Office, *,
+              note: str = "", now: datetime | None = None) -> list[Outbox]:
+    """The ticket went up a tier (ticket.office is already the new holder): the
+    customer is told who handles it now, and the receiving office's staff are told
+    it arrived (its shared mailbox if it has one, else each of its active staff)."""
+    moved = {"office_from": from_office.name, "office_to": ticket.office.name}
+    rows = [notify(session, settings, policy, ticket, template="forwarded_customer", to=ticket.requester_email,
+                   context={**_customer(ticket), **moved}, now=now)]
+    staff_context = {**_customer(ticket), **moved, "note": note.strip(), "requester": ticket.requester_email}
+    for address, language in _office_recipients(session, ticket.office, policy):
+        rows.append(notify(session, settings, policy, ticket, template="forwarded_staff", to=address,
+                           language=language, context=staff_context, now=now))
+    return rows
+
+
+def _office_recipients(session: Session, office: Office, policy: Policy) -> list[tuple[str, str]]:
+    if office.email:
+        return [(office.email, office.language or policy.default_language)]
+    users = session.scalars(select(User).where(User.office_id == office.id, User.active.is_(True))
+                            .order_by(User.id))
+    return [(u.email, u.language or policy.default_language) for u in users]
+
+
+def assigned(session: Session, settings: Settings, policy: Policy, ticket: Ticket, assignee: User, *,
+             actor: User | None = None, now: datetime | None = None) -> Outbox | None:
+    """Tell an agent a ticket is theirs; None when they took it themselves."""
+    if actor is not None and actor.id == assignee.id:
+        return None
+    return notify(session, settings, policy, ticket, template="assigned", to=assignee.email,
+                  language=assignee.language or policy.default_language, now=now, context={
+                      **_customer(ticket), "assigned_by": actor.name if actor else None,
+                      "requester": ticket.requester_email})
+
+
+def on_hold(session: Session, settings: Settings, policy: Policy, ticket: Ticket, *, reason: str = "",
+            now: datetime | None = None) -> Outbox:
+    return notify(session, settings, policy, ticket, template="on_hold", to=ticket.requester_email,
+                  context={**_customer(ticket), "reason": reason.strip()}, now=now)
+
+
+def auto_closed(session: Session, settings: Settings, policy: Policy, ticket: Ticket, *,
+                now: datetime | None = None) -> Outbox:
+    """The notice of a ticket closed after policy.auto_close_days without an answer."""
+    return notify(session, settings, policy, ticket, template="auto_closed", to=ticket.requester_email,
+                  context={**_customer(ticket), "days": policy.auto_close_days}, now=now)
+
+
+def closed(session: Session, settings: Settings, policy: Policy, ticket: Ticket, *, actor: User | None = None,
+           now: datetime | None = None) -> Outbox:
+    """Staff closed the ticket: tell the customer and ask whether it is solved."""
+    return notify(session, settings, policy, ticket, template="closed", to=ticket.requester_email,
+                  context={**_customer(ticket), "staff_name": actor.name if actor else None}, now=now)
+
+
+def mark_bounced(session: Session, original_message_id: str, reason: str, *,
+                 now: datetime | None = None) -> Outbox | None:
+    """A delivery status report came back for one of our mails: mark the outbox row
+    bounced and note it on the ticket. None when the Message-ID is not one we sent."""
+    now = now or utcnow()
+    mid = (original_message_id or "").strip()
+    if mid and not mid.startswith("<"):
+        mid = f"<{mid}>"
+    row = session.scalar(select(Outbox).where(Outbox.message_id == mid))
+    if row is None:
+        return None
+    row.status, row.bounced_at, row.bounce_reason = OutboxStatus.bounced, now, (reason or "")[:2000]
+    ticket = session.get(Ticket, row.ticket_id) if row.ticket_id else None
+    audit.record(session, ticket, "bounce", audit.SYSTEM, to_value=row.to_address,
+                 detail=f"{row.template}: {reason}"[:2000], at=now)
+    session.flush()
+    return row
