@@ -15,9 +15,10 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core import assignment, audit, lifecycle
+from core import assignment, audit, lifecycle, notices
 from core.models import Event, Office, Role, Status, Ticket, User, utcnow
 from core.policy import Policy
+from core.settings import Settings
 
 
 class RouteRefused(ValueError):
@@ -35,16 +36,19 @@ def _check(ticket: Ticket, actor: User | str, reason: str) -> str:
     return reason
 
 
-def forward_to_parent(session: Session, ticket: Ticket, actor: User | str, reason: str,
-                      now: datetime | None = None, policy: Policy | None = None) -> Ticket:
-    """Send the ticket to the parent of its holding office (at the root: to a fellow admin)."""
+def forward_to_parent(session: Session, settings: Settings, policy: Policy, ticket: Ticket, actor: User | str,
+                      reason: str, now: datetime | None = None) -> Ticket:
+    """Send the ticket to the parent of its holding office (at the root: to a fellow admin),
+    tell the customer and the receiving office, and assign it there."""
     reason = _check(ticket, actor, reason)
     now = now or utcnow()
     parent = ticket.office.parent
     if parent is None:
-        return hand_to_admin(session, ticket, actor, reason, now=now, policy=policy)
+        return hand_to_admin(session, settings, policy, ticket, actor, reason, now=now)
+    below = ticket.office
     _move(session, ticket, actor, parent, "forward", reason, now)
-    assignment.assign_new(session, ticket, policy or Policy(), now)
+    notices.forwarded(session, settings, policy, ticket, below, note=reason, now=now)
+    assignment.assign_new(session, ticket, policy, now)
     return ticket
 
 
@@ -62,8 +66,8 @@ def _move(session: Session, ticket: Ticket, actor: User | str, to: Office, kind:
     session.flush()
 
 
-def hand_to_admin(session: Session, ticket: Ticket, actor: User | str, reason: str, *,
-                  to: User | None = None, now: datetime | None = None, policy: Policy | None = None) -> Ticket:
+def hand_to_admin(session: Session, settings: Settings, policy: Policy, ticket: Ticket, actor: User | str,
+                  reason: str, *, to: User | None = None, now: datetime | None = None) -> Ticket:
     """At the root: give the ticket to another admin there (`to`, or the fairest choice)."""
     reason = _check(ticket, actor, reason)
     if ticket.office.parent_id is not None:
@@ -84,6 +88,8 @@ def hand_to_admin(session: Session, ticket: Ticket, actor: User | str, reason: s
         lifecycle.move(session, ticket, Status.forwarded, actor, now=now, detail=reason)
     audit.record(session, ticket, "forward", actor, from_value=ticket.office.code, to_value=ticket.office.code,
                  detail=f"to {to.email}: {reason}", at=now)
+    notices.assigned(session, settings, policy, ticket, to, actor=actor if isinstance(actor, User) else None,
+                     now=now)
     session.flush()
     return ticket
 
@@ -100,9 +106,10 @@ def came_from(session: Session, ticket: Ticket) -> Office | None:
     return office if office is not None and office.parent_id == ticket.office_id else None
 
 
-def pull_back(session: Session, ticket: Ticket, actor: User, reason: str, now: datetime | None = None,
-              policy: Policy | None = None) -> Ticket:
-    """A supervisor of the holding office sends the ticket back to the office it came from."""
+def pull_back(session: Session, policy: Policy, ticket: Ticket, actor: User, reason: str,
+              now: datetime | None = None) -> Ticket:
+    """A supervisor of the holding office sends the ticket back to the office it came from
+    (no mail: the customer's contact does not change tiers, and the office finds it in its queue)."""
     if actor.role not in (Role.supervisor, Role.admin):
         raise RouteRefused("only supervisors pull tickets back")
     reason = _check(ticket, actor, reason)
@@ -111,7 +118,7 @@ def pull_back(session: Session, ticket: Ticket, actor: User, reason: str, now: d
         raise RouteRefused("the ticket was not forwarded here from an office below")
     now = now or utcnow()
     _move(session, ticket, actor, below, "pull_back", reason, now)
-    assignment.assign_new(session, ticket, policy or Policy(), now)
+    assignment.assign_new(session, ticket, policy, now)
     return ticket
 
 
