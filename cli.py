@@ -139,6 +139,8 @@ def parts(host: str, web_port: int, smtp_port: int) -> list[tuple[str, list[str]
     return [
         ("web", [python, "-m", "gunicorn", "--bind", f"{host}:{web_port}", "--workers", "2",
                  "--access-logfile", "-", "wsgi:app"], web_port),
+        ("smtp", [python, "-c", "from cli import main; main()", "smtpd", "--host", host,
+                  "--port", str(smtp_port)], smtp_port),
     ]
 
 
@@ -184,3 +186,9 @@ def run_all(processes: list[tuple[str, list[str], int | None]]) -> int:
 from mailout.commands import deliver as deliver_command  # noqa: E402
 
 main.add_command(deliver_command)
+
+
+from mailin.commands import ingest_files, mail_log_command, reprocess_command, smtpd  # noqa: E402
+
+for _command in (smtpd, ingest_files, mail_log_command, reprocess_command):
+    main.add_command(_command)

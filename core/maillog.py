@@ -1,0 +1,34 @@
+"""The mail log: one row per raw message received, as plain dicts (for
+`helpdesk mail-log` and anything else that reports on inbound mail)."""
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core.models import RawMail, Ticket
+
+
+def mail_log(session: Session, *, batch: int = 1000) -> Iterator[dict]:
+    """Every RawMail, oldest first, with the reference of its ticket."""
+    query = (select(RawMail, Ticket.ref).outerjoin(Ticket, Ticket.id == RawMail.ticket_id)
+             .order_by(RawMail.id).execution_options(yield_per=batch))
+    for raw, ref in session.execute(query):
+        yield log_row(raw, ref)
+
+
+def log_row(raw: RawMail, ticket_ref: str | None) -> dict:
+    return {
+        "id": raw.id,
+        "received_at": raw.received_at.isoformat(),
+        "channel": raw.channel,
+        "envelope_from": raw.envelope_from,
+        "message_id": raw.message_id,
+        "sha256": raw.sha256,
+        "size": raw.size,
+        # No outcome yet: still being processed, or cut short by a failure.
+        "outcome": raw.outcome.value if raw.outcome is not None else None,
+        "ticket_ref": ticket_ref,
+        "reason": raw.reason,
+    }

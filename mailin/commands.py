@@ -1,0 +1,74 @@
+"""`helpdesk smtpd`, `helpdesk ingest` and `helpdesk mail-log`."""
+from __future__ import annotations
+
+import json
+import logging
+import sys
+
+import click
+
+from core.db import Database
+from core.settings import load_settings
+
+
+@click.command("smtpd")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=2525, type=int, show_default=True)
+def smtpd(host: str, port: int) -> None:
+    """The SMTP server alone: takes mail for the helpdesk address and its aliases."""
+    from mailin.smtpd import serve
+
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
+                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    db = Database(load_settings())
+    db.settings.data_dir.mkdir(parents=True, exist_ok=True)
+    serve(db, host, port, ready=lambda bound: click.echo(f"smtpd listening on {host}:{bound}", err=True))
+
+
+@click.command("ingest")
+@click.argument("files", nargs=-1, required=True, type=click.Path(allow_dash=True, dir_okay=False))
+def ingest_files(files: tuple[str, ...]) -> None:
+    """Feed raw .eml files through the same pipeline as SMTP ('-' reads stdin)."""
+    from mailin.inbound import TemporaryFailure
+    from mailin.pipeline import ingest
+
+    db = Database(load_settings())
+    failed = False
+    for name in files:
+        raw = sys.stdin.buffer.read() if name == "-" else click.open_file(name, "rb").read()
+        try:
+            result = ingest(db, raw, None, (), "file")
+        except TemporaryFailure as failure:
+            click.echo(f"{name}\tfailed\t-\t{failure}")
+            failed = True
+            continue
+        reason = f"\t{result.reason}" if result.reason else ""
+        click.echo(f"{name}\t{result.outcome}\t{result.ticket_ref or '-'}{reason}")
+    if failed:
+        sys.exit(75)  # EX_TEMPFAIL: try again later
+
+
+@click.command("mail-log")
+@click.option("--format", "fmt", type=click.Choice(["jsonl"]), default="jsonl")
+def mail_log_command(fmt: str) -> None:
+    """One JSON line per raw message received, with its outcome."""
+    from core.maillog import mail_log
+
+    with Database(load_settings()).session() as session:
+        for row in mail_log(session):
+            sys.stdout.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+@click.command("reprocess")
+@click.argument("raw_mail_ids", nargs=-1, required=True, type=int)
+def reprocess_command(raw_mail_ids: tuple[int, ...]) -> None:
+    """Run stored raw messages (say, quarantined ones) through the pipeline again."""
+    from mailin.pipeline import reprocess
+
+    db = Database(load_settings())
+    for raw_mail_id in raw_mail_ids:
+        try:
+            result = reprocess(db, raw_mail_id)
+        except LookupError as error:
+            raise click.ClickException(str(error))
+        click.echo(f"{raw_mail_id}\t{result.outcome}\t{result.ticket_ref or '-'}")

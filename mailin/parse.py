@@ -1,0 +1,123 @@
+"""Step 3, parse: raw bytes to an InboundMail, with mail-parser.
+
+Mail is what senders make of it: unknown or wrong charsets decode with
+replacement characters, 8-bit headers, bare LF line ends, a missing Date or
+body and an empty subject all parse. Only a message that cannot be read at
+all, or that names no sender anywhere, is Malformed.
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from datetime import timezone
+
+import mailparser
+from mailparser.exceptions import MailParserError
+
+from mailin.dsn import read_report
+from mailin.inbound import InboundAttachment, InboundMail, Malformed
+
+SCREENED_HEADERS = (
+    "auto-submitted", "precedence", "list-id", "x-autoreply", "x-autorespond",
+    "x-auto-response-suppress", "return-path", "content-type",
+)
+_MESSAGE_ID = re.compile(r"<[^<>\s]+>")
+_MAX_ID = 995
+
+
+def parse(raw: bytes, envelope_from: str | None = None) -> InboundMail:
+    if not raw.strip():
+        raise Malformed("empty message")
+    try:
+        parsed = mailparser.parse_from_bytes(raw)
+    except (MailParserError, LookupError, ValueError, TypeError, IndexError) as exc:
+        # mail-parser and the email package beneath it raise these on mail
+        # they cannot take apart; anything else is a bug and is shown as one.
+        raise Malformed(f"unparseable: {type(exc).__name__}: {exc}"[:500]) from exc
+    if parsed.message is None or not parsed.message.keys():
+        raise Malformed("no header fields")
+    name, address = _sender(parsed.from_, envelope_from)
+    message_id = _first_id(_text(parsed.message_id))
+    return InboundMail(
+        from_address=address,
+        from_name=name,
+        subject=" ".join(_text(parsed.subject).split()),
+        to=_addresses(parsed.to),
+        cc=_addresses(parsed.cc),
+        message_id=message_id,
+        in_reply_to=_first_id(_text(parsed.in_reply_to)),
+        references=tuple(_MESSAGE_ID.findall(_text(parsed.references)))[-50:],
+        date=parsed.date.astimezone(timezone.utc) if parsed.date else None,
+        text="\n".join(parsed.text_plain),
+        html="\n".join(parsed.text_html),
+        attachments=tuple(_attachment(item) for item in parsed.attachments),
+        headers=_screened_headers(parsed.headers),
+        content_type=parsed.message.get_content_type(),
+        report=read_report(parsed.message, raw, address, message_id),
+        envelope_from=envelope_from,
+    )
+
+
+def _text(value) -> str:
+    return value if isinstance(value, str) else ("" if value is None else str(value))
+
+
+def _sender(from_: list, envelope_from: str | None) -> tuple[str | None, str]:
+    """The From address, else the envelope sender: a reply has to go somewhere."""
+    for name, address in from_ or []:
+        if "@" in (address or ""):
+            return (name.strip() or None), address.strip().lower()
+    if envelope_from and "@" in envelope_from:
+        return None, envelope_from.strip().strip("<>").lower()
+    raise Malformed("no sender address in From or the envelope")
+
+
+def _addresses(pairs: list) -> tuple[str, ...]:
+    return tuple(address.strip().lower() for _, address in pairs or [] if "@" in (address or ""))
+
+
+def _first_id(value: str) -> str | None:
+    """A Message-ID in its angle brackets; some clients leave the brackets off."""
+    found = _MESSAGE_ID.search(value)
+    if found:
+        return found.group(0)[:_MAX_ID]
+    value = value.strip()
+    return f"<{value}>"[:_MAX_ID] if value and " " not in value else None
+
+
+def _screened_headers(headers: dict) -> tuple[tuple[str, str], ...]:
+    wanted = []
+    for key, value in headers.items():
+        if key.lower() in SCREENED_HEADERS:
+            wanted.append((key.lower(), " ".join(_text(value).split())))
+    return tuple(wanted)
+
+
+def _attachment(item: dict) -> InboundAttachment:
+    content_id = _text(item.get("content-id")).strip().strip("<>") or None
+    filename = _text(item.get("filename"))
+    if content_id and filename.strip("<>") == content_id:
+        # mail-parser names an unnamed inline part after its Content-ID;
+        # the content will name its type instead.
+        filename = ""
+    disposition = _text(item.get("content-disposition")).lower()
+    return InboundAttachment(
+        filename=filename,
+        content=_payload(item),
+        content_type=_text(item.get("mail_content_type")) or "application/octet-stream",
+        content_id=content_id,
+        inline=disposition.startswith("inline") or (bool(content_id) and not disposition),
+    )
+
+
+def _payload(item: dict) -> bytes:
+    payload = _text(item.get("payload"))
+    if not item.get("binary"):
+        return payload.encode("utf-8", "surrogateescape")
+    try:
+        return base64.b64decode(payload)
+    except (binascii.Error, ValueError):
+        # A broken base64 body: keep what decodes rather than lose the file.
+        cleaned = re.sub(r"[^A-Za-z0-9+/]", "", payload)
+        return base64.b64decode(cleaned[: len(cleaned) // 4 * 4])

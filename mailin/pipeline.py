@@ -1,0 +1,178 @@
+"""The inbound pipeline: the one place that runs the steps, in DESIGN.md's order.
+
+    receive -> record -> parse -> screen -> thread -> clean -> route and store
+
+Every channel (SMTP, IMAP, a file) calls `ingest` with raw bytes and the
+envelope. `record` commits the raw message before anything can fail; the
+rest runs in one transaction that also writes the RawMail's outcome, so a
+message is either wholly processed or not at all. A step that stops a
+message raises an IngestStop, recorded as its outcome. A temporary database
+failure raises TemporaryFailure (the sender retries); any other error
+quarantines the raw message, which `reprocess` can take again later.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+from datetime import datetime
+
+from sqlalchemy import exc as sa_exc
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core.db import Database
+from core.inbound import record_bounce, route
+from core.models import Outcome, RawMail, Ticket, utcnow
+from core.policy import load_policy
+from core.store import Store
+from core.tickets import Incoming
+from mailin import screen as screening
+from mailin.clean import clean
+from mailin.inbound import InboundMail, IngestResult, IngestStop, Malformed, TemporaryFailure, Unthreaded
+from mailin.parse import parse
+from mailin.threads import thread
+
+log = logging.getLogger("helpdesk.mailin")
+_ENVELOPE_MAX = 254
+# The empty return path of bounces and auto-replies (MAIL FROM:<>), as logged.
+NULL_SENDER = "<>"
+# SQLite names every failure OperationalError; only these may pass by themselves.
+_SQLITE_TRANSIENT = ("locked", "busy", "unable to open", "disk i/o")
+
+
+def ingest(db: Database, raw: bytes, envelope_from: str | None, envelope_to: list[str] | tuple[str, ...] = (),
+           channel: str = "smtp") -> IngestResult:
+    """Record and process one message. Raises TemporaryFailure when the
+    message could not be taken now; otherwise it is safely ours."""
+    if envelope_from is not None and envelope_from.strip() in ("", "<>"):
+        envelope_from = NULL_SENDER
+    raw_mail_id = record(db, raw, envelope_from, envelope_to, channel)
+    return process(db, raw_mail_id, raw, envelope_from)
+
+
+def reprocess(db: Database, raw_mail_id: int) -> IngestResult:
+    """Run a stored message through the pipeline again (after quarantine)."""
+    with db.begin() as session:
+        raw_mail = session.get(RawMail, raw_mail_id)
+        if raw_mail is None:
+            raise LookupError(f"no raw mail {raw_mail_id}")
+        sha256, envelope_from = raw_mail.sha256, raw_mail.envelope_from
+    return process(db, raw_mail_id, Store(db.settings.path("store")).get(sha256), envelope_from)
+
+
+def record(db: Database, raw: bytes, envelope_from: str | None, envelope_to, channel: str) -> int:
+    """Step 2: the bytes on disk and a RawMail row committed, before parsing."""
+    try:
+        sha256 = Store(db.settings.path("store")).put(raw)
+        with db.begin() as session:
+            row = RawMail(channel=channel[:8], envelope_from=(envelope_from or "")[:_ENVELOPE_MAX] or None,
+                          envelope_to=", ".join(envelope_to) or None, message_id=sniff_message_id(raw),
+                          sha256=sha256, size=len(raw), received_at=utcnow())
+            session.add(row)
+            session.flush()
+            return row.id
+    except (OSError, sa_exc.SQLAlchemyError) as error:
+        # Nothing is ours yet: the sender must keep the message and retry.
+        raise TemporaryFailure(f"could not record the message: {error}") from error
+
+
+def sniff_message_id(raw: bytes) -> str | None:
+    """The Message-ID as the header has it, read without a parser: the log
+    needs it even for mail no parser can read."""
+    head = raw.split(b"\n\n", 1)[0].split(b"\r\n\r\n", 1)[0]
+    lines = head.replace(b"\r\n", b"\n").split(b"\n")
+    for number, line in enumerate(lines):
+        if line[:11].lower() == b"message-id:":
+            value = line[11:]
+            for follow in lines[number + 1:]:
+                if not follow[:1] in (b" ", b"\t"):
+                    break
+                value += follow
+            value = value.decode("utf-8", "replace").strip()
+            return value[:995] or None
+    return None
+
+
+def process(db: Database, raw_mail_id: int, raw: bytes, envelope_from: str | None) -> IngestResult:
+    """Steps 3 to 7 for a recorded message; the outcome is committed with it."""
+    try:
+        mail = parse(raw, envelope_from)
+        with db.begin() as session:
+            return run_steps(session, db, raw_mail_id, hashlib.sha256(raw).hexdigest(), mail)
+    except IngestStop as stop:
+        return finish(db, raw_mail_id, stop.outcome, stop.reason, stop.ticket_id)
+    except Exception as error:
+        if is_transient(error):
+            raise TemporaryFailure(str(error)) from error
+        log.exception("raw mail %s quarantined", raw_mail_id)
+        return finish(db, raw_mail_id, Outcome.quarantined, f"error: {type(error).__name__}: {error}"[:1000])
+
+
+def run_steps(session: Session, db: Database, raw_mail_id: int, sha256: str, mail: InboundMail) -> IngestResult:
+    settings, now = db.settings, utcnow()
+    policy = load_policy(session)
+    screening.check_loop(mail, settings)
+    screening.check_duplicate(session, raw_mail_id, sha256, mail)
+    raw_mail = session.get(RawMail, raw_mail_id)
+    settle_interrupted(session, raw_mail)
+    if mail.report is not None:
+        bounced = record_bounce(session, mail.report.original_message_id, mail.report.reason, now=now)
+        reason = mail.report.reason if bounced else f"{mail.report.reason}; no mail of ours named in it"
+        return settle(raw_mail, Outcome.bounce, reason, session.get(Ticket, bounced.ticket_id)
+                      if bounced is not None and bounced.ticket_id else None, now)
+    auto_reason = screening.auto_reply_reason(mail)
+    found = thread(session, settings, mail)
+    if auto_reason and found.ticket is None:
+        raise Unthreaded(auto_reason if found.linked is None else f"{auto_reason}; {found.reason}")
+    cleaned = clean(mail, Store(settings.path("store")), policy)
+    incoming = Incoming(
+        from_address=mail.from_address, from_name=mail.from_name, subject=mail.subject, text=cleaned.text,
+        full_text=cleaned.full_text, html=cleaned.html, message_id=mail.message_id,
+        in_reply_to=mail.in_reply_to, channel="mail", auto_reply=bool(auto_reason),
+        raw_mail_id=raw_mail_id, attachments=list(cleaned.attachments))
+    routed = route(session, settings, policy, incoming, ticket=found.ticket, linked=found.linked,
+                   acknowledge_new=not screening.wants_no_auto_reply(mail), now=now)
+    return settle(raw_mail, routed.outcome, auto_reason or found.reason, routed.ticket, now)
+
+
+def settle(raw_mail: RawMail, outcome: Outcome, reason: str | None, ticket: Ticket | None,
+           now: datetime) -> IngestResult:
+    raw_mail.outcome, raw_mail.reason, raw_mail.processed_at = outcome, reason, now
+    raw_mail.ticket_id = ticket.id if ticket is not None else None
+    return IngestResult(raw_mail.id, outcome, ticket.ref if ticket is not None else None, reason)
+
+
+def settle_interrupted(session: Session, raw_mail: RawMail) -> None:
+    """Earlier deliveries of these same bytes that a temporary failure cut
+    short have no outcome; this delivery is the one that counts."""
+    for earlier in session.scalars(select(RawMail).where(
+            RawMail.sha256 == raw_mail.sha256, RawMail.id < raw_mail.id, RawMail.outcome.is_(None))):
+        earlier.outcome, earlier.processed_at = Outcome.duplicate, utcnow()
+        earlier.reason = f"interrupted by a temporary failure; received again as raw mail {raw_mail.id}"
+
+
+def finish(db: Database, raw_mail_id: int, outcome: Outcome, reason: str,
+           ticket_id: int | None = None) -> IngestResult:
+    """Record a stopped message's outcome in a transaction of its own."""
+    try:
+        with db.begin() as session:
+            raw_mail = session.get(RawMail, raw_mail_id)
+            ticket = session.get(Ticket, ticket_id) if ticket_id else None
+            return settle(raw_mail, outcome, reason, ticket, utcnow())
+    except sa_exc.SQLAlchemyError as error:
+        if is_transient(error):
+            raise TemporaryFailure(str(error)) from error
+        raise
+
+
+def is_transient(error: BaseException) -> bool:
+    """Database trouble that may pass: down, disconnected, locked, timed out."""
+    if isinstance(error, (sa_exc.InterfaceError, sa_exc.TimeoutError)):
+        return True
+    if isinstance(error, sa_exc.DBAPIError) and error.connection_invalidated:
+        return True
+    if isinstance(error, sa_exc.OperationalError):
+        if type(error.orig).__module__ == "sqlite3":
+            return any(word in str(error.orig).lower() for word in _SQLITE_TRANSIENT)
+        return True
+    return False

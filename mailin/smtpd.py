@@ -1,0 +1,106 @@
+"""The SMTP server: aiosmtpd in front of the inbound pipeline.
+
+The handler owns nothing but the translation: the pipeline runs in a worker
+thread (it blocks on the database and fsync), so sessions proceed
+concurrently, and its result becomes the reply code. 250 is sent only after
+the message and its outcome are committed; 451 asks the sender to retry.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import threading
+
+from aiosmtpd.smtp import SMTP, Envelope, Session
+
+from core.db import Database
+from mailin.inbound import TemporaryFailure
+from mailin.pipeline import ingest
+
+log = logging.getLogger("helpdesk.smtpd")
+
+
+class Handler:
+    def __init__(self, db: Database):
+        self.db = db
+        self.recipients = db.settings.own_addresses
+
+    async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope,
+                          address: str, rcpt_options: list[str]) -> str:
+        if address.strip().lower() not in self.recipients:
+            return f"550 5.1.1 <{address}>: no such mailbox here"
+        envelope.rcpt_tos.append(address)
+        return "250 2.1.5 OK"
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        content = envelope.original_content or b""
+        try:
+            result = await asyncio.to_thread(ingest, self.db, content, envelope.mail_from,
+                                             tuple(envelope.rcpt_tos), "smtp")
+        except TemporaryFailure as failure:
+            log.warning("451 from=%s size=%d: %s", envelope.mail_from, len(content), failure)
+            return "451 4.3.0 Temporary failure, please try again later"
+        except Exception:
+            # Not recorded (the pipeline quarantines anything after recording):
+            # the sender keeps the message and tries again.
+            log.exception("451 from=%s size=%d: unexpected error", envelope.mail_from, len(content))
+            return "451 4.3.0 Temporary failure, please try again later"
+        log.info("250 raw=%d from=%s size=%d outcome=%s ref=%s%s", result.raw_mail_id, envelope.mail_from,
+                 len(content), result.outcome, result.ticket_ref or "-",
+                 f" reason={result.reason!r}" if result.reason else "")
+        return f"250 2.0.0 OK {result.ticket_ref or 'accepted'}"
+
+
+def make_protocol(db: Database) -> SMTP:
+    return SMTP(Handler(db), data_size_limit=db.settings.max_message_bytes, enable_SMTPUTF8=True,
+                hostname=db.settings.domain, ident="helpdesk")
+
+
+async def start(db: Database, host: str, port: int) -> asyncio.Server:
+    loop = asyncio.get_running_loop()
+    return await loop.create_server(lambda: make_protocol(db), host, port)
+
+
+def serve(db: Database, host: str = "127.0.0.1", port: int = 2525, ready=None) -> None:
+    """Serve until SIGTERM or SIGINT; `ready(port)` is called once listening."""
+    async def main() -> None:
+        server = await start(db, host, port)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+        if ready is not None:
+            ready(server.sockets[0].getsockname()[1])
+        await stop.wait()
+        server.close()
+        await server.wait_closed()
+
+    asyncio.run(main())
+
+
+class BackgroundServer:
+    """The server on its own event loop in a thread: for `helpdesk run`-style
+    embedding and for tests, which talk to it over a real socket."""
+
+    def __init__(self, db: Database, host: str = "127.0.0.1", port: int = 0):
+        self.db, self.host, self.port = db, host, port
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, name="smtpd", daemon=True)
+        self.server: asyncio.Server | None = None
+
+    def start(self) -> "BackgroundServer":
+        self.thread.start()
+        self.server = asyncio.run_coroutine_threadsafe(start(self.db, self.host, self.port), self.loop).result(10)
+        self.port = self.server.sockets[0].getsockname()[1]
+        return self
+
+    def stop(self) -> None:
+        async def close() -> None:
+            self.server.close()
+            await self.server.wait_closed()
+
+        asyncio.run_coroutine_threadsafe(close(), self.loop).result(10)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(10)
+        self.loop.close()

@@ -1,0 +1,80 @@
+"""Step 5, thread: which ticket a message belongs to.
+
+In order: the [REF] tag in the subject; our own Message-IDs in In-Reply-To or
+References (HMAC-checked, so they cannot be forged); Message-IDs of the same
+sender's earlier mail already on a ticket. A reference only lets its sender
+in if they are on the ticket: a stranger's mail is opened as a new ticket
+linked to the one it named.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core.models import Direction, Message, Ticket
+from core.msgids import refs_from_headers
+from core.refs import find_ref
+from core.settings import Settings
+from mailin.inbound import InboundMail
+
+
+@dataclass(frozen=True)
+class Thread:
+    ticket: Ticket | None = None      # where the message goes; None: a new ticket
+    linked: Ticket | None = None      # the ticket a stranger's mail referred to
+    reason: str | None = None
+
+
+def thread(session: Session, settings: Settings, mail: InboundMail) -> Thread:
+    ticket = find_ticket(session, settings, mail)
+    if ticket is None:
+        return Thread()
+    if may_write(session, ticket, mail.from_address):
+        return Thread(ticket=ticket)
+    return Thread(linked=ticket, reason=f"sender {mail.from_address} is not on {ticket.ref}: opened a new ticket")
+
+
+def find_ticket(session: Session, settings: Settings, mail: InboundMail) -> Ticket | None:
+    ticket = by_ref(session, find_ref(mail.subject))
+    if ticket is None:
+        for ref in refs_from_headers(mail.thread_ids, settings.secret_key, settings.domain):
+            ticket = by_ref(session, ref)
+            if ticket is not None:
+                break
+    if ticket is None and mail.thread_ids:
+        ticket = session.scalar(
+            select(Ticket).join(Message, Message.ticket_id == Ticket.id).where(
+                Message.message_id.in_(mail.thread_ids), Message.direction == Direction.inbound,
+                Message.from_address == mail.from_address,
+            ).order_by(Message.id.desc()).limit(1))
+    return _unmerged(session, ticket)
+
+
+def by_ref(session: Session, ref: str | None) -> Ticket | None:
+    if ref is None:
+        return None
+    return session.scalar(select(Ticket).where(Ticket.ref == ref))
+
+
+def _unmerged(session: Session, ticket: Ticket | None) -> Ticket | None:
+    """A merged ticket's mail goes on to the ticket it was merged into."""
+    seen = set()
+    while ticket is not None and ticket.merged_into_id and ticket.id not in seen:
+        seen.add(ticket.id)
+        ticket = session.get(Ticket, ticket.merged_into_id)
+    return ticket
+
+
+def may_write(session: Session, ticket: Ticket, address: str) -> bool:
+    """The requester, anyone who wrote on the ticket before, and the school's
+    registered address are on a ticket; nobody else is."""
+    address = address.lower()
+    if address == (ticket.requester_email or "").lower():
+        return True
+    if ticket.school is not None and address == (ticket.school.email or "").lower():
+        return True
+    return session.scalar(select(Message.id).where(
+        Message.ticket_id == ticket.id, Message.direction == Direction.inbound,
+        Message.from_address == address).limit(1)) is not None

@@ -1,0 +1,107 @@
+"""The SMTP server over a real socket: whole transcripts of reply codes."""
+from __future__ import annotations
+
+import concurrent.futures
+import json
+import smtplib
+
+from sqlalchemy import func, select
+
+from core.models import Message, Outcome, RawMail, Setting, Ticket
+from core.store import Store
+from tests.mailin.conftest import transcript
+from tests.mailin.mails import HELPDESK, PDF, mail, with_parts
+
+OK = [250, 250, 250, 250, 221]
+
+
+def count(db, model) -> int:
+    with db.session() as session:
+        return session.scalar(select(func.count()).select_from(model))
+
+
+def test_mail_for_the_helpdesk_opens_a_ticket_and_is_answered_250_after_commit(db, smtp_server):
+    raw = mail(subject="Dapodik tidak bisa sinkron")
+    assert transcript(smtp_server.port, raw) == OK
+    with db.session() as session:
+        ticket = session.scalars(select(Ticket)).one()
+        raw_mail = session.scalars(select(RawMail)).one()
+        assert ticket.subject == "Dapodik tidak bisa sinkron"
+        assert ticket.office.code == "C3171"
+        assert (raw_mail.outcome, raw_mail.ticket_id, raw_mail.channel) == (Outcome.new_ticket, ticket.id, "smtp")
+        assert raw_mail.envelope_to == HELPDESK
+        assert Store(db.settings.path("store")).get(raw_mail.sha256) == raw
+
+
+def test_recipient_case_and_aliases_are_accepted(db):
+    from dataclasses import replace
+
+    from mailin.smtpd import BackgroundServer
+
+    db.settings = replace(db.settings, aliases=("bantuan@helpdesk.test",))
+    server = BackgroundServer(db).start()
+    try:
+        codes = transcript(server.port, mail(), rcpt=("HelpDesk@HELPDESK.test", "Bantuan@helpdesk.test"))
+    finally:
+        server.stop()
+    assert codes == [250, 250, 250, 250, 250, 221]
+
+
+def test_foreign_recipient_is_refused_550(db, smtp_server):
+    assert transcript(smtp_server.port, mail(), rcpt=("someone@elsewhere.test",)) == [250, 250, 550, 221]
+    assert count(db, RawMail) == 0
+
+
+def test_foreign_recipient_beside_ours_is_refused_alone(db, smtp_server):
+    codes = transcript(smtp_server.port, mail(), rcpt=("someone@elsewhere.test", HELPDESK))
+    assert codes == [250, 250, 550, 250, 250, 221]
+    with db.session() as session:
+        assert session.scalars(select(RawMail.envelope_to)).one() == HELPDESK
+
+
+def test_oversized_message_is_refused_552_and_not_recorded(db):
+    from dataclasses import replace
+
+    from mailin.smtpd import BackgroundServer
+
+    db.settings = replace(db.settings, max_message_bytes=2000)
+    server = BackgroundServer(db).start()
+    try:
+        codes = transcript(server.port, mail(body=("x" * 70 + "\n") * 80))
+        small = transcript(server.port, mail(body="kecil"))
+    finally:
+        server.stop()
+    assert codes == [250, 250, 250, 552, 221]
+    assert small == OK
+    assert count(db, RawMail) == 1
+
+
+def test_sessions_run_concurrently_and_every_mail_gets_its_ticket(db, smtp_server):
+    raws = [mail(sender=f"guru{n}@sekolah.test", subject=f"Soal {n}") for n in range(12)]
+    with concurrent.futures.ThreadPoolExecutor(6) as pool:
+        results = list(pool.map(lambda raw: transcript(smtp_server.port, raw), raws))
+    assert results == [OK] * 12
+    assert count(db, Ticket) == 12
+
+
+def test_a_mail_that_breaks_processing_is_quarantined_250_and_the_server_serves_the_next(db, smtp_server):
+    # An unreadable attachment rule in the database makes the attachment
+    # check raise: the bytes are already recorded, so the sender gets 250.
+    with db.begin() as session:
+        session.add(Setting(key="attachment_max_bytes", value=json.dumps("lots")))
+    broken = with_parts(files=[("surat.pdf", "application/pdf", PDF)])
+    assert transcript(smtp_server.port, broken) == OK
+    assert transcript(smtp_server.port, mail(subject="Berikutnya")) == OK
+    with db.session() as session:
+        first, second = session.scalars(select(RawMail).order_by(RawMail.id)).all()
+        assert first.outcome is Outcome.quarantined and first.reason.startswith("error: TypeError")
+        assert first.ticket_id is None
+        assert second.outcome is Outcome.new_ticket
+
+
+def test_a_session_that_sends_no_data_does_not_disturb_others(db, smtp_server):
+    with smtplib.SMTP("127.0.0.1", smtp_server.port, timeout=10) as idle:
+        idle.ehlo("idle.test")
+        idle.mail("a@sekolah.test")
+        assert transcript(smtp_server.port, mail()) == OK
+    assert count(db, Message) == 1
