@@ -1,0 +1,62 @@
+"""The Celery app and its beat schedule, configured from core.settings.
+
+Broker: HELPDESK_BROKER_URL (redis://... in production), or when it is empty
+an embedded broker that needs no server: kombu's filesystem transport in the
+data dir. That transport has no broadcast, so remote control is off, and no
+task here returns a result, so there is no result backend.
+
+Run: `celery -A celery_app worker` and `celery -A celery_app beat`, or on one
+machine `celery -A celery_app worker -B` (the worker with beat inside).
+Correctness never depends on a task being sent: every outbox row is picked
+up by the periodic pass, so a lost message on the broker costs seconds only.
+"""
+from __future__ import annotations
+
+from celery import Celery
+
+from core.settings import Settings, load_settings
+
+DELIVER_EVERY_SECONDS = 10.0
+
+
+def make_app(settings: Settings) -> Celery:
+    app = Celery("helpdesk", include=["tasks.outbox"])
+    app.conf.update(
+        task_acks_late=True,
+        task_ignore_result=True,
+        result_backend=None,
+        worker_prefetch_multiplier=1,
+        broker_connection_retry_on_startup=True,
+        beat_schedule_filename=str(settings.path("celerybeat-schedule")),
+        beat_schedule={
+            "deliver-outbox": {"task": "tasks.outbox.deliver_outbox", "schedule": DELIVER_EVERY_SECONDS,
+                               # a pass not picked up before the next one is pointless
+                               "options": {"expires": DELIVER_EVERY_SECONDS * 3}},
+        },
+    )
+    if settings.broker_url:
+        app.conf.broker_url = settings.broker_url
+    else:
+        queue = settings.path("broker", "queue")
+        processed = settings.path("broker", "processed")
+        for folder in (queue, processed):
+            folder.mkdir(parents=True, exist_ok=True)
+        app.conf.update(
+            broker_url="filesystem://",
+            broker_transport_options={"data_folder_in": str(queue), "data_folder_out": str(queue),
+                                      "processed_folder": str(processed), "store_processed": False},
+            worker_enable_remote_control=False,
+            worker_send_task_events=False,
+        )
+    app.helpdesk_settings = settings
+    return app
+
+
+def __getattr__(name: str) -> Celery:
+    # Built on first use, not at import: importing this module (tests, tools)
+    # must not read the environment or create a data dir.
+    if name in ("app", "celery"):
+        global app
+        app = make_app(load_settings())
+        return app
+    raise AttributeError(name)
