@@ -141,6 +141,10 @@ def parts(host: str, web_port: int, smtp_port: int) -> list[tuple[str, list[str]
                  "--access-logfile", "-", "wsgi:app"], web_port),
         ("smtp", [python, "-c", "from cli import main; main()", "smtpd", "--host", host,
                   "--port", str(smtp_port)], smtp_port),
+        # The worker with beat inside (-B): one process delivers mail and runs
+        # the schedule; production runs them apart (Procfile worker, beat).
+        ("worker", [python, "-m", "celery", "-A", "celery_app", "worker", "-B", "--loglevel", "INFO",
+                    "--concurrency", "2"], None),
     ]
 
 
