@@ -119,6 +119,25 @@ def demo() -> None:
         click.echo(f"  {email:32} {role:10} {office}")
 
 
+@main.command("sweep")
+@click.option("--now", "as_of", default=None, metavar="ISO-TIME",
+              help="run as of this moment (default: now), e.g. 2026-03-09T08:00:00+00:00")
+def sweep(as_of: str | None) -> None:
+    """Auto-close, SLA flags and escalation, and reassignment, once; prints the counts."""
+    from datetime import datetime, timezone
+
+    from core.sweep import run_sweep
+
+    now = None
+    if as_of:
+        try:
+            now = datetime.fromisoformat(as_of)
+        except ValueError:
+            raise click.BadParameter(f"not an ISO time: {as_of}", param_hint="--now")
+        now = now.replace(tzinfo=timezone.utc) if now.tzinfo is None else now.astimezone(timezone.utc)
+    click.echo(str(run_sweep(database(), now)))
+
+
 @main.command("run")
 @click.option("--host", default="127.0.0.1")
 @click.option("--web-port", default=8000, type=int)

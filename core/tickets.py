@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core import assignment, audit, categories, lifecycle
+from core import assignment, audit, categories, lifecycle, sla
 from core.models import Attachment, Category, Direction, Message, Office, Priority, Status, Ticket, utcnow
 from core.policy import Policy
 from core.refs import new_ref
@@ -111,11 +111,7 @@ def open_ticket(session: Session, settings: Settings, policy: Policy, mail: Inco
         continues_id=continues.id if continues is not None else None,
         created_at=now, updated_at=now, status_changed_at=now, last_customer_at=now,
     )
-    if priority is not None:
-        if priority.first_response_hours:
-            ticket.first_response_due_at = now + timedelta(hours=priority.first_response_hours)
-        if priority.resolution_hours:
-            ticket.resolution_due_at = now + timedelta(hours=priority.resolution_hours)
+    ticket.first_response_due_at, ticket.resolution_due_at = sla.due_times(priority, now)
     session.add(ticket)
     session.flush()
     issue_link(settings, ticket, now)

@@ -1,0 +1,74 @@
+"""Service levels: due times from the priority, and which tickets are near or past them.
+
+A priority gives hours to first response and to resolution, counted from the
+ticket's creation around the clock. The clocks only bite while the ticket
+waits for staff (`open` or `forwarded`): a ticket waiting for the customer or
+on hold is not flagged, and is judged again once it is back with staff.
+Each ticket is warned once and flagged as breached once; the flags stay for
+reports.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import ColumnElement, and_, or_
+from sqlalchemy.orm import Session
+
+from core import audit
+from core.models import Priority, Status, Ticket, User
+
+WAITING_FOR_STAFF = (Status.open, Status.forwarded)
+
+
+def due_times(priority: Priority | None, start: datetime) -> tuple[datetime | None, datetime | None]:
+    """(first response due, resolution due) for a ticket of this priority opened at `start`."""
+    if priority is None:
+        return None, None
+    first = start + timedelta(hours=priority.first_response_hours) if priority.first_response_hours else None
+    resolution = start + timedelta(hours=priority.resolution_hours) if priority.resolution_hours else None
+    return first, resolution
+
+
+def change_priority(session: Session, ticket: Ticket, priority: Priority, actor: User | str,
+                    now: datetime) -> None:
+    """A new priority moves the due times (still from creation) and clears a warning not yet acted on."""
+    if ticket.priority_id == priority.id:
+        return
+    before = ticket.priority.name if ticket.priority else None
+    ticket.priority = priority
+    ticket.first_response_due_at, ticket.resolution_due_at = due_times(priority, ticket.created_at)
+    if ticket.sla_breached_at is None:
+        ticket.sla_warned_at = None
+    ticket.updated_at = now
+    audit.record(session, ticket, "priority", actor, from_value=before, to_value=priority.name, at=now)
+
+
+def mark_first_response(ticket: Ticket, now: datetime) -> bool:
+    """Staff answered the customer: stop the first-response clock; True the first time."""
+    if ticket.first_response_at is not None:
+        return False
+    ticket.first_response_at = now
+    return True
+
+
+def _late(by: datetime) -> ColumnElement[bool]:
+    return or_(and_(Ticket.first_response_at.is_(None), Ticket.first_response_due_at <= by),
+               Ticket.resolution_due_at <= by)
+
+
+def breaching(now: datetime) -> ColumnElement[bool]:
+    """Tickets whose due time has come and that are not flagged yet."""
+    return and_(Ticket.status.in_(WAITING_FOR_STAFF), Ticket.sla_breached_at.is_(None), _late(now))
+
+
+def nearing(now: datetime, warning_hours: int) -> ColumnElement[bool]:
+    """Tickets due within the warning time, not yet warned nor breached."""
+    return and_(Ticket.status.in_(WAITING_FOR_STAFF), Ticket.sla_breached_at.is_(None),
+                Ticket.sla_warned_at.is_(None), _late(now + timedelta(hours=warning_hours)))
+
+
+def missed(ticket: Ticket, now: datetime) -> str:
+    """Which clock ran out, for the audit trail."""
+    if ticket.first_response_at is None and ticket.first_response_due_at and ticket.first_response_due_at <= now:
+        return "first response"
+    return "resolution"
