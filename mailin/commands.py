@@ -63,12 +63,13 @@ def mail_log_command(fmt: str) -> None:
 @click.argument("raw_mail_ids", nargs=-1, required=True, type=int)
 def reprocess_command(raw_mail_ids: tuple[int, ...]) -> None:
     """Run stored raw messages (say, quarantined ones) through the pipeline again."""
+    from mailin.inbound import AlreadyProcessed
     from mailin.pipeline import reprocess
 
     db = Database(load_settings())
     for raw_mail_id in raw_mail_ids:
         try:
             result = reprocess(db, raw_mail_id)
-        except LookupError as error:
+        except (LookupError, AlreadyProcessed) as error:
             raise click.ClickException(str(error))
         click.echo(f"{raw_mail_id}\t{result.outcome}\t{result.ticket_ref or '-'}")

@@ -95,6 +95,10 @@ class FromOurselves(IngestStop):
     outcome = Outcome.quarantined
 
 
+class AlreadyProcessed(Exception):
+    """Only quarantined or interrupted mail may be processed again."""
+
+
 class TemporaryFailure(Exception):
     """The message could not be processed now (the database is down or
     locked); the sender should try again later."""

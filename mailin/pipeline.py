@@ -28,7 +28,7 @@ from core.store import Store
 from core.tickets import Incoming
 from mailin import screen as screening
 from mailin.clean import clean
-from mailin.inbound import InboundMail, IngestResult, IngestStop, Malformed, TemporaryFailure, Unthreaded
+from mailin.inbound import AlreadyProcessed, InboundMail, IngestResult, IngestStop, Malformed, TemporaryFailure, Unthreaded
 from mailin.parse import parse
 from mailin.threads import thread
 
@@ -51,11 +51,14 @@ def ingest(db: Database, raw: bytes, envelope_from: str | None, envelope_to: lis
 
 
 def reprocess(db: Database, raw_mail_id: int) -> IngestResult:
-    """Run a stored message through the pipeline again (after quarantine)."""
+    """Run a quarantined (or interrupted) message through the pipeline again."""
     with db.begin() as session:
         raw_mail = session.get(RawMail, raw_mail_id)
         if raw_mail is None:
             raise LookupError(f"no raw mail {raw_mail_id}")
+        if raw_mail.outcome not in (None, Outcome.quarantined):
+            # Taking it again would add its message a second time.
+            raise AlreadyProcessed(f"raw mail {raw_mail_id} was processed already ({raw_mail.outcome})")
         sha256, envelope_from = raw_mail.sha256, raw_mail.envelope_from
     return process(db, raw_mail_id, Store(db.settings.path("store")).get(sha256), envelope_from)
 

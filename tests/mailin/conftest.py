@@ -2,9 +2,14 @@
 loopback port in front of it."""
 from __future__ import annotations
 
+import contextlib
 import smtplib
+import sqlite3
 
 import pytest
+from sqlalchemy import event
+
+from core.db import Database
 
 from core.demo import seed_defaults
 from mailin.smtpd import BackgroundServer
@@ -42,3 +47,37 @@ def transcript(port: int, raw: bytes, *, mail_from: str = "sender@sekolah.test",
             codes.append(client.data(raw)[0])
         codes.append(client.quit()[0])
     return codes
+
+
+def impatient(db: Database) -> Database:
+    """Another Database on the same data that waits only briefly for a lock,
+    so a locked database fails within the test instead of after 30 s."""
+    if db.is_sqlite:
+        other = Database(db.settings)
+
+        @event.listens_for(other.engine, "connect")
+        def short_busy_timeout(dbapi_conn, _record):
+            dbapi_conn.execute("PRAGMA busy_timeout=200")
+        return other
+    return Database(db.settings, connect_args={"options": "-c lock_timeout=300"})
+
+
+@contextlib.contextmanager
+def locked(db: Database):
+    """Hold the database's write lock (SQLite) or lock the mail and ticket
+    tables (PostgreSQL) from another connection, as a stuck process would."""
+    if db.is_sqlite:
+        conn = sqlite3.connect(db.engine.url.database, isolation_level=None)
+        conn.execute("BEGIN EXCLUSIVE")
+        try:
+            yield
+        finally:
+            conn.execute("ROLLBACK")
+            conn.close()
+        return
+    with db.engine.connect() as conn:
+        conn.exec_driver_sql("LOCK TABLE raw_mail, ticket IN ACCESS EXCLUSIVE MODE")
+        try:
+            yield
+        finally:
+            conn.rollback()
