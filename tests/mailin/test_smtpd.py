@@ -7,10 +7,11 @@ import smtplib
 
 from sqlalchemy import func, select
 
-from core.models import Message, Outcome, RawMail, Setting, Ticket
+from core.models import Message, Outbox, OutboxStatus, Outcome, RawMail, Setting, Ticket
 from core.store import Store
-from tests.mailin.conftest import transcript
-from tests.mailin.mails import HELPDESK, PDF, mail, with_parts
+from mailin.smtpd import BackgroundServer
+from tests.mailin.conftest import impatient, locked, transcript
+from tests.mailin.mails import HELPDESK, PDF, delivery_report, mail, with_parts
 
 OK = [250, 250, 250, 250, 221]
 
@@ -36,8 +37,6 @@ def test_mail_for_the_helpdesk_opens_a_ticket_and_is_answered_250_after_commit(d
 def test_recipient_case_and_aliases_are_accepted(db):
     from dataclasses import replace
 
-    from mailin.smtpd import BackgroundServer
-
     db.settings = replace(db.settings, aliases=("bantuan@helpdesk.test",))
     server = BackgroundServer(db).start()
     try:
@@ -61,8 +60,6 @@ def test_foreign_recipient_beside_ours_is_refused_alone(db, smtp_server):
 
 def test_oversized_message_is_refused_552_and_not_recorded(db):
     from dataclasses import replace
-
-    from mailin.smtpd import BackgroundServer
 
     db.settings = replace(db.settings, max_message_bytes=2000)
     server = BackgroundServer(db).start()
@@ -105,3 +102,40 @@ def test_a_session_that_sends_no_data_does_not_disturb_others(db, smtp_server):
         idle.mail("a@sekolah.test")
         assert transcript(smtp_server.port, mail()) == OK
     assert count(db, Message) == 1
+
+
+def test_locked_database_answers_451_and_the_senders_retry_makes_exactly_one_ticket(db):
+    server = BackgroundServer(impatient(db)).start()
+    raw = mail(subject="Coba lagi nanti")
+    try:
+        with locked(db):
+            assert transcript(server.port, raw) == [250, 250, 250, 451, 221]
+        assert transcript(server.port, raw) == OK
+        assert transcript(server.port, raw) == OK  # a sender that retries once too often
+    finally:
+        server.stop()
+    with db.session() as session:
+        assert session.scalar(select(func.count()).select_from(Ticket)) == 1
+        outcomes = session.scalars(select(RawMail.outcome).order_by(RawMail.id)).all()
+    assert outcomes == [Outcome.new_ticket, Outcome.duplicate]
+
+
+def test_reply_with_the_tag_over_smtp_lands_on_the_ticket(db, smtp_server):
+    assert transcript(smtp_server.port, mail()) == OK
+    with db.session() as session:
+        ref = session.scalars(select(Ticket.ref)).one()
+    assert transcript(smtp_server.port, mail(subject=f"Re: [{ref}] Rapor")) == OK
+    with db.session() as session:
+        assert session.scalar(select(func.count()).select_from(Message)) == 2
+        assert session.scalar(select(func.count()).select_from(Ticket)) == 1
+
+
+def test_bounce_from_the_null_sender_is_matched_to_the_outbox_row(db, smtp_server):
+    assert transcript(smtp_server.port, mail()) == OK
+    with db.session() as session:
+        ack = session.scalars(select(Outbox)).one()
+    assert transcript(smtp_server.port, delivery_report(ack.message_id), mail_from="") == OK
+    with db.session() as session:
+        assert session.get(Outbox, ack.id).status is OutboxStatus.bounced
+        bounce = session.scalars(select(RawMail).order_by(RawMail.id.desc())).first()
+        assert (bounce.outcome, bounce.envelope_from, bounce.ticket_id) == (Outcome.bounce, "<>", ack.ticket_id)

@@ -1,0 +1,98 @@
+"""Parsing raw mail into an InboundMail, as senders really write it."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+
+from mailin.inbound import Malformed
+from mailin.parse import parse
+from tests.mailin.mails import PDF, PNG, mail, with_parts
+
+
+def test_addresses_names_and_threading_headers_are_read():
+    raw = mail(message_id="<a1@sekolah.test>", headers={
+        "Cc": "Kepala <Kepsek@Sekolah.test>", "In-Reply-To": "<x@helpdesk.test>",
+        "References": "<r1@a.test>\r\n <r2@b.test> <x@helpdesk.test>"})
+    parsed = parse(raw)
+    assert (parsed.from_address, parsed.from_name) == ("sman1@sekolah.test", "Operator")
+    assert parsed.to == ("helpdesk@helpdesk.test",) and parsed.cc == ("kepsek@sekolah.test",)
+    assert parsed.message_id == "<a1@sekolah.test>" and parsed.in_reply_to == "<x@helpdesk.test>"
+    assert parsed.references == ("<r1@a.test>", "<r2@b.test>", "<x@helpdesk.test>")
+    assert parsed.date == datetime(2026, 11, 23, 2, 0, tzinfo=timezone.utc)
+
+
+def test_encoded_words_in_subject_and_name_are_decoded():
+    raw = (b"From: =?utf-8?b?QnXDsGkgU2FudG9zbw==?= <b@sekolah.test>\r\n"
+           b"Subject: =?iso-8859-1?q?Caf=E9?= =?utf-8?q?_r=C3=A9sum=C3=A9?=\r\n\r\nisi\r\n")
+    parsed = parse(raw)
+    assert parsed.from_name == "Buði Santoso" and parsed.subject == "Café résumé"
+
+
+def test_unknown_charset_decodes_with_replacement_instead_of_failing():
+    raw = b"From: a@sekolah.test\r\nContent-Type: text/plain; charset=x-no-such\r\n\r\nna\xefve \xff\r\n"
+    assert parse(raw).text.startswith("na")
+
+
+def test_wrong_charset_declared_keeps_the_text_readable():
+    raw = ("From: a@sekolah.test\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\n"
+           "Nilai siswa kelas XII — terlampir\r\n").encode("utf-8")
+    assert "Nilai siswa kelas XII" in parse(raw).text
+
+
+def test_raw_8bit_headers_do_not_break_parsing():
+    raw = "From: Jürgen Müller <jm@sekolah.test>\r\nSubject: Über café\r\n\r\nisi\r\n".encode("utf-8")
+    parsed = parse(raw)
+    assert parsed.from_address == "jm@sekolah.test" and "caf" in parsed.subject
+
+
+def test_bare_lf_line_ends_parse_like_crlf():
+    assert parse(mail(newline="\n", body="baris satu\nbaris dua")).text.splitlines() == ["baris satu", "baris dua"]
+
+
+def test_missing_date_body_and_subject_are_empty_not_errors():
+    parsed = parse(b"From: a@sekolah.test\r\nMessage-ID: <e@x>\r\n\r\n")
+    assert (parsed.date, parsed.text, parsed.html, parsed.subject) == (None, "", "", "")
+
+
+def test_message_id_without_angle_brackets_is_given_them():
+    assert parse(mail(message_id="bare-id@client.test")).message_id == "<bare-id@client.test>"
+
+
+def test_automatic_headers_are_kept_for_the_screen():
+    parsed = parse(mail(headers={"Auto-Submitted": "auto-replied", "Precedence": "Bulk", "X-Spam": "no"}))
+    assert parsed.header("Auto-Submitted") == "auto-replied" and parsed.header("precedence") == "Bulk"
+    assert parsed.header("x-spam") == ""
+
+
+def test_rfc2231_file_names_and_inline_images_come_out_decoded():
+    raw = with_parts(html='<p>lihat <img src="cid:logo@x"></p>', files=[("Rapor kelas 7 – ganjil.pdf",
+                     "application/pdf", PDF)], inline=[("logo@x", "image/png", PNG)])
+    parsed = parse(raw)
+    inline, attached = parsed.attachments
+    assert (inline.filename, inline.content_id, inline.inline, inline.content) == ("", "logo@x", True, PNG)
+    assert (attached.filename, attached.inline, attached.content) == ("Rapor kelas 7 – ganjil.pdf", False, PDF)
+    assert "cid:logo@x" in parsed.html and parsed.text.strip() == "Terlampir."
+
+
+@pytest.mark.parametrize("raw, reason", [
+    (b"", "empty message"),
+    (b"  \r\n", "empty message"),
+    (b"\r\n\r\njust a body", "no header fields"),
+    (b"Subject: no sender\r\n\r\nx", "no sender address in From or the envelope"),
+    (b"From: undisclosed-recipients:;\r\n\r\nx", "no sender address in From or the envelope"),
+])
+def test_mail_that_cannot_be_read_or_answered_is_malformed(raw, reason):
+    with pytest.raises(Malformed) as caught:
+        parse(raw)
+    assert caught.value.reason == reason
+
+
+def test_deeply_nested_multiparts_are_malformed_not_a_crash():
+    depth = 2000
+    head = b"From: a@sekolah.test\r\nContent-Type: multipart/mixed; boundary=b0\r\n\r\n"
+    body = b"".join(b"--b%d\r\nContent-Type: multipart/mixed; boundary=b%d\r\n\r\n" % (n, n + 1) for n in range(depth))
+    try:
+        parse(head + body)
+    except Malformed as stop:
+        assert stop.reason.startswith("unparseable")
