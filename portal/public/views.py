@@ -117,7 +117,7 @@ def _render_ticket(s, ticket, token: str, reply: ReplyForm, policy: Policy, stat
     return render_template(
         "public/ticket.html", ticket=ticket, token=token, thread=public.public_thread(s, ticket),
         status_label=STATUS_LABELS[ticket.status], reply=reply, action=ActionForm(),
-        can_rate=customer.can_rate(ticket), has_thumbnail=public.has_thumbnail,
+        can_rate=customer.can_rate(ticket),
         file_hint=file_hint(policy)), status
 
 

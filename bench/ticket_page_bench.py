@@ -1,0 +1,212 @@
+"""The customer's ticket page under load: a 50-message thread, served by
+gunicorn (2 workers, as on a 2-core box) from PostgreSQL holding 1,000,000
+tickets, measured with wrk.
+
+    .venv/bin/python bench/ticket_page_bench.py [--tickets 1000000] [--connections 8 16]
+
+It creates a scratch database on the server of --server-url, fills it with
+generate_series, runs wrk against `/t/<token>` at each concurrency, prints
+the figures, appends them to bench/RESULTS.md (--no-record to skip) and drops
+the database. Targets: >= 300 requests/s with p99 < 50 ms.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+from datetime import date, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import create_engine, text  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
+
+from core.db import Database  # noqa: E402
+from core.demo import directory_csv, seed_defaults  # noqa: E402
+from core.directory import import_directory  # noqa: E402
+from core.directory_csv import read_directory  # noqa: E402
+from core.models import Attachment, Base, Direction, Message, Status  # noqa: E402
+from core.policy import Policy  # noqa: E402
+from core.settings import load_settings  # noqa: E402
+from core.store import Store  # noqa: E402
+from core.tickets import Incoming, customer_office, open_ticket  # noqa: E402
+from core.tokens import link_token  # noqa: E402
+
+TARGET_RPS, TARGET_P99_MS = 300, 50
+PARAGRAPH = ("Yth. Bapak/Ibu, kami sudah mencoba sinkronisasi ulang sesuai petunjuk, namun aplikasi masih "
+             "menampilkan pesan galat yang sama pada langkah ketiga. Mohon arahan lebih lanjut. ")
+
+FILL_TICKETS = """
+INSERT INTO ticket (ref, subject, status, office_id, requester_email, language, token_nonce, token_hash,
+                    token_issued_at, created_at, updated_at, status_changed_at, last_customer_at)
+SELECT 'HD-B' || lpad(g::text, 7, '0'), 'Pertanyaan nomor ' || g,
+       (ARRAY['open','answered','closed','closed','closed','on_hold'])[1 + g % 6],
+       cities[1 + g % array_length(cities, 1)], 'sekolah' || lpad((1 + g % 50)::text, 2, '0') || '@sekolah.demo',
+       'id', md5(g::text), encode(sha256(('bench-token-' || g)::bytea), 'hex'),
+       now() - g * interval '1 minute', now() - g * interval '1 minute', now() - g * interval '1 minute',
+       now() - g * interval '1 minute', now() - g * interval '1 minute'
+FROM generate_series(1, :n) g, (SELECT array_agg(id) AS cities FROM office WHERE kind = 'city') c
+"""
+FILL_MESSAGES = """
+INSERT INTO message (ticket_id, direction, from_address, subject, text, full_text, auto_reply, channel, created_at)
+SELECT t.id, CASE WHEN k = 1 THEN 'in' ELSE 'out' END, t.requester_email, t.subject,
+       'Pesan ' || k || ' tentang ' || t.subject, '', false, 'mail', t.created_at + k * interval '1 hour'
+FROM ticket t, generate_series(1, 2) k
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def create_database(server_url: str) -> str:
+    name = f"hd_bench_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return make_url(server_url).set(database=name).render_as_string(hide_password=False)
+
+
+def drop_database(server_url: str, url: str) -> None:
+    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def fill(database: Database, tickets: int, messages: int) -> str:
+    """The bulk tickets, then one real ticket with its thread; returns that ticket's token."""
+    with database.begin() as s:
+        import_directory(s, read_directory(directory_csv()), actor="bench")
+        seed_defaults(s)
+    started = time.monotonic()
+    with database.begin() as s:
+        s.execute(text(FILL_TICKETS), {"n": tickets})
+        s.execute(text(FILL_MESSAGES))
+    print(f"filled {tickets:,} tickets and {2 * tickets:,} messages in {time.monotonic() - started:.0f} s")
+    store = Store(database.settings.path("store"))
+    with database.begin() as s:
+        policy = Policy()
+        school = customer_office(s, "sekolah01@sekolah.demo", policy)
+        ticket = open_ticket(s, database.settings, policy, Incoming(
+            from_address=school.email, from_name=school.name, subject="Sinkronisasi Dapodik gagal",
+            text=PARAGRAPH * 2), school=school)
+        for n in range(1, messages):
+            direction = Direction.outbound if n % 2 else Direction.inbound
+            files = [Attachment(filename=f"layar-{n}.png", content_type="image/png", size=70_000,
+                                sha256=store.put(f"bench picture {n}".encode()))] if n % 10 == 0 else []
+            s.add(Message(ticket=ticket, direction=direction, from_address=school.email, text=PARAGRAPH * (1 + n % 3),
+                          attachments=files))
+            if n % 10 == 5:
+                s.add(Message(ticket=ticket, direction=Direction.note, text="catatan internal"))
+        ticket.status = Status.answered
+        s.flush()
+        token = link_token(database.settings.secret_key, ticket.id, ticket.token_nonce)
+    with database.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("VACUUM ANALYZE"))
+    return token
+
+
+def start_gunicorn(env: dict, port: int, workers: int) -> subprocess.Popen:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", str(workers), "wsgi:app"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    for _ in range(100):
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
+            return process
+        except OSError:
+            time.sleep(0.2)
+    process.kill()
+    raise RuntimeError("gunicorn did not answer: " + process.stderr.read().decode()[-2000:])
+
+
+def run_wrk(url: str, connections: int, seconds: int) -> dict:
+    out = subprocess.run(["wrk", "-t", "2", "-c", str(connections), "-d", f"{seconds}s", "--latency", url],
+                         capture_output=True, text=True, check=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    p50 = _ms(re.search(r"50%\s+([\d.]+\w+)", out).group(1))
+    p99 = _ms(re.search(r"99%\s+([\d.]+\w+)", out).group(1))
+    bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    errors = re.search(r"Socket errors: (.*)", out)
+    return {"connections": connections, "rps": rps, "p50": p50, "p99": p99,
+            "non2xx": int(bad.group(1)) if bad else 0, "socket_errors": errors.group(1) if errors else "none"}
+
+
+def _ms(value: str) -> float:
+    number, unit = re.match(r"([\d.]+)(\w+)", value).groups()
+    return float(number) * {"us": 0.001, "ms": 1, "s": 1000}[unit]
+
+
+def record(results: list[dict], tickets: int, messages: int, page_bytes: int, command: str) -> None:
+    lines = [f"\n## Customer ticket page (`/t/<token>`), {date(2026, 11, 23).isoformat()}\n",
+             f"A {messages}-message public thread (plus notes, which the page leaves out) on PostgreSQL "
+             f"holding {tickets:,} tickets and {2 * tickets:,} further messages; gunicorn with 2 sync workers; "
+             f"wrk with 2 threads, on the same 2-core machine as the database. Page size {page_bytes:,} bytes.\n",
+             f"    {command}\n", "| connections | requests/s | p50 ms | p99 ms | non-2xx | target |",
+             "| --- | --- | --- | --- | --- | --- |"]
+    for r in results:
+        met = "met" if r["rps"] >= TARGET_RPS and r["p99"] < TARGET_P99_MS and not r["non2xx"] else "missed"
+        lines.append(f"| {r['connections']} | {r['rps']:.0f} | {r['p50']:.1f} | {r['p99']:.1f} | {r['non2xx']} | {met} |")
+    with open(ROOT / "bench" / "RESULTS.md", "a") as f:
+        f.write("\n".join(lines) + "\n")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--server-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--tickets", type=int, default=1_000_000)
+    parser.add_argument("--messages", type=int, default=50)
+    parser.add_argument("--connections", type=int, nargs="+", default=[4, 8, 16])
+    parser.add_argument("--seconds", type=int, default=20)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--no-record", action="store_true")
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        sys.exit("wrk is not installed (apt-get install wrk)")
+    url = create_database(args.server_url)
+    data_dir = Path(tempfile.mkdtemp(prefix="hd-bench-"))
+    env = {**os.environ, "HELPDESK_DATABASE_URL": url, "HELPDESK_DATA_DIR": str(data_dir),
+           "HELPDESK_SECRET_KEY": "bench-secret", "HELPDESK_BASE_URL": "http://127.0.0.1"}
+    gunicorn = None
+    try:
+        database = Database(load_settings({k: v for k, v in env.items() if k.startswith("HELPDESK_")}))
+        Base.metadata.create_all(database.engine)
+        token = fill(database, args.tickets, args.messages)
+        database.engine.dispose()
+        port = free_port()
+        gunicorn = start_gunicorn(env, port, args.workers)
+        page_url = f"http://127.0.0.1:{port}/t/{token}"
+        page = urllib.request.urlopen(page_url).read()
+        assert b"catatan internal" not in page and page.count(b'class="message ') == args.messages
+        run_wrk(page_url, 4, 3)  # warm up both workers
+        results = [run_wrk(page_url, c, args.seconds) for c in args.connections]
+        for r in results:
+            print(f"c={r['connections']:>3}  {r['rps']:8.1f} req/s  p50 {r['p50']:6.1f} ms  p99 {r['p99']:6.1f} ms  "
+                  f"non-2xx {r['non2xx']}  socket errors {r['socket_errors']}")
+        if not args.no_record:
+            command = ".venv/bin/python bench/ticket_page_bench.py " + " ".join(sys.argv[1:])
+            record(results, args.tickets, args.messages, len(page), command.strip())
+    finally:
+        if gunicorn is not None:
+            gunicorn.terminate()
+            gunicorn.wait(timeout=30)
+        drop_database(args.server_url, url)
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
