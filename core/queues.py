@@ -16,20 +16,8 @@ from sqlalchemy.orm import Session, selectinload
 
 from core.models import Category, Office, Priority, Status, Ticket, User, utcnow
 from core.policy import Policy
+from core.visibility import visible_tickets
 
-
-
-def visible_tickets(user: User) -> ColumnElement[bool]:
-    """Tickets held by the user's office or any office below it."""
-    return Ticket.office_id.in_(select(Office.id).where(Office.path.startswith(user.office.path)))
-
-
-def can_read(user: User, ticket: Ticket) -> bool:
-    return ticket.office.path.startswith(user.office.path)
-
-
-def can_act(user: User, ticket: Ticket) -> bool:
-    return ticket.office_id == user.office_id
 
 
 PAGE_SIZE = 50

@@ -13,8 +13,9 @@ from sqlalchemy.orm import Session, selectinload
 
 from core.models import Message, Ticket, User
 from core.models.fulltext import message_document, ticket_document
-from core.queues import COUNT_CAP, PAGE_SIZE, can_read, capped_count, visible_tickets
+from core.queues import COUNT_CAP, PAGE_SIZE, capped_count
 from core.refs import ALPHABET, LENGTH, PREFIX
+from core.visibility import can_read, visible_tickets
 
 WORD = re.compile(r"\w+", re.UNICODE)
 REF = re.compile(rf"\[?\s*({PREFIX}-[{ALPHABET}]{{{LENGTH}}})\s*\]?", re.IGNORECASE)

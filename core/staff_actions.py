@@ -12,13 +12,12 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core import audit, canned, lifecycle, outbox
+from core import assignment, audit, canned, lifecycle, notices, routing
 from core.customer import Upload, keep_uploads
 from core.models import Attachment, Direction, Message, Status, Ticket, TicketLink, User, utcnow
 from core.policy import Policy
-from core.queues import can_act, can_read
 from core.settings import Settings
-from core.tickets import link_of
+from core.visibility import can_act, can_read
 
 
 class TicketNotFound(LookupError):
@@ -71,22 +70,12 @@ def reply(session: Session, settings: Settings, policy: Policy, ticket: Ticket, 
     message = _staff_message(ticket, actor, Direction.outbound, text, now, keep_uploads(settings, policy, list(uploads)))
     session.add(message)
     session.flush()
-    last_in = session.scalar(select(Message).where(
-        Message.ticket_id == ticket.id, Message.direction == Direction.inbound,
-        Message.message_id.is_not(None)).order_by(Message.id.desc()).limit(1))
-    mail = outbox.enqueue(
-        session, settings, template="staff_reply", to=ticket.requester_email, ticket=ticket,
-        language=ticket.language or policy.default_language, automatic=False,
-        in_reply_to=last_in.message_id if last_in else None,
-        references=last_in.message_id if last_in else None, now=now,
-        context={"ref": ticket.ref, "subject": ticket.subject, "text": text, "link": link_of(settings, ticket),
-                 "staff_name": actor.name, "office": ticket.office.name, "message_id": message.id,
-                 "attachments": [a.id for a in message.attachments]})
-    message.message_id = mail.message_id
+    notices.staff_reply(session, settings, policy, ticket, message, now=now)
     ticket.first_response_at = ticket.first_response_at or now
     ticket.updated_at = now
+    routing.pick_up(session, ticket, actor, now)
     if ticket.assignee_id is None:
-        _assign(session, ticket, actor, actor, now)
+        assignment.assign_to(session, ticket, actor, actor, now=now, detail="replied")
     audit.record(session, ticket, "reply", actor, detail=f"message {message.id}", at=now)
     if status is not ticket.status:
         lifecycle.move(session, ticket, status, actor, now=now)
@@ -104,29 +93,25 @@ def add_note(session: Session, settings: Settings, policy: Policy, ticket: Ticke
     session.add(message)
     ticket.updated_at = now
     session.flush()
+    routing.pick_up(session, ticket, actor, now)
     audit.record(session, ticket, "note", actor, detail=f"message {message.id}", at=now)
     return message
 
 
-def change_status(session: Session, ticket: Ticket, actor: User, status: Status, *,
-                  now: datetime | None = None) -> None:
+def change_status(session: Session, settings: Settings, policy: Policy, ticket: Ticket, actor: User,
+                  status: Status, *, reason: str = "", now: datetime | None = None) -> None:
+    """Move the ticket; the customer hears of a close or a hold (forwarding has its own action)."""
     if status is Status.forwarded:
         raise ActionRefused("forward the ticket to send it up")
     if not lifecycle.can_move(ticket.status, status):
         raise ActionRefused(f"a {ticket.status} ticket cannot become {status}")
     now = now or utcnow()
-    lifecycle.move(session, ticket, status, actor, now=now)
+    lifecycle.move(session, ticket, status, actor, now=now, detail=reason or None)
     ticket.updated_at = now
-
-
-def _assign(session: Session, ticket: Ticket, actor: User, assignee: User | None, now: datetime) -> None:
-    before = ticket.assignee.email if ticket.assignee else None
-    ticket.assignee = assignee
-    ticket.assigned_at = now if assignee else None
-    if assignee is not None:
-        assignee.last_assigned_at = now
-    audit.record(session, ticket, "assignee", actor, from_value=before,
-                 to_value=assignee.email if assignee else None, at=now)
+    if status is Status.closed:
+        notices.closed(session, settings, policy, ticket, actor=actor, now=now)
+    elif status is Status.on_hold:
+        notices.on_hold(session, settings, policy, ticket, reason=reason, now=now)
 
 
 def assignable(session: Session, ticket: Ticket) -> list[User]:
@@ -139,22 +124,20 @@ def assign(session: Session, ticket: Ticket, actor: User, assignee_id: int | Non
            now: datetime | None = None) -> None:
     """Give the ticket to a member of the holding office (None: back to the pool)."""
     assignee = session.get(User, assignee_id) if assignee_id else None
-    if assignee_id and (assignee is None or not assignee.active or assignee.office_id != ticket.office_id):
-        raise ActionRefused("only active staff of the holding office can be assigned")
-    if assignee is ticket.assignee:
-        return
-    _assign(session, ticket, actor, assignee, now or utcnow())
-    ticket.updated_at = now or utcnow()
+    if assignee_id and assignee is None:
+        raise ActionRefused("no such member of staff")
+    try:
+        assignment.assign_to(session, ticket, actor, assignee, now=now or utcnow())
+    except assignment.AssignmentRefused as exc:
+        raise ActionRefused(str(exc)) from None
 
 
 def take(session: Session, ticket: Ticket, actor: User, *, now: datetime | None = None) -> None:
     """Take ownership; a ticket forwarded to us is picked up (open again) at the same time."""
-    now = now or utcnow()
-    if ticket.assignee_id != actor.id:
-        _assign(session, ticket, actor, actor, now)
-    if ticket.status is Status.forwarded:
-        lifecycle.move(session, ticket, Status.open, actor, now=now, detail="picked up")
-    ticket.updated_at = now
+    try:
+        routing.take_ownership(session, ticket, actor, now=now or utcnow())
+    except assignment.AssignmentRefused as exc:
+        raise ActionRefused(str(exc)) from None
 
 
 def merge(session: Session, duplicate: Ticket, target: Ticket, actor: User, *,
@@ -203,34 +186,28 @@ def linked(session: Session, user: User, ticket: Ticket) -> list[Ticket]:
     return [t for t in session.scalars(select(Ticket).where(Ticket.id.in_(ids))) if can_read(user, t)]
 
 
-def forward(session: Session, settings: Settings, policy: Policy, ticket: Ticket, actor: User, note: str = "", *,
+def forward(session: Session, settings: Settings, policy: Policy, ticket: Ticket, actor: User, reason: str, *,
             now: datetime | None = None) -> Ticket:
-    """Send the ticket one tier up, to the parent of the holding office, with an optional note."""
-    now = now or utcnow()
-    parent = ticket.office.parent
-    if parent is None:
-        raise ActionRefused("the top office has no office above it; assign a colleague instead")
-    if note.strip():
-        add_note(session, settings, policy, ticket, actor, note, now=now)
-    audit.record(session, ticket, "forwarded", actor, from_value=ticket.office.code, to_value=parent.code, at=now)
-    ticket.office = parent
-    ticket.assignee = None
-    ticket.assigned_at = None
-    lifecycle.move(session, ticket, Status.forwarded, actor, now=now)
-    ticket.updated_at = now
-    session.flush()
-    return ticket
+    """Send the ticket one tier up with the reason (at the root: to a fellow admin)."""
+    try:
+        return routing.forward_to_parent(session, settings, policy, ticket, actor, reason, now=now)
+    except routing.RouteRefused as exc:
+        raise ActionRefused(str(exc)) from None
 
 
-def set_availability(session: Session, user: User, available: bool, *, now: datetime | None = None) -> None:
-    """Whether the agent receives new tickets; logging in switches it on."""
-    if user.available == available:
-        return
-    now = now or utcnow()
-    user.available = available
-    user.available_changed_at = now
-    audit.record(session, None, "available", user, from_value=not available, to_value=available, at=now)
-    session.flush()
+def pull_back(session: Session, policy: Policy, ticket: Ticket, actor: User, reason: str, *,
+              now: datetime | None = None) -> Ticket:
+    """A supervisor sends a forwarded ticket back to the office it came from."""
+    try:
+        return routing.pull_back(session, policy, ticket, actor, reason, now=now)
+    except routing.RouteRefused as exc:
+        raise ActionRefused(str(exc)) from None
+
+
+def set_availability(session: Session, user: User, available: bool, policy: Policy, *,
+                     now: datetime | None = None) -> Ticket | None:
+    """Whether the agent receives new tickets; logging in switches it on and may bring a ticket."""
+    return assignment.set_available(session, user, available, now=now, policy=policy)
 
 
 def find_attachment(session: Session, user: User, ref: str, attachment_id: int) -> Attachment:

@@ -62,6 +62,28 @@ def quarantined_view(raw_id: int):
         return render_template("admin/quarantined.html", raw=raw, headers=headers, preview=preview)
 
 
+@bp.post("/quarantine/<int:raw_id>/reprocess")
+@access(SYSTEM)
+def quarantine_reprocess(raw_id: int):
+    # The same pipeline as SMTP and IMAP, so a message fixed by a new release
+    # (or a changed rule) lands exactly as if it had just arrived.
+    from mailin.inbound import TemporaryFailure
+    from mailin.pipeline import reprocess
+    with db().begin() as session:
+        try:
+            quarantined_mail(session, raw_id)
+        except NotFound:
+            abort(404)
+    try:
+        result = reprocess(db(), raw_id)
+    except TemporaryFailure:
+        flash(_("The database is busy; try again in a moment."), "error")
+        return redirect(url_for("admin.quarantined_view", raw_id=raw_id))
+    flash(_("Processed again: {outcome} {ref}", outcome=result.outcome.value, ref=result.ticket_ref or ""),
+          "error" if result.outcome.value == "quarantined" else "message")
+    return redirect(url_for("admin.quarantine"))
+
+
 @bp.post("/quarantine/<int:raw_id>/discard")
 @access(SYSTEM)
 def quarantine_discard(raw_id: int):

@@ -87,7 +87,9 @@ def policy():
     problem = None
     try:
         with db().begin() as session:
-            changes = {name: _policy_value(name, request.form.get(name)) for name in FIELDS}
+            # Only what the form sent; an unticked box sends nothing, so its marker says it was shown.
+            changes = {name: _policy_value(name, request.form.get(name)) for name in FIELDS
+                       if name in request.form or f"{name}__shown" in request.form}
             update_policy(session, me(session), **changes)
     except BadSetting as exc:
         problem = str(exc)

@@ -16,11 +16,22 @@ bp = Blueprint("staff", __name__)
 LABELS = {
     "open": "Open", "answered": "Answered", "on_hold": "On hold", "forwarded": "Forwarded", "closed": "Closed",
     "created": "Created", "status": "Status changed", "reply": "Replied", "note": "Internal note",
-    "assignee": "Assignee changed", "forwarded_up": "Forwarded up", "merged": "Merged into",
+    "assign": "Assignee changed", "forward": "Forwarded up", "pull_back": "Pulled back", "merged": "Merged into",
     "merged_in": "Merged in", "linked": "Linked", "sla_breach": "SLA breached", "sla_warning": "SLA warning",
     "agent": "Agent", "supervisor": "Supervisor", "admin": "Administrator",
     "updated": "Recently updated", "oldest": "Least recently updated", "newest": "Newest first",
     "due": "Due soonest", "priority": "Most urgent",
+    "policy:auto_close_days": "Days an answered ticket waits before it closes itself",
+    "policy:reopen_days": "Days after closing in which the customer's mail reopens the ticket",
+    "policy:attachment_max_bytes": "Largest attachment (bytes)",
+    "policy:attachment_extensions": "Allowed attachment types (extensions, comma separated)",
+    "policy:triage_office": "Office code that receives mail from unknown senders (empty: the top office)",
+    "policy:agent_cap": "Most open tickets the automatic rules give one agent (0: no cap)",
+    "policy:absence_hours": "Hours unavailable before an agent's tickets return to the pool",
+    "policy:sla_warning_hours": "Hours before an SLA due time at which staff are warned",
+    "policy:default_language": "Default language (id or en)",
+    "policy:allow_remote_images": "Show remote images in HTML mail",
+    "policy:token_days": "Days a customer's private link stays valid (0: forever)",
 }
 
 
@@ -30,7 +41,7 @@ def labels():
 
     def label(key: object) -> str:
         key = str(key)
-        return translate(LABELS.get(key, key.replace("_", " ").capitalize()))
+        return translate(LABELS.get(key, key.rpartition(":")[2].replace("_", " ").capitalize()))
     return {"label": label}
 
 

@@ -6,6 +6,7 @@ from flask_login import login_user
 
 from core.logins import WrongPassword, change_password
 from core.passwords import WeakPassword
+from core.policy import load_policy
 from core.staff_actions import set_availability
 from portal.app import db
 from portal.auth import STAFF, SessionUser, access
@@ -25,7 +26,7 @@ def account():
 def availability():
     available = request.form.get("available") == "1"
     with db().begin() as session:
-        set_availability(session, me(session), available)
+        set_availability(session, me(session), available, load_policy(session))
     flash(_("You receive new tickets.") if available else _("You receive no new tickets."))
     return redirect(request.referrer if (request.referrer or "").startswith(request.host_url)
                     else url_for("staff.home"))

@@ -7,6 +7,7 @@ from flask_login import login_user, logout_user, current_user
 from core import outbox
 from core.logins import BadResetToken, LoginRefused, request_reset, reset_password, user_of_reset, verify_login
 from core.passwords import WeakPassword
+from core.policy import load_policy
 from core.staff_actions import set_availability
 from portal.app import db, settings
 from portal.auth import PUBLIC, STAFF, SessionUser, access
@@ -27,7 +28,7 @@ def login():
         try:
             user = verify_login(session, email, request.form.get("password", ""))
             # Logging in means being at work: the agent receives tickets from now on.
-            set_availability(session, user, True)
+            set_availability(session, user, True, load_policy(session))
             session_user = SessionUser.of(user)
         except LoginRefused as exc:  # the failure count must commit, so it is caught inside
             refused = exc
@@ -45,7 +46,7 @@ def login():
 @access(STAFF)
 def logout():
     with db().begin() as session:
-        set_availability(session, me(session), False)
+        set_availability(session, me(session), False, load_policy(session))
     logout_user()
     flash(_("You are logged out."))
     return redirect(url_for("staff.login"))

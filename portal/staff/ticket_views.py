@@ -102,7 +102,8 @@ def status(session, user, ticket):
     wanted = request.form.get("status", "")
     if wanted not in Status.__members__:
         raise ActionRefused(_("Choose a status."))
-    actions.change_status(session, ticket, user, Status(wanted))
+    actions.change_status(session, settings(), load_policy(session), ticket, user, Status(wanted),
+                          reason=request.form.get("reason", ""))
     return _("Status changed.")
 
 
@@ -129,7 +130,17 @@ def take(session, user, ticket):
 def forward(session, user, ticket):
     parent = ticket.office.parent
     actions.forward(session, settings(), load_policy(session), ticket, user, request.form.get("note", ""))
+    if parent is None:
+        return _("Handed to {name}.", name=ticket.assignee.name), url_for("staff.home")
     return _("Forwarded to {office}.", office=parent.name), url_for("staff.home")
+
+
+@bp.post("/staff/tickets/<ref>/pull-back")
+@access(STAFF)
+@ticket_action
+def pull_back(session, user, ticket):
+    actions.pull_back(session, load_policy(session), ticket, user, request.form.get("reason", ""))
+    return _("Sent back to {office}.", office=ticket.office.name), url_for("staff.home")
 
 
 def _other(session, user, field: str):

@@ -70,11 +70,14 @@ def test_other_offices_cannot_find_or_act(session, world):
 def test_forward_take_merge_and_link(session, settings, world):
     mine, sibling, users, policy = world
     actions.forward(session, settings, policy, mine, users["C3171"], "Perlu provinsi")
-    assert mine.office.code == "P31" and mine.status is Status.forwarded and mine.assignee is None
+    assert mine.office.code == "P31" and mine.status is Status.forwarded
+    assert mine.assignee is users["P31"]  # the province's available agent gets it
     actions.take(session, mine, users["P31"])
     assert mine.status is Status.open and mine.assignee is users["P31"]
     actions.forward(session, settings, policy, sibling, make_user(session, sibling.office, Role.agent,
-                                                                  email="x@staff.test"))
+                                                                  email="x@staff.test"), "Perlu provinsi")
+    with pytest.raises(actions.ActionRefused):
+        actions.forward(session, settings, policy, mine, users["C3171"], "not ours any more")
     actions.link(session, mine, sibling, users["P31"])
     assert actions.linked(session, users["P31"], mine) == [sibling]
     actions.merge(session, sibling, mine, users["P31"])

@@ -47,9 +47,15 @@ def test_the_next_parameter_never_leaves_the_site(client, world):
     assert response.headers["Location"] == "/staff/"
 
 
+def test_logging_in_hands_the_agent_the_oldest_unassigned_ticket(client, database, world):
+    log_in(client, world.emails["c3171"])
+    assert ticket_of(database, world.refs["sman1"]).assignee.email == world.emails["c3171"]
+    assert world.refs["sman1"] in client.get("/staff/?queue=mine").text
+
+
 def test_the_queues_show_the_office_tickets_and_counts(client, world):
     log_in(client, world.emails["c3171"])
-    page = client.get("/staff/?queue=unassigned&lang=en")
+    page = client.get("/staff/?queue=open&lang=en")
     assert page.status_code == 200
     assert world.refs["sman1"] in page.text and world.refs["sman8"] in page.text
     assert world.refs["smkn26"] not in page.text  # a sibling city's ticket

@@ -1,0 +1,122 @@
+"""Administration pages through the test client on a real database."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from core.models import Outbox, OutboxStatus, Outcome, Priority, RawMail, Ticket, User
+from core.policy import load_policy
+from core.store import Store
+from tests.portal.staff_world import build_world, log_in
+
+RAW = (b"From: SMA Negeri 1 <sman1@sekolah.test>\r\nTo: helpdesk@helpdesk.test\r\n"
+       b"Subject: Data siswa hilang\r\nMessage-ID: <q1@sekolah.test>\r\n\r\nData siswa kelas X hilang.\r\n")
+
+
+@pytest.fixture
+def admin(app, database):
+    app.config["WTF_CSRF_ENABLED"] = False
+    world = build_world(database)
+    client = app.test_client()
+    log_in(client, world.emails["min"])
+    return client, world
+
+
+def test_a_quarantined_mail_processed_again_becomes_a_ticket(admin, database):
+    client, _ = admin
+    sha = Store(database.settings.path("store")).put(RAW)
+    with database.begin() as s:
+        raw = RawMail(channel="smtp", envelope_from="sman1@sekolah.test", sha256=sha, size=len(RAW),
+                      outcome=Outcome.quarantined, reason="parser crashed")
+        s.add(raw)
+        s.flush()
+        raw_id = raw.id
+    page = client.get(f"/admin/quarantine/{raw_id}?lang=en")
+    assert "parser crashed" in page.text and "Data siswa hilang" in page.text
+    assert client.post(f"/admin/quarantine/{raw_id}/reprocess").status_code == 302
+    with database.session() as s:
+        assert s.get(RawMail, raw_id).outcome is Outcome.new_ticket
+        assert s.scalar(select(Ticket).where(Ticket.subject == "Data siswa hilang")) is not None
+    assert client.get(f"/admin/quarantine/{raw_id}").status_code == 404  # no longer quarantined
+
+
+def test_a_discarded_mail_leaves_the_quarantine_but_stays_logged(admin, database):
+    client, _ = admin
+    with database.begin() as s:
+        raw = RawMail(channel="smtp", sha256="2" * 64, size=3, outcome=Outcome.quarantined, reason="junk")
+        s.add(raw)
+        s.flush()
+        raw_id = raw.id
+    client.post(f"/admin/quarantine/{raw_id}/discard")
+    assert "junk" not in client.get("/admin/quarantine").text
+    with database.session() as s:
+        assert s.get(RawMail, raw_id).discarded_at is not None
+
+
+def test_failed_mail_is_sent_again_from_a_fresh_start(admin, database):
+    client, _ = admin
+    with database.begin() as s:
+        row = Outbox(template="ack", to_address="x@sekolah.test", message_id="<f@helpdesk.test>",
+                     status=OutboxStatus.failed, attempts=8, last_error="relay said no")
+        s.add(row)
+        s.flush()
+        row_id = row.id
+    assert "relay said no" in client.get("/admin/outbox").text
+    client.post(f"/admin/outbox/{row_id}/retry")
+    with database.session() as s:
+        row = s.get(Outbox, row_id)
+        assert row.status is OutboxStatus.pending and row.attempts == 0
+
+
+def test_an_admin_adds_a_user_and_locks_a_user_out(admin, database):
+    client, world = admin
+    client.post("/admin/users", data={"email": "Baru@Staff.test", "name": "Agen Baru", "office": "C3273",
+                                      "role": "agent", "password": "cukup panjang sekali"})
+    with database.session() as s:
+        user = s.scalar(select(User).where(User.email == "baru@staff.test"))
+        assert user.office.code == "C3273"
+    client.post(f"/admin/users/{user.id}", data={"name": "Agen Baru", "office": "C3273", "role": "agent"})
+    with database.session() as s:
+        assert s.get(User, user.id).active is False
+
+
+def test_a_province_admin_manages_only_its_own_part_of_the_directory(app, database):
+    app.config["WTF_CSRF_ENABLED"] = False
+    world = build_world(database)
+    client = app.test_client()
+    log_in(client, world.emails["p31admin"])
+    listing = client.get("/admin/users").text
+    assert world.emails["c3171"] in listing and world.emails["c3273"] not in listing
+    response = client.post("/admin/users", data={"email": "luar@staff.test", "name": "Luar", "office": "C3273",
+                                                 "role": "agent", "password": "cukup panjang sekali"})
+    assert response.status_code == 302
+    with database.session() as s:
+        assert s.scalar(select(User).where(User.email == "luar@staff.test")) is None
+
+
+def test_rules_and_priorities_are_saved_and_bad_values_refused(admin, database):
+    client, _ = admin
+    client.post("/admin/policy", data={"auto_close_days": "10", "reopen_days": "14", "attachment_extensions": "pdf, .PNG"})
+    with database.session() as s:
+        policy = load_policy(s)
+        assert policy.auto_close_days == 10 and policy.attachment_extensions == ("pdf", "png")
+    page = client.post("/admin/policy", data={"auto_close_days": "minus"}, follow_redirects=True)
+    assert "auto_close_days" in page.text
+    client.post("/admin/priorities", data={"name": "kritis", "level": "5", "first_response_hours": "1",
+                                           "resolution_hours": "8", "escalate": "1", "default": "1"})
+    with database.session() as s:
+        kritis = s.scalar(select(Priority).where(Priority.name == "kritis"))
+        assert kritis.is_default and kritis.escalate_on_breach and kritis.first_response_hours == 1
+
+
+def test_mail_wording_overrides_the_default_and_a_broken_template_is_refused(admin, database):
+    client, _ = admin
+    name = "staff_reply/id/body.txt"
+    assert client.get(f"/admin/mail-templates/{name}").status_code == 200
+    assert client.post(f"/admin/mail-templates/{name}", data={"text": "Halo {{ name"}).status_code == 400
+    client.post(f"/admin/mail-templates/{name}", data={"text": "Halo {{ name }}, jawaban kami."})
+    own = database.settings.path("templates", "mail", name)
+    assert own.read_text() == "Halo {{ name }}, jawaban kami."
+    client.post(f"/admin/mail-templates/{name}", data={"restore": "1"})
+    assert not own.exists()
+    assert client.get("/admin/mail-templates/../../secret_key").status_code == 404
