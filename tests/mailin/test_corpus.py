@@ -1,0 +1,50 @@
+"""Real-world and odd mail through the whole pipeline: Python's own email
+test messages and the reply corpus. Nothing may crash and nothing may be
+lost: every message ends on a ticket or with a logged reason."""
+from __future__ import annotations
+
+import importlib.util
+import os
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from core.models import Message, Outcome, RawMail
+from core.store import Store
+from mailin.pipeline import ingest
+from tests._shared import shared_path
+
+
+def stdlib_email_data() -> Path:
+    spec = importlib.util.find_spec("test")
+    folder = Path(spec.submodule_search_locations[0]) / "test_email" / "data" if spec else None
+    if folder is None or not folder.is_dir():
+        reason = "the standard library's test package (test.test_email) is not installed"
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    return folder
+
+
+def test_every_corpus_message_is_on_a_ticket_or_logged_with_a_reason(db):
+    files = sorted(stdlib_email_data().glob("msg_*.txt")) + sorted(shared_path("corpora", "replies").glob("*.eml"))
+    assert len(files) >= 40
+    results = [ingest(db, path.read_bytes(), None, (), "file") for path in files]
+    store = Store(db.settings.path("store"))
+    with db.session() as session:
+        raws = session.scalars(select(RawMail).order_by(RawMail.id)).all()
+        messages = session.scalar(select(func.count()).select_from(Message).where(Message.raw_mail_id.is_not(None)))
+    assert len(raws) == len(files) == len(results)
+    for path, raw in zip(files, raws):
+        assert raw.outcome is not None, path.name
+        assert raw.ticket_id is not None or raw.reason, path.name
+        assert store.get(raw.sha256) == path.read_bytes()
+    outcomes = Counter(raw.outcome for raw in raws)
+    on_tickets = sum(1 for raw in raws if raw.ticket_id is not None and raw.outcome in (
+        Outcome.new_ticket, Outcome.appended, Outcome.auto_reply))
+    assert messages == on_tickets
+    assert sum(outcomes.values()) == len(files)
+    # Nearly all of it is ordinary mail: a broad failure would show here.
+    assert outcomes[Outcome.new_ticket] + outcomes[Outcome.appended] >= 0.8 * len(files), outcomes
