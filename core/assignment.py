@@ -18,6 +18,7 @@ from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from core import audit
 from core.models import Role, Status, Ticket, User, utcnow
@@ -75,9 +76,16 @@ def _claim(session: Session, ticket_id: int, to: User, now: datetime, *, from_id
                            .execution_options(synchronize_session=False)).rowcount == 1
     if done:
         to.last_assigned_at = now
-        ticket = session.get(Ticket, ticket_id)
-        session.refresh(ticket, ["assignee_id", "assigned_at", "assignee"])
+        _mirror(session, ticket_id, to, now)
     return done
+
+
+def _mirror(session: Session, ticket_id: int, to: User | None, now: datetime | None) -> None:
+    """Show a row's conditional UPDATE on its loaded object, as if read from the database."""
+    ticket = session.get(Ticket, ticket_id)
+    set_committed_value(ticket, "assignee_id", to.id if to else None)
+    set_committed_value(ticket, "assignee", to)
+    set_committed_value(ticket, "assigned_at", now)
 
 
 def assign_new(session: Session, ticket: Ticket, policy: Policy, now: datetime | None = None) -> User | None:
@@ -185,8 +193,8 @@ def return_to_pool(session: Session, user_id: int, policy: Policy, now: datetime
         assignee_id=None, assigned_at=None).returning(Ticket.id).execution_options(synchronize_session=False)).all()
     person = session.get(User, user_id)
     for ticket_id in sorted(taken):
+        _mirror(session, ticket_id, None, None)
         ticket = session.get(Ticket, ticket_id)
-        session.refresh(ticket, ["assignee_id", "assigned_at", "assignee"])
         audit.record(session, ticket, "assign", audit.SYSTEM, from_value=person.email, at=now, detail="agent absent")
         assign_new(session, ticket, policy, now)
     return len(taken)

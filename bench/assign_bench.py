@@ -1,0 +1,151 @@
+"""Automatic assignment on PostgreSQL: 10,000 new tickets across 200 agents
+(20 in each of 10 city offices), each ticket assigned in its own transaction
+by core.assignment.assign_new, by one worker and then by four at once.
+
+    .venv/bin/python bench/assign_bench.py [--tickets 10000] [--no-record]
+
+Creates a scratch database hd_assign_bench, checks the result is fair (per
+office, loads differ by at most one) and that no ticket got two assignments,
+appends the figures to bench/RESULTS.md and drops the database.
+Target: at least 500 tickets/s.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import threading
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import create_engine, text  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
+
+from core.assignment import assign_new  # noqa: E402
+from core.db import Database  # noqa: E402
+from core.models import Base, Ticket  # noqa: E402
+from core.policy import Policy  # noqa: E402
+from core.settings import load_settings  # noqa: E402
+
+NAME = "hd_assign_bench"
+NOW = datetime(2026, 11, 23, 8, 0, tzinfo=timezone.utc)
+FILL = [
+    "INSERT INTO office (code, name, kind, path, active, created_at) VALUES ('MIN', 'Kementerian', 'ministry', "
+    "'/MIN/', true, now())",
+    """INSERT INTO office (code, name, kind, parent_id, path, active, created_at)
+    SELECT 'C' || c, 'Dinas Kota ' || c, 'city', m.id, '/MIN/C' || c || '/', true, now()
+    FROM generate_series(1, 10) c, office m WHERE m.code = 'MIN'""",
+    """INSERT INTO app_user (email, name, password_hash, office_id, role, active, available, failed_logins, created_at)
+    SELECT 'agent' || n || '@' || lower(o.code) || '.bench', 'Agent', 'x', o.id, 'agent', true, true, 0, now()
+    FROM office o, generate_series(1, 20) n WHERE o.kind = 'city'""",
+    """INSERT INTO ticket (ref, subject, status, office_id, requester_email, created_at, updated_at,
+                        status_changed_at)
+    SELECT 'HD-A' || lpad(g::text, 7, '0'), 'Pertanyaan ' || g, 'open',
+           (SELECT id FROM office WHERE code = 'C' || (1 + g % 10)), 'sekolah' || g || '@sekolah.bench',
+           now(), now(), now()
+    FROM generate_series(1, :tickets) g""",
+]
+
+
+def scratch(server_url: str, create: bool) -> str:
+    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{NAME}" WITH (FORCE)'))
+        if create:
+            conn.execute(text(f'CREATE DATABASE "{NAME}"'))
+    admin.dispose()
+    return make_url(server_url).set(database=NAME).render_as_string(hide_password=False)
+
+
+def reset(database: Database, tickets: int) -> list[int]:
+    with database.begin() as s:
+        s.execute(text("DELETE FROM event"))
+        s.execute(text("DELETE FROM ticket"))
+        s.execute(text("UPDATE app_user SET last_assigned_at = NULL"))
+        s.execute(text(FILL[3]), {"tickets": tickets})
+    with database.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("VACUUM ANALYZE ticket"))
+    with database.begin() as s:
+        return list(s.scalars(text("SELECT id FROM ticket ORDER BY id")))
+
+
+def assign_all(database: Database, ids: list[int], workers: int) -> float:
+    policy = Policy()
+    share = [ids[i::workers] for i in range(workers)]
+    errors: list[BaseException] = []
+
+    def work(mine: list[int]) -> None:
+        try:
+            for ticket_id in mine:
+                with database.begin() as s:
+                    assign_new(s, s.get(Ticket, ticket_id), policy, NOW)
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(part,)) for part in share]
+    started = time.monotonic()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        raise errors[0]
+    return time.monotonic() - started
+
+
+def check(database: Database, tickets: int) -> str:
+    with database.begin() as s:
+        unassigned = s.scalar(text("SELECT count(*) FROM ticket WHERE assignee_id IS NULL"))
+        events = s.scalar(text("SELECT count(*) FROM event WHERE kind = 'assign'"))
+        spread = s.scalar(text(
+            "SELECT max(hi - lo) FROM (SELECT u.office_id, max(n) hi, min(n) lo FROM (SELECT a.id, a.office_id, "
+            "count(t.id) n FROM app_user a LEFT JOIN ticket t ON t.assignee_id = a.id GROUP BY a.id) u "
+            "GROUP BY u.office_id) o"))
+    assert unassigned == 0 and events == tickets, (unassigned, events)
+    return f"all {tickets:,} assigned once; per office, agents' loads differ by at most {spread}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tickets", type=int, default=10_000)
+    parser.add_argument("--server-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--no-record", action="store_true")
+    args = parser.parse_args()
+    url = scratch(args.server_url, create=True)
+    rows = []
+    try:
+        env = {"HELPDESK_DATABASE_URL": url, "HELPDESK_DATA_DIR": tempfile.mkdtemp(prefix="assign-bench-"),
+               "HELPDESK_SECRET_KEY": "bench"}
+        database = Database(load_settings(env), pool_size=8)
+        Base.metadata.create_all(database.engine)
+        with database.begin() as s:
+            for statement in FILL[:3]:
+                s.execute(text(statement))
+        for workers in (1, 4):
+            ids = reset(database, args.tickets)
+            seconds = assign_all(database, ids, workers)
+            rows.append((workers, seconds, args.tickets / seconds, check(database, args.tickets)))
+            print(f"{workers} worker(s): {seconds:.2f} s, {args.tickets / seconds:,.0f} tickets/s; {rows[-1][3]}",
+                  flush=True)
+        database.engine.dispose()
+    finally:
+        scratch(args.server_url, create=False)
+    if args.no_record:
+        return
+    lines = ["## Automatic assignment (core.assignment.assign_new) on PostgreSQL, 2026-11-23", "",
+             f"    .venv/bin/python bench/assign_bench.py --tickets {args.tickets}", "",
+             f"{args.tickets:,} new tickets, 200 available agents in 10 city offices; one transaction per ticket "
+             "(lock the office's staff rows, count loads, conditional UPDATE, audit event). Target: >= 500 tickets/s.",
+             "", "| workers | seconds | tickets/s | check |", "| --- | --- | --- | --- |",
+             *(f"| {w} | {s:.2f} | {r:,.0f} | {c} |" for w, s, r, c in rows)]
+    path = ROOT / "bench" / "RESULTS.md"
+    with path.open("a") as out:
+        out.write("\n" + "\n".join(lines) + "\n")
+
+
+if __name__ == "__main__":
+    main()
