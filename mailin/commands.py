@@ -20,6 +20,8 @@ def smtpd(host: str, port: int) -> None:
 
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    # aiosmtpd logs every command at INFO; the handler logs one line per message.
+    logging.getLogger("mail.log").setLevel(logging.WARNING)
     db = Database(load_settings())
     db.settings.data_dir.mkdir(parents=True, exist_ok=True)
     serve(db, host, port, ready=lambda bound: click.echo(f"smtpd listening on {host}:{bound}", err=True))

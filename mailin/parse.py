@@ -38,7 +38,7 @@ def parse(raw: bytes, envelope_from: str | None = None) -> InboundMail:
     if parsed.message is None or not parsed.message.keys():
         raise Malformed("no header fields")
     name, address = _sender(parsed.from_, envelope_from)
-    message_id = _first_id(_text(parsed.message_id))
+    message_id = message_id_in(_text(parsed.message_id))
     return InboundMail(
         from_address=address,
         from_name=name,
@@ -46,7 +46,7 @@ def parse(raw: bytes, envelope_from: str | None = None) -> InboundMail:
         to=_addresses(parsed.to),
         cc=_addresses(parsed.cc),
         message_id=message_id,
-        in_reply_to=_first_id(_text(parsed.in_reply_to)),
+        in_reply_to=message_id_in(_text(parsed.in_reply_to)),
         references=tuple(_MESSAGE_ID.findall(_text(parsed.references)))[-50:],
         date=parsed.date.astimezone(timezone.utc) if parsed.date else None,
         text="\n".join(parsed.text_plain),
@@ -77,7 +77,7 @@ def _addresses(pairs: list) -> tuple[str, ...]:
     return tuple(address.strip().lower() for _, address in pairs or [] if "@" in (address or ""))
 
 
-def _first_id(value: str) -> str | None:
+def message_id_in(value: str) -> str | None:
     """A Message-ID in its angle brackets; some clients leave the brackets off."""
     found = _MESSAGE_ID.search(value)
     if found:

@@ -12,8 +12,11 @@ quarantines the raw message, which `reprocess` can take again later.
 """
 from __future__ import annotations
 
-import hashlib
+import contextlib
 import logging
+import re
+import threading
+import weakref
 from datetime import datetime
 
 from sqlalchemy import exc as sa_exc
@@ -29,7 +32,7 @@ from core.tickets import Incoming
 from mailin import screen as screening
 from mailin.clean import clean
 from mailin.inbound import AlreadyProcessed, InboundMail, IngestResult, IngestStop, Malformed, TemporaryFailure, Unthreaded
-from mailin.parse import parse
+from mailin.parse import message_id_in, parse
 from mailin.threads import thread
 
 log = logging.getLogger("helpdesk.mailin")
@@ -67,7 +70,7 @@ def record(db: Database, raw: bytes, envelope_from: str | None, envelope_to, cha
     """Step 2: the bytes on disk and a RawMail row committed, before parsing."""
     try:
         sha256 = Store(db.settings.path("store")).put(raw)
-        with db.begin() as session:
+        with writing(db), db.begin() as session:
             row = RawMail(channel=channel[:8], envelope_from=(envelope_from or "")[:_ENVELOPE_MAX] or None,
                           envelope_to=", ".join(envelope_to) or None, message_id=sniff_message_id(raw),
                           sha256=sha256, size=len(raw), received_at=utcnow())
@@ -80,28 +83,20 @@ def record(db: Database, raw: bytes, envelope_from: str | None, envelope_to, cha
 
 
 def sniff_message_id(raw: bytes) -> str | None:
-    """The Message-ID as the header has it, read without a parser: the log
-    needs it even for mail no parser can read."""
-    head = raw.split(b"\n\n", 1)[0].split(b"\r\n\r\n", 1)[0]
-    lines = head.replace(b"\r\n", b"\n").split(b"\n")
-    for number, line in enumerate(lines):
-        if line[:11].lower() == b"message-id:":
-            value = line[11:]
-            for follow in lines[number + 1:]:
-                if not follow[:1] in (b" ", b"\t"):
-                    break
-                value += follow
-            value = value.decode("utf-8", "replace").strip()
-            return value[:995] or None
-    return None
+    """The Message-ID read without a parser, normalised as parse() does: the
+    log needs it even for mail no parser can read."""
+    head = raw.replace(b"\r\n", b"\n").split(b"\n\n", 1)[0]
+    unfolded = re.sub(rb"\n[ \t]+", b" ", head)
+    found = re.search(rb"^message-id:(.*)$", unfolded, re.IGNORECASE | re.MULTILINE)
+    return message_id_in(found.group(1).decode("utf-8", "replace")) if found else None
 
 
 def process(db: Database, raw_mail_id: int, raw: bytes, envelope_from: str | None) -> IngestResult:
     """Steps 3 to 7 for a recorded message; the outcome is committed with it."""
     try:
         mail = parse(raw, envelope_from)
-        with db.begin() as session:
-            return run_steps(session, db, raw_mail_id, hashlib.sha256(raw).hexdigest(), mail)
+        with writing(db), db.begin() as session:
+            return run_steps(session, db, raw_mail_id, mail)
     except IngestStop as stop:
         return finish(db, raw_mail_id, stop.outcome, stop.reason, stop.ticket_id)
     except Exception as error:
@@ -111,13 +106,13 @@ def process(db: Database, raw_mail_id: int, raw: bytes, envelope_from: str | Non
         return finish(db, raw_mail_id, Outcome.quarantined, f"error: {type(error).__name__}: {error}"[:1000])
 
 
-def run_steps(session: Session, db: Database, raw_mail_id: int, sha256: str, mail: InboundMail) -> IngestResult:
+def run_steps(session: Session, db: Database, raw_mail_id: int, mail: InboundMail) -> IngestResult:
     settings, now = db.settings, utcnow()
-    policy = load_policy(session)
     screening.check_loop(mail, settings)
-    screening.check_duplicate(session, raw_mail_id, sha256, mail)
     raw_mail = session.get(RawMail, raw_mail_id)
+    screening.check_duplicate(session, raw_mail_id, raw_mail.sha256, mail)
     settle_interrupted(session, raw_mail)
+    policy = load_policy(session)
     if mail.report is not None:
         bounced = record_bounce(session, mail.report.original_message_id, mail.report.reason, now=now)
         reason = mail.report.reason if bounced else f"{mail.report.reason}; no mail of ours named in it"
@@ -158,7 +153,7 @@ def finish(db: Database, raw_mail_id: int, outcome: Outcome, reason: str,
            ticket_id: int | None = None) -> IngestResult:
     """Record a stopped message's outcome in a transaction of its own."""
     try:
-        with db.begin() as session:
+        with writing(db), db.begin() as session:
             raw_mail = session.get(RawMail, raw_mail_id)
             ticket = session.get(Ticket, ticket_id) if ticket_id else None
             return settle(raw_mail, outcome, reason, ticket, utcnow())
@@ -166,6 +161,24 @@ def finish(db: Database, raw_mail_id: int, outcome: Outcome, reason: str,
         if is_transient(error):
             raise TemporaryFailure(str(error)) from error
         raise
+
+
+_writer_locks: weakref.WeakKeyDictionary[Database, threading.Lock] = weakref.WeakKeyDictionary()
+_locks_lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def writing(db: Database):
+    """On SQLite, one writer at a time per process. Writers queue on SQLite's
+    busy handler anyway, but it polls with growing sleeps; queueing on a lock
+    here hands over at once, which keeps concurrent SMTP sessions fast."""
+    if not db.is_sqlite:
+        yield
+        return
+    with _locks_lock:
+        lock = _writer_locks.setdefault(db, threading.Lock())
+    with lock:
+        yield
 
 
 def is_transient(error: BaseException) -> bool:

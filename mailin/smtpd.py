@@ -80,8 +80,8 @@ def serve(db: Database, host: str = "127.0.0.1", port: int = 2525, ready=None) -
 
 
 class BackgroundServer:
-    """The server on its own event loop in a thread: for `helpdesk run`-style
-    embedding and for tests, which talk to it over a real socket."""
+    """The server on its own event loop in a thread, for a process that does
+    other work too (tests talk to it over a real socket this way)."""
 
     def __init__(self, db: Database, host: str = "127.0.0.1", port: int = 0):
         self.db, self.host, self.port = db, host, port

@@ -11,7 +11,7 @@ from core import lifecycle
 from core.models import Attachment, Message, Outbox, OutboxStatus, Outcome, RawMail, Setting, Status, Ticket, TicketLink
 from core.store import Store
 from mailin.inbound import AlreadyProcessed, TemporaryFailure
-from mailin.pipeline import ingest, process, record, reprocess
+from mailin.pipeline import ingest, process, record, reprocess, sniff_message_id
 from tests.mailin.conftest import impatient, locked
 from tests.mailin.mails import HELPDESK, OTHER_SCHOOL, PDF, SCHOOL, delivery_report, mail, with_parts
 
@@ -249,3 +249,16 @@ def test_database_failing_after_recording_fails_temporarily_and_the_retry_makes_
     assert interrupted.reason == f"interrupted by a temporary failure; received again as raw mail {counted.id}"
     with db.session() as session:
         assert session.scalar(select(func.count()).select_from(Outbox)) == 1
+
+
+def test_message_id_is_logged_normalised_so_a_bare_id_still_finds_its_duplicate(db):
+    first = deliver(db, mail(message_id="bare@sekolah.test"))
+    again = deliver(db, mail(message_id="bare@sekolah.test", body="lagi"))
+    assert again.outcome is Outcome.duplicate
+    assert {row.message_id for row in rows(db, RawMail)} == {"<bare@sekolah.test>"}
+    assert first.outcome is Outcome.new_ticket
+
+
+def test_message_id_is_read_from_a_folded_header_even_when_parsing_fails():
+    assert sniff_message_id(b"Subject: x\r\nMessage-ID:\r\n <folded@x.test>\r\n\r\nbody") == "<folded@x.test>"
+    assert sniff_message_id(b"Subject: x\r\n\r\nMessage-ID: <in-body@x.test>") is None
