@@ -120,9 +120,20 @@ def fill(database: Database, tickets: int, messages: int) -> str:
     return token
 
 
-def start_gunicorn(env: dict, port: int, workers: int) -> subprocess.Popen:
+def bench_token(database: Database) -> str:
+    """The token of the threaded ticket, the last one `fill` made."""
+    with database.begin() as s:
+        ticket_id, nonce = s.execute(text("SELECT id, token_nonce FROM ticket ORDER BY id DESC LIMIT 1")).one()
+    return link_token(database.settings.secret_key, ticket_id, nonce)
+
+
+def start_gunicorn(env: dict, port: int, workers: int, threads: int) -> subprocess.Popen:
+    # Threads make gunicorn's gthread worker, which keeps connections alive;
+    # without them it runs sync workers, as the Procfile does.
+    extra = ["--threads", str(threads)] if threads else []
     process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", str(workers), "wsgi:app"],
+        [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", str(workers), *extra,
+         "wsgi:app"],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     for _ in range(100):
         try:
@@ -134,7 +145,29 @@ def start_gunicorn(env: dict, port: int, workers: int) -> subprocess.Popen:
     raise RuntimeError("gunicorn did not answer: " + process.stderr.read().decode()[-2000:])
 
 
-def run_wrk(url: str, connections: int, seconds: int) -> dict:
+def cpu_seconds(pids: list[int]) -> float:
+    """User plus system CPU the processes have used so far."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def server_pids(gunicorn: subprocess.Popen, database: Database) -> tuple[list[int], list[int]]:
+    """The gunicorn master and workers, and the PostgreSQL backends serving them."""
+    children = Path(f"/proc/{gunicorn.pid}/task/{gunicorn.pid}/children").read_text().split()
+    with database.engine.connect() as conn:
+        backends = conn.execute(text("SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                                     "AND pid <> pg_backend_pid()")).scalars().all()
+    return [gunicorn.pid, *map(int, children)], list(backends)
+
+
+def run_wrk(url: str, connections: int, seconds: int, app_pids=(), db_pids=()) -> dict:
+    app_before, db_before = cpu_seconds(list(app_pids)), cpu_seconds(list(db_pids))
     out = subprocess.run(["wrk", "-t", "2", "-c", str(connections), "-d", f"{seconds}s", "--latency", url],
                          capture_output=True, text=True, check=True).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
@@ -142,7 +175,10 @@ def run_wrk(url: str, connections: int, seconds: int) -> dict:
     p99 = _ms(re.search(r"99%\s+([\d.]+\w+)", out).group(1))
     bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
     errors = re.search(r"Socket errors: (.*)", out)
-    return {"connections": connections, "rps": rps, "p50": p50, "p99": p99,
+    requests = int(re.search(r"(\d+) requests in", out).group(1))
+    return {"app_cpu_ms": (cpu_seconds(list(app_pids)) - app_before) * 1000 / max(requests, 1),
+            "db_cpu_ms": (cpu_seconds(list(db_pids)) - db_before) * 1000 / max(requests, 1),
+            "connections": connections, "rps": rps, "p50": p50, "p99": p99,
             "non2xx": int(bad.group(1)) if bad else 0, "socket_errors": errors.group(1) if errors else "none"}
 
 
@@ -173,38 +209,49 @@ def main() -> None:
     parser.add_argument("--connections", type=int, nargs="+", default=[4, 8, 16])
     parser.add_argument("--seconds", type=int, default=20)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=0)
     parser.add_argument("--no-record", action="store_true")
+    parser.add_argument("--keep", action="store_true", help="keep the filled database and print its URL")
+    parser.add_argument("--database", help="reuse a database a --keep run filled")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         sys.exit("wrk is not installed (apt-get install wrk)")
-    url = create_database(args.server_url)
+    url = args.database or create_database(args.server_url)
     data_dir = Path(tempfile.mkdtemp(prefix="hd-bench-"))
     env = {**os.environ, "HELPDESK_DATABASE_URL": url, "HELPDESK_DATA_DIR": str(data_dir),
            "HELPDESK_SECRET_KEY": "bench-secret", "HELPDESK_BASE_URL": "http://127.0.0.1"}
     gunicorn = None
     try:
         database = Database(load_settings({k: v for k, v in env.items() if k.startswith("HELPDESK_")}))
-        Base.metadata.create_all(database.engine)
-        token = fill(database, args.tickets, args.messages)
-        database.engine.dispose()
+        if args.database:
+            token = bench_token(database)
+        else:
+            Base.metadata.create_all(database.engine)
+            token = fill(database, args.tickets, args.messages)
         port = free_port()
-        gunicorn = start_gunicorn(env, port, args.workers)
+        gunicorn = start_gunicorn(env, port, args.workers, args.threads)
         page_url = f"http://127.0.0.1:{port}/t/{token}"
         page = urllib.request.urlopen(page_url).read()
         assert b"catatan internal" not in page and page.count(b'class="message ') == args.messages
-        run_wrk(page_url, 4, 3)  # warm up both workers
-        results = [run_wrk(page_url, c, args.seconds) for c in args.connections]
+        run_wrk(page_url, 2 * args.workers, 3)  # warm up every worker and its connection
+        app_pids, db_pids = server_pids(gunicorn, database)
+        results = [run_wrk(page_url, c, args.seconds, app_pids, db_pids) for c in args.connections]
         for r in results:
             print(f"c={r['connections']:>3}  {r['rps']:8.1f} req/s  p50 {r['p50']:6.1f} ms  p99 {r['p99']:6.1f} ms  "
-                  f"non-2xx {r['non2xx']}  socket errors {r['socket_errors']}")
+                  f"non-2xx {r['non2xx']}  CPU per request: app {r['app_cpu_ms']:.2f} ms, "
+                  f"PostgreSQL {r['db_cpu_ms']:.2f} ms")
         if not args.no_record:
             command = ".venv/bin/python bench/ticket_page_bench.py " + " ".join(sys.argv[1:])
             record(results, args.tickets, args.messages, len(page), command.strip())
+        database.engine.dispose()
     finally:
         if gunicorn is not None:
             gunicorn.terminate()
             gunicorn.wait(timeout=30)
-        drop_database(args.server_url, url)
+        if args.keep or args.database:
+            print(f"kept {url}")
+        else:
+            drop_database(args.server_url, url)
         shutil.rmtree(data_dir, ignore_errors=True)
 
 

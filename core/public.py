@@ -2,7 +2,7 @@
 their own ticket and its files, never an internal note, never another ticket."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
@@ -44,14 +44,15 @@ class ThreadMessage:
     from_address: str | None
     text: str
     created_at: datetime
-    attachments: list[ThreadFile] = field(default_factory=list)
+    attachments: tuple[ThreadFile, ...] = ()
 
 
-def public_thread(session: Session, ticket: Ticket) -> list[ThreadMessage]:
+def public_thread(session: Session, ticket: Ticket) -> tuple[ThreadMessage, ...]:
     """The messages the customer sees, oldest first, each with its files.
 
     One query of plain rows, not ORM objects: this is the page customers
     reload, and a long thread of mapped objects costs more than the SQL.
+    The result is immutable and hashable, so a page may cache what it renders from it.
     """
     rows = session.execute(
         select(Message.id, Message.direction, Message.from_name, Message.from_address, Message.text,
@@ -60,13 +61,13 @@ def public_thread(session: Session, ticket: Ticket) -> list[ThreadMessage]:
         .outerjoin(Attachment, Attachment.message_id == Message.id)
         .where(Message.ticket_id == ticket.id, Message.direction != Direction.note)
         .order_by(Message.id, Attachment.id))
-    thread: list[ThreadMessage] = []
+    messages: dict[int, tuple] = {}
+    files: dict[int, list[ThreadFile]] = {}
     for mid, direction, name, address, text, at, aid, filename, size, kind, refused in rows:
-        if not thread or thread[-1].id != mid:
-            thread.append(ThreadMessage(mid, direction, name, address, text or "", at))
+        messages.setdefault(mid, (mid, direction, name, address, text or "", at))
         if aid is not None:
-            thread[-1].attachments.append(ThreadFile(aid, filename, size, kind, refused))
-    return thread
+            files.setdefault(mid, []).append(ThreadFile(aid, filename, size, kind, refused))
+    return tuple(ThreadMessage(*fields, attachments=tuple(files.get(mid, ()))) for mid, fields in messages.items())
 
 
 def attachment_of(session: Session, ticket: Ticket, attachment_id: int) -> Attachment | None:

@@ -5,7 +5,10 @@ token is the same plain 404 as a ticket that never existed.
 """
 from __future__ import annotations
 
+from functools import lru_cache
+
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, send_file, session, url_for
+from markupsafe import Markup
 
 from core import customer, public, thumbnails
 from core.customer import UnknownSchool, UploadRefused, WebTicket
@@ -115,10 +118,18 @@ def _ticket_or_404(s, token: str, policy: Policy | None = None):
 
 def _render_ticket(s, ticket, token: str, reply: ReplyForm, policy: Policy, status: int = 200):
     return render_template(
-        "public/ticket.html", ticket=ticket, token=token, thread=public.public_thread(s, ticket),
+        "public/ticket.html", ticket=ticket, token=token,
+        thread_html=_thread_html(token, g.lang, public.public_thread(s, ticket)),
         status_label=STATUS_LABELS[ticket.status], reply=reply, action=ActionForm(),
-        can_rate=customer.can_rate(ticket),
-        file_hint=file_hint(policy)), status
+        can_rate=customer.can_rate(ticket), file_hint=file_hint(policy)), status
+
+
+@lru_cache(maxsize=512)
+def _thread_html(token: str, lang: str, thread: tuple[public.ThreadMessage, ...]) -> Markup:
+    # The rows are read afresh on every request; only their rendering is
+    # reused, and it depends on nothing but these three arguments. Customers
+    # reload their page far more often than anyone writes to it.
+    return Markup(render_template("public/_thread.html", token=token, thread=thread))
 
 
 @bp.get("/t/<token>")
