@@ -4,7 +4,7 @@ import enum
 from datetime import datetime
 from typing import Optional
 
-from sqlalchemy import Boolean, Enum, ForeignKey, Integer, String
+from sqlalchemy import Boolean, Enum, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.models.base import Base, StrEnum, utcnow
@@ -28,6 +28,9 @@ class Office(Base):
     """
 
     __tablename__ = "office"
+    # "Every office below this one" is a LIKE 'prefix%' on path; PostgreSQL uses
+    # a btree for that only with pattern operators (or the plain C collation).
+    __table_args__ = (Index("ix_office_path_prefix", "path", postgresql_ops={"path": "varchar_pattern_ops"}),)
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(32), unique=True)
     name: Mapped[str] = mapped_column(String(200))

@@ -56,6 +56,9 @@ class Ticket(Base):
     __table_args__ = (
         Index("ix_ticket_office_status", "office_id", "status"),
         Index("ix_ticket_status_changed", "status", "status_changed_at"),
+        # Queue pages list the most recently updated first.
+        Index("ix_ticket_office_updated", "office_id", "updated_at"),
+        Index("ix_ticket_updated_at", "updated_at"),
         # An agent's load (tickets not closed) without reading their closed history.
         Index("ix_ticket_assignee_status", "assignee_id", "status"),
     )

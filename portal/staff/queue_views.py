@@ -7,7 +7,7 @@ from flask import abort, redirect, render_template, request, url_for
 
 from core.models import Status
 from core.policy import load_policy
-from core.queues import QUEUES, SORTS, Filters, count_queues, filter_choices, list_queue
+from core.queues import QUEUES, SORTS, Filters, count_queues, filter_choices, list_queue, scope_of
 from core.search import search_tickets
 from portal.app import db
 from portal.auth import STAFF, access
@@ -46,9 +46,11 @@ def home():
     with db().begin() as session:
         user = me(session)
         policy = load_policy(session)
-        page = list_queue(session, user, name, policy, filters=filters_from_args(),
+        scope = scope_of(session, user, policy)
+        counts = count_queues(session, user, policy, scope=scope)
+        page = list_queue(session, user, name, policy, filters=filters_from_args(), scope=scope, total=counts[name],
                           sort=sort if sort in SORTS else "updated", page=_int("page") or 1)
-        return render_template("staff/queues.html", queues=QUEUES, counts=count_queues(session, user, policy),
+        return render_template("staff/queues.html", queues=QUEUES, counts=counts,
                                current=name, page=page, sort=sort, sorts=list(SORTS), args=request.args,
                                choices=filter_choices(session, user), statuses=list(Status), user=user)
 
@@ -59,7 +61,7 @@ def search():
     query = request.args.get("q", "").strip()[:200]
     with db().begin() as session:
         user = me(session)
-        result = search_tickets(session, user, query, page=_int("page") or 1)
+        result = search_tickets(session, user, query, page=_int("page") or 1, policy=load_policy(session))
         if result.exact is not None:
             return redirect(url_for("staff.ticket", ref=result.exact.ref))
         return render_template("staff/search.html", query=query, result=result, user=user)
