@@ -204,7 +204,7 @@ def main() -> None:
     lines = [f"## Sweep (core.sweep.run_sweep) on PostgreSQL, 2026-11-23", "",
              f"    .venv/bin/python bench/sweep_bench.py --tickets {args.tickets} --schools {args.schools}"
              f" --backlog-hours {args.backlog_hours:g}", "",
-             f"{args.tickets:,} tickets of {args.schools::,} schools, five years, 2 % not closed "
+             f"{args.tickets:,} tickets of {args.schools:,} schools, five years, 2 % not closed "
              f"({', '.join(f'{k} {v:,}' for k, v in sorted(before.items()))}); the sweep last ran "
              f"{args.backlog_hours:g} h earlier. Data generated in {filled:.0f} s. Target: under 10 s.", "",
              "| run | seconds | work done |", "| --- | --- | --- |",
