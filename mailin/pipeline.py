@@ -20,7 +20,7 @@ import weakref
 from datetime import datetime
 
 from sqlalchemy import exc as sa_exc
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from core.db import Database
@@ -31,7 +31,9 @@ from core.store import Store
 from core.tickets import Incoming
 from mailin import screen as screening
 from mailin.clean import clean
-from mailin.inbound import AlreadyProcessed, InboundMail, IngestResult, IngestStop, Malformed, TemporaryFailure, Unthreaded
+from mailin.inbound import (
+    AlreadyProcessed, DeliveryReport, InboundMail, IngestResult, IngestStop, TemporaryFailure, Unthreaded,
+)
 from mailin.parse import message_id_in, parse
 from mailin.threads import thread
 
@@ -112,12 +114,9 @@ def run_steps(session: Session, db: Database, raw_mail_id: int, mail: InboundMai
     raw_mail = session.get(RawMail, raw_mail_id)
     screening.check_duplicate(session, raw_mail_id, raw_mail.sha256, mail)
     settle_interrupted(session, raw_mail)
-    policy = load_policy(session)
     if mail.report is not None:
-        bounced = record_bounce(session, mail.report.original_message_id, mail.report.reason, now=now)
-        reason = mail.report.reason if bounced else f"{mail.report.reason}; no mail of ours named in it"
-        return settle(raw_mail, Outcome.bounce, reason, session.get(Ticket, bounced.ticket_id)
-                      if bounced is not None and bounced.ticket_id else None, now)
+        return settle_bounce(session, raw_mail, mail.report, now)
+    policy = load_policy(session)
     auto_reason = screening.auto_reply_reason(mail)
     found = thread(session, settings, mail)
     if auto_reason and found.ticket is None:
@@ -140,11 +139,24 @@ def settle(raw_mail: RawMail, outcome: Outcome, reason: str | None, ticket: Tick
     return IngestResult(raw_mail.id, outcome, ticket.ref if ticket is not None else None, reason)
 
 
+def settle_bounce(session: Session, raw_mail: RawMail, report: DeliveryReport, now: datetime) -> IngestResult:
+    """A bounce is tied to the mail of ours it reports, never made a ticket."""
+    bounced = record_bounce(session, report.original_message_id, report.reason, now=now)
+    if bounced is None:
+        return settle(raw_mail, Outcome.bounce, f"{report.reason}; no mail of ours named in it", None, now)
+    ticket = session.get(Ticket, bounced.ticket_id) if bounced.ticket_id else None
+    return settle(raw_mail, Outcome.bounce, report.reason, ticket, now)
+
+
 def settle_interrupted(session: Session, raw_mail: RawMail) -> None:
-    """Earlier deliveries of these same bytes that a temporary failure cut
-    short have no outcome; this delivery is the one that counts."""
+    """Earlier deliveries of this message that a temporary failure cut short
+    have no outcome; this delivery is the one that counts. (A relay may add
+    trace headers on its retry, so the Message-ID matches too.)"""
+    same = RawMail.sha256 == raw_mail.sha256
+    if raw_mail.message_id:
+        same = or_(same, RawMail.message_id == raw_mail.message_id)
     for earlier in session.scalars(select(RawMail).where(
-            RawMail.sha256 == raw_mail.sha256, RawMail.id < raw_mail.id, RawMail.outcome.is_(None))):
+            same, RawMail.id < raw_mail.id, RawMail.outcome.is_(None))):
         earlier.outcome, earlier.processed_at = Outcome.duplicate, utcnow()
         earlier.reason = f"interrupted by a temporary failure; received again as raw mail {raw_mail.id}"
 

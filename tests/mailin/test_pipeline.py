@@ -8,7 +8,9 @@ import pytest
 from sqlalchemy import func, select
 
 from core import lifecycle
-from core.models import Attachment, Message, Outbox, OutboxStatus, Outcome, RawMail, Setting, Status, Ticket, TicketLink
+from core.models import (
+    Attachment, Message, Office, Outbox, OutboxStatus, Outcome, RawMail, Setting, Status, Ticket, TicketLink,
+)
 from core.store import Store
 from mailin.inbound import AlreadyProcessed, TemporaryFailure
 from mailin.pipeline import ingest, process, record, reprocess, sniff_message_id
@@ -137,7 +139,6 @@ def test_stranger_quoting_the_tag_gets_a_new_ticket_linked_to_it(db):
 def test_schools_registered_address_may_write_on_a_ticket_a_colleague_opened(db):
     ref = deliver(db, mail(sender="guru@gmail.test"), envelope_from="guru@gmail.test").ticket_ref
     with db.begin() as session:  # staff set the school on the ticket
-        from core.models import Office
         ticket = session.scalars(select(Ticket).where(Ticket.ref == ref)).one()
         ticket.school = session.scalars(select(Office).where(Office.code == "S001")).one()
     reply = deliver(db, mail(subject=f"Re: [{ref}]"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 import concurrent.futures
 import json
 import smtplib
+from dataclasses import replace
 
 from sqlalchemy import func, select
 
@@ -35,8 +36,6 @@ def test_mail_for_the_helpdesk_opens_a_ticket_and_is_answered_250_after_commit(d
 
 
 def test_recipient_case_and_aliases_are_accepted(db):
-    from dataclasses import replace
-
     db.settings = replace(db.settings, aliases=("bantuan@helpdesk.test",))
     server = BackgroundServer(db).start()
     try:
@@ -59,8 +58,6 @@ def test_foreign_recipient_beside_ours_is_refused_alone(db, smtp_server):
 
 
 def test_oversized_message_is_refused_552_and_not_recorded(db):
-    from dataclasses import replace
-
     db.settings = replace(db.settings, max_message_bytes=2000)
     server = BackgroundServer(db).start()
     try:
