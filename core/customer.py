@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from core import audit, lifecycle, outbox
+from core import audit, lifecycle, notices
 from core.attachments import AttachmentRules, Refused, check
 from core.models import Attachment, Category, Office, Status, Ticket, User, utcnow
 from core.policy import Policy
@@ -119,24 +119,14 @@ def submit_web_ticket(session: Session, settings: Settings, policy: Policy, web:
         raise UnknownSchool(web.school)
     school = school or customer_office(session, web.email, policy)
     category = session.get(Category, web.category_id) if web.category_id else None
-    office = category.default_office_id if category is not None and school is None else None
     attachments = keep_uploads(settings, policy, web.uploads)
     ticket = open_ticket(session, settings, policy, Incoming(
         from_address=web.email, from_name=web.name.strip() or None, subject=web.subject,
         text=web.body.strip(), full_text=web.body, channel="web", attachments=attachments),
-        school=school, office=session.get(Office, office) if office else None, now=now)
-    ticket.category = category
+        school=school, category=category, now=now)
     ticket.language = web.language
-    acknowledge(session, settings, ticket, now)
+    notices.ack(session, settings, policy, ticket, ticket.messages[0], now=now)
     return ticket
-
-
-def acknowledge(session: Session, settings: Settings, ticket: Ticket, now: datetime) -> None:
-    # The link is not in the context: it is derived from the key when the mail
-    # is rendered, so the outbox never holds a working token.
-    outbox.enqueue(session, settings, template="ack", to=ticket.requester_email, ticket=ticket,
-                   context={"ref": ticket.ref, "subject": ticket.subject, "name": ticket.requester_name},
-                   language=ticket.language or "id", now=now)
 
 
 def customer_reply(session: Session, settings: Settings, policy: Policy, ticket: Ticket, text: str,
@@ -150,7 +140,7 @@ def customer_reply(session: Session, settings: Settings, policy: Policy, ticket:
         subject=f"Re: {ticket.subject}", text=text.strip(), full_text=text, channel="web",
         attachments=kept), now=now)
     if landed is not ticket:
-        acknowledge(session, settings, landed, now)
+        notices.ack(session, settings, policy, landed, landed.messages[0], now=now)
     return landed
 
 

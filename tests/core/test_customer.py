@@ -14,7 +14,7 @@ from core.customer import (
     mark_unsatisfied, submit_web_ticket,
 )
 from core.demo import seed_defaults
-from core.models import Attachment, Event, Outbox, Status
+from core.models import Attachment, Category, Event, Outbox, Status
 from core.policy import Policy
 from core.public import serving
 from core.thumbnails import MAX_PIXELS, NoThumbnail, shrink, thumbnail
@@ -131,3 +131,13 @@ def test_no_thumbnail_for_what_is_not_a_picture_or_is_a_decompression_bomb():
     assert len(bomb) < 1_000_000
     with pytest.raises(NoThumbnail):
         shrink(bomb)
+
+
+def test_the_topic_routes_a_strangers_web_ticket_but_never_a_schools(session, settings, world):
+    dapodik = next(c for c in session.scalars(select(Category)) if c.name == "Dapodik")
+    dapodik.default_office_id = world["P31"].id
+    stranger = submit_web_ticket(session, settings, Policy(), web(category_id=dapodik.id), now=NOW)
+    school = submit_web_ticket(session, settings, Policy(), web(email="sman3bdg@sekolah.test", category_id=dapodik.id),
+                               now=NOW)
+    assert (stranger.office.code, stranger.category.name) == ("P31", "Dapodik")
+    assert school.office.code == "C3273"

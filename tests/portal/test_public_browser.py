@@ -1,27 +1,39 @@
 """A customer's whole journey in a real Chromium, at phone and desktop width:
-the form, the acknowledgement's link, the thread, a reply with a picture, and
-"this solved it"."""
+the form, the acknowledgement mail (delivered through a real SMTP relay) and
+its link, the thread, a reply with a picture, and "this solved it"."""
 from __future__ import annotations
+
+import email
+import re
+from dataclasses import replace
+from email import policy as email_policy
 
 import pytest
 from sqlalchemy import select
 
 from core import lifecycle
-from core.models import Direction, Message, Outbox, Status, Ticket
-from core.tickets import link_of
+from core.db import Database
+from core.models import Direction, Message, Status, Ticket
+from mailout.deliver import deliver_due
 from tests.factories import make_user
+from tests.mailout.relay import Relay
 from tests.portal.conftest import screenshot
 from tests.portal.public_helpers import png, seed
 
 pytestmark = pytest.mark.browser
 
 
-def link_in_acknowledgement(database, live_server: str) -> str:
-    """The private link the acknowledgement of the one queued ticket carries."""
-    with database.begin() as s:
-        ack = s.scalar(select(Outbox).where(Outbox.template == "ack"))
-        ticket = s.get(Ticket, ack.ticket_id)
-        return link_of(database.settings, ticket).replace(database.settings.base_url, live_server)
+def link_in_acknowledgement(database, relay, live_server: str) -> str:
+    """Deliver the outbox through a real SMTP relay on loopback and read the
+    private link out of the acknowledgement that arrives there."""
+    report = deliver_due(Database(replace(database.settings, smtp_relay=relay.address)))
+    assert report.sent == 1
+    [mail] = relay.messages
+    parsed = email.message_from_bytes(mail.data, policy=email_policy.default)
+    assert mail.recipients == ["sari@example.test"] and parsed["Subject"].startswith("[HD-")
+    text = parsed.get_body(preferencelist=("plain",)).get_content()
+    link = re.search(r"(http://helpdesk\.test/t/\S+)", text).group(1)
+    return link.replace(database.settings.base_url, live_server)
 
 
 def staff_answer(database, text: str) -> None:
@@ -34,12 +46,19 @@ def staff_answer(database, text: str) -> None:
         lifecycle.move(s, ticket, Status.answered, agent)
 
 
+@pytest.fixture
+def relay():
+    running = Relay().start()
+    yield running
+    running.stop()
+
+
 def fits_the_screen(page) -> bool:
     return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
 
 
 def test_a_customer_asks_follows_the_link_replies_with_a_picture_and_says_it_is_solved(
-        page, live_server, database):
+        page, live_server, database, relay):
     seed(database)
     page.goto(f"{live_server}/?lang=en")
     assert page.locator("label[for=email]").inner_text() == "Your email address"
@@ -64,7 +83,7 @@ def test_a_customer_asks_follows_the_link_replies_with_a_picture_and_says_it_is_
     assert ref.startswith("HD-") and "sari@example.test" in page.content()
     screenshot(page, "public-sent")
 
-    page.goto(link_in_acknowledgement(database, live_server))
+    page.goto(link_in_acknowledgement(database, relay, live_server))
     assert ref in page.locator("h1").inner_text()
     assert "Setiap sinkronisasi berhenti di 80%." in page.locator(".thread").inner_text()
     page.wait_for_function("() => [...document.images].every(i => i.complete && i.naturalWidth > 0)")
