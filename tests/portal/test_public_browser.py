@@ -113,3 +113,27 @@ def test_a_customer_asks_follows_the_link_replies_with_a_picture_and_says_it_is_
     with database.begin() as s:
         ticket = s.scalar(select(Ticket))
         assert (ticket.status, ticket.satisfied) == (Status.closed, True)
+
+
+def test_an_indonesian_browser_gets_the_form_in_indonesian(page, live_server, database):
+    seed(database)
+    page.goto(live_server + "/")
+    assert page.locator("html").get_attribute("lang") == "id"
+    assert page.locator("label[for=email]").inner_text() == "Alamat email Anda"
+    assert page.locator(".hp").bounding_box()["x"] < 0  # there for robots, off the screen for people
+    screenshot(page, "public-form-id")
+
+
+def test_the_form_is_filled_with_the_keyboard_alone_and_never_reaches_the_honeypot(page, live_server, database):
+    seed(database)
+    page.goto(live_server + "/")
+    reached = []
+    for _ in range(20):
+        page.keyboard.press("Tab")
+        focused = page.evaluate("() => document.activeElement.id || document.activeElement.tagName")
+        reached.append(focused)
+        if focused == "BUTTON":
+            break
+    fields = [f for f in reached if f in {"name", "email", "school", "category", "subject", "body", "attachments"}]
+    assert fields == ["name", "email", "school", "category", "subject", "body", "attachments"]
+    assert "website" not in reached and reached[-1] == "BUTTON"
