@@ -136,3 +136,13 @@ def test_bounce_from_the_null_sender_is_matched_to_the_outbox_row(db, smtp_serve
         assert session.get(Outbox, ack.id).status is OutboxStatus.bounced
         bounce = session.scalars(select(RawMail).order_by(RawMail.id.desc())).first()
         assert (bounce.outcome, bounce.envelope_from, bounce.ticket_id) == (Outcome.bounce, "<>", ack.ticket_id)
+
+
+def test_mail_that_cannot_be_stored_is_answered_451_and_the_server_keeps_serving(db, smtp_server):
+    store = db.settings.path("store")
+    store.parent.mkdir(parents=True, exist_ok=True)
+    store.write_text("a file where the store's folder should be")
+    assert transcript(smtp_server.port, mail()) == [250, 250, 250, 451, 221]
+    store.unlink()
+    assert transcript(smtp_server.port, mail()) == OK
+    assert count(db, RawMail) == 1
