@@ -124,3 +124,19 @@ def test_forms_without_the_csrf_token_are_refused(app, world):
     log_in(client, world.emails["c3171"])
     app.config["WTF_CSRF_ENABLED"] = True
     assert client.post(f"/staff/tickets/{world.refs['sman1']}/take").status_code == 400
+
+
+def test_every_staff_and_admin_string_has_its_indonesian():
+    from pathlib import Path
+
+    from portal.messages_id import MESSAGES
+    from portal.staff import LABELS
+    root = Path(__file__).resolve().parents[2]
+    sources = [*root.glob("templates/staff/*.html"), *root.glob("templates/admin/*.html"),
+               *root.glob("portal/staff/*.py"), *root.glob("portal/admin/*.py")]
+    strings = set(LABELS.values())
+    for path in sources:
+        text = path.read_text()
+        strings |= set(re.findall(r'_\(\s*"((?:[^"\\]|\\.)*)"', text)) | set(re.findall(r"_\(\s*'((?:[^'\\]|\\.)*)'", text))
+    assert len(strings) > 150
+    assert sorted(s for s in strings if s not in MESSAGES) == []
