@@ -140,3 +140,42 @@ def test_every_staff_and_admin_string_has_its_indonesian():
         strings |= set(re.findall(r'_\(\s*"((?:[^"\\]|\\.)*)"', text)) | set(re.findall(r"_\(\s*'((?:[^'\\]|\\.)*)'", text))
     assert len(strings) > 150
     assert sorted(s for s in strings if s not in MESSAGES) == []
+
+
+def test_the_reply_reaches_the_school_through_a_real_relay(client, database, world):
+    from email import message_from_bytes, policy
+
+    from aiosmtpd.controller import Controller
+
+    from mailout.deliver import deliver_due
+    from mailout.transport import RelayTransport
+
+    class Sink:
+        def __init__(self):
+            self.mails = []
+
+        async def handle_DATA(self, server, session, envelope):
+            self.mails.append((envelope.rcpt_tos, envelope.content))
+            return "250 OK"
+
+    import socket
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    sink = Sink()
+    relay = Controller(sink, hostname="127.0.0.1", port=port)
+    relay.start()
+    try:
+        log_in(client, world.emails["c3171"])
+        ref = world.refs["sman1"]
+        client.post(f"/staff/tickets/{ref}/reply", data={"text": "NUPTK sudah terbit minggu ini."})
+        report = deliver_due(database, transport=RelayTransport("127.0.0.1", port))
+    finally:
+        relay.stop()
+    assert report.sent >= 1
+    replies = [message_from_bytes(content, policy=policy.default) for rcpt, content in sink.mails
+               if rcpt == ["sman1@sekolah.test"] and b"NUPTK sudah terbit" in content]
+    assert len(replies) == 1
+    mail = replies[0]
+    assert f"[{ref}]" in mail["Subject"] and mail["In-Reply-To"] == "<sman1@sekolah.test>"
+    assert "NUPTK sudah terbit minggu ini." in mail.get_body(("plain",)).get_content()
