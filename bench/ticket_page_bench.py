@@ -176,7 +176,7 @@ def run_wrk(url: str, connections: int, seconds: int, app_pids=(), db_pids=()) -
     bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
     errors = re.search(r"Socket errors: (.*)", out)
     requests = int(re.search(r"(\d+) requests in", out).group(1))
-    return {"app_cpu_ms": (cpu_seconds(list(app_pids)) - app_before) * 1000 / max(requests, 1),
+    return {"load": os.getloadavg()[0], "app_cpu_ms": (cpu_seconds(list(app_pids)) - app_before) * 1000 / max(requests, 1),
             "db_cpu_ms": (cpu_seconds(list(db_pids)) - db_before) * 1000 / max(requests, 1),
             "connections": connections, "rps": rps, "p50": p50, "p99": p99,
             "non2xx": int(bad.group(1)) if bad else 0, "socket_errors": errors.group(1) if errors else "none"}
@@ -187,16 +187,23 @@ def _ms(value: str) -> float:
     return float(number) * {"us": 0.001, "ms": 1, "s": 1000}[unit]
 
 
-def record(results: list[dict], tickets: int, messages: int, page_bytes: int, command: str) -> None:
-    lines = [f"\n## Customer ticket page (`/t/<token>`), {date(2026, 11, 23).isoformat()}\n",
-             f"A {messages}-message public thread (plus notes, which the page leaves out) on PostgreSQL "
-             f"holding {tickets:,} tickets and {2 * tickets:,} further messages; gunicorn with 2 sync workers; "
-             f"wrk with 2 threads, on the same 2-core machine as the database. Page size {page_bytes:,} bytes.\n",
-             f"    {command}\n", "| connections | requests/s | p50 ms | p99 ms | non-2xx | target |",
-             "| --- | --- | --- | --- | --- | --- |"]
+def record(results: list[dict], args: argparse.Namespace, page_bytes: int, command: str) -> None:
+    workers = f"{args.workers} gthread workers x {args.threads} threads" if args.threads \
+        else f"{args.workers} sync workers"
+    lines = [f"\n### Customer ticket page (`/t/<token>`), {date(2026, 11, 23).isoformat()}: {workers}\n",
+             f"A {args.messages}-message public thread (plus notes, which the page leaves out) on PostgreSQL 15 "
+             f"holding {args.tickets:,} tickets and {2 * args.tickets:,} further messages; gunicorn with {workers}; "
+             f"wrk with 2 threads for {args.seconds} s per row, on the same 2-core machine as the database "
+             f"(shared with other jobs: note the load average). Page size {page_bytes:,} bytes. "
+             f"Target: >= {TARGET_RPS} requests/s with p99 < {TARGET_P99_MS} ms.\n",
+             f"    {command}\n",
+             "| connections | requests/s | p50 ms | p99 ms | non-2xx | app CPU ms/req | PostgreSQL CPU ms/req "
+             "| load avg | target |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for r in results:
         met = "met" if r["rps"] >= TARGET_RPS and r["p99"] < TARGET_P99_MS and not r["non2xx"] else "missed"
-        lines.append(f"| {r['connections']} | {r['rps']:.0f} | {r['p50']:.1f} | {r['p99']:.1f} | {r['non2xx']} | {met} |")
+        lines.append(f"| {r['connections']} | {r['rps']:.0f} | {r['p50']:.1f} | {r['p99']:.1f} | {r['non2xx']} "
+                     f"| {r['app_cpu_ms']:.2f} | {r['db_cpu_ms']:.2f} | {r['load']:.1f} | {met} |")
     with open(ROOT / "bench" / "RESULTS.md", "a") as f:
         f.write("\n".join(lines) + "\n")
 
@@ -237,12 +244,12 @@ def main() -> None:
         app_pids, db_pids = server_pids(gunicorn, database)
         results = [run_wrk(page_url, c, args.seconds, app_pids, db_pids) for c in args.connections]
         for r in results:
-            print(f"c={r['connections']:>3}  {r['rps']:8.1f} req/s  p50 {r['p50']:6.1f} ms  p99 {r['p99']:6.1f} ms  "
+            print(f"c={r['connections']:>3}  load {r['load']:.1f}  {r['rps']:8.1f} req/s  p50 {r['p50']:6.1f} ms  p99 {r['p99']:6.1f} ms  "
                   f"non-2xx {r['non2xx']}  CPU per request: app {r['app_cpu_ms']:.2f} ms, "
                   f"PostgreSQL {r['db_cpu_ms']:.2f} ms")
         if not args.no_record:
             command = ".venv/bin/python bench/ticket_page_bench.py " + " ".join(sys.argv[1:])
-            record(results, args.tickets, args.messages, len(page), command.strip())
+            record(results, args, len(page), command.strip())
         database.engine.dispose()
     finally:
         if gunicorn is not None:

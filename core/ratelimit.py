@@ -11,6 +11,12 @@ from sqlalchemy.orm import Session
 
 from core.models import RateEvent, UsedStamp, utcnow
 
+# The longest window any limit counts over (automatic mails per day).
+LONGEST_WINDOW = timedelta(days=1)
+# How long a signed form stamp is accepted; a spent stamp older than this
+# would be refused as expired anyway, so its record may go.
+STAMP_LIFETIME = timedelta(hours=6)
+
 
 def hit(session: Session, key: str, now: datetime | None = None) -> None:
     """Count one action under `key`."""
@@ -52,3 +58,9 @@ def use_once(session: Session, nonce: str, now: datetime | None = None) -> bool:
 def prune_stamps(session: Session, before: datetime) -> int:
     """Forget spent stamps old enough to be refused as expired anyway."""
     return session.execute(delete(UsedStamp).where(UsedStamp.used_at < before)).rowcount or 0
+
+
+def forget_old(session: Session, now: datetime | None = None) -> int:
+    """What the sweep calls: drop counts and spent stamps no rule can look at any more."""
+    now = now or utcnow()
+    return prune(session, now - LONGEST_WINDOW) + prune_stamps(session, now - STAMP_LIFETIME)

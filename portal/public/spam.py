@@ -18,7 +18,7 @@ from core.policy import Policy
 from core.tokens import sign, signature_matches
 
 MIN_AGE = timedelta(seconds=2)
-MAX_AGE = timedelta(hours=6)
+MAX_AGE = ratelimit.STAMP_LIFETIME
 WINDOW = timedelta(hours=1)
 _LINK = re.compile(r"(?:https?://|www\.)\S+|\b[\w-]+\.(?:com|net|org|info|xyz|top|ru|cn|io|ly)/\S*", re.I)
 

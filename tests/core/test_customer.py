@@ -46,6 +46,16 @@ def test_rate_events_count_inside_the_window_only(session):
     assert ratelimit.prune(session, NOW - timedelta(minutes=45)) == 1
 
 
+def test_forgetting_keeps_what_a_rule_can_still_count(session):
+    ratelimit.hit(session, "day", NOW - timedelta(hours=23))
+    ratelimit.hit(session, "old", NOW - timedelta(days=2))
+    ratelimit.use_once(session, "fresh", NOW - timedelta(hours=5))
+    ratelimit.use_once(session, "stale", NOW - timedelta(hours=7))
+    assert ratelimit.forget_old(session, NOW) == 2
+    assert ratelimit.count(session, "day", timedelta(days=1), NOW) == 1
+    assert not ratelimit.use_once(session, "fresh", NOW) and ratelimit.use_once(session, "stale", NOW)
+
+
 def test_a_one_time_value_spends_once_and_leaves_the_transaction_usable(session):
     assert ratelimit.use_once(session, "abc", NOW)
     assert not ratelimit.use_once(session, "abc", NOW)
