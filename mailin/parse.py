@@ -24,6 +24,8 @@ SCREENED_HEADERS = (
 )
 _MESSAGE_ID = re.compile(r"<[^<>\s]+>")
 _MAX_ID = 995
+_MAX_ADDRESS = 254  # RFC 5321's limit on a path, and the columns'
+_MAX_NAME = 200
 
 
 def parse(raw: bytes, envelope_from: str | None = None) -> InboundMail:
@@ -42,15 +44,15 @@ def parse(raw: bytes, envelope_from: str | None = None) -> InboundMail:
     return InboundMail(
         from_address=address,
         from_name=name,
-        subject=" ".join(_text(parsed.subject).split()),
+        subject=" ".join(_text(parsed.subject).split())[:998],
         to=_addresses(parsed.to),
         cc=_addresses(parsed.cc),
         message_id=message_id,
         in_reply_to=message_id_in(_text(parsed.in_reply_to)),
         references=tuple(_MESSAGE_ID.findall(_text(parsed.references)))[-50:],
         date=parsed.date.astimezone(timezone.utc) if parsed.date else None,
-        text="\n".join(parsed.text_plain),
-        html="\n".join(parsed.text_html),
+        text=_text("\n".join(parsed.text_plain)),
+        html=_text("\n".join(parsed.text_html)),
         attachments=tuple(_attachment(item) for item in parsed.attachments),
         headers=_screened_headers(parsed.headers),
         content_type=parsed.message.get_content_type(),
@@ -60,21 +62,25 @@ def parse(raw: bytes, envelope_from: str | None = None) -> InboundMail:
 
 
 def _text(value) -> str:
-    return value if isinstance(value, str) else ("" if value is None else str(value))
+    """A string any database stores: no NUL characters (PostgreSQL refuses
+    them) and no lone surrogates from undecodable bytes."""
+    text = value if isinstance(value, str) else ("" if value is None else str(value))
+    return text.replace("\x00", "").encode("utf-8", "replace").decode("utf-8")
 
 
 def _sender(from_: list, envelope_from: str | None) -> tuple[str | None, str]:
     """The From address, else the envelope sender: a reply has to go somewhere."""
     for name, address in from_ or []:
-        if "@" in (address or ""):
-            return (name.strip() or None), address.strip().lower()
-    if envelope_from and "@" in envelope_from:
-        return None, envelope_from.strip().strip("<>").lower()
+        address = _text(address).strip().lower()
+        if "@" in address and len(address) <= _MAX_ADDRESS:
+            return (_text(name).strip()[:_MAX_NAME] or None), address
+    if envelope_from and "@" in envelope_from and len(envelope_from) <= _MAX_ADDRESS:
+        return None, _text(envelope_from).strip().strip("<>").lower()
     raise Malformed("no sender address in From or the envelope")
 
 
 def _addresses(pairs: list) -> tuple[str, ...]:
-    return tuple(address.strip().lower() for _, address in pairs or [] if "@" in (address or ""))
+    return tuple(_text(address).strip().lower() for _, address in pairs or [] if "@" in _text(address))
 
 
 def message_id_in(value: str) -> str | None:
@@ -112,7 +118,7 @@ def _attachment(item: dict) -> InboundAttachment:
 
 
 def _payload(item: dict) -> bytes:
-    payload = _text(item.get("payload"))
+    payload = item.get("payload") or ""
     if not item.get("binary"):
         return payload.encode("utf-8", "surrogateescape")
     try:

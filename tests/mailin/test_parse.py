@@ -96,3 +96,15 @@ def test_deeply_nested_multiparts_are_malformed_not_a_crash():
         parse(head + body)
     except Malformed as stop:
         assert stop.reason.startswith("unparseable")
+
+
+def test_nul_characters_long_names_and_undecodable_bytes_come_out_storable():
+    raw = b'From: "' + b"N" * 300 + b'" <a@sekolah.test>\r\nSubject: nul\x00here \xff\r\n\r\nisi\x00 \xff\r\n'
+    parsed = parse(raw)
+    assert len(parsed.from_name) == 200 and "\x00" not in parsed.subject + parsed.text
+    (parsed.subject + parsed.text + parsed.from_name).encode("utf-8")
+
+
+def test_an_overlong_sender_address_is_no_address():
+    with pytest.raises(Malformed):
+        parse(b"From: " + b"x" * 300 + b"@sekolah.test\r\n\r\nisi\r\n")

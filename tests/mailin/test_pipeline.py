@@ -263,3 +263,10 @@ def test_message_id_is_logged_normalised_so_a_bare_id_still_finds_its_duplicate(
 def test_message_id_is_read_from_a_folded_header_even_when_parsing_fails():
     assert sniff_message_id(b"Subject: x\r\nMessage-ID:\r\n <folded@x.test>\r\n\r\nbody") == "<folded@x.test>"
     assert sniff_message_id(b"Subject: x\r\n\r\nMessage-ID: <in-body@x.test>") is None
+
+
+def test_nul_characters_and_a_long_name_still_make_a_ticket(db):
+    raw = b'From: "' + b"N" * 300 + b'" <sman1@sekolah.test>\r\nSubject: a\x00b\r\nMessage-ID: <nul@x>\r\n\r\nis\x00i\r\n'
+    result = deliver(db, raw)
+    assert result.outcome is Outcome.new_ticket
+    assert ticket_of(db, result.ticket_ref).messages[0].text == "isi"
