@@ -6,7 +6,7 @@ filter can never show a ticket of a sibling office.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from math import ceil
 from typing import Callable
@@ -113,7 +113,6 @@ class Page:
     number: int
     size: int = PAGE_SIZE
     queue: Queue | None = None
-    extra: dict = field(default_factory=dict)
 
     @property
     def pages(self) -> int:

@@ -84,9 +84,12 @@ def search_tickets(session: Session, user: User, query: str, *, page: int = 1,
         match = _sqlite_match(words)
     else:
         match = _postgres_match(words, capped_count(session, scoped, SMALL_SCOPE) < SMALL_SCOPE)
-    found = scoped.where(match)
-    result.total = capped_count(session, found)
-    ordered = found.options(selectinload(Ticket.school)).order_by(Ticket.updated_at.desc(), Ticket.id.desc())
-    result.tickets = list(session.scalars(
-        ordered.limit(PAGE_SIZE).offset((result.page - 1) * PAGE_SIZE)).unique())
+    # One pass over the matches (the costly part) gives both the count and the page.
+    ids = list(session.scalars(scoped.where(match).with_only_columns(Ticket.id)
+                               .order_by(Ticket.updated_at.desc(), Ticket.id.desc()).limit(COUNT_CAP + 1)))
+    result.total = len(ids)
+    wanted = ids[(result.page - 1) * PAGE_SIZE:result.page * PAGE_SIZE]
+    by_id = {t.id: t for t in session.scalars(
+        select(Ticket).where(Ticket.id.in_(wanted)).options(selectinload(Ticket.school))).unique()}
+    result.tickets = [by_id[i] for i in wanted]
     return result

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from core import assignment, audit, canned, lifecycle, notices, routing
 from core.customer import Upload, keep_uploads
@@ -32,8 +32,14 @@ class ActionRefused(ValueError):
     """The action makes no sense for this ticket (empty reply, merge into itself...)."""
 
 
-def find_visible(session: Session, user: User, ref: str) -> Ticket:
-    ticket = session.scalar(select(Ticket).where(Ticket.ref == ref.strip().upper()))
+def find_visible(session: Session, user: User, ref: str, *, thread: bool = False) -> Ticket:
+    """The ticket by reference if the user may read it; `thread` loads its messages,
+    files and history with it, in three queries rather than one per message."""
+    query = select(Ticket).where(Ticket.ref == ref.strip().upper())
+    if thread:
+        query = query.options(selectinload(Ticket.messages).selectinload(Message.attachments),
+                              selectinload(Ticket.events))
+    ticket = session.scalar(query)
     if ticket is None or not can_read(user, ticket):
         raise TicketNotFound(ref)
     return ticket

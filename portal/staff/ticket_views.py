@@ -63,7 +63,7 @@ def ticket(ref: str):
     with db().begin() as session:
         user = me(session)
         try:
-            found = actions.find_visible(session, user, ref)
+            found = actions.find_visible(session, user, ref, thread=True)
         except TicketNotFound:
             abort(404)
         acting = actions.can_act(user, found)
