@@ -10,13 +10,16 @@ workers at once.
 from __future__ import annotations
 
 import time
-from email.message import EmailMessage
 from dataclasses import dataclass
 from datetime import datetime
+from email.message import EmailMessage
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from core import outbox
 from core.db import Database
-from core.models import Outbox, OutboxStatus, utcnow
+from core.models import Outbox, OutboxStatus, Ticket, utcnow
 from mailout.render import render
 from mailout.transport import DeliveryFailure, Transport, transport_for
 
@@ -24,6 +27,8 @@ BATCH = 200
 # Sent rows are marked in groups, to keep the database off the critical path;
 # a crash loses at most one group's marks, which the lease then re-sends.
 MARK_EVERY = 50
+# Rows rendered per short read of the database.
+RENDER_CHUNK = 25
 # A pass stops claiming new batches after this long, so beat's next pass
 # (and other workers) share the work and a pass never runs unbounded.
 PASS_SECONDS = 60.0
@@ -63,33 +68,37 @@ def _deliver_batch(db: Database, ids: list[int], channel: Transport, now: dateti
     report = PassReport()
     sent: list[int] = []
     unreachable: DeliveryFailure | None = None
-    for outbox_id in ids:
-        if unreachable is not None:
-            _record_failure(db, outbox_id, unreachable, now, report)
-            continue
-        try:
-            channel.send(*_render_one(db, outbox_id, now))
-        except DeliveryFailure as failure:
-            unreachable = failure if failure.unreachable else None
-            _record_failure(db, outbox_id, failure, now, report)
-            continue
-        sent.append(outbox_id)
+    for start in range(0, len(ids), RENDER_CHUNK):
+        for outbox_id, mail, to in _render_chunk(db, ids[start:start + RENDER_CHUNK], now):
+            if unreachable is None and isinstance(mail, EmailMessage):
+                try:
+                    channel.send(mail, db.settings.address, to)
+                    sent.append(outbox_id)
+                    continue
+                except DeliveryFailure as failure:
+                    mail, unreachable = failure, failure if failure.unreachable else None
+            _record_failure(db, outbox_id, unreachable or mail, now, report)
         if len(sent) >= MARK_EVERY:
             report.sent += _mark(db, sent, now)
     report.sent += _mark(db, sent, now)
     return report
 
 
-def _render_one(db: Database, outbox_id: int, now: datetime) -> tuple[EmailMessage, str, str]:
-    # A short read of its own: on SQLite every transaction holds the write
-    # lock, so a session kept open across sends would block the marking.
+def _render_chunk(db: Database, ids: list[int], now: datetime) -> list[tuple[int, EmailMessage | DeliveryFailure, str]]:
+    """Render a few rows in one short read. On SQLite every transaction holds
+    the write lock, so the read must end before the sends (and the marking)."""
     with db.session() as reader:
-        row = reader.get(Outbox, outbox_id)
-        try:
-            mail = render(reader, db.settings, row, now)
-        except Exception as exc:  # a broken admin template must not stop the pass
-            raise DeliveryFailure(f"cannot render {row.template!r}: {type(exc).__name__}: {exc}") from exc
-        return mail, db.settings.address, row.to_address
+        rows = list(reader.scalars(select(Outbox).where(Outbox.id.in_(ids)).order_by(Outbox.id)))
+        # Loaded together, the tickets are in the identity map when render asks for them.
+        reader.scalars(select(Ticket).where(Ticket.id.in_({r.ticket_id for r in rows if r.ticket_id}))).all()
+        return [(row.id, _render_or_failure(reader, db, row, now), row.to_address) for row in rows]
+
+
+def _render_or_failure(reader: Session, db: Database, row: Outbox, now: datetime) -> EmailMessage | DeliveryFailure:
+    try:
+        return render(reader, db.settings, row, now)
+    except Exception as exc:  # a broken admin template must not stop the pass
+        return DeliveryFailure(f"cannot render {row.template!r}: {type(exc).__name__}: {exc}")
 
 
 def _mark(db: Database, sent: list[int], now: datetime) -> int:

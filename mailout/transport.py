@@ -68,7 +68,7 @@ class RelayTransport:
     def _send(self, mail: EmailMessage, sender: str, recipient: str) -> None:
         smtp = self._connection()
         try:
-            smtp.send_message(mail, from_addr=sender, to_addrs=[recipient])
+            smtp.sendmail(sender, [recipient], mail.as_bytes())
         except smtplib.SMTPRecipientsRefused as exc:
             code, text = exc.recipients.get(recipient, (450, b"refused"))
             raise DeliveryFailure(_reply(code, text), permanent=code >= 500) from None
