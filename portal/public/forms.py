@@ -42,10 +42,6 @@ class ReplyForm(FlaskForm):
     attachments = MultipleFileField("Attachments (optional)", validators=[_at_most_files])
 
 
-class ActionForm(FlaskForm):
-    """A button with nothing but the CSRF token."""
-
-
 def uploads_of(field) -> list[Upload]:
     return [Upload(filename=f.filename, content=f.read()) for f in field.data or [] if f and f.filename]
 
