@@ -89,9 +89,12 @@ def _render_chunk(db: Database, ids: list[int], now: datetime) -> list[tuple[int
     the write lock, so the read must end before the sends (and the marking)."""
     with db.session() as reader:
         rows = list(reader.scalars(select(Outbox).where(Outbox.id.in_(ids)).order_by(Outbox.id)))
-        # Loaded together, the tickets are in the identity map when render asks for them.
-        reader.scalars(select(Ticket).where(Ticket.id.in_({r.ticket_id for r in rows if r.ticket_id}))).all()
-        return [(row.id, _render_or_failure(reader, db, row, now), row.to_address) for row in rows]
+        # Loaded together, the tickets are in the identity map when render asks
+        # for them; the list holds them there (the map keeps weak references).
+        tickets = reader.scalars(select(Ticket).where(Ticket.id.in_({r.ticket_id for r in rows if r.ticket_id}))).all()
+        rendered = [(row.id, _render_or_failure(reader, db, row, now), row.to_address) for row in rows]
+        del tickets
+        return rendered
 
 
 def _render_or_failure(reader: Session, db: Database, row: Outbox, now: datetime) -> EmailMessage | DeliveryFailure:
