@@ -149,7 +149,17 @@ def fill(database: Database, tickets: int, schools: int) -> None:
     print(f"filled {tickets:,} tickets, {schools:,} schools in {time.monotonic() - started:.0f} s", flush=True)
 
 
-def log_in(base: str, email: str) -> str:
+def log_in(base: str, email: str, attempts: int = 3) -> str:
+    for attempt in range(attempts):
+        try:
+            return _log_in(base, email)
+        except OSError:  # a worker still starting on a loaded machine; the next one answers
+            if attempt == attempts - 1:
+                raise
+            time.sleep(2)
+
+
+def _log_in(base: str, email: str) -> str:
     jar = http.cookiejar.CookieJar()
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
     page = opener.open(f"{base}/login").read().decode()
@@ -186,9 +196,10 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--think-ms", type=int, default=1000, help="mean pause between one user's pages")
     parser.add_argument("--server-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--database", help="an already filled database to measure (kept afterwards)")
     parser.add_argument("--no-record", action="store_true")
     args = parser.parse_args()
-    url = create_database(args.server_url)
+    url = args.database or create_database(args.server_url)
     data = Path(tempfile.mkdtemp(prefix="staff-bench-"))
     gunicorn = None
     try:
@@ -197,8 +208,9 @@ def main() -> None:
         env = {**os.environ, "HELPDESK_DATABASE_URL": url, "HELPDESK_DATA_DIR": str(data),
                "HELPDESK_SECRET_KEY": "bench", "HELPDESK_BASE_URL": base}
         database = Database(load_settings(env))
-        Base.metadata.create_all(database.engine)
-        fill(database, args.tickets, args.schools)
+        if not args.database:
+            Base.metadata.create_all(database.engine)
+            fill(database, args.tickets, args.schools)
         refs = city_refs(database)
         gunicorn = start_gunicorn(env, port, args.workers)
         cookie = log_in(base, "agent@c0001.bench")
@@ -223,7 +235,8 @@ def main() -> None:
         if gunicorn is not None:
             gunicorn.terminate()
             gunicorn.wait(timeout=30)
-        drop_database(args.server_url, url)
+        if not args.database:
+            drop_database(args.server_url, url)
 
 
 def record(results: list, args, command: str) -> None:
