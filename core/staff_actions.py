@@ -7,6 +7,7 @@ and one they may only read cannot be changed.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import select
@@ -60,7 +61,7 @@ def _staff_message(ticket: Ticket, actor: User, direction: Direction, text: str,
 
 
 def reply(session: Session, settings: Settings, policy: Policy, ticket: Ticket, actor: User, text: str, *,
-          uploads: list[Upload] = (), status: Status = Status.answered, canned_id: int | None = None,
+          uploads: Sequence[Upload] = (), status: Status = Status.answered, canned_id: int | None = None,
           now: datetime | None = None) -> Message:
     """Answer the customer: the message, the status, first_response_at and the mail, at once.
 
@@ -89,7 +90,7 @@ def reply(session: Session, settings: Settings, policy: Policy, ticket: Ticket, 
 
 
 def add_note(session: Session, settings: Settings, policy: Policy, ticket: Ticket, actor: User, text: str, *,
-             uploads: list[Upload] = (), now: datetime | None = None) -> Message:
+             uploads: Sequence[Upload] = (), now: datetime | None = None) -> Message:
     """An internal note: on the ticket for staff, never mailed, never shown to the customer."""
     now = now or utcnow()
     text = (text or "").strip()
