@@ -149,7 +149,27 @@ def run(host: str, web_port: int, smtp_port: int, with_demo: bool) -> None:
     ctx.invoke(init_db)
     if with_demo:
         ctx.invoke(demo)
-    sys.exit(run_all(parts(host, web_port, smtp_port)))
+    sys.exit(run_all(parts(host, web_port, smtp_port), banner(host, web_port, smtp_port, with_demo)))
+
+
+def banner(host: str, web_port: int, smtp_port: int, with_demo: bool) -> str:
+    """What an operator needs once everything listens: where to look, how to log in."""
+    settings = load_settings()
+    outgoing = settings.smtp_relay or f"{settings.path('outgoing')} (no relay set: mail is written as .eml files)"
+    lines = [
+        f"  portal      http://{host}:{web_port}/        staff: http://{host}:{web_port}/login",
+        f"  mail in     smtp://{host}:{smtp_port}  for {settings.address}",
+        f"              e.g. swaks --server {host}:{smtp_port} --to {settings.address} --from sekolah01@sekolah.demo",
+        f"  mail out    {outgoing}",
+        f"  data        {settings.data_dir}",
+    ]
+    if with_demo:
+        from core.demo import DEMO_PASSWORD
+        lines += [f"  demo logins (password {DEMO_PASSWORD!r}):",
+                  "              admin.kemdik@kemdik.demo (Ministry admin), supervisor.p31@kemdik.demo (Province),",
+                  "              agent.c3171@kemdik.demo (City of Jakarta Selatan); schools write from sekolahNN@sekolah.demo"]
+    lines.append("  stop with Ctrl-C")
+    return "\n".join(lines)
 
 
 def parts(host: str, web_port: int, smtp_port: int) -> list[tuple[str, list[str], int | None]]:
@@ -167,7 +187,18 @@ def parts(host: str, web_port: int, smtp_port: int) -> list[tuple[str, list[str]
     ]
 
 
-def run_all(processes: list[tuple[str, list[str], int | None]]) -> int:
+def _reap(child, grace: float = 20) -> int:
+    """Wait for a part to stop; one that ignores SIGTERM past the grace period is killed."""
+    import subprocess
+
+    try:
+        return child.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        child.kill()
+        return child.wait()
+
+
+def run_all(processes: list[tuple[str, list[str], int | None]], banner: str = "") -> int:
     """Start every part, print READY once all listen, and stop all when one stops."""
     import signal
     import socket
@@ -176,7 +207,11 @@ def run_all(processes: list[tuple[str, list[str], int | None]]) -> int:
 
     children = [(name, subprocess.Popen(argv), port) for name, argv, port in processes]
 
-    def stop(*_):
+    asked_to_stop = []
+
+    def stop(*signal_args):
+        if signal_args:
+            asked_to_stop.append(signal_args[0])
         for _, child, _ in children:
             if child.poll() is None:
                 child.terminate()
@@ -196,14 +231,17 @@ def run_all(processes: list[tuple[str, list[str], int | None]]) -> int:
             time.sleep(0.2)
         if not waiting and all(child.poll() is None for _, child, _ in children):
             listening = ", ".join(f"{name} on {port}" for name, _, port in children if port)
-            click.echo(f"READY {listening}", err=False)
+            click.echo(f"READY {listening}")
+            if banner:
+                click.echo(banner)
             sys.stdout.flush()
         while all(child.poll() is None for _, child, _ in children):
             time.sleep(0.5)
     finally:
         stop()
-        codes = [child.wait(timeout=30) for _, child, _ in children]
-    return next((code for code in codes if code), 0)
+        codes = [_reap(child) for _, child, _ in children]
+    # Parts stopped on the operator's signal may exit non-zero; that is a clean stop.
+    return 0 if asked_to_stop else next((code for code in codes if code), 0)
 
 
 from mailout.commands import deliver as deliver_command  # noqa: E402

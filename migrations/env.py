@@ -2,6 +2,7 @@
 from alembic import context
 
 from core.models import Base
+from core.schema import include_name
 from core.models.base import UTCDateTime
 
 config = context.config
@@ -23,6 +24,7 @@ def run_migrations_online() -> None:
         render_as_batch=connection.dialect.name == "sqlite",
         render_item=render_item,
         compare_type=True,
+        include_name=include_name,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -2,13 +2,15 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 09:42:25.020094
+Create Date: 2026-11-23
 
 """
 from typing import Sequence, Union
 
 from alembic import op
 import sqlalchemy as sa
+
+from core.models.fulltext import FULLTEXT_INDEXES, install
 
 
 # revision identifiers, used by Alembic.
@@ -20,7 +22,6 @@ depends_on: Union[str, Sequence[str], None] = None
 
 def upgrade() -> None:
     """Upgrade schema."""
-
     op.create_table('imap_cursor',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('mailbox', sa.String(length=512), nullable=False),
@@ -49,6 +50,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_office_kind'), ['kind'], unique=False)
         batch_op.create_index(batch_op.f('ix_office_parent_id'), ['parent_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_office_path'), ['path'], unique=False)
+        batch_op.create_index('ix_office_path_prefix', ['path'], unique=False, postgresql_ops={'path': 'varchar_pattern_ops'})
 
     op.create_table('priority',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -76,6 +78,14 @@ def upgrade() -> None:
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('key', name=op.f('pk_setting'))
     )
+    op.create_table('used_stamp',
+    sa.Column('nonce', sa.String(length=32), nullable=False),
+    sa.Column('used_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('nonce', name=op.f('pk_used_stamp'))
+    )
+    with op.batch_alter_table('used_stamp', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_used_stamp_used_at'), ['used_at'], unique=False)
+
     op.create_table('app_user',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('email', sa.String(length=254), nullable=False),
@@ -101,6 +111,18 @@ def upgrade() -> None:
     with op.batch_alter_table('app_user', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_app_user_office_id'), ['office_id'], unique=False)
 
+    op.create_table('canned_response',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('title', sa.String(length=120), nullable=False),
+    sa.Column('body', sa.Text(), nullable=False),
+    sa.Column('office_id', sa.Integer(), nullable=True),
+    sa.Column('active', sa.Boolean(), nullable=False),
+    sa.ForeignKeyConstraint(['office_id'], ['office.id'], name=op.f('fk_canned_response_office_id_office')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_canned_response'))
+    )
+    with op.batch_alter_table('canned_response', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_canned_response_office_id'), ['office_id'], unique=False)
+
     op.create_table('category',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('name', sa.String(length=120), nullable=False),
@@ -111,6 +133,20 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['parent_id'], ['category.id'], name=op.f('fk_category_parent_id_category')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_category'))
     )
+    op.create_table('password_reset',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('token_hash', sa.String(length=64), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('used_at', sa.DateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['user_id'], ['app_user.id'], name=op.f('fk_password_reset_user_id_app_user')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_password_reset')),
+    sa.UniqueConstraint('token_hash', name=op.f('uq_password_reset_token_hash'))
+    )
+    with op.batch_alter_table('password_reset', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_password_reset_user_id'), ['user_id'], unique=False)
+
     op.create_table('ticket',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('ref', sa.String(length=16), nullable=False),
@@ -154,12 +190,14 @@ def upgrade() -> None:
     sa.UniqueConstraint('token_hash', name=op.f('uq_ticket_token_hash'))
     )
     with op.batch_alter_table('ticket', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_ticket_assignee_id'), ['assignee_id'], unique=False)
+        batch_op.create_index('ix_ticket_assignee_status', ['assignee_id', 'status'], unique=False)
         batch_op.create_index(batch_op.f('ix_ticket_created_at'), ['created_at'], unique=False)
         batch_op.create_index('ix_ticket_office_status', ['office_id', 'status'], unique=False)
+        batch_op.create_index('ix_ticket_office_updated', ['office_id', 'updated_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_ticket_requester_email'), ['requester_email'], unique=False)
         batch_op.create_index(batch_op.f('ix_ticket_school_id'), ['school_id'], unique=False)
         batch_op.create_index('ix_ticket_status_changed', ['status', 'status_changed_at'], unique=False)
+        batch_op.create_index('ix_ticket_updated_at', ['updated_at'], unique=False)
 
     op.create_table('event',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -221,6 +259,7 @@ def upgrade() -> None:
     sa.Column('ticket_id', sa.Integer(), nullable=True),
     sa.Column('reason', sa.Text(), nullable=True),
     sa.Column('processed_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('discarded_at', sa.DateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['ticket_id'], ['ticket.id'], name=op.f('fk_raw_mail_ticket_id_ticket')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_raw_mail'))
     )
@@ -288,11 +327,17 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_attachment_sha256'), ['sha256'], unique=False)
 
 
+    # Full-text search: GIN expression indexes on PostgreSQL (the very
+    # expressions core/search.py queries), FTS5 tables and triggers on SQLite.
+    bind = op.get_bind()
+    if bind.dialect.name == "postgresql":
+        for index in FULLTEXT_INDEXES:
+            index.create(bind)
+    install(bind)
 
 
 def downgrade() -> None:
     """Downgrade schema."""
-
     with op.batch_alter_table('attachment', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_attachment_sha256'))
         batch_op.drop_index(batch_op.f('ix_attachment_message_id'))
@@ -328,19 +373,33 @@ def downgrade() -> None:
 
     op.drop_table('event')
     with op.batch_alter_table('ticket', schema=None) as batch_op:
+        batch_op.drop_index('ix_ticket_updated_at')
         batch_op.drop_index('ix_ticket_status_changed')
         batch_op.drop_index(batch_op.f('ix_ticket_school_id'))
         batch_op.drop_index(batch_op.f('ix_ticket_requester_email'))
+        batch_op.drop_index('ix_ticket_office_updated')
         batch_op.drop_index('ix_ticket_office_status')
         batch_op.drop_index(batch_op.f('ix_ticket_created_at'))
-        batch_op.drop_index(batch_op.f('ix_ticket_assignee_id'))
+        batch_op.drop_index('ix_ticket_assignee_status')
 
     op.drop_table('ticket')
+    with op.batch_alter_table('password_reset', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_password_reset_user_id'))
+
+    op.drop_table('password_reset')
     op.drop_table('category')
+    with op.batch_alter_table('canned_response', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_canned_response_office_id'))
+
+    op.drop_table('canned_response')
     with op.batch_alter_table('app_user', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_app_user_office_id'))
 
     op.drop_table('app_user')
+    with op.batch_alter_table('used_stamp', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_used_stamp_used_at'))
+
+    op.drop_table('used_stamp')
     op.drop_table('setting')
     with op.batch_alter_table('rate_event', schema=None) as batch_op:
         batch_op.drop_index('ix_rate_event_key_at')
@@ -348,10 +407,10 @@ def downgrade() -> None:
     op.drop_table('rate_event')
     op.drop_table('priority')
     with op.batch_alter_table('office', schema=None) as batch_op:
+        batch_op.drop_index('ix_office_path_prefix', postgresql_ops={'path': 'varchar_pattern_ops'})
         batch_op.drop_index(batch_op.f('ix_office_path'))
         batch_op.drop_index(batch_op.f('ix_office_parent_id'))
         batch_op.drop_index(batch_op.f('ix_office_kind'))
 
     op.drop_table('office')
     op.drop_table('imap_cursor')
-

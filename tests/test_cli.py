@@ -1,0 +1,142 @@
+"""The `helpdesk` command as an operator runs it: real processes, a real database."""
+from __future__ import annotations
+
+import json
+import os
+import smtplib
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from core import schema
+from core.models import Office, User
+from tests.factories import DIRECTORY
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def helpdesk(database, *args, stdin: str | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", "from cli import main; main()", *args], cwd=ROOT,
+                          env=_env(database), input=stdin, capture_output=True, text=True, timeout=120)
+
+
+def _env(database) -> dict[str, str]:
+    s = database.settings
+    return {**os.environ, "HELPDESK_DATA_DIR": str(s.data_dir), "HELPDESK_DATABASE_URL": s.database_url,
+            "HELPDESK_SECRET_KEY": s.secret_key, "HELPDESK_ADDRESS": s.address,
+            "HELPDESK_BROKER_URL": s.broker_url}
+
+
+@pytest.fixture
+def empty(database):
+    """A database with no tables yet, as on a fresh installation."""
+    from core.models import Base
+    Base.metadata.drop_all(database.engine)
+    return database
+
+
+def test_init_db_creates_the_schema_once_and_then_says_up_to_date(empty):
+    first = helpdesk(empty, "init-db")
+    assert first.returncode == 0, first.stderr
+    assert "upgraded empty -> " in first.stdout and "default priorities" in first.stdout
+    again = helpdesk(empty, "init-db")
+    assert again.stdout.strip() == "database up to date"
+
+
+def test_the_migrations_build_exactly_the_models(empty):
+    schema.upgrade(empty.engine)
+    assert schema.drift(empty.engine) == []
+
+
+def test_import_directory_reports_bad_rows_by_line_and_keeps_the_good(database, tmp_path):
+    csv = tmp_path / "dir.csv"
+    csv.write_text(DIRECTORY + "S009,Orphan,school,NOPE,orphan@sekolah.test\n")
+    result = helpdesk(database, "import-directory", str(csv))
+    assert result.returncode == 1
+    assert f"{csv}:line 12 (S009): unknown parent NOPE" in result.stderr
+    assert "10 created, 0 updated, 0 unchanged, 1 rejected" in result.stdout
+    again = helpdesk(database, "import-directory", str(csv))
+    assert "0 created, 0 updated, 10 unchanged, 1 rejected" in again.stdout
+    with database.session() as s:
+        assert s.scalar(select(func.count()).select_from(Office)) == 10
+
+
+def test_import_directory_refuses_a_file_without_the_columns(database, tmp_path):
+    csv = tmp_path / "dir.csv"
+    csv.write_text("kode,nama\nA,B\n")
+    result = helpdesk(database, "import-directory", str(csv))
+    assert result.returncode == 1 and "missing column(s) code, name" in result.stderr
+
+
+def test_create_user_reads_the_password_from_stdin_and_hashes_it(database, tmp_path):
+    (tmp_path / "d.csv").write_text(DIRECTORY)
+    helpdesk(database, "import-directory", str(tmp_path / "d.csv"))
+    result = helpdesk(database, "create-user", "Agent@Dinas.test", "--name", "Agen", "--office", "C3171",
+                      "--role", "agent", stdin="a long enough secret\n")
+    assert result.returncode == 0, result.stderr
+    with database.session() as s:
+        user = s.scalar(select(User))
+        assert user.email == "agent@dinas.test" and user.password_hash.startswith("$argon2id$")
+    short = helpdesk(database, "create-user", "b@dinas.test", "--name", "B", "--office", "C3171",
+                     "--role", "agent", stdin="short\n")
+    assert short.returncode == 1 and "at least 10 characters" in short.stderr
+    unknown = helpdesk(database, "create-user", "c@dinas.test", "--name", "C", "--office", "X",
+                       "--role", "admin", stdin="a long enough secret\n")
+    assert "no office with code 'X'" in unknown.stderr
+
+
+def test_demo_and_export_print_the_tickets_in_the_contract_shape(database):
+    assert "demo loaded" in helpdesk(database, "demo").stdout
+    assert "already loaded" in helpdesk(database, "demo").stdout
+    lines = helpdesk(database, "export", "--format", "jsonl").stdout.splitlines()
+    tickets = [json.loads(line) for line in lines]
+    assert len(tickets) == 12
+    assert {t["status"] for t in tickets} == {"open", "answered", "forwarded", "closed", "on_hold"}
+    for ticket in tickets:
+        assert {"ref", "status", "office", "assignee", "priority", "requester", "subject", "created_at",
+                "messages", "events"} <= set(ticket)
+        message = ticket["messages"][0]
+        assert {"direction", "from", "message_id", "text", "full_text", "html", "attachments",
+                "refused"} <= set(message)
+        assert {"at", "actor", "kind", "from", "to"} <= set(ticket["events"][0])
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_run_starts_every_part_prints_ready_and_takes_mail(empty):
+    database = empty
+    web, smtp = _free_port(), _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "from cli import main; main()", "run", "--demo", "--web-port", str(web),
+         "--smtp-port", str(smtp)], cwd=ROOT, env=_env(database), stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL, text=True)
+    try:
+        deadline = time.monotonic() + 90
+        seen = []
+        while time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            seen.append(line)
+            if line.startswith("READY") or not line:
+                break
+        assert any(line.startswith("READY") for line in seen), seen
+        with urllib.request.urlopen(f"http://127.0.0.1:{web}/healthz", timeout=10) as response:
+            assert response.status == 200
+        with smtplib.SMTP("127.0.0.1", smtp, timeout=30) as client:
+            client.sendmail("sekolah01@sekolah.demo", [database.settings.address],
+                            b"From: sekolah01@sekolah.demo\r\nTo: " + database.settings.address.encode()
+                            + b"\r\nSubject: Tes dari run\r\nMessage-ID: <run-test@sekolah.demo>\r\n\r\nHalo\r\n")
+        exported = helpdesk(database, "export").stdout
+        assert "Tes dari run" in exported
+    finally:
+        proc.terminate()
+        assert proc.wait(timeout=60) == 0
