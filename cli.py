@@ -182,8 +182,7 @@ def parts(host: str, web_port: int, smtp_port: int) -> list[tuple[str, list[str]
                   "--port", str(smtp_port)], smtp_port),
         # The worker with beat inside (-B): one process delivers mail and runs
         # the schedule; production runs them apart (Procfile worker, beat).
-        ("worker", [python, "-m", "celery", "-A", "celery_app", "worker", "-B", "--loglevel", "INFO",
-                    "--concurrency", "2"], None),
+        ("worker", [python, "-m", "tasks.worker"], None),
     ]
 
 
