@@ -9,13 +9,15 @@ content, hold back remote images and harden links.
 """
 import re
 from functools import partial
-from html import unescape
+from html import escape, unescape
 from urllib.parse import unquote
 
 import tinycss2
 from bleach.css_sanitizer import CSSSanitizer
 from bleach.html5lib_shim import Filter
 from bleach.sanitizer import Cleaner
+
+from core.htmltext import html_to_text
 
 _TAGS = frozenset({
     "a", "abbr", "b", "big", "blockquote", "br", "caption", "center", "code",
@@ -198,6 +200,8 @@ def sanitize_html(
     cid_map maps a Content-ID (with or without angle brackets) to the URL the
     portal serves that inline part at; cid: images not in it are dropped.
     """
+    if _too_complex(html):
+        return f"<pre>{escape(html_to_text(html))}</pre>"
     cids = {key.strip().strip("<>"): url for key, url in (cid_map or {}).items()}
     cleaner = Cleaner(
         tags=_TAGS | _DROPPED_WITH_CONTENT,
@@ -213,3 +217,28 @@ def sanitize_html(
         ],
     )
     return cleaner.clean(html)
+
+
+# html5lib builds its tree in time that grows with the square of the nesting
+# depth: 50,000 nested <div>s (250 KB) take minutes, a denial of service by
+# mail. No real message nests so deep or is so large; such HTML is shown as
+# its text (a linear parse) instead. Elements the parser closes by itself
+# (<p>, <li>, table cells) and void elements do not count towards the depth.
+MAX_DEPTH = 200
+MAX_CHARS = 2_000_000
+_TAG_TOKEN = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9]*)[^>]*?(/?)>")
+_NOT_NESTING = frozenset(
+    "p li td th tr dt dd option colgroup col br hr img wbr input meta link base area source track".split())
+
+
+def _too_complex(html: str) -> bool:
+    if len(html) > MAX_CHARS:
+        return True
+    depth = 0
+    for closing, name, self_closing in _TAG_TOKEN.findall(html):
+        if self_closing or name.lower() in _NOT_NESTING:
+            continue
+        depth = max(depth - 1, 0) if closing else depth + 1
+        if depth > MAX_DEPTH:
+            return True
+    return False

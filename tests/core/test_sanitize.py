@@ -250,3 +250,23 @@ def test_no_other_module_imports_bleach():
         if re.search(r"^\s*(import|from)\s+bleach\b", path.read_text(), re.M)
     ]
     assert importers == ["core/sanitize.py"]
+
+
+def test_html_nested_deeper_than_any_mail_is_shown_as_text_in_linear_time():
+    import time
+
+    from core.sanitize import sanitize_html
+
+    for hostile in ("<div>" * 50_000 + "deep" + "</div>" * 50_000, "<b><i>" * 20_000 + "x<script>y</script>"):
+        start = time.perf_counter()
+        out = sanitize_html(hostile)
+        assert time.perf_counter() - start < 5
+        assert out.startswith("<pre>") and "<script" not in out and "<div" not in out
+
+
+def test_ordinary_nesting_is_sanitised_as_html():
+    from core.sanitize import sanitize_html
+
+    table = "<table>" + "<tr><td><p>cell" * 300 + "</table>"
+    assert sanitize_html("<div>" * 50 + "ok" + "</div>" * 50).startswith("<div>")
+    assert sanitize_html(table).startswith("<table>")
