@@ -9,11 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core import audit, outbox
-from core.models import Outbox, OutboxStatus, Outcome, Ticket, utcnow
+from core import audit, notices
+from core.models import Outcome, Ticket, utcnow
 from core.policy import Policy
 from core.settings import Settings
 from core.staff_actions import link
@@ -46,39 +45,10 @@ def route(session: Session, settings: Settings, policy: Policy, incoming: Incomi
         session.flush()
         link(session, landed, linked, audit.SYSTEM, now=now)
     if opened and acknowledge_new and not incoming.auto_reply:
-        _acknowledge(session, settings, policy, landed, incoming, now)
+        # Through notices, so the loop guard and the per-address rate limit apply.
+        notices.ack(session, settings, policy, landed, landed.messages[0], now=now)
     if incoming.auto_reply:
         outcome = Outcome.auto_reply
     else:
         outcome = Outcome.new_ticket if opened else Outcome.appended
     return Routed(landed, outcome)
-
-
-def _acknowledge(session: Session, settings: Settings, policy: Policy, ticket: Ticket, incoming: Incoming,
-                 now: datetime) -> None:
-    # The same context as the web form's acknowledgement; the link is derived
-    # when the mail is rendered, so the outbox never holds a working token.
-    # In-Reply-To threads the acknowledgement under the customer's own mail.
-    outbox.enqueue(session, settings, template="ack", to=ticket.requester_email, ticket=ticket,
-                   context={"ref": ticket.ref, "subject": ticket.subject, "name": ticket.requester_name},
-                   language=ticket.language or policy.default_language, automatic=True,
-                   in_reply_to=incoming.message_id, references=incoming.message_id, now=now)
-
-
-def record_bounce(session: Session, original_message_id: str | None, reason: str, *,
-                  now: datetime | None = None) -> Outbox | None:
-    """Mark the outbox row a delivery status report bounces; None when the
-    report names no mail of ours."""
-    if not original_message_id:
-        return None
-    row = session.scalar(select(Outbox).where(Outbox.message_id == original_message_id.strip()))
-    if row is None:
-        return None
-    now = now or utcnow()
-    row.status = OutboxStatus.bounced
-    row.bounced_at = now
-    row.bounce_reason = reason[:1000]
-    if row.ticket_id is not None:
-        audit.record(session, session.get(Ticket, row.ticket_id), "bounced", audit.SYSTEM,
-                     to_value=row.to_address, detail=reason, at=now)
-    return row

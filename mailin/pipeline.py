@@ -24,7 +24,8 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from core.db import Database
-from core.inbound import record_bounce, route
+from core.inbound import route
+from core.notices import mark_bounced
 from core.models import Outcome, RawMail, Ticket, utcnow
 from core.policy import load_policy
 from core.store import Store
@@ -141,7 +142,7 @@ def settle(raw_mail: RawMail, outcome: Outcome, reason: str | None, ticket: Tick
 
 def settle_bounce(session: Session, raw_mail: RawMail, report: DeliveryReport, now: datetime) -> IngestResult:
     """A bounce is tied to the mail of ours it reports, never made a ticket."""
-    bounced = record_bounce(session, report.original_message_id, report.reason, now=now)
+    bounced = mark_bounced(session, report.original_message_id, report.reason, now=now)
     if bounced is None:
         return settle(raw_mail, Outcome.bounce, f"{report.reason}; no mail of ours named in it", None, now)
     ticket = session.get(Ticket, bounced.ticket_id) if bounced.ticket_id else None

@@ -5,7 +5,8 @@ import pytest
 from sqlalchemy import select
 
 from core import outbox
-from core.inbound import record_bounce, route
+from core.inbound import route
+from core.notices import mark_bounced
 from core.models import Event, Outbox, OutboxStatus, Outcome, Status, TicketLink
 from core.policy import load_policy
 from core.tickets import Incoming
@@ -73,9 +74,9 @@ def test_a_bounce_marks_its_outbox_row_and_notes_it_on_the_ticket(session, setti
     ticket = route(session, settings, policy, incoming()).ticket
     row = outbox.enqueue(session, settings, template="reply", to="sman1@sekolah.test", ticket=ticket)
     session.flush()
-    assert record_bounce(session, row.message_id, "failed 5.1.1") is row
+    assert mark_bounced(session, row.message_id, "failed 5.1.1") is row
     assert (row.status, row.bounce_reason, row.bounced_at is not None) == (OutboxStatus.bounced, "failed 5.1.1", True)
-    event = session.scalars(select(Event).where(Event.kind == "bounced")).one()
+    event = session.scalars(select(Event).where(Event.kind == "bounce")).one()
     assert event.ticket_id == ticket.id
-    assert record_bounce(session, "<unknown@x>", "failed") is None
-    assert record_bounce(session, None, "failed") is None
+    assert mark_bounced(session, "<unknown@x>", "failed") is None
+    assert mark_bounced(session, None, "failed") is None
