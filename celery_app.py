@@ -17,10 +17,11 @@ from celery import Celery
 from core.settings import Settings, load_settings
 
 DELIVER_EVERY_SECONDS = 10.0
+SWEEP_EVERY_SECONDS = 60.0
 
 
 def make_app(settings: Settings) -> Celery:
-    app = Celery("helpdesk", include=["tasks.outbox"])
+    app = Celery("helpdesk", include=["tasks.outbox", "tasks.sweep"])
     app.conf.update(
         task_acks_late=True,
         task_ignore_result=True,
@@ -32,6 +33,8 @@ def make_app(settings: Settings) -> Celery:
             "deliver-outbox": {"task": "tasks.outbox.deliver_outbox", "schedule": DELIVER_EVERY_SECONDS,
                                # a pass not picked up before the next one is pointless
                                "options": {"expires": DELIVER_EVERY_SECONDS * 3}},
+            "sweep": {"task": "tasks.sweep.sweep", "schedule": SWEEP_EVERY_SECONDS,
+                      "options": {"expires": SWEEP_EVERY_SECONDS * 2}},
         },
     )
     if settings.broker_url:
