@@ -42,12 +42,16 @@ def make_app(settings: Settings) -> Celery:
     else:
         queue = settings.path("broker", "queue")
         processed = settings.path("broker", "processed")
-        for folder in (queue, processed):
+        # kombu keeps exchange bindings in a "control" folder, by default in
+        # the working directory; it belongs with the rest of the broker.
+        control = settings.path("broker", "control")
+        for folder in (queue, processed, control):
             folder.mkdir(parents=True, exist_ok=True)
         app.conf.update(
             broker_url="filesystem://",
             broker_transport_options={"data_folder_in": str(queue), "data_folder_out": str(queue),
-                                      "processed_folder": str(processed), "store_processed": False},
+                                      "processed_folder": str(processed), "store_processed": False,
+                                      "control_folder": str(control)},
             worker_enable_remote_control=False,
             worker_send_task_events=False,
         )
