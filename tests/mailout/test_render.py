@@ -39,6 +39,7 @@ def test_the_acknowledgement_speaks_the_tickets_language(session, settings, worl
     assert mail["Subject"] == f"[{ticket.ref}] {words}: Dapodik tidak bisa login"
     assert mail.get_body(("plain",)).get_content_charset() == "utf-8"
     assert link_of(settings, ticket) in mail.get_body(("plain",)).get_content()
+    assert f'href="{link_of(settings, ticket)}"' in mail.get_body(("html",)).get_content()
 
 
 def test_a_staff_reply_carries_its_attachments_and_escapes_html(session, settings, world):
