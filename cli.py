@@ -248,7 +248,7 @@ from mailout.commands import deliver as deliver_command  # noqa: E402
 main.add_command(deliver_command)
 
 
-from mailin.commands import ingest_files, mail_log_command, reprocess_command, smtpd  # noqa: E402
+from mailin.commands import imap_poll, ingest_files, mail_log_command, reprocess_command, smtpd  # noqa: E402
 
-for _command in (smtpd, ingest_files, mail_log_command, reprocess_command):
+for _command in (smtpd, imap_poll, ingest_files, mail_log_command, reprocess_command):
     main.add_command(_command)

@@ -1,4 +1,4 @@
-"""`helpdesk smtpd`, `helpdesk ingest` and `helpdesk mail-log`."""
+"""`helpdesk smtpd`, `helpdesk imap-poll`, `helpdesk ingest` and `helpdesk mail-log`."""
 from __future__ import annotations
 
 import json
@@ -25,6 +25,31 @@ def smtpd(host: str, port: int) -> None:
     db = Database(load_settings())
     db.settings.data_dir.mkdir(parents=True, exist_ok=True)
     serve(db, host, port, ready=lambda bound: click.echo(f"smtpd listening on {host}:{bound}", err=True))
+
+
+@click.command("imap-poll")
+@click.option("--once", is_flag=True, help="poll once and exit (for cron); otherwise poll every --interval")
+@click.option("--interval", default=30.0, type=float, show_default=True, help="seconds between polls")
+def imap_poll(once: bool, interval: float) -> None:
+    """Take new mail from the mailbox in HELPDESK_IMAP_URL into the pipeline."""
+    from mailin.imap import mailbox_of, poll_forever, poll_once
+
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
+                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    settings = load_settings()
+    try:
+        mailbox_of(settings.imap_url)
+    except ValueError as error:
+        raise click.ClickException(str(error))
+    db = Database(settings)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    if not once:
+        poll_forever(db, settings, interval=interval)
+        return
+    report = poll_once(db, settings)
+    click.echo(f"fetched {report.fetched}, ingested {report.ingested}, failed {report.failed}")
+    if report.failed:
+        sys.exit(75)  # EX_TEMPFAIL: the next poll takes it again
 
 
 @click.command("ingest")

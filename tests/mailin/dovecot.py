@@ -81,9 +81,12 @@ class Dovecot:
             time.sleep(0.05)
         raise RuntimeError(f"dovecot did not listen on {self.port}: {self.log()}")
 
+    def running(self) -> bool:
+        return (self.root / "run" / "master.pid").exists()
+
     def stop(self) -> None:
         pid_file = self.root / "run" / "master.pid"
-        if not pid_file.exists():
+        if not self.running():
             return
         pid = int(pid_file.read_text().strip())
         os.kill(pid, 15)

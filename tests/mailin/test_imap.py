@@ -12,9 +12,11 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from imapclient import IMAPClient
 from sqlalchemy import select
 
+from cli import main
 from core.models import ImapCursor, Outcome, RawMail, Ticket
 from mailin.imap import poll_forever, poll_once, return_path
 from tests.mailin.conftest import impatient, locked
@@ -174,9 +176,10 @@ def test_poll_forever_survives_the_server_going_away(dovecot, db, mailbox, caplo
         append(dovecot, user, mail(subject="Sesudah"))
         wait_for(lambda: len(tickets(db)) == 2)
     finally:
-        dovecot.start() if not (dovecot.root / "run" / "master.pid").exists() else None
         stop.set()
         poller.join(10)
+        if not dovecot.running():
+            dovecot.start()  # the next test needs it back
     assert not poller.is_alive()
     assert [t.subject for t in tickets(db)] == ["Sebelum", "Sesudah"]
 
@@ -192,3 +195,25 @@ def test_return_path_is_the_envelope_sender_and_empty_for_bounces():
     assert return_path(b"Return-Path: <a@b.test>\r\nSubject: x\r\n\r\nbody") == "a@b.test"
     assert return_path(b"Return-Path: <>\r\n\r\n") == "<>"
     assert return_path(b"Subject: x\r\n\r\nReturn-Path: <a@b.test>\r\n") is None
+
+
+def helpdesk(db, *args, imap_url: str):
+    env = {"HELPDESK_DATA_DIR": str(db.settings.data_dir), "HELPDESK_DATABASE_URL": db.settings.database_url,
+           "HELPDESK_SECRET_KEY": db.settings.secret_key, "HELPDESK_ADDRESS": db.settings.address,
+           "HELPDESK_IMAP_URL": imap_url}
+    return CliRunner().invoke(main, list(args), env=env, catch_exceptions=False)
+
+
+def test_imap_poll_once_prints_what_it_took(dovecot, db, mailbox):
+    user, settings = mailbox
+    append(dovecot, user, mail())
+    result = helpdesk(db, "imap-poll", "--once", imap_url=settings.imap_url)
+    assert result.exit_code == 0, result.output
+    assert "fetched 1, ingested 1, failed 0" in result.output
+    assert len(tickets(db)) == 1
+
+
+def test_imap_poll_without_a_url_says_what_to_set(db):
+    result = helpdesk(db, "imap-poll", "--once", imap_url="")
+    assert result.exit_code == 1
+    assert "HELPDESK_IMAP_URL is not set" in result.output
