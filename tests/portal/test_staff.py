@@ -179,3 +179,26 @@ def test_the_reply_reaches_the_school_through_a_real_relay(client, database, wor
     mail = replies[0]
     assert f"[{ref}]" in mail["Subject"] and mail["In-Reply-To"] == "<sman1@sekolah.test>"
     assert "NUPTK sudah terbit minggu ini." in mail.get_body(("plain",)).get_content()
+
+
+def test_a_reply_carries_its_file_which_only_offices_that_see_the_ticket_can_download(app, database, world):
+    import io
+    import json
+
+    app.config["WTF_CSRF_ENABLED"] = False
+    city, sibling = app.test_client(), app.test_client()
+    log_in(city, world.emails["c3171"])
+    log_in(sibling, world.emails["c3172"])
+    ref = world.refs["sman1"]
+    pdf = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+    city.post(f"/staff/tickets/{ref}/reply", content_type="multipart/form-data",
+              data={"text": "Formulir terlampir.", "files": (io.BytesIO(pdf), "formulir.pdf")})
+    with database.session() as s:
+        mail = s.scalar(select(Outbox).where(Outbox.template == "staff_reply"))
+        [attachment_id] = json.loads(mail.context)["attachments"]
+    url = f"/staff/tickets/{ref}/attachments/{attachment_id}"
+    download = city.get(url)
+    assert download.status_code == 200 and download.data == pdf
+    assert "attachment" in download.headers["Content-Disposition"]
+    assert sibling.get(url).status_code == 404
+    assert city.get(f"/staff/tickets/{world.refs['sman8']}/attachments/{attachment_id}").status_code == 404
