@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.orm import Session
 
-from core import assignment, audit, notices, routing, sla
+from core import assignment, audit, notices, ratelimit, routing, sla
 from core.db import Database
 from core.models import Status, Ticket, utcnow
 from core.policy import Policy, load_policy
@@ -35,6 +35,7 @@ class SweepReport:
     escalated: int = 0
     returned: int = 0
     assigned: int = 0
+    forgotten: int = 0  # rate counts and form stamps past every window
 
     def __str__(self) -> str:
         return ", ".join(f"{f.name} {getattr(self, f.name)}" for f in fields(self))
@@ -51,6 +52,8 @@ def run_sweep(db: Database, now: datetime | None = None) -> SweepReport:
     report.warned = warn(db, policy, now)
     report.returned = return_absent(db, policy, now)
     report.assigned = fill_pools(db, policy, now)
+    with db.begin() as session:
+        report.forgotten = ratelimit.forget_old(session, now)
     return report
 
 

@@ -185,8 +185,24 @@ def test_the_command_runs_the_sweep_as_of_the_given_time_and_prints_counts(datab
     from cli import main
     result = CliRunner().invoke(main, ["sweep", "--now", "2026-03-09T08:00:00+00:00"], env=env)
     assert result.exit_code == 0, result.output
-    assert result.output.strip() == "closed 1, warned 0, breached 0, escalated 0, returned 0, assigned 0"
+    assert result.output.strip() == "closed 1, warned 0, breached 0, escalated 0, returned 0, assigned 0, forgotten 0"
     again = CliRunner().invoke(main, ["sweep", "--now", "2026-03-09T08:00:00+00:00"], env=env)
     assert "closed 0" in again.output
     bad = CliRunner().invoke(main, ["sweep", "--now", "tomorrow"], env=env)
     assert bad.exit_code != 0 and "ISO" in bad.output
+
+
+def test_the_sweep_forgets_rate_counts_older_than_every_window(database):
+    from datetime import timedelta
+
+    from core import ratelimit
+    from core.models import RateEvent, utcnow
+    from core.sweep import run_sweep
+
+    now = utcnow()
+    with database.begin() as s:
+        ratelimit.hit(s, "auto:a@sekolah.test", now - timedelta(days=2))
+        ratelimit.hit(s, "auto:a@sekolah.test", now - timedelta(minutes=5))
+    assert run_sweep(database, now).forgotten == 1
+    with database.session() as s:
+        assert s.query(RateEvent).count() == 1
