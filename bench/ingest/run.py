@@ -17,6 +17,7 @@ import argparse
 import json
 import os
 import platform
+import socket
 import statistics
 import subprocess
 import sys
@@ -25,6 +26,7 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent.parent
 sys.path.insert(0, str(HERE))
 
 import ceiling  # noqa: E402
@@ -41,13 +43,52 @@ class NotWired(NotImplementedError):
     """The product's server is not plugged into the bench yet."""
 
 
-def ours(corpus_dir: Path, directory_csv: Path, concurrency: int) -> dict:
-    """One round against the product's SMTP server.
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
-    Must return ceiling.blast's dict plus "threading": verify.score(...) for
-    the corpus's manifest; bench/README.md says how to wire it.
-    """
-    raise NotWired("product server not wired yet (see bench/README.md, 'Plugging in ours')")
+
+def wait_for_port(port: int, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise RuntimeError(f"helpdesk smtpd did not listen on {port}")
+
+
+def ours(corpus_dir: Path, directory_csv: Path, concurrency: int, manifest: list[dict]) -> dict:
+    """One round against the product's SMTP server (`helpdesk smtpd`) on a fresh
+    SQLite data dir with the corpus's directory imported; threading is read
+    back from `helpdesk export`."""
+    with tempfile.TemporaryDirectory(prefix="ours-") as data:
+        env = {**os.environ, "HELPDESK_DATA_DIR": data,
+               "HELPDESK_DATABASE_URL": f"sqlite:///{data}/helpdesk.db", "HELPDESK_ADDRESS": "helpdesk@localhost"}
+        for key in ("HELPDESK_SECRET_KEY", "HELPDESK_BROKER_URL", "HELPDESK_SMTP_RELAY"):
+            env.pop(key, None)
+
+        def helpdesk(*args: str, **kwargs) -> subprocess.CompletedProcess:
+            return subprocess.run([sys.executable, "-c", "from cli import main; main()", *args], cwd=ROOT,
+                                  env=env, check=True, capture_output=True, text=True, **kwargs)
+
+        helpdesk("init-db")
+        helpdesk("import-directory", str(directory_csv))
+        port = free_port()
+        server = subprocess.Popen([sys.executable, "-c", "from cli import main; main()", "smtpd", "--port",
+                                   str(port)], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.DEVNULL)
+        try:
+            wait_for_port(port)
+            result = ceiling.blast("127.0.0.1", port, sorted(corpus_dir.glob("*.eml")), concurrency)
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+        export = Path(data) / "export.jsonl"
+        export.write_text(helpdesk("export", "--format", "jsonl").stdout, encoding="utf-8")
+        result["threading"] = verify.score(manifest, verify.tickets_from_export(export))
+    return result
 
 
 def run_peer_round(corpus_dir: Path, workdir: Path, manifest: list[dict]) -> dict:
@@ -80,7 +121,7 @@ def measure_rounds(corpus_dir: Path, workdir: Path, manifest: list[dict],
         if skipped is None:
             try:
                 rounds["ours"].append(ours(corpus_dir, corpus_dir / "directory.csv",
-                                           args.concurrency))
+                                           args.concurrency, manifest))
             except NotWired as reason:
                 skipped = str(reason)
         done = len(rounds["peer"])
