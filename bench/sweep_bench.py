@@ -22,9 +22,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import create_engine, select, text  # noqa: E402
+from scratch import create_database, drop_database  # noqa: E402
+
+from sqlalchemy import select, text  # noqa: E402
 from sqlalchemy.dialects import postgresql  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
 
 from core import assignment, sla  # noqa: E402
 from core.db import Database  # noqa: E402
@@ -97,20 +98,8 @@ FILL = [
 ]
 
 
-def create_database(server_url: str) -> str:
-    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{NAME}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{NAME}"'))
-    admin.dispose()
-    return make_url(server_url).set(database=NAME).render_as_string(hide_password=False)
 
 
-def drop_database(server_url: str) -> None:
-    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{NAME}" WITH (FORCE)'))
-    admin.dispose()
 
 
 def fill(database: Database, tickets: int, schools: int, backlog: timedelta) -> float:
@@ -173,7 +162,7 @@ def main() -> None:
     parser.add_argument("--backlog-hours", type=float, default=1.0,
                         help="how long ago the previous sweep ran (the work waiting for this one)")
     args = parser.parse_args()
-    url = create_database(args.server_url)
+    url = create_database(args.server_url, NAME)
     try:
         env = {"HELPDESK_DATABASE_URL": url, "HELPDESK_DATA_DIR": tempfile.mkdtemp(prefix="sweep-bench-"),
                "HELPDESK_SECRET_KEY": "bench"}
@@ -194,14 +183,14 @@ def main() -> None:
         idle_s = time.monotonic() - started
         database.engine.dispose()
     finally:
-        drop_database(args.server_url)
+        drop_database(args.server_url, url)
     print(f"backlog sweep ({args.backlog_hours} h) {backlog_s:.2f} s: {backlog}")
     print(f"next sweep {idle_s:.2f} s: {idle}")
     for name, plan in plans.items():
         print(f"--- {name}\n{plan}")
     if args.no_record:
         return
-    lines = [f"## Sweep (core.sweep.run_sweep) on PostgreSQL, 2026-11-23", "",
+    lines = ["## Sweep (core.sweep.run_sweep) on PostgreSQL, 2026-11-23", "",
              f"    .venv/bin/python bench/sweep_bench.py --tickets {args.tickets} --schools {args.schools}"
              f" --backlog-hours {args.backlog_hours:g}", "",
              f"{args.tickets:,} tickets of {args.schools:,} schools, five years, 2 % not closed "
