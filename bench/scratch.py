@@ -1,9 +1,15 @@
-"""What the benches share: a free loopback port, and scratch PostgreSQL
-databases made for one run and dropped after it."""
+"""What the benches share: a free loopback port, scratch PostgreSQL databases
+made for one run and dropped after it, a directory of the national size filled
+in SQL, and the portal under gunicorn."""
 from __future__ import annotations
 
 import socket
+import subprocess
+import sys
+import time
+import urllib.request
 import uuid
+from pathlib import Path
 
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
@@ -33,3 +39,44 @@ def create_database(server_url: str, name: str | None = None) -> str:
 
 def drop_database(server_url: str, url: str) -> None:
     _admin(server_url, f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
+
+
+CITIES, PROVINCES = 510, 34
+# The Ministry, 34 provinces, 510 cities and :schools schools, with their paths.
+DIRECTORY_SQL = [
+    "INSERT INTO office (code, name, kind, parent_id, path, active, created_at) "
+    "VALUES ('MIN', 'Kementerian', 'ministry', NULL, '/MIN/', true, now())",
+    f"""INSERT INTO office (code, name, kind, parent_id, path, active, created_at)
+    SELECT 'P' || lpad(p::text, 2, '0'), 'Dinas Provinsi ' || p, 'province', m.id,
+           '/MIN/P' || lpad(p::text, 2, '0') || '/', true, now()
+    FROM generate_series(1, {PROVINCES}) p, office m WHERE m.code = 'MIN'""",
+    f"""INSERT INTO office (code, name, kind, parent_id, path, active, created_at)
+    SELECT 'C' || lpad(c::text, 4, '0'), 'Dinas Kota ' || c, 'city', p.id,
+           p.path || 'C' || lpad(c::text, 4, '0') || '/', true, now()
+    FROM generate_series(1, {CITIES}) c JOIN office p ON p.code = 'P' || lpad((1 + c % {PROVINCES})::text, 2, '0')""",
+    f"""INSERT INTO office (code, name, kind, parent_id, path, email, active, created_at)
+    SELECT 'S' || lpad(s::text, 6, '0'), 'Sekolah ' || s, 'school', c.id,
+           c.path || 'S' || lpad(s::text, 6, '0') || '/', 'sekolah' || s || '@sekolah.bench', true, now()
+    FROM generate_series(1, :schools) s JOIN office c ON c.code = 'C' || lpad((1 + s % {CITIES})::text, 4, '0')""",
+]
+
+
+def start_gunicorn(root: Path, env: dict, port: int, workers: int, threads: int = 0,
+                   wait_seconds: float = 30) -> subprocess.Popen:
+    """The portal under gunicorn on a loopback port, once /healthz answers.
+    Threads make gunicorn's gthread worker, which keeps connections alive;
+    without them it runs sync workers, as the Procfile does."""
+    extra = ["--threads", str(threads)] if threads else []
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", str(workers), *extra,
+         "wsgi:app"],
+        cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + wait_seconds
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
+            return process
+        except OSError:
+            time.sleep(0.2)
+    process.kill()
+    raise RuntimeError("gunicorn did not answer: " + process.stderr.read().decode()[-2000:])

@@ -26,7 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from scratch import create_database, drop_database, free_port  # noqa: E402
+from scratch import DIRECTORY_SQL, create_database, drop_database, free_port, start_gunicorn  # noqa: E402
 
 from sqlalchemy import text  # noqa: E402
 
@@ -36,22 +36,8 @@ from core.passwords import hash_password  # noqa: E402
 from core.settings import load_settings  # noqa: E402
 
 PASSWORD = "bench-password-1"
-CITIES, PROVINCES = 510, 34
 FILL = [
-    "INSERT INTO office (code, name, kind, parent_id, path, active, created_at) "
-    "VALUES ('MIN', 'Kementerian', 'ministry', NULL, '/MIN/', true, now())",
-    f"""INSERT INTO office (code, name, kind, parent_id, path, active, created_at)
-    SELECT 'P' || lpad(p::text, 2, '0'), 'Dinas Provinsi ' || p, 'province', m.id,
-           '/MIN/P' || lpad(p::text, 2, '0') || '/', true, now()
-    FROM generate_series(1, {PROVINCES}) p, office m WHERE m.code = 'MIN'""",
-    f"""INSERT INTO office (code, name, kind, parent_id, path, active, created_at)
-    SELECT 'C' || lpad(c::text, 4, '0'), 'Dinas Kota ' || c, 'city', p.id, p.path || 'C' || lpad(c::text, 4, '0') || '/',
-           true, now()
-    FROM generate_series(1, {CITIES}) c JOIN office p ON p.code = 'P' || lpad((1 + c % {PROVINCES})::text, 2, '0')""",
-    f"""INSERT INTO office (code, name, kind, parent_id, path, email, active, created_at)
-    SELECT 'S' || lpad(s::text, 6, '0'), 'Sekolah ' || s, 'school', c.id, c.path || 'S' || lpad(s::text, 6, '0') || '/',
-           'sekolah' || s || '@sekolah.bench', true, now()
-    FROM generate_series(1, :schools) s JOIN office c ON c.code = 'C' || lpad((1 + s % {CITIES})::text, 4, '0')""",
+    *DIRECTORY_SQL,
     """INSERT INTO ticket (ref, subject, status, office_id, school_id, requester_email, language, created_at, updated_at,
                         status_changed_at, last_customer_at)
     SELECT 'HD-B' || lpad(g::text, 7, '0'),
@@ -96,18 +82,6 @@ end
 
 
 
-def start_gunicorn(env: dict, port: int, workers: int) -> subprocess.Popen:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", str(workers), "wsgi:app"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    for _ in range(150):
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
-            return process
-        except OSError:
-            time.sleep(0.2)
-    process.kill()
-    raise RuntimeError("gunicorn did not answer: " + process.stderr.read().decode()[-2000:])
 
 
 def fill(database: Database, tickets: int, schools: int) -> None:
@@ -194,7 +168,7 @@ def main() -> None:
             Base.metadata.create_all(database.engine)
             fill(database, args.tickets, args.schools)
         refs = city_refs(database)
-        gunicorn = start_gunicorn(env, port, args.workers)
+        gunicorn = start_gunicorn(ROOT, env, port, args.workers)
         cookie = log_in(base, "agent@c0001.bench")
         kinds = {
             "queue pages": [f"/staff/?queue={q}" for q in ("mine", "unassigned", "open", "answered", "closed",

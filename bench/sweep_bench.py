@@ -22,7 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from scratch import create_database, drop_database  # noqa: E402
+from scratch import DIRECTORY_SQL, create_database, drop_database  # noqa: E402
 
 from sqlalchemy import select, text  # noqa: E402
 from sqlalchemy.dialects import postgresql  # noqa: E402
@@ -35,26 +35,11 @@ from core.settings import load_settings  # noqa: E402
 from core.sweep import run_sweep  # noqa: E402
 
 NOW = datetime(2026, 11, 23, 8, 0, tzinfo=timezone.utc)
-CITIES, PROVINCES = 510, 34
 NAME = "hd_bench"
 
 # Statuses of the 2 % not closed; the rest of the five years is closed.
 FILL = [
-    "INSERT INTO office (code, name, kind, parent_id, path, active, created_at) "
-    "VALUES ('MIN', 'Kementerian', 'ministry', NULL, '/MIN/', true, now())",
-    f"""INSERT INTO office (code, name, kind, parent_id, path, active, created_at)
-    SELECT 'P' || lpad(p::text, 2, '0'), 'Dinas Provinsi ' || p, 'province', m.id,
-           '/MIN/P' || lpad(p::text, 2, '0') || '/', true, now()
-    FROM generate_series(1, {PROVINCES}) p, office m WHERE m.code = 'MIN'""",
-    f"""INSERT INTO office (code, name, kind, parent_id, path, active, created_at)
-    SELECT 'C' || lpad(c::text, 4, '0'), 'Dinas Kota ' || c, 'city', p.id,
-           p.path || 'C' || lpad(c::text, 4, '0') || '/', true, now()
-    FROM generate_series(1, {CITIES}) c JOIN office p ON p.code = 'P' || lpad((1 + c % {PROVINCES})::text, 2, '0')""",
-    f"""INSERT INTO office (code, name, kind, parent_id, path, email, active, created_at)
-    SELECT 'S' || lpad(s::text, 6, '0'), 'Sekolah ' || s, 'school', c.id,
-           c.path || 'S' || lpad(s::text, 6, '0') || '/', 'sekolah' || s || '@sekolah.bench', true, now()
-    FROM generate_series(1, :schools) s JOIN office c ON c.code = 'C' || lpad((1 + s % {CITIES})::text, 4, '0')""",
-    # Two agents per city and province; in a few offices one has just been away for 48 hours.
+    *DIRECTORY_SQL,
     """INSERT INTO app_user (email, name, password_hash, office_id, role, active, available, available_changed_at,
                           failed_logins, created_at)
     SELECT 'agent' || n || '@' || lower(o.code) || '.bench', 'Agent ' || o.code, 'x', o.id, 'agent', true,

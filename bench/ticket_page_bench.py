@@ -26,7 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from scratch import create_database, drop_database, free_port  # noqa: E402
+from scratch import create_database, drop_database, free_port, start_gunicorn  # noqa: E402
 
 from sqlalchemy import text  # noqa: E402
 
@@ -110,22 +110,6 @@ def bench_token(database: Database) -> str:
     return link_token(database.settings.secret_key, ticket_id, nonce)
 
 
-def start_gunicorn(env: dict, port: int, workers: int, threads: int) -> subprocess.Popen:
-    # Threads make gunicorn's gthread worker, which keeps connections alive;
-    # without them it runs sync workers, as the Procfile does.
-    extra = ["--threads", str(threads)] if threads else []
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", str(workers), *extra,
-         "wsgi:app"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    for _ in range(100):
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
-            return process
-        except OSError:
-            time.sleep(0.2)
-    process.kill()
-    raise RuntimeError("gunicorn did not answer: " + process.stderr.read().decode()[-2000:])
 
 
 def cpu_seconds(pids: list[int]) -> float:
@@ -219,7 +203,7 @@ def main() -> None:
             Base.metadata.create_all(database.engine)
             token = fill(database, args.tickets, args.messages)
         port = free_port()
-        gunicorn = start_gunicorn(env, port, args.workers, args.threads)
+        gunicorn = start_gunicorn(ROOT, env, port, args.workers, args.threads, wait_seconds=20)
         page_url = f"http://127.0.0.1:{port}/t/{token}"
         page = urllib.request.urlopen(page_url).read()
         assert b"catatan internal" not in page and page.count(b'class="message ') == args.messages
