@@ -13,6 +13,7 @@ import zlib
 from dataclasses import dataclass
 
 import filetype
+import olefile
 
 # rar is left out: it needs a non-free tool to open and so cannot be checked
 # the way zip can, and schools' own machines make zip (or 7z) archives anyway.
@@ -39,18 +40,22 @@ class Refused(Exception):
 
 
 _OOXML = "application/vnd.openxmlformats-officedocument."
+# Office 2007+ files saved with a password are OLE2 containers, not zips.
+ENCRYPTED_OOXML = "application/x-ooxml-encrypted"
 _ODF = "application/vnd.oasis.opendocument."
 # What each known extension is, and the sniffed types its content may have.
 # A generic sniff (a zip, an OLE2 container, text) cannot tell a docx from an
 # xlsx or a list from prose, so for those the extension names the type.
 _KNOWN = {
     "pdf": ("application/pdf", {"application/pdf"}),
-    "doc": ("application/msword", {"application/x-ole-storage", "application/msword"}),
-    "xls": ("application/vnd.ms-excel", {"application/x-ole-storage", "application/vnd.ms-excel"}),
-    "ppt": ("application/vnd.ms-powerpoint", {"application/x-ole-storage", "application/vnd.ms-powerpoint"}),
-    "docx": (_OOXML + "wordprocessingml.document", {"application/zip", _OOXML + "wordprocessingml.document"}),
-    "xlsx": (_OOXML + "spreadsheetml.sheet", {"application/zip", _OOXML + "spreadsheetml.sheet"}),
-    "pptx": (_OOXML + "presentationml.presentation", {"application/zip", _OOXML + "presentationml.presentation"}),
+    "doc": ("application/msword", {"application/msword"}),
+    "xls": ("application/vnd.ms-excel", {"application/vnd.ms-excel"}),
+    "ppt": ("application/vnd.ms-powerpoint", {"application/vnd.ms-powerpoint"}),
+    "docx": (_OOXML + "wordprocessingml.document",
+             {"application/zip", _OOXML + "wordprocessingml.document", ENCRYPTED_OOXML}),
+    "xlsx": (_OOXML + "spreadsheetml.sheet", {"application/zip", _OOXML + "spreadsheetml.sheet", ENCRYPTED_OOXML}),
+    "pptx": (_OOXML + "presentationml.presentation",
+             {"application/zip", _OOXML + "presentationml.presentation", ENCRYPTED_OOXML}),
     "odt": (_ODF + "text", {"application/zip", _ODF + "text"}),
     "ods": (_ODF + "spreadsheet", {"application/zip", _ODF + "spreadsheet"}),
     "odp": (_ODF + "presentation", {"application/zip", _ODF + "presentation"}),
@@ -68,7 +73,7 @@ _RASTER_IMAGES = frozenset(_IMAGE_EXTENSIONS.values())
 for _ext, _type in _IMAGE_EXTENSIONS.items():
     # A jpeg named .png is still a picture; its real type is reported.
     _KNOWN[_ext] = (_type, _RASTER_IMAGES)
-_GENERIC = frozenset({"application/zip", "application/x-ole-storage", "text/plain", "text/csv"})
+_GENERIC = frozenset({"application/zip", ENCRYPTED_OOXML, "text/plain", "text/csv"})
 _INLINE_IMAGES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
 
 EXECUTABLE = "application/x-executable"
@@ -116,13 +121,12 @@ def safe_filename(name: str | None, *, fallback: str = "attachment") -> str:
 
 def sniff(content: bytes) -> str | None:
     """The content type the bytes themselves show, or None when unknown."""
-    if content.startswith(_EXECUTABLE_MAGIC) or _is_dos_program(content):
+    if _is_program(content):
         return EXECUTABLE
     if content.startswith(b"MZ"):
         return _sniff_text(content)
     if content.startswith(_OLE2):
-        # Word, Excel and PowerPoint 97-2003 (and .msi, .msg) share the container.
-        return filetype.guess_mime(content) or "application/x-ole-storage"
+        return _sniff_ole(content)
     if content.startswith(b"%PDF-"):
         return "application/pdf"
     if content.startswith(b"PK\x03\x04"):
@@ -131,6 +135,10 @@ def sniff(content: bytes) -> str | None:
     if kind is not None:
         return kind
     return _sniff_text(content)
+
+
+def _is_program(content: bytes) -> bool:
+    return content.startswith(_EXECUTABLE_MAGIC) or _is_dos_program(content)
 
 
 def _is_dos_program(content: bytes) -> bool:
@@ -159,6 +167,32 @@ def _sniff_zip(content: bytes) -> str:
             if any(n.startswith(folder) for n in names):
                 return _OOXML + kind
     return "application/zip"
+
+
+OLE_STORAGE = "application/x-ole-storage"
+# Word, Excel and PowerPoint 97-2003 share the OLE2 container with Windows
+# installers (.msi), Outlook messages (.msg) and more; the streams inside tell
+# them apart, so an installer renamed .doc is not taken for a document.
+_OLE_STREAMS = (
+    ("worddocument", "application/msword"),
+    ("workbook", "application/vnd.ms-excel"),
+    ("book", "application/vnd.ms-excel"),
+    ("powerpoint document", "application/vnd.ms-powerpoint"),
+    ("encryptedpackage", ENCRYPTED_OOXML),
+    ("__properties_version1.0", "application/vnd.ms-outlook"),
+)
+
+
+def _sniff_ole(content: bytes) -> str:
+    try:
+        with olefile.OleFileIO(content) as ole:
+            streams = {path[0].lower() for path in ole.listdir(streams=True, storages=True)}
+    except Exception:  # olefile raises many kinds on damaged containers
+        return OLE_STORAGE
+    for stream, kind in _OLE_STREAMS:
+        if stream in streams:
+            return kind
+    return OLE_STORAGE
 
 
 def _sniff_text(content: bytes) -> str | None:
@@ -231,7 +265,52 @@ def check(filename: str, content: bytes, rules: AttachmentRules) -> tuple[str, s
     if sniffed not in accepted:
         found = f"is {sniffed}" if sniffed else "is of an unknown kind"
         raise Refused(f"content {found} but the name says .{extension}")
+    if sniffed == "application/zip":
+        _refuse_programs_inside(content)
     return name, declared if sniffed in _GENERIC else sniffed
+
+
+# What Windows runs (or installs, or mounts) on a double click inside an
+# archive; the archive's own allowlist check cannot see them.
+PROGRAM_EXTENSIONS = frozenset({
+    "exe", "com", "scr", "pif", "bat", "cmd", "msi", "msp", "msc", "dll", "cpl", "sys", "ocx",
+    "jar", "js", "jse", "vbs", "vbe", "wsf", "wsh", "hta", "ps1", "psm1", "lnk", "url", "reg",
+    "inf", "scf", "sh", "apk", "app", "iso", "img", "vhd", "vhdx", "appx", "msix", "application",
+})
+_MAX_MEMBERS = 10_000
+_NESTED_LIMIT = 20 * 1024 * 1024
+
+
+def _refuse_programs_inside(content: bytes, depth: int = 0) -> None:
+    """Refuse a zip holding a program, by member name or by content, one archive deep."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(content)) as archive:
+            members = [m for m in archive.infolist() if not m.is_dir()][:_MAX_MEMBERS]
+            for member in members:
+                inner = safe_filename(member.filename)
+                if _extension(inner) in PROGRAM_EXTENSIONS:
+                    raise Refused(f"the archive holds a program: {inner}")
+                head = _member_head(archive, member, _NESTED_LIMIT if depth == 0 else 64)
+                if head is None:
+                    continue
+                if _is_program(head):
+                    raise Refused(f"the archive holds a program: {inner}")
+                if depth == 0 and head.startswith(b"PK\x03\x04"):
+                    _refuse_programs_inside(head, depth + 1)
+    except (zipfile.BadZipFile, OSError, RuntimeError, NotImplementedError,
+            EOFError, ValueError, zlib.error):
+        # Damaged or encrypted: the names above were still checked where readable.
+        return
+
+
+def _member_head(archive: zipfile.ZipFile, member: zipfile.ZipInfo, limit: int) -> bytes | None:
+    """A member's first bytes, or the whole member when it may be an archive
+    small enough to open; None when it cannot be read (encrypted)."""
+    if member.flag_bits & 0x1:
+        return None
+    whole = member.file_size <= limit and _extension(member.filename) in {"zip", ""}
+    with archive.open(member) as stream:
+        return stream.read(limit if whole else 64)
 
 
 def is_safe_inline_image(content_type: str) -> bool:

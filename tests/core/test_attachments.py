@@ -15,6 +15,7 @@ from core.attachments import (
     safe_filename,
     sniff,
 )
+from tests.core.cfb import compound_file
 
 RULES = AttachmentRules()
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -62,6 +63,13 @@ ELF = b"\x7fELF\x02\x01\x01\x00" + b"\x00" * 56
 MACHO = b"\xcf\xfa\xed\xfe\x07\x00\x00\x01" + b"\x00" * 24
 SHEBANG = b"#!/bin/sh\nrm -rf ~\n"
 OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 504
+WORD97 = compound_file(["WordDocument", "1Table"])
+EXCEL97 = compound_file(["Workbook"])
+POWERPOINT97 = compound_file(["PowerPoint Document"])
+OUTLOOK_MSG = compound_file(["__properties_version1.0", "__substg1.0_0037001F"])
+# An installer: the root's class id says so, its stream names are encoded.
+MSI = compound_file(["\u4840\u3b3f\u4577"], root_clsid="000C1084-0000-0000-C000-000000000046")
+ENCRYPTED_DOCX = compound_file(["EncryptedPackage", "EncryptionInfo"])
 
 
 # safe_filename
@@ -155,7 +163,12 @@ def test_sniff_recognises_common_documents_and_images():
     assert sniff(xlsx()) == XLSX
     assert sniff(odt()) == "application/vnd.oasis.opendocument.text"
     assert sniff(archive({"a.txt": b"x"})) == "application/zip"
-    assert sniff(OLE2) == "application/x-ole-storage"
+    assert sniff(OLE2) == "application/x-ole-storage"  # a damaged container: nothing inside to read
+    assert sniff(WORD97) == "application/msword"
+    assert sniff(EXCEL97) == "application/vnd.ms-excel"
+    assert sniff(POWERPOINT97) == "application/vnd.ms-powerpoint"
+    assert sniff(OUTLOOK_MSG) == "application/vnd.ms-outlook"
+    assert sniff(MSI) == "application/x-ole-storage"
     assert sniff(b"{\\rtf1\\ansi hello}") == "application/rtf"
 
 
@@ -198,7 +211,10 @@ def test_sniff_does_not_fail_on_a_truncated_zip():
         ("foto.JPG", image("JPEG"), ("foto.JPG", "image/jpeg")),
         ("data.csv", b"a,b\n1,2\n", ("data.csv", "text/csv")),
         ("catatan.txt", b"a,b\n1,2\n", ("catatan.txt", "text/plain")),
-        ("lama.doc", OLE2, ("lama.doc", "application/msword")),
+        ("lama.doc", WORD97, ("lama.doc", "application/msword")),
+        ("nilai.xls", EXCEL97, ("nilai.xls", "application/vnd.ms-excel")),
+        ("materi.ppt", POWERPOINT97, ("materi.ppt", "application/vnd.ms-powerpoint")),
+        ("rahasia.docx", ENCRYPTED_DOCX, ("rahasia.docx", DOCX)),
         ("arsip.zip", archive({"a.pdf": PDF}), ("arsip.zip", "application/zip")),
         ("../../invoice.exe.pdf", PDF, ("invoice.exe.pdf", "application/pdf")),
     ],
@@ -328,3 +344,47 @@ def test_raster_images_may_be_shown_inline(kind):
 )
 def test_other_types_are_never_shown_inline(kind):
     assert not is_safe_inline_image(kind)
+
+
+@pytest.mark.parametrize(
+    "name, content, reason",
+    [
+        ("surat.doc", MSI, "content is application/x-ole-storage but the name says .doc"),
+        ("surat.doc", OUTLOOK_MSG, "content is application/vnd.ms-outlook but the name says .doc"),
+        ("nilai.xls", WORD97, "content is application/msword but the name says .xls"),
+        ("surat.doc", OLE2, "content is application/x-ole-storage but the name says .doc"),
+    ],
+)
+def test_check_looks_inside_ole_containers(name, content, reason):
+    with pytest.raises(Refused) as refused:
+        check(name, content, RULES)
+    assert refused.value.reason == reason
+
+
+@pytest.mark.parametrize(
+    "members, reason",
+    [
+        ({"tugas/setup.exe": b"anything"}, "the archive holds a program: setup.exe"),
+        ({"a.pdf": PDF, "Invoice.PDF.js": b"WScript.Shell"}, "the archive holds a program: Invoice.PDF.js"),
+        ({"foto.jpg": MZ}, "the archive holds a program: foto.jpg"),
+        ({"skrip.txt": SHEBANG}, "the archive holds a program: skrip.txt"),
+        ({"dalam.zip": archive({"run.bat": b"del *.*"})}, "the archive holds a program: run.bat"),
+        ({"dalam.zip": archive({"x.dat": ELF})}, "the archive holds a program: x.dat"),
+    ],
+)
+def test_check_refuses_archives_holding_programs(members, reason):
+    with pytest.raises(Refused) as refused:
+        check("arsip.zip", archive(members), RULES)
+    assert refused.value.reason == reason
+
+
+def test_check_refuses_a_program_in_a_plain_zip_named_like_a_document():
+    with pytest.raises(Refused) as refused:
+        check("surat.docx", archive({"word/document.xml": b"<w/>", "macro.vbs": b"x"}), RULES)
+    assert refused.value.reason == "the archive holds a program: macro.vbs"
+
+
+def test_check_accepts_archives_of_documents_and_archives_of_archives():
+    inner = archive({"nilai.xlsx": xlsx(), "foto.png": image("PNG")})
+    content = archive({"rapor.pdf": PDF, "folder/": b"", "lampiran.zip": inner, "catatan.txt": b"halo\n"})
+    assert check("arsip.zip", content, RULES) == ("arsip.zip", "application/zip")
