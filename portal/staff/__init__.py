@@ -63,4 +63,5 @@ def safe_next(target: str | None, default: str) -> str:
     return target
 
 
-from portal.staff import account_views, login_views, queue_views, ticket_views  # noqa: E402,F401  (routes)
+from portal.staff import account_views, login_views, queue_views  # noqa: E402,F401  (routes)
+from portal.staff import report_views, ticket_views  # noqa: E402,F401  (routes)
