@@ -258,6 +258,7 @@ def test_check_accepts_a_file_exactly_at_the_limit():
         ("logo.svg", "extension .svg is not allowed"),
         ("pesan.eml", "extension .eml is not allowed"),
         ("arsip.rar", "extension .rar is not allowed"),
+        ("arsip.7z", "extension .7z is not allowed"),
     ],
 )
 def test_check_refuses_extensions_outside_the_allowlist(name, reason):
