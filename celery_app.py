@@ -18,10 +18,11 @@ from core.settings import Settings, load_settings
 
 DELIVER_EVERY_SECONDS = 10.0
 SWEEP_EVERY_SECONDS = 60.0
+REPROCESS_EVERY_SECONDS = 10.0
 
 
 def make_app(settings: Settings) -> Celery:
-    app = Celery("helpdesk", include=["tasks.outbox", "tasks.sweep"])
+    app = Celery("helpdesk", include=["tasks.outbox", "tasks.sweep", "tasks.mail"])
     app.conf.update(
         task_acks_late=True,
         task_ignore_result=True,
@@ -35,6 +36,8 @@ def make_app(settings: Settings) -> Celery:
                                "options": {"expires": DELIVER_EVERY_SECONDS * 3}},
             "sweep": {"task": "tasks.sweep.sweep", "schedule": SWEEP_EVERY_SECONDS,
                       "options": {"expires": SWEEP_EVERY_SECONDS * 2}},
+            "reprocess-quarantined": {"task": "tasks.mail.reprocess_quarantined", "schedule": REPROCESS_EVERY_SECONDS,
+                                      "options": {"expires": REPROCESS_EVERY_SECONDS * 3}},
         },
     )
     if settings.broker_url:

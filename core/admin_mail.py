@@ -52,6 +52,33 @@ def raw_preview(settings: Settings, raw: RawMail) -> tuple[list[tuple[str, str]]
     return [(k, str(v)[:500]) for k, v in headers.items()], content[:PREVIEW_BYTES].decode("utf-8", "replace")
 
 
+def request_reprocess(session: Session, actor: User, raw_id: int, *, now: datetime | None = None) -> None:
+    """Ask for a quarantined message to go through the pipeline again.
+
+    The mail pipeline runs in the mail processes, not the web's, so the
+    request is a mark that a periodic task picks up within seconds; asking
+    twice is harmless."""
+    raw = quarantined_mail(session, raw_id)
+    if raw.reprocess_requested_at is None:
+        raw.reprocess_requested_at = now or utcnow()
+        audit.record(session, None, "quarantine_reprocess", actor, to_value=f"raw mail {raw.id}",
+                     detail=raw.reason)
+    session.flush()
+
+
+def reprocess_requests(session: Session, limit: int = 50) -> list[int]:
+    """The raw mails waiting to be processed again, oldest request first."""
+    return list(session.scalars(select(RawMail.id).where(RawMail.reprocess_requested_at.is_not(None))
+                                .order_by(RawMail.reprocess_requested_at, RawMail.id).limit(limit)))
+
+
+def reprocess_done(session: Session, raw_id: int) -> None:
+    raw = session.get(RawMail, raw_id)
+    if raw is not None:
+        raw.reprocess_requested_at = None
+    session.flush()
+
+
 def discard(session: Session, actor: User, raw_id: int, *, now: datetime | None = None) -> None:
     raw = quarantined_mail(session, raw_id)
     raw.discarded_at = now or utcnow()

@@ -279,7 +279,9 @@ MESSAGES = {
     'Parent': 'Induk',
     'Priorities and SLA': 'Prioritas dan SLA',
     'Process again': 'Proses ulang',
-    'Processed again: {outcome} {ref}': 'Diproses ulang: {outcome} {ref}',
+    'Queued: the message is processed again within a few seconds; the mail log shows the outcome.':
+        'Masuk antrean: pesan diproses ulang dalam beberapa detik; log surat menunjukkan hasilnya.',
+    'queued to process again': 'menunggu diproses ulang',
     'Pull back': 'Tarik kembali',
     'Pulled back': 'Ditarik kembali',
     'Quarantine': 'Karantina',
@@ -303,7 +305,6 @@ MESSAGES = {
     'Status changed.': 'Status diubah.',
     'Template': 'Templat',
     'Text': 'Isi',
-    'The database is busy; try again in a moment.': 'Basis data sedang sibuk; coba lagi sebentar lagi.',
     'The message is discarded; the mail log keeps it.': 'Pesan dibuang; log email tetap menyimpannya.',
     'The quarantine is empty.': 'Karantina kosong.',
     'The shipped default.': 'Teks bawaan.',

@@ -41,6 +41,9 @@ class RawMail(Base):
     processed_at: Mapped[Optional[datetime]]
     # An admin looked at a quarantined message and threw it away (it stays logged).
     discarded_at: Mapped[Optional[datetime]]
+    # An admin asked for the message to go through the pipeline again; a task
+    # does it (the portal never runs the mail pipeline itself) and clears this.
+    reprocess_requested_at: Mapped[Optional[datetime]] = mapped_column(index=True)
 
 
 class OutboxStatus(StrEnum):

@@ -7,6 +7,7 @@ from sqlalchemy import select
 from core.models import Outbox, OutboxStatus, Outcome, Priority, RawMail, Ticket, User
 from core.policy import load_policy
 from core.store import Store
+from mailin.quarantine import reprocess_requested
 from tests.portal.staff_world import build_world, log_in
 
 RAW = (b"From: SMA Negeri 1 <sman1@sekolah.test>\r\nTo: helpdesk@helpdesk.test\r\n"
@@ -34,8 +35,13 @@ def test_a_quarantined_mail_processed_again_becomes_a_ticket(admin, database):
     page = client.get(f"/admin/quarantine/{raw_id}?lang=en")
     assert "parser crashed" in page.text and "Data siswa hilang" in page.text
     assert client.post(f"/admin/quarantine/{raw_id}/reprocess").status_code == 302
+    assert "queued to process again" in client.get("/admin/quarantine?lang=en").text
+    with database.session() as s:  # the web process only asked
+        assert s.get(RawMail, raw_id).outcome is Outcome.quarantined
+    assert reprocess_requested(database).done == 1  # what the periodic task runs
     with database.session() as s:
         assert s.get(RawMail, raw_id).outcome is Outcome.new_ticket
+        assert s.get(RawMail, raw_id).reprocess_requested_at is None
         assert s.scalar(select(Ticket).where(Ticket.subject == "Data siswa hilang")) is not None
     assert client.get(f"/admin/quarantine/{raw_id}").status_code == 404  # no longer quarantined
 

@@ -1,0 +1,45 @@
+"""Quarantined mail an admin asked to process again (core.admin_mail marks
+it; the portal never runs the pipeline in a web process): one pass takes
+every marked message through the same pipeline as SMTP and IMAP."""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from core.admin_mail import reprocess_done, reprocess_requests
+from core.db import Database
+from mailin.inbound import AlreadyProcessed, TemporaryFailure
+from mailin.pipeline import reprocess
+
+log = logging.getLogger("helpdesk.quarantine")
+
+
+@dataclass
+class Pass:
+    done: int = 0
+    still_quarantined: int = 0
+    retry_later: int = 0
+
+
+def reprocess_requested(db: Database, limit: int = 50) -> Pass:
+    """Process the marked messages; a temporary failure leaves the mark for the next pass."""
+    with db.begin() as session:
+        waiting = reprocess_requests(session, limit)
+    result = Pass()
+    for raw_id in waiting:
+        try:
+            outcome = reprocess(db, raw_id).outcome.value
+        except TemporaryFailure as failure:
+            log.warning("raw mail %d: reprocess postponed: %s", raw_id, failure)
+            result.retry_later += 1
+            continue
+        except (AlreadyProcessed, LookupError) as gone:
+            outcome = f"skipped ({gone})"
+        log.info("raw mail %d processed again: %s", raw_id, outcome)
+        with db.begin() as session:
+            reprocess_done(session, raw_id)
+        if outcome == "quarantined":
+            result.still_quarantined += 1
+        else:
+            result.done += 1
+    return result
