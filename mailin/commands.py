@@ -14,17 +14,24 @@ from core.settings import load_settings
 @click.command("smtpd")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=2525, type=int, show_default=True)
-def smtpd(host: str, port: int) -> None:
+@click.option("--processes", default=1, type=click.IntRange(min=1), show_default=True,
+              help="server processes sharing the port (SO_REUSEPORT); one per core is a good start")
+def smtpd(host: str, port: int, processes: int) -> None:
     """The SMTP server alone: takes mail for the helpdesk address and its aliases."""
-    from mailin.smtpd import serve
+    from mailin.smtpd import configure_logging, serve, serve_processes
 
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
-                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    # aiosmtpd logs every command at INFO; the handler logs one line per message.
-    logging.getLogger("mail.log").setLevel(logging.WARNING)
-    db = Database(load_settings())
-    db.settings.data_dir.mkdir(parents=True, exist_ok=True)
-    serve(db, host, port, ready=lambda bound: click.echo(f"smtpd listening on {host}:{bound}", err=True))
+    configure_logging()
+    settings = load_settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+
+    def ready(bound: int) -> None:
+        several = f" ({processes} processes)" if processes > 1 else ""
+        click.echo(f"smtpd listening on {host}:{bound}{several}", err=True)
+
+    if processes == 1:
+        serve(Database(settings), host, port, ready=ready)
+        return
+    sys.exit(serve_processes(processes, host, port, ready=ready))
 
 
 @click.command("imap-poll")

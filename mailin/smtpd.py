@@ -9,8 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import multiprocessing
 import signal
+import socket
+import sys
 import threading
+import time
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
@@ -57,15 +61,24 @@ def make_protocol(db: Database) -> SMTP:
                 hostname=db.settings.domain, ident="helpdesk")
 
 
-async def start(db: Database, host: str, port: int) -> asyncio.Server:
+async def start(db: Database, host: str, port: int, reuse_port: bool = False) -> asyncio.Server:
     loop = asyncio.get_running_loop()
-    return await loop.create_server(lambda: make_protocol(db), host, port)
+    return await loop.create_server(lambda: make_protocol(db), host, port, reuse_port=reuse_port or None)
 
 
-def serve(db: Database, host: str = "127.0.0.1", port: int = 2525, ready=None) -> None:
-    """Serve until SIGTERM or SIGINT; `ready(port)` is called once listening."""
+def configure_logging() -> None:
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
+                        format="%(asctime)s %(name)s[%(process)d] %(levelname)s %(message)s")
+    # aiosmtpd logs every command at INFO; the handler logs one line per message.
+    logging.getLogger("mail.log").setLevel(logging.WARNING)
+
+
+def serve(db: Database, host: str = "127.0.0.1", port: int = 2525, ready=None, reuse_port: bool = False) -> None:
+    """Serve until SIGTERM or SIGINT; `ready(port)` is called once listening.
+    With `reuse_port`, other processes may listen on the same port (SO_REUSEPORT)
+    and the kernel shares the connections out between them."""
     async def main() -> None:
-        server = await start(db, host, port)
+        server = await start(db, host, port, reuse_port)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
@@ -77,6 +90,71 @@ def serve(db: Database, host: str = "127.0.0.1", port: int = 2525, ready=None) -
         await server.wait_closed()
 
     asyncio.run(main())
+
+
+def serve_processes(count: int, host: str = "127.0.0.1", port: int = 2525, ready=None) -> int:
+    """`count` server processes on one port (SO_REUSEPORT), so parsing and the
+    SMTP dialogue use every core while the database serialises the writes.
+    Stops them all on SIGTERM or SIGINT, or when one of them dies (the exit
+    code is then non-zero, for the supervisor to restart us). Each child opens
+    its own database connections from the environment's settings."""
+    context = multiprocessing.get_context("spawn")
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    with _reserved_port(host, port) as port:
+        started = [context.Event() for _ in range(count)]
+        children = [context.Process(target=_child, args=(host, port, event), name=f"smtpd-{number}")
+                    for number, event in enumerate(started, start=1)]
+        for child in children:
+            child.start()
+        while not stop.is_set() and not all(event.is_set() for event in started):
+            if any(not child.is_alive() for child in children):
+                break
+            time.sleep(0.05)
+    if ready is not None and all(event.is_set() for event in started):
+        ready(port)
+    while not stop.is_set() and all(child.is_alive() for child in children):
+        stop.wait(0.5)
+    failed = not stop.is_set()
+    for child in children:
+        if child.is_alive():
+            child.terminate()
+    for child in children:
+        child.join(20)
+        if child.is_alive():
+            child.kill()
+            child.join()
+    return 1 if failed else 0
+
+
+class _reserved_port:
+    """Port 0 asks for a free port: hold one (bound, not listening, with
+    SO_REUSEPORT) until every child listens on it, then let go."""
+
+    def __init__(self, host: str, port: int):
+        self.host, self.port, self.probe = host, port, None
+
+    def __enter__(self) -> int:
+        if self.port:
+            return self.port
+        self.probe = socket.socket(socket.AF_INET6 if ":" in self.host else socket.AF_INET)
+        self.probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        self.probe.bind((self.host, 0))
+        return self.probe.getsockname()[1]
+
+    def __exit__(self, *exc) -> None:
+        if self.probe is not None:
+            self.probe.close()
+
+
+def _child(host: str, port: int, started) -> None:
+    """One server process of serve_processes."""
+    from core.settings import load_settings
+
+    configure_logging()
+    db = Database(load_settings())
+    serve(db, host, port, ready=lambda _bound: started.set(), reuse_port=True)
 
 
 class BackgroundServer:

@@ -3,8 +3,14 @@ from __future__ import annotations
 
 import concurrent.futures
 import json
+import os
+import re
+import signal
 import smtplib
+import subprocess
+import sys
 from dataclasses import replace
+from pathlib import Path
 
 from sqlalchemy import func, select
 
@@ -12,8 +18,9 @@ from core.models import Message, Outbox, OutboxStatus, Outcome, RawMail, Setting
 from core.store import Store
 from mailin.smtpd import BackgroundServer
 from tests.mailin.conftest import impatient, locked, transcript
-from tests.mailin.mails import HELPDESK, PDF, delivery_report, mail, with_parts
+from tests.mailin.mails import HELPDESK, PDF, delivery_report, mail, message_id_of, with_parts
 
+ROOT = Path(__file__).resolve().parents[2]
 OK = [250, 250, 250, 250, 221]
 
 
@@ -146,3 +153,47 @@ def test_mail_that_cannot_be_stored_is_answered_451_and_the_server_keeps_serving
     store.unlink()
     assert transcript(smtp_server.port, mail()) == OK
     assert count(db, RawMail) == 1
+
+
+def start_smtpd(db, *options: str) -> tuple[subprocess.Popen, int]:
+    """`helpdesk smtpd` as an operator starts it, on a free port; returns it and the port."""
+    s = db.settings
+    env = {**os.environ, "HELPDESK_DATA_DIR": str(s.data_dir), "HELPDESK_DATABASE_URL": s.database_url,
+           "HELPDESK_SECRET_KEY": s.secret_key, "HELPDESK_ADDRESS": s.address}
+    proc = subprocess.Popen([sys.executable, "-c", "from cli import main; main()", "smtpd", "--port", "0",
+                             *options], cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True)
+    for line in proc.stderr:
+        found = re.search(r"smtpd listening on [\d.]+:(\d+)", line)
+        if found:
+            return proc, int(found.group(1))
+    raise AssertionError(f"smtpd exited with {proc.wait()} before listening")
+
+
+def test_two_processes_on_one_port_record_every_mail_exactly_once(db):
+    proc, port = start_smtpd(db, "--processes", "2")
+    raws = [mail(sender=f"guru{n}@sekolah.test", subject=f"Soal {n}") for n in range(80)]
+    try:
+        with concurrent.futures.ThreadPoolExecutor(16) as pool:
+            results = list(pool.map(lambda raw: transcript(port, raw), raws))
+    finally:
+        proc.terminate()
+        log = proc.communicate(timeout=60)[1]
+    assert proc.returncode == 0
+    assert results == [OK] * 80
+    with db.session() as session:
+        recorded = session.execute(select(RawMail.message_id, RawMail.outcome)).all()
+        tickets = session.scalar(select(func.count()).select_from(Ticket))
+    assert sorted(message_id for message_id, _ in recorded) == sorted(map(message_id_of, raws))
+    assert {outcome for _, outcome in recorded} == {Outcome.new_ticket} and tickets == 80
+    # Both processes took mail: the kernel shared the connections out.
+    assert len(set(re.findall(r"smtpd\[(\d+)\] INFO 250 ", log))) == 2
+
+
+def test_smtpd_without_processes_is_one_process_that_stops_on_sigterm(db):
+    proc, port = start_smtpd(db)
+    try:
+        assert transcript(port, mail()) == OK
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=30)
+    assert proc.returncode == 0 and count(db, Ticket) == 1
