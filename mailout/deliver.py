@@ -12,15 +12,14 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from datetime import datetime
-from email.message import EmailMessage
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import Row, select
+from sqlalchemy.orm import Session, lazyload, load_only
 
 from core import outbox
 from core.db import Database
-from core.models import Outbox, OutboxStatus, Ticket, utcnow
-from mailout.render import render
+from core.models import OutboxStatus, Ticket, utcnow
+from mailout.render import OutgoingMail, Renderer
 from mailout.transport import DeliveryFailure, Transport, transport_for
 
 BATCH = 200
@@ -32,6 +31,8 @@ RENDER_CHUNK = 25
 # A pass stops claiming new batches after this long, so beat's next pass
 # (and other workers) share the work and a pass never runs unbounded.
 PASS_SECONDS = 60.0
+# What rendering reads of a ticket (mailout.render.context_of and link_of).
+TICKET_COLUMNS = (Ticket.id, Ticket.ref, Ticket.subject, Ticket.requester_email, Ticket.token_nonce)
 
 
 @dataclass
@@ -52,25 +53,27 @@ def deliver_due(db: Database, now: datetime | None = None, *, transport: Transpo
     now = now or utcnow()
     report = PassReport()
     started = time.monotonic()
+    renderer = Renderer(db.settings, now)
     with transport or transport_for(db.settings) as channel:
         while time.monotonic() - started < PASS_SECONDS:
             with db.begin() as session:
-                ids = outbox.claim_due(session, now, batch)
-            if not ids:
+                rows = outbox.claim_due_rows(session, now, batch)
+            if not rows:
                 break
-            report.add(_deliver_batch(db, ids, channel, now))
-            if len(ids) < batch:
+            report.add(_deliver_batch(db, renderer, rows, channel, now))
+            if len(rows) < batch:
                 break
     return report
 
 
-def _deliver_batch(db: Database, ids: list[int], channel: Transport, now: datetime) -> PassReport:
+def _deliver_batch(db: Database, renderer: Renderer, rows: list[Row], channel: Transport,
+                   now: datetime) -> PassReport:
     report = PassReport()
     sent: list[int] = []
     unreachable: DeliveryFailure | None = None
-    for start in range(0, len(ids), RENDER_CHUNK):
-        for outbox_id, mail, to in _render_chunk(db, ids[start:start + RENDER_CHUNK], now):
-            if unreachable is None and isinstance(mail, EmailMessage):
+    for start in range(0, len(rows), RENDER_CHUNK):
+        for outbox_id, mail, to in _render_chunk(db, renderer, rows[start:start + RENDER_CHUNK]):
+            if unreachable is None and isinstance(mail, OutgoingMail):
                 try:
                     channel.send(mail, db.settings.address, to)
                     sent.append(outbox_id)
@@ -84,22 +87,33 @@ def _deliver_batch(db: Database, ids: list[int], channel: Transport, now: dateti
     return report
 
 
-def _render_chunk(db: Database, ids: list[int], now: datetime) -> list[tuple[int, EmailMessage | DeliveryFailure, str]]:
-    """Render a few rows in one short read. On SQLite every transaction holds
-    the write lock, so the read must end before the sends (and the marking)."""
+Rendered = tuple[int, OutgoingMail | DeliveryFailure, str]  # outbox id, the mail or why not, recipient
+
+
+def _render_chunk(db: Database, renderer: Renderer, rows: list[Row]) -> list[Rendered]:
+    """Render a few claimed rows in one short read (their tickets, in one query).
+    On SQLite every transaction holds the write lock, so the read must end
+    before the sends (and the marking)."""
     with db.session() as reader:
-        rows = list(reader.scalars(select(Outbox).where(Outbox.id.in_(ids)).order_by(Outbox.id)))
-        # Loaded together, the tickets are in the identity map when render asks
-        # for them; the list holds them there (the map keeps weak references).
-        tickets = reader.scalars(select(Ticket).where(Ticket.id.in_({r.ticket_id for r in rows if r.ticket_id}))).all()
-        rendered = [(row.id, _render_or_failure(reader, db, row, now), row.to_address) for row in rows]
-        del tickets
-        return rendered
+        tickets = _tickets(reader, {row.ticket_id for row in rows if row.ticket_id})
+        return [(row.id, _render_or_failure(reader, renderer, row, tickets.get(row.ticket_id)), row.to_address)
+                for row in rows]
 
 
-def _render_or_failure(reader: Session, db: Database, row: Outbox, now: datetime) -> EmailMessage | DeliveryFailure:
+def _tickets(reader: Session, ids: set[int]) -> dict[int, Ticket]:
+    """The chunk's tickets with only what rendering reads: the eager joins of
+    Ticket (office, assignee, priority) cost more than the mail. Anything else
+    a site's own template asks for still loads, lazily, in the same read."""
+    if not ids:
+        return {}
+    query = select(Ticket).where(Ticket.id.in_(ids)).options(lazyload("*"), load_only(*TICKET_COLUMNS))
+    return {ticket.id: ticket for ticket in reader.scalars(query)}
+
+
+def _render_or_failure(reader: Session, renderer: Renderer, row: Row,
+                       ticket: Ticket | None) -> OutgoingMail | DeliveryFailure:
     try:
-        return render(reader, db.settings, row, now)
+        return renderer.render(reader, row, ticket)
     except Exception as exc:  # a broken admin template must not stop the pass
         return DeliveryFailure(f"cannot render {row.template!r}: {type(exc).__name__}: {exc}")
 

@@ -6,20 +6,29 @@ overrides the shipped one, so admins change wording without code. The row
 only names a template and holds a JSON context: the ticket is re-read here,
 so the mail says what is true when it leaves, and the outbox never stores a
 working private link.
+
+The message is written as bytes directly: the headers we make are short
+ASCII and need no parsing, the bodies are UTF-8 quoted-printable. Only what
+needs it (a non-ASCII subject, attachments) goes through the email package,
+whose header registry costs more per mail than sending it.
 """
 from __future__ import annotations
 
+import binascii
 import json
-import quopri
+import os
+import re
 import secrets
+from dataclasses import dataclass
 from datetime import datetime
-from email.message import EmailMessage
+from email.message import MIMEPart
 from email.policy import SMTP
 from email.utils import format_datetime, formataddr
 from functools import lru_cache
 from pathlib import Path
 
-from jinja2 import ChoiceLoader, Environment, FileSystemLoader, TemplateNotFound, select_autoescape
+from jinja2 import BaseLoader, Environment, FileSystemLoader, Template, TemplateNotFound, select_autoescape
+from jinja2.loaders import split_template_path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -33,43 +42,93 @@ SHIPPED = Path(__file__).resolve().parent.parent / "templates" / "mail"
 FALLBACK_LANGUAGE = "id"
 # The From display name, so a school sees who writes and not a bare address.
 DISPLAY_NAMES = {"id": "Layanan Bantuan Helpdesk", "en": "Helpdesk"}
+CRLF = "\r\n"
+# A header line we write as is stays under this length (RFC 5322 asks for 78).
+LINE = 76
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]+")
 
 
 class MissingTemplate(LookupError):
     """No template of that name in any language: a programming or admin error."""
 
 
+@dataclass(frozen=True)
+class OutgoingMail:
+    """A rendered mail: its Message-ID (the outgoing folder names files by it)
+    and the bytes as they go on the wire, CRLF line ends."""
+
+    message_id: str
+    data: bytes
+
+    def as_bytes(self) -> bytes:
+        return self.data
+
+
+class SiteFirstLoader(BaseLoader):
+    """The site's copy of a template, else the shipped one. Unlike a plain
+    ChoiceLoader, a shipped template counts as out of date once a site copy
+    of it appears, so an admin's new file applies without a restart."""
+
+    def __init__(self, site_dir: str, shipped_dir: str):
+        self.site_dir = site_dir
+        self.site, self.shipped = FileSystemLoader(site_dir), FileSystemLoader(shipped_dir)
+
+    def get_source(self, environment: Environment, template: str):
+        try:
+            return self.site.get_source(environment, template)
+        except TemplateNotFound:
+            source, filename, uptodate = self.shipped.get_source(environment, template)
+        site_copy = os.path.join(self.site_dir, *split_template_path(template))
+        return source, filename, lambda: uptodate() and not os.path.exists(site_copy)
+
+    def list_templates(self) -> list[str]:
+        return sorted(set(self.site.list_templates()) | set(self.shipped.list_templates()))
+
+
 @lru_cache(maxsize=8)
 def environment(site_dir: str) -> Environment:
     """Jinja for mail: the site's copies first, then the shipped ones; HTML autoescaped.
 
-    auto_reload (Jinja's default) re-reads a file whose mtime changed, so an
-    admin's edit applies to the next mail without a restart.
+    auto_reload (Jinja's default) checks a template's file each time it is
+    looked up; a Renderer looks templates up once per delivery pass, so an
+    admin's edit or new file applies from the next pass without a restart.
     """
-    loader = ChoiceLoader([FileSystemLoader(site_dir), FileSystemLoader(str(SHIPPED))])
-    return Environment(loader=loader, autoescape=select_autoescape(["html"], default=False),
+    return Environment(loader=SiteFirstLoader(site_dir, str(SHIPPED)),
+                       autoescape=select_autoescape(["html"], default=False),
                        trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
 
 
-def _pick_language(env: Environment, name: str, wanted: str) -> str:
+@dataclass(frozen=True)
+class MailTemplates:
+    """The three templates of one mail in the language found for it."""
+
+    language: str
+    subject: Template
+    text: Template
+    html: Template
+
+    def render(self, context: dict) -> tuple[str, str, str]:
+        context = {**context, "language": self.language}
+        subject = self.subject.render(context)
+        return " ".join(subject.split()), self.text.render(context), self.html.render(context)
+
+
+def find_templates(env: Environment, name: str, wanted: str) -> MailTemplates:
+    """The templates in the wanted language, else the fallback, else English."""
     for language in dict.fromkeys((wanted, FALLBACK_LANGUAGE, "en")):
         try:
-            env.get_template(f"{name}/{language}/body.txt")
-            return language
+            text = env.get_template(f"{name}/{language}/body.txt")
         except TemplateNotFound:
             continue
+        return MailTemplates(language, env.get_template(f"{name}/{language}/subject.txt"), text,
+                             env.get_template(f"{name}/{language}/body.html"))
     raise MissingTemplate(name)
 
 
 def render_parts(settings: Settings, name: str, language: str, context: dict) -> tuple[str, str, str]:
     """(subject, text body, HTML body) of a template in the language, or the fallback."""
     env = environment(str(settings.path("templates", "mail")))
-    language = _pick_language(env, name, language)
-    context = {**context, "language": language}
-    subject = env.get_template(f"{name}/{language}/subject.txt").render(context)
-    text = env.get_template(f"{name}/{language}/body.txt").render(context)
-    html = env.get_template(f"{name}/{language}/body.html").render(context)
-    return " ".join(subject.split()), text, html
+    return find_templates(env, name, language).render(context)
 
 
 def context_of(settings: Settings, row: Outbox, ticket: Ticket | None) -> dict:
@@ -109,67 +168,149 @@ def attachments_of(session: Session, context: dict) -> list[Attachment]:
         Attachment.message_id == message_id, Attachment.refused_reason.is_(None)).order_by(Attachment.id)))
 
 
-def render(session: Session, settings: Settings, row: Outbox, now: datetime | None = None) -> EmailMessage:
+class Renderer:
+    """Renders the rows of one delivery pass. What every mail of the pass shares
+    (the templates looked up per name and language, From and Reply-To, the
+    Date) is worked out once, not per mail."""
+
+    def __init__(self, settings: Settings, now: datetime | None = None):
+        self.settings = settings
+        self.env = environment(str(settings.path("templates", "mail")))
+        self.date = format_datetime(now or utcnow())
+        self._templates: dict[tuple[str, str], MailTemplates] = {}
+        self._senders: dict[str, str] = {}
+
+    def templates(self, name: str, language: str) -> MailTemplates:
+        key = (name, language)
+        if key not in self._templates:
+            self._templates[key] = find_templates(self.env, name, language)
+        return self._templates[key]
+
+    def sender_headers(self, language: str) -> str:
+        """From and Reply-To: the helpdesk under the name of the mail's language."""
+        if language not in self._senders:
+            display = DISPLAY_NAMES.get(language, DISPLAY_NAMES[FALLBACK_LANGUAGE])
+            sender = formataddr((display, self.settings.address))
+            self._senders[language] = header("From", sender) + header("Reply-To", sender)
+        return self._senders[language]
+
+    def render(self, session: Session, row: Outbox, ticket: Ticket | None) -> OutgoingMail:
+        """The row's mail; `session` is read only for what few rows need (thread
+        headers not fixed at enqueue, a staff reply's files)."""
+        context = context_of(self.settings, row, ticket)
+        subject, text, html = self.templates(row.template, row.language).render(context)
+        if ticket is not None and ticket.ref not in subject:
+            subject = f"{tag(ticket.ref)} {subject}"
+        in_reply_to, references = thread_headers(session, row, ticket)
+        lines = [self.sender_headers(row.language), header("To", row.to_address), header("Subject", subject),
+                 header("Date", self.date), header("Message-ID", row.message_id)]
+        if in_reply_to:
+            lines.append(header("In-Reply-To", in_reply_to))
+        if references:
+            lines.append(header("References", references))
+        if row.automatic:
+            # RFC 3834: tells autoresponders not to answer; the Microsoft header
+            # does the same for Exchange's out-of-office.
+            lines.append("Auto-Submitted: auto-replied\r\nX-Auto-Response-Suppress: All\r\n")
+        lines.append("MIME-Version: 1.0\r\n")
+        head = "".join(lines).encode("ascii")
+        body = _alternative(text, html)
+        files = attachments_of(session, context)
+        if files:
+            body = _mixed(body, _attachment_parts(self.settings, files))
+        return OutgoingMail(row.message_id, head + body)
+
+
+def render(session: Session, settings: Settings, row: Outbox, now: datetime | None = None) -> OutgoingMail:
+    """One row's mail, its ticket read in `session`."""
     ticket = session.get(Ticket, row.ticket_id) if row.ticket_id else None
-    context = context_of(settings, row, ticket)
-    subject, text, html = render_parts(settings, row.template, row.language, context)
-    if ticket is not None and ticket.ref not in subject:
-        subject = f"{tag(ticket.ref)} {subject}"
-    mail = EmailMessage(policy=SMTP)
-    display = DISPLAY_NAMES.get(row.language, DISPLAY_NAMES[FALLBACK_LANGUAGE])
-    in_reply_to, references = thread_headers(session, row, ticket)
-    headers = [("From", formataddr((display, settings.address))), ("Reply-To", formataddr((display, settings.address))),
-               ("To", row.to_address), ("Subject", subject), ("Date", format_datetime(now or utcnow())),
-               ("Message-ID", row.message_id), ("In-Reply-To", in_reply_to), ("References", references)]
-    if row.automatic:
-        # RFC 3834: tells autoresponders not to answer; the Microsoft header
-        # does the same for Exchange's out-of-office.
-        headers += [("Auto-Submitted", "auto-replied"), ("X-Auto-Response-Suppress", "All")]
-    for name, value in headers:
-        if value:
-            _put(mail, name, value)
-    _put_bodies(mail, text, html)
-    _attach(mail, settings, attachments_of(session, context))
-    return mail
+    return Renderer(settings, now).render(session, row, ticket)
 
 
-def _put_bodies(mail: EmailMessage, text: str, html: str) -> None:
-    """multipart/alternative of the text and HTML, built by hand: set_content
-    runs every part header through the registry, which costs more than
-    sending. The result is the same MIME, UTF-8, quoted-printable."""
-    mail.set_raw("MIME-Version", "1.0")
-    # Content-Type is read several times while the message is written out:
-    # parsed once here, it is not parsed again each time.
-    mail["Content-Type"] = f'multipart/alternative; boundary="{_boundary()}"'
-    mail.set_payload([_text_part(text, "plain"), _text_part(html, "html")])
+def header(name: str, value: str) -> str:
+    """One header field, CRLF-terminated and 7-bit. A printable ASCII value of
+    our own is written as is, folded at its spaces when long; anything else (a
+    non-ASCII subject or name, a stray control character) goes through the
+    email package's registry, which encodes and folds it."""
+    if _plain(value):
+        if len(name) + len(value) < LINE:
+            return f"{name}: {value}{CRLF}"
+        folded = _fold_at_spaces(name, value)
+        if folded is not None:
+            return folded
+    # A line break must never start a header of its own (Bcc: ...); the
+    # registry would write it as is, so control characters become spaces.
+    return SMTP.fold(name, _CONTROL.sub(" ", value))
+
+
+def _plain(value: str) -> bool:
+    # "=?" could be read as an encoded word by the receiving client.
+    return value.isascii() and value.isprintable() and "=?" not in value
+
+
+def _fold_at_spaces(name: str, value: str) -> str | None:
+    """RFC 5322 folding before single spaces, lines kept short; None when a
+    value has no single spaces to fold at (the registry does it then)."""
+    if "  " in value or value.startswith(" ") or value.endswith(" "):
+        return None
+    lines, line = [], f"{name}:"
+    for word in value.split(" "):
+        if len(line) + 1 + len(word) > LINE and line != f"{name}:":
+            lines.append(line)
+            line = ""
+        line += " " + word
+    lines.append(line)
+    if any(len(part) > 998 for part in lines):
+        return None
+    return CRLF.join(lines) + CRLF
 
 
 def _boundary() -> str:
+    # "=_" never occurs in quoted-printable or base64, so no body can hold it.
     return f"=_hd_{secrets.token_hex(12)}"
 
 
-def _text_part(body: str, subtype: str) -> EmailMessage:
-    part = EmailMessage(policy=SMTP)
-    part["Content-Type"] = f'text/{subtype}; charset="utf-8"'
-    part.set_raw("Content-Transfer-Encoding", "quoted-printable")
-    part.set_payload(quopri.encodestring(body.encode("utf-8")).decode("ascii"))
-    return part
+def _quoted_printable(body: str) -> bytes:
+    """UTF-8 quoted-printable with CRLF line ends, as the SMTP policy writes it."""
+    body = body.replace("\r\n", "\n").replace("\r", "\n")
+    return binascii.b2a_qp(body.encode("utf-8"), istext=True).replace(b"\n", b"\r\n")
 
 
-def _put(mail: EmailMessage, name: str, value: str) -> None:
-    # The header registry parses every value it is given, which costs more
-    # than sending the message; a short ASCII value we made needs no parsing
-    # or encoding and is stored as is. Anything else (a non-ASCII subject or
-    # name, a long References) goes through the registry to be encoded and folded.
-    if value.isascii() and "\n" not in value and "\r" not in value and len(name) + len(value) < 76:
-        mail.set_raw(name, value)
-    else:
-        mail[name] = value
+def _text_part(body: str, subtype: str) -> bytes:
+    return (f'Content-Type: text/{subtype}; charset="utf-8"\r\n'
+            "Content-Transfer-Encoding: quoted-printable\r\n\r\n").encode("ascii") + _quoted_printable(body)
 
 
-def _attach(mail: EmailMessage, settings: Settings, attachments: list[Attachment]) -> None:
+def _multipart(subtype: str, parts: list[bytes]) -> bytes:
+    """Content-Type header, blank line and the parts between boundaries."""
+    boundary = _boundary().encode("ascii")
+    out = [b'Content-Type: multipart/' + subtype.encode("ascii") + b'; boundary="' + boundary + b'"\r\n\r\n']
+    for number, part in enumerate(parts):
+        out.append((b"\r\n--" if number else b"--") + boundary + b"\r\n")
+        out.append(part)
+    out.append(b"\r\n--" + boundary + b"--\r\n")
+    return b"".join(out)
+
+
+def _alternative(text: str, html: str) -> bytes:
+    """multipart/alternative of the text and HTML, UTF-8, quoted-printable."""
+    return _multipart("alternative", [_text_part(text, "plain"), _text_part(html, "html")])
+
+
+def _mixed(alternative: bytes, attachments: list[bytes]) -> bytes:
+    """multipart/mixed: the bodies first, then the files."""
+    return _multipart("mixed", [alternative, *attachments])
+
+
+def _attachment_parts(settings: Settings, attachments: list[Attachment]) -> list[bytes]:
+    """Each file as a base64 part; the email package writes these (filenames
+    may need RFC 2231 encoding), and they are rare next to the bodies."""
     store = Store(settings.path("store"))
+    parts = []
     for item in attachments:
         maintype, _, subtype = (item.content_type or "application/octet-stream").partition("/")
-        mail.add_attachment(store.get(item.sha256), maintype=maintype, subtype=subtype or "octet-stream",
-                            filename=item.filename)
+        part = MIMEPart(policy=SMTP)
+        part.set_content(store.get(item.sha256), maintype=maintype, subtype=subtype or "octet-stream",
+                         disposition="attachment", filename=item.filename)
+        parts.append(part.as_bytes(policy=SMTP))
+    return parts

@@ -9,11 +9,11 @@ from __future__ import annotations
 import os
 import re
 import smtplib
-from email.message import EmailMessage
 from pathlib import Path
 from typing import Protocol
 
 from core.settings import Settings
+from mailout.render import OutgoingMail
 
 
 class DeliveryFailure(Exception):
@@ -30,7 +30,7 @@ class Transport(Protocol):
 
     def __exit__(self, *exc) -> None: ...
 
-    def send(self, mail: EmailMessage, sender: str, recipient: str) -> None: ...
+    def send(self, mail: OutgoingMail, sender: str, recipient: str) -> None: ...
 
 
 class RelayTransport:
@@ -57,7 +57,7 @@ class RelayTransport:
                 raise DeliveryFailure(f"relay {self.host}:{self.port} unreachable: {exc}", unreachable=True) from None
         return self._smtp
 
-    def send(self, mail: EmailMessage, sender: str, recipient: str) -> None:
+    def send(self, mail: OutgoingMail, sender: str, recipient: str) -> None:
         try:
             self._send(mail, sender, recipient)
         except smtplib.SMTPServerDisconnected:
@@ -65,7 +65,7 @@ class RelayTransport:
             self._smtp = None
             self._send(mail, sender, recipient)
 
-    def _send(self, mail: EmailMessage, sender: str, recipient: str) -> None:
+    def _send(self, mail: OutgoingMail, sender: str, recipient: str) -> None:
         smtp = self._connection()
         try:
             smtp.sendmail(sender, [recipient], mail.as_bytes())
@@ -101,8 +101,8 @@ class FolderTransport:
     def __exit__(self, *exc) -> None:
         return None
 
-    def send(self, mail: EmailMessage, sender: str, recipient: str) -> None:
-        name = re.sub(r"[^A-Za-z0-9._@-]", "", str(mail["Message-ID"])) or "message"
+    def send(self, mail: OutgoingMail, sender: str, recipient: str) -> None:
+        name = re.sub(r"[^A-Za-z0-9._@-]", "", mail.message_id) or "message"
         target = self.folder / f"{name}.eml"
         tmp = self.folder / f".{name}.{os.getpid()}.tmp"
         try:

@@ -7,11 +7,11 @@ from email import policy as email_policy
 
 import mailparser
 from freezegun import freeze_time
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from core import outbox
 from core.db import Database
-from core.models import Outbox, OutboxStatus, utcnow
+from core.models import Outbox, OutboxStatus, Setting, utcnow
 from core.msgids import ref_from_message_id
 from mailout.deliver import deliver_due
 from tests.factories import load_directory
@@ -151,3 +151,24 @@ def test_a_permanent_refusal_fails_at_once(database, relay):
     with db.session() as s:
         row = s.scalar(select(Outbox))
     assert row.status is OutboxStatus.failed and row.last_error.startswith("550")
+
+
+def test_a_pass_reads_and_marks_rows_in_bulk_not_one_by_one(database, relay):
+    db = relayed(database, relay)
+    with db.begin() as s:
+        load_directory(s)
+        for key in ("auto_mail_per_10min", "auto_mail_per_day"):  # the rate limit is another test
+            s.add(Setting(key=key, value="0"))
+        s.flush()
+        for i in range(60):
+            open_with_ack(s, db.settings, sender=f"sman{i % 3 + 1}@sekolah.test", message_id=f"<m{i}@sekolah.test>")
+    statements = []
+    listen = lambda conn, cursor, statement, *args: statements.append(statement)  # noqa: E731
+    event.listen(db.engine, "before_cursor_execute", listen)
+    try:
+        assert deliver_due(db).sent == 60
+    finally:
+        event.remove(db.engine, "before_cursor_execute", listen)
+    assert len(relay.messages) == 60
+    # A claim (select, update), a ticket read per chunk of rows, a mark per group.
+    assert len([s for s in statements if not s.startswith(("BEGIN", "SAVEPOINT", "RELEASE"))]) <= 10

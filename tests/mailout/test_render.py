@@ -122,3 +122,60 @@ def test_a_broken_template_fails_the_row_and_the_pass_goes_on(database):
     broken.write_text("{{ ticket.nothing.deeper }}")
     report = deliver_due(database)
     assert (report.sent, report.retrying) == (1, 1)
+
+
+def test_a_long_thread_folds_its_references_and_they_parse_back(session, settings, world):
+    _, ticket = world
+    chain = [f"<earlier.{i}.{'x' * 30}@sekolah.test>" for i in range(9)] + ["<q1@sekolah.test>"]
+    row = outbox.enqueue(session, settings, template="ack", to=ticket.requester_email, ticket=ticket,
+                         in_reply_to="<q1@sekolah.test>", references=" ".join(chain))
+    raw = render(session, settings, row).as_bytes()
+    head = raw.split(b"\r\n\r\n", 1)[0]
+    assert max(len(line) for line in head.split(b"\r\n")) <= 78
+    assert parsed(render(session, settings, row))["References"].split() == chain
+    assert mailparser.parse_from_bytes(raw).in_reply_to == "<q1@sekolah.test>"
+
+
+def test_a_non_ascii_subject_is_encoded_and_reads_back_whole(session, settings):
+    load_directory(session)
+    ticket = open_with_ack(session, settings, subject="Ujian daring — nilai tidak muncul 😟 " * 3)
+    row = notices.ack(session, settings, load_policy(session), ticket)
+    raw = render(session, settings, row).as_bytes()
+    assert raw.isascii() and b"\r\n\r\n" in raw and b"\n" not in raw.replace(b"\r\n", b"")
+    subject = email.message_from_bytes(raw, policy=email_policy.default)["Subject"]
+    assert subject == f"[{ticket.ref}] Tiket Anda telah kami terima: " + " ".join(ticket.subject.split())
+
+
+def test_a_header_value_cannot_smuggle_in_another_header():
+    from mailout.render import header
+    assert header("To", "sman1@sekolah.test") == "To: sman1@sekolah.test\r\n"
+    folded = header("Subject", "Tolong\r\nBcc: semua@sekolah.test")
+    mail = email.message_from_string(folded + "\r\n", policy=email_policy.default)
+    assert mail["Bcc"] is None and "Bcc" in mail["Subject"]
+
+
+def test_bodies_are_utf8_quoted_printable_with_crlf_lines(session, settings, world):
+    _, ticket = world
+    row = outbox.enqueue(session, settings, template="staff_reply", to=ticket.requester_email, ticket=ticket,
+                         automatic=False, context={"text": "Baris satu\r\nbaris dua: é = 1\rbaris tiga"})
+    mail = parsed(render(session, settings, row))
+    assert "Baris satu\r\nbaris dua: é = 1\r\nbaris tiga\r\n" in mail.get_body(("plain",)).get_content()
+    assert all(part["Content-Transfer-Encoding"] == "quoted-printable" for part in mail.walk()
+               if not part.is_multipart())
+
+
+def test_a_site_template_added_while_running_applies_from_the_next_pass(database):
+    with database.begin() as s:
+        load_directory(s)
+        open_with_ack(s, database.settings, message_id="<n1@sekolah.test>")
+    deliver_due(database)
+    own = database.settings.path("templates", "mail", "ack", "id", "subject.txt")
+    own.parent.mkdir(parents=True)
+    own.write_text("Sudah kami catat: {{ subject }}\n")
+    with database.begin() as s:
+        open_with_ack(s, database.settings, sender="sman8@sekolah.test", message_id="<n2@sekolah.test>")
+    deliver_due(database)
+    subjects = [email.message_from_bytes(f.read_bytes(), policy=email_policy.default)["Subject"]
+                for f in database.settings.path("outgoing").glob("*.eml")]
+    assert sum("Sudah kami catat" in subject for subject in subjects) == 1
+    assert sum("Tiket Anda telah kami terima" in subject for subject in subjects) == 1
