@@ -16,7 +16,7 @@ from core.models import Outcome, Ticket, utcnow
 from core.policy import Policy
 from core.settings import Settings
 from core.staff_actions import link
-from core.tickets import Incoming, add_customer_message, customer_office, open_ticket
+from core.tickets import Incoming, customer_office, open_ticket_with_message, place_customer_message
 
 
 @dataclass(frozen=True)
@@ -33,20 +33,19 @@ def route(session: Session, settings: Settings, policy: Policy, incoming: Incomi
     """
     now = now or utcnow()
     if ticket is not None:
-        landed = add_customer_message(session, settings, policy, ticket, incoming, now=now)
+        landed, message = place_customer_message(session, settings, policy, ticket, incoming, now=now)
         opened = landed is not ticket
     else:
         if incoming.auto_reply:
             raise ValueError("an automatic reply must not open a ticket")
         school = customer_office(session, incoming.from_address, policy)
-        landed = open_ticket(session, settings, policy, incoming, school=school, now=now)
+        landed, message = open_ticket_with_message(session, settings, policy, incoming, school=school, now=now)
         opened = True
     if linked is not None:
-        session.flush()
         link(session, landed, linked, audit.SYSTEM, now=now)
     if opened and acknowledge_new and not incoming.auto_reply:
         # Through notices, so the loop guard and the per-address rate limit apply.
-        notices.ack(session, settings, policy, landed, landed.messages[0], now=now)
+        notices.ack(session, settings, policy, landed, message, now=now)
     if incoming.auto_reply:
         outcome = Outcome.auto_reply
     else:

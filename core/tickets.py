@@ -98,13 +98,30 @@ def open_ticket(session: Session, settings: Settings, policy: Policy, mail: Inco
     A category's default office only routes senders the directory does not
     know: a school's ticket always starts at its parent, so no tier is skipped.
     """
+    return open_ticket_with_message(session, settings, policy, mail, school=school, office=office,
+                                    priority=priority, continues=continues, category=category, now=now)[0]
+
+
+def open_ticket_with_message(session: Session, settings: Settings, policy: Policy, mail: Incoming, *,
+                             school: Office | None = None, office: Office | None = None,
+                             priority: Priority | None = None, continues: Ticket | None = None,
+                             category: Category | None = None,
+                             now: datetime | None = None) -> tuple[Ticket, Message]:
+    """open_ticket, and the first message, which the caller's notices need:
+    reading it back through `ticket.messages` would cost a query and a flush.
+
+    The ticket and its message go to the database in one flush (the link and
+    the audit event need the ticket's id); the lookups come first, so no
+    autoflush splits that.
+    """
     now = now or utcnow()
     if office is None:
         office = school.parent if school is not None and school.parent is not None \
             else categories.default_office(category) or triage_office(session, policy)
     priority = priority or default_priority(session)
+    ref = _unused_ref(session)
     ticket = Ticket(
-        ref=_unused_ref(session), subject=(mail.subject or "").strip()[:255] or "(no subject)",
+        ref=ref, subject=(mail.subject or "").strip()[:255] or "(no subject)",
         status=Status.open, office=office, school=school, priority=priority, category=category,
         requester_email=mail.from_address.lower(), requester_name=mail.from_name,
         language=(school.language if school is not None else None) or policy.default_language,
@@ -113,13 +130,13 @@ def open_ticket(session: Session, settings: Settings, policy: Policy, mail: Inco
     )
     ticket.first_response_due_at, ticket.resolution_due_at = sla.due_times(priority, now)
     session.add(ticket)
+    message = add_message(session, ticket, mail, now=now)
     session.flush()
     issue_link(settings, ticket, now)
     audit.record(session, ticket, "created", audit.CUSTOMER, to_value=office.code, at=now,
                  detail=f"via {mail.channel}" + (f", continues {continues.ref}" if continues else ""))
-    add_message(session, ticket, mail, now=now)
     assignment.assign_new(session, ticket, policy, now)
-    return ticket
+    return ticket, message
 
 
 def add_message(session: Session, ticket: Ticket, mail: Incoming, *, now: datetime | None = None) -> Message:
@@ -146,16 +163,22 @@ def add_customer_message(session: Session, settings: Settings, policy: Policy, t
     new ticket that continues it. An automatic reply is kept but moves nothing.
     Returns the ticket the message landed on.
     """
+    return place_customer_message(session, settings, policy, ticket, mail, now=now)[0]
+
+
+def place_customer_message(session: Session, settings: Settings, policy: Policy, ticket: Ticket,
+                           mail: Incoming, *, now: datetime | None = None) -> tuple[Ticket, Message]:
+    """add_customer_message, and the message itself (see open_ticket_with_message)."""
     now = now or utcnow()
     if ticket.status is Status.closed and not within_reopen_window(ticket, policy, now) and not mail.auto_reply:
-        return open_ticket(session, settings, policy, mail, school=ticket.school, office=None,
-                           continues=ticket, now=now)
-    add_message(session, ticket, mail, now=now)
+        return open_ticket_with_message(session, settings, policy, mail, school=ticket.school, office=None,
+                                        continues=ticket, now=now)
+    message = add_message(session, ticket, mail, now=now)
     ticket.updated_at = now
     if mail.auto_reply:
-        return ticket
+        return ticket, message
     ticket.last_customer_at = now
     if ticket.status in lifecycle.REOPENED_BY_CUSTOMER:
         lifecycle.move(session, ticket, Status.open, audit.CUSTOMER, now=now,
                        detail=f"customer wrote via {mail.channel}")
-    return ticket
+    return ticket, message

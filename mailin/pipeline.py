@@ -20,21 +20,22 @@ import re
 import threading
 import time
 import weakref
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import exc as sa_exc
-from sqlalchemy import or_, select
+from sqlalchemy import insert, or_, update
 from sqlalchemy.orm import Session
 
 from core.db import Database
 from core.inbound import route
 from core.notices import mark_bounced
 from core.models import Outcome, RawMail, Ticket, utcnow
-from core.policy import load_policy
+from core.policy import Policy, load_policy
 from core.store import Store
 from core.tickets import Incoming
 from mailin import screen as screening
-from mailin.clean import clean
+from mailin.clean import Cleaned, clean
 from mailin.inbound import (
     AlreadyProcessed, DeliveryReport, InboundMail, IngestResult, IngestStop, TemporaryFailure, Unthreaded,
 )
@@ -73,16 +74,16 @@ def reprocess(db: Database, raw_mail_id: int) -> IngestResult:
 
 
 def record(db: Database, raw: bytes, envelope_from: str | None, envelope_to, channel: str) -> int:
-    """Step 2: the bytes on disk and a RawMail row committed, before parsing."""
+    """Step 2: the bytes on disk and a RawMail row committed, before parsing.
+    (A plain INSERT: the ORM's unit of work would cost more than the row.)"""
     try:
         sha256 = Store(db.settings.path("store")).put(raw)
-        with writing(db), db.begin() as session:
-            row = RawMail(channel=channel[:8], envelope_from=(envelope_from or "")[:_ENVELOPE_MAX] or None,
-                          envelope_to=", ".join(envelope_to) or None, message_id=sniff_message_id(raw),
-                          sha256=sha256, size=len(raw), received_at=utcnow())
-            session.add(row)
-            session.flush()
-            return row.id
+        row = insert(RawMail).values(
+            channel=channel[:8], envelope_from=(envelope_from or "")[:_ENVELOPE_MAX] or None,
+            envelope_to=", ".join(envelope_to) or None, message_id=sniff_message_id(raw),
+            sha256=sha256, size=len(raw), received_at=utcnow())
+        with writing(db), db.engine.begin() as connection:
+            return connection.execute(row).inserted_primary_key[0]
     except (OSError, sa_exc.SQLAlchemyError) as error:
         # Nothing is ours yet: the sender must keep the message and retry.
         raise TemporaryFailure(f"could not record the message: {error}") from error
@@ -98,11 +99,15 @@ def sniff_message_id(raw: bytes) -> str | None:
 
 
 def process(db: Database, raw_mail_id: int, raw: bytes, envelope_from: str | None) -> IngestResult:
-    """Steps 3 to 7 for a recorded message; the outcome is committed with it."""
+    """Steps 3 to 7 for a recorded message; the outcome is committed with it.
+    Everything that needs no database (parsing, the loop check, cleaning) is
+    done before the write lock is taken, so the write transaction is short."""
     try:
         mail = parse(raw, envelope_from)
+        screening.check_loop(mail, db.settings)
+        early = clean_early(db, mail)
         with writing(db), db.begin() as session:
-            return run_steps(session, db, raw_mail_id, mail)
+            return run_steps(session, db, raw_mail_id, mail, early)
     except IngestStop as stop:
         return finish(db, raw_mail_id, stop.outcome, stop.reason, stop.ticket_id)
     except TemporaryFailure:
@@ -114,20 +119,58 @@ def process(db: Database, raw_mail_id: int, raw: bytes, envelope_from: str | Non
         return finish(db, raw_mail_id, Outcome.quarantined, f"error: {type(error).__name__}: {error}"[:1000])
 
 
-def run_steps(session: Session, db: Database, raw_mail_id: int, mail: InboundMail) -> IngestResult:
+@dataclass(frozen=True)
+class EarlyClean:
+    """A message cleaned before the transaction, under the policy last read."""
+    policy: Policy
+    cleaned: Cleaned
+
+
+# The policy each database's last transaction read. Admins change it at run
+# time, so it only lets cleaning start early: the transaction reads the policy
+# again and cleans again under it if it changed.
+_last_policy: weakref.WeakKeyDictionary[Database, Policy] = weakref.WeakKeyDictionary()
+
+
+def clean_early(db: Database, mail: InboundMail) -> EarlyClean | None:
+    """Step 6 ahead of its turn, outside the write lock: sanitising and the
+    attachments' checks and fsyncs are the slow part of it. A bounce is not
+    cleaned; before any transaction has read the policy, cleaning waits. An
+    error here only means cleaning waits too: the transaction cleans under
+    the policy it reads, and quarantines the mail if it fails again."""
+    policy = _last_policy.get(db)
+    if policy is None or mail.report is not None:
+        return None
+    try:
+        return EarlyClean(policy, clean(mail, Store(db.settings.path("store")), policy))
+    except Exception:  # noqa: BLE001 - decided again inside the transaction
+        log.debug("early cleaning failed; cleaning in the transaction", exc_info=True)
+        return None
+
+
+def current_policy(session: Session, db: Database) -> Policy:
+    policy = load_policy(session)
+    _last_policy[db] = policy
+    return policy
+
+
+def run_steps(session: Session, db: Database, raw_mail_id: int, mail: InboundMail,
+              early: EarlyClean | None = None) -> IngestResult:
     settings, now = db.settings, utcnow()
-    screening.check_loop(mail, settings)
     raw_mail = session.get(RawMail, raw_mail_id)
     screening.check_duplicate(session, raw_mail_id, raw_mail.sha256, mail)
     settle_interrupted(session, raw_mail)
     if mail.report is not None:
         return settle_bounce(session, raw_mail, mail.report, now)
-    policy = load_policy(session)
+    policy = current_policy(session, db)
     auto_reason = screening.auto_reply_reason(mail)
     found = thread(session, settings, mail)
     if auto_reason and found.ticket is None:
         raise Unthreaded(auto_reason if found.linked is None else f"{auto_reason}; {found.reason}")
-    cleaned = clean(mail, Store(settings.path("store")), policy)
+    if early is not None and early.policy == policy:
+        cleaned = early.cleaned
+    else:
+        cleaned = clean(mail, Store(settings.path("store")), policy)
     incoming = Incoming(
         from_address=mail.from_address, from_name=mail.from_name, subject=mail.subject, text=cleaned.text,
         full_text=cleaned.full_text, html=cleaned.html, message_id=mail.message_id,
@@ -161,10 +204,11 @@ def settle_interrupted(session: Session, raw_mail: RawMail) -> None:
     same = RawMail.sha256 == raw_mail.sha256
     if raw_mail.message_id:
         same = or_(same, RawMail.message_id == raw_mail.message_id)
-    for earlier in session.scalars(select(RawMail).where(
-            same, RawMail.id < raw_mail.id, RawMail.outcome.is_(None))):
-        earlier.outcome, earlier.processed_at = Outcome.duplicate, utcnow()
-        earlier.reason = f"interrupted by a temporary failure; received again as raw mail {raw_mail.id}"
+    session.execute(
+        update(RawMail).where(same, RawMail.id < raw_mail.id, RawMail.outcome.is_(None))
+        .values(outcome=Outcome.duplicate, processed_at=utcnow(),
+                reason=f"interrupted by a temporary failure; received again as raw mail {raw_mail.id}")
+        .execution_options(synchronize_session=False))
 
 
 def finish(db: Database, raw_mail_id: int, outcome: Outcome, reason: str,

@@ -8,6 +8,7 @@ the message and its outcome are committed; 451 asks the sender to retry.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import logging
 import multiprocessing
 import signal
@@ -25,10 +26,18 @@ from mailin.pipeline import ingest
 log = logging.getLogger("helpdesk.smtpd")
 
 
+# Mails a server process takes through the pipeline at once. The database
+# takes one writer at a time anyway; more threads would only fight the
+# writer for the interpreter lock and stretch the time it holds the database.
+# Two let one mail be parsed while another is written.
+PIPELINE_THREADS = 2
+
+
 class Handler:
-    def __init__(self, db: Database):
+    def __init__(self, db: Database, threads: int = PIPELINE_THREADS):
         self.db = db
         self.recipients = db.settings.own_addresses
+        self.pipeline = concurrent.futures.ThreadPoolExecutor(threads, thread_name_prefix="pipeline")
 
     async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope,
                           address: str, rcpt_options: list[str]) -> str:
@@ -40,8 +49,8 @@ class Handler:
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         content = envelope.original_content or b""
         try:
-            result = await asyncio.to_thread(ingest, self.db, content, envelope.mail_from,
-                                             tuple(envelope.rcpt_tos), "smtp")
+            result = await asyncio.get_running_loop().run_in_executor(
+                self.pipeline, ingest, self.db, content, envelope.mail_from, tuple(envelope.rcpt_tos), "smtp")
         except TemporaryFailure as failure:
             log.warning("451 from=%s size=%d: %s", envelope.mail_from, len(content), failure)
             return "451 4.3.0 Temporary failure, please try again later"
@@ -56,14 +65,15 @@ class Handler:
         return f"250 2.0.0 OK {result.ticket_ref or 'accepted'}"
 
 
-def make_protocol(db: Database) -> SMTP:
-    return SMTP(Handler(db), data_size_limit=db.settings.max_message_bytes, enable_SMTPUTF8=True,
+def make_protocol(db: Database, handler: Handler | None = None) -> SMTP:
+    return SMTP(handler or Handler(db), data_size_limit=db.settings.max_message_bytes, enable_SMTPUTF8=True,
                 hostname=db.settings.domain, ident="helpdesk")
 
 
 async def start(db: Database, host: str, port: int, reuse_port: bool = False) -> asyncio.Server:
     loop = asyncio.get_running_loop()
-    return await loop.create_server(lambda: make_protocol(db), host, port, reuse_port=reuse_port or None)
+    handler = Handler(db)  # one for all sessions, so they share its pipeline threads
+    return await loop.create_server(lambda: make_protocol(db, handler), host, port, reuse_port=reuse_port or None)
 
 
 def configure_logging() -> None:

@@ -6,7 +6,9 @@ Generates the corpus into a temp dir, then measures in the same run:
   ceiling  bare aiosmtpd, fsync each message, 250 (ceiling.py), over SMTP;
   peer     django-helpdesk 2.6.1's get_email path on the same files, in its
            own venv (peer_django_helpdesk/; run setup.sh once first);
-  ours     the product's SMTP server, through `ours()` below.
+  ours     the product's SMTP server, through `ours()` below, as
+           `helpdesk smtpd --processes N` (--processes, default 2: one per
+           core of the reference machine).
 Each round runs ceiling, ours and peer in turn, so all three see the same
 noise; each figure is the median of its rounds, and each ratio the median of
 the per-round ratios. Prints a table and the ratios the issue sets as
@@ -14,9 +16,11 @@ targets, and writes everything to bench/out/ingest-<time>.json.
 """
 
 import argparse
+import collections
 import json
 import os
 import platform
+import re
 import socket
 import statistics
 import subprocess
@@ -49,17 +53,20 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def wait_for_port(port: int, seconds: float = 30) -> None:
+def wait_for_ready(log: Path, server: subprocess.Popen, seconds: float = 60) -> None:
+    """Until the server says it listens: with several processes, every one of
+    them listens by then, so the senders' connections are shared among all."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", port)) == 0:
-                return
+        if "smtpd listening on" in log.read_text(errors="replace"):
+            return
+        if server.poll() is not None:
+            raise RuntimeError(f"helpdesk smtpd exited with {server.returncode}: {log.read_text()[-2000:]}")
         time.sleep(0.1)
-    raise RuntimeError(f"helpdesk smtpd did not listen on {port}")
+    raise RuntimeError("helpdesk smtpd did not say it listens")
 
 
-def ours(corpus_dir: Path, directory_csv: Path, concurrency: int, manifest: list[dict]) -> dict:
+def ours(corpus_dir: Path, directory_csv: Path, concurrency: int, manifest: list[dict], processes: int = 2) -> dict:
     """One round against the product's SMTP server (`helpdesk smtpd`) on a fresh
     SQLite data dir with the corpus's directory imported; threading is read
     back from `helpdesk export`."""
@@ -76,15 +83,20 @@ def ours(corpus_dir: Path, directory_csv: Path, concurrency: int, manifest: list
         helpdesk("init-db")
         helpdesk("import-directory", str(directory_csv))
         port = free_port()
-        server = subprocess.Popen([sys.executable, "-c", "from cli import main; main()", "smtpd", "--port",
-                                   str(port)], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                                  stderr=subprocess.DEVNULL)
+        log = Path(data) / "smtpd.log"
+        with log.open("w") as log_file:
+            server = subprocess.Popen(
+                [sys.executable, "-c", "from cli import main; main()", "smtpd", "--port", str(port),
+                 "--processes", str(processes)], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log_file)
         try:
-            wait_for_port(port)
+            wait_for_ready(log, server)
             result = ceiling.blast("127.0.0.1", port, sorted(corpus_dir.glob("*.eml")), concurrency)
         finally:
             server.terminate()
             server.wait(timeout=30)
+        # How the kernel shared the senders' connections out between the processes.
+        result["mails_per_process"] = sorted(collections.Counter(
+            re.findall(r"smtpd\[(\d+)\] INFO 250 ", log.read_text(errors="replace"))).values())
         export = Path(data) / "export.jsonl"
         export.write_text(helpdesk("export", "--format", "jsonl").stdout, encoding="utf-8")
         result["threading"] = verify.score(manifest, verify.tickets_from_export(export))
@@ -121,7 +133,7 @@ def measure_rounds(corpus_dir: Path, workdir: Path, manifest: list[dict],
         if skipped is None:
             try:
                 rounds["ours"].append(ours(corpus_dir, corpus_dir / "directory.csv",
-                                           args.concurrency, manifest))
+                                           args.concurrency, manifest, args.processes))
             except NotWired as reason:
                 skipped = str(reason)
         done = len(rounds["peer"])
@@ -190,6 +202,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--peer-budget", type=float, default=900.0,
                         help="seconds the peer may take in all; fewer rounds past it")
     parser.add_argument("--skip-peer", action="store_true")
+    parser.add_argument("--processes", type=int, default=2,
+                        help="ours runs as `helpdesk smtpd --processes N`")
     args = parser.parse_args(argv)
     if not args.skip_peer and not PEER_PYTHON.exists():
         sys.exit(f"no peer venv at {PEER_PYTHON}: run bench/ingest/peer_django_helpdesk/setup.sh")
@@ -202,6 +216,8 @@ def main(argv: list[str] | None = None) -> None:
 
     summary = {name: summarise(name, results) for name, results in rounds.items() if results}
     found = ratios(rounds, summary)
+    print(f"ours: helpdesk smtpd --processes {args.processes}, {args.concurrency} concurrent senders, "
+          f"{args.count} mails")
     print_table(summary, skipped, found)
     OUT_DIR.mkdir(exist_ok=True)
     out = OUT_DIR / f"ingest-{time.strftime('%Y%m%dT%H%M%S')}.json"

@@ -270,3 +270,16 @@ def test_nul_characters_and_a_long_name_still_make_a_ticket(db):
     result = deliver(db, raw)
     assert result.outcome is Outcome.new_ticket
     assert ticket_of(db, result.ticket_ref).messages[0].text == "isi"
+
+
+def test_a_policy_changed_since_the_last_mail_decides_how_the_next_is_cleaned(db):
+    """Cleaning starts before the transaction under the policy the last one
+    read; the transaction reads it again, so an admin's change counts at once."""
+    first = deliver(db, with_parts(files=[("surat.pdf", "application/pdf", PDF)]))
+    with db.begin() as session:
+        session.add(Setting(key="attachment_extensions", value=json.dumps(["docx"])))
+    second = deliver(db, with_parts(subject="Lagi", files=[("surat2.pdf", "application/pdf", PDF)]))
+    assert (first.outcome, second.outcome) == (Outcome.new_ticket, Outcome.new_ticket)
+    kept, refused = rows(db, Attachment)
+    assert (kept.filename, kept.refused_reason) == ("surat.pdf", None)
+    assert (refused.filename, refused.refused_reason) == ("surat2.pdf", "extension .pdf is not allowed")
