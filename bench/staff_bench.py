@@ -6,7 +6,9 @@ served by gunicorn and measured with wrk at 20 connections.
 
 Creates a scratch database (generate_series), runs wrk per page kind, prints
 p50/p95/p99, appends them to bench/RESULTS.md (--no-record to skip) and drops
-the database. Targets: queue and ticket pages p95 < 100 ms, search p95 < 200 ms.
+the database. Filling a million tickets takes minutes: `--keep` (or
+`--fill-only`) keeps the database and prints its URL, `--database URL`
+measures it again. Targets: queue and ticket pages p95 < 100 ms, search p95 < 200 ms.
 """
 from __future__ import annotations
 
@@ -75,15 +77,6 @@ done = function(summary, latency, requests)
 end
 """
 
-
-
-
-
-
-
-
-
-
 def fill(database: Database, tickets: int, schools: int) -> None:
     fulltext = [ix for ix in Base.metadata.tables["ticket"].indexes | Base.metadata.tables["message"].indexes
                 if ix.name.endswith("_fts")]
@@ -143,6 +136,49 @@ def city_refs(database: Database, limit: int = 200) -> list[str]:
                                    "WHERE o.code = 'C0001' ORDER BY t.id LIMIT :n"), {"n": limit}))
 
 
+def page_kinds(refs: list[str]) -> dict[str, list[str]]:
+    return {
+        "queue pages": [f"/staff/?queue={q}" for q in ("mine", "unassigned", "open", "answered", "closed",
+                                                       "sla", "below")] + ["/staff/?queue=closed&page=3"],
+        "ticket page": [f"/staff/tickets/{r}" for r in refs],
+        "search (words)": ["/staff/search?q=kasus17", "/staff/search?q=sinkronisasi",
+                           "/staff/search?q=tunjangan+cair", "/staff/search?q=kasus4242+operator"],
+    }
+
+
+def measure_in_process(env: dict, kinds: dict[str, list[str]], rounds: int) -> None:
+    """Each page alone through the Flask test client: wall and CPU time of this
+    process and the number of SQL statements, per request. CPU time hardly
+    depends on what else the machine runs, so it is the figure to develop by."""
+    from sqlalchemy import event
+
+    from portal.app import create_app
+    app = create_app(load_settings(env))
+    statements = []
+    event.listen(app.extensions["helpdesk.db"].engine, "before_cursor_execute", lambda *a: statements.append(1))
+    client = app.test_client()
+    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").get_data(as_text=True)).group(1)
+    client.post("/login", data={"csrf_token": token, "email": "agent@c0001.bench", "password": PASSWORD})
+    for kind, paths in kinds.items():
+        paths = paths[:8]
+        for path in paths:  # templates compiled, caches warm
+            assert client.get(path).status_code in (200, 302), path
+        for path in paths:
+            walls, cpus, queries = [], [], []
+            for _ in range(rounds):
+                statements.clear()
+                wall, cpu = time.perf_counter(), time.process_time()
+                client.get(path)
+                walls.append((time.perf_counter() - wall) * 1000)
+                cpus.append((time.process_time() - cpu) * 1000)
+                queries.append(len(statements))
+            walls.sort()
+            cpus.sort()
+            print(f"{kind:15} {path:45} wall {walls[len(walls) // 2]:6.1f} ms  cpu {cpus[len(cpus) // 2]:6.1f} ms"
+                  f" (least {cpus[0]:5.1f})"
+                  f"  queries {max(queries)}", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tickets", type=int, default=1_000_000)
@@ -153,8 +189,13 @@ def main() -> None:
     parser.add_argument("--think-ms", type=int, default=1000, help="mean pause between one user's pages")
     parser.add_argument("--server-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--database", help="an already filled database to measure (kept afterwards)")
-    parser.add_argument("--no-record", action="store_true")
+    parser.add_argument("--keep", action="store_true", help="keep the filled database and print its URL")
+    parser.add_argument("--fill-only", action="store_true", help="fill and keep a database, measure nothing")
+    parser.add_argument("--no-record", action="store_true", help="print the figures, leave RESULTS.md alone")
+    parser.add_argument("--in-process", type=int, metavar="ROUNDS", default=0,
+                        help="no server, no wrk: each page ROUNDS times alone, its time and queries (records nothing)")
     args = parser.parse_args()
+    keep = bool(args.keep or args.fill_only or args.database)
     url = args.database or create_database(args.server_url)
     data = Path(tempfile.mkdtemp(prefix="staff-bench-"))
     gunicorn = None
@@ -167,16 +208,16 @@ def main() -> None:
         if not args.database:
             Base.metadata.create_all(database.engine)
             fill(database, args.tickets, args.schools)
-        refs = city_refs(database)
+        if keep:
+            print(f"database kept: {url}", flush=True)
+        if args.fill_only:
+            return
+        kinds = page_kinds(city_refs(database))
+        if args.in_process:
+            measure_in_process(env, kinds, args.in_process)
+            return
         gunicorn = start_gunicorn(ROOT, env, port, args.workers)
         cookie = log_in(base, "agent@c0001.bench")
-        kinds = {
-            "queue pages": [f"/staff/?queue={q}" for q in ("mine", "unassigned", "open", "answered", "closed",
-                                                           "sla", "below")] + ["/staff/?queue=closed&page=3"],
-            "ticket page": [f"/staff/tickets/{r}" for r in refs],
-            "search (words)": ["/staff/search?q=kasus17", "/staff/search?q=sinkronisasi",
-                               "/staff/search?q=tunjangan+cair", "/staff/search?q=kasus4242+operator"],
-        }
         for paths in kinds.values():  # every worker compiles its templates and queries before the clock runs
             run_wrk(base, cookie, paths, args.workers, 3, 0)
         results = []
@@ -191,7 +232,7 @@ def main() -> None:
         if gunicorn is not None:
             gunicorn.terminate()
             gunicorn.wait(timeout=30)
-        if not args.database:
+        if not keep:
             drop_database(args.server_url, url)
 
 

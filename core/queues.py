@@ -6,24 +6,60 @@ filter can never show a ticket of a sibling office.
 """
 from __future__ import annotations
 
+import time as clock
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from math import ceil
-from typing import Callable
+from typing import Any, Callable, Hashable, NamedTuple
 
-from sqlalchemy import ColumnElement, and_, func, or_, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import ColumnElement, Row, Select, and_, func, or_, select
+from sqlalchemy.orm import Session, aliased
 
 from core.models import Category, Office, Priority, Status, Ticket, User, utcnow
 from core.policy import Policy
 from core.visibility import visible_tickets
 
-
-
 PAGE_SIZE = 50
 # Counts stop here: "1000+" is as useful as an exact million and far cheaper.
 COUNT_CAP = 1000
 OPEN_STATES = (Status.open, Status.answered, Status.on_hold, Status.forwarded)
+
+
+class RecentAnswers:
+    """Answers one process may reuse for a few seconds.
+
+    The queue page asks on every view for things that change slowly: the
+    counts of the queues, the offices below the user's, the filter lists.
+    Each is cheap but together they were most of the page's cost. Staff do
+    not notice a count a few seconds old; the list of tickets itself is
+    always read fresh, and the scope's visibility clause is always applied,
+    so a stale answer can hide a ticket for a moment, never show one.
+    """
+
+    def __init__(self, seconds: float, *, limit: int = 10_000, now: Callable[[], float] = clock.monotonic):
+        self.seconds = seconds
+        self.limit = limit
+        self._now = now
+        self._answers: dict[Hashable, tuple[float, Any]] = {}
+
+    def get(self, key: Hashable, compute: Callable[[], Any]) -> Any:
+        now = self._now()
+        kept = self._answers.get(key)
+        if kept is not None and kept[0] > now:
+            return kept[1]
+        value = compute()
+        if len(self._answers) >= self.limit:  # many users in one process: start again rather than grow
+            self._answers.clear()
+        self._answers[key] = (now + self.seconds, value)
+        return value
+
+    def forget(self) -> None:
+        """Drop everything: after a change made in this process, its next page is exact."""
+        self._answers.clear()
+
+
+def remembered(key: Hashable, compute: Callable[[], Any], recent: RecentAnswers | None) -> Any:
+    return compute() if recent is None else recent.get(key, compute)
 
 
 @dataclass(frozen=True)
@@ -97,18 +133,36 @@ def _midnight(day: date) -> datetime:
     return datetime.combine(day, time(0), tzinfo=timezone.utc)
 
 
+# A list of tickets shows a summary of each, read as plain rows in one query:
+# building ORM objects for 50 tickets and their four neighbours cost more than
+# the query. Every joined table is an alias, so the visibility sub-query on
+# `office` can never be correlated with the outer query's offices.
+_school, _office, _assignee, _priority = aliased(Office), aliased(Office), aliased(User), aliased(Priority)
+SUMMARY = (Ticket.id, Ticket.ref, Ticket.subject, Ticket.status, Ticket.requester_email, Ticket.updated_at,
+           Ticket.sla_breached_at, _school.name.label("school_name"), _office.code.label("office_code"),
+           _assignee.name.label("assignee_name"), _priority.name.label("priority_name"))
+SUMMARY_FROM = (Ticket.__table__.join(_office, _office.id == Ticket.office_id)
+                .outerjoin(_school, _school.id == Ticket.school_id)
+                .outerjoin(_assignee, _assignee.id == Ticket.assignee_id)
+                .outerjoin(_priority, _priority.id == Ticket.priority_id))
+
 SORTS = {
     "updated": (Ticket.updated_at.desc(), Ticket.id.desc()),
     "oldest": (Ticket.updated_at.asc(), Ticket.id.asc()),
     "newest": (Ticket.created_at.desc(), Ticket.id.desc()),
     "due": (Ticket.resolution_due_at.asc().nulls_last(), Ticket.id.asc()),
-    "priority": (Priority.level.desc().nulls_last(), Ticket.updated_at.desc()),
+    "priority": (_priority.level.desc().nulls_last(), Ticket.updated_at.desc()),
 }
+
+
+def summaries(where: list[ColumnElement[bool]]) -> Select:
+    """The summary rows (see SUMMARY) of the tickets matching `where`."""
+    return select(*SUMMARY).select_from(SUMMARY_FROM).where(*where)
 
 
 @dataclass
 class Page:
-    tickets: list[Ticket]
+    tickets: list[Row]  # SUMMARY rows
     total: int          # capped at COUNT_CAP + 1 ("more than COUNT_CAP")
     number: int
     size: int = PAGE_SIZE
@@ -123,23 +177,33 @@ class Page:
         return f"{COUNT_CAP}+" if self.total > COUNT_CAP else str(self.total)
 
 
-def scope_of(session: Session, user: User, policy: Policy) -> list[ColumnElement[bool]]:
+def scope_of(session: Session, user: User, policy: Policy, *,
+             recent: RecentAnswers | None = None) -> list[ColumnElement[bool]]:
     """The visibility rule, plus the exact ids of the offices in it that can hold tickets.
 
     The ids change nothing about what is visible (both clauses apply); they
     give the planner a short, exactly counted list where a path prefix leaves
     it guessing, and a guess on a million tickets is a sequential scan.
-    Customer offices (schools) never hold tickets, so they are left out.
+    Customer offices (schools) never hold tickets, so they are left out. The
+    ids may come from `recent`: being a second clause, a stale list can only
+    narrow what is shown.
     """
     clauses = [visible_tickets(user)]
     if user.office.parent_id is not None:
-        clauses.append(Ticket.office_id.in_(list(session.scalars(select(Office.id).where(
-            Office.path.startswith(user.office.path, autoescape=True), Office.kind != policy.customer_kind)))))
+        path, kind = user.office.path, policy.customer_kind
+        ids = remembered(("offices below", path, kind), lambda: list(session.scalars(select(Office.id).where(
+            Office.path.startswith(path, autoescape=True), Office.kind != kind))), recent)
+        clauses.append(Ticket.office_id.in_(ids))
     return clauses
 
 
+def _conditions(scope: list, user: User, queue: Queue, now: datetime, policy: Policy,
+                filters: Filters) -> list[ColumnElement[bool]]:
+    return [*scope, queue.where(user, now, policy), *filters.where()]
+
+
 def _scoped(scope: list, user: User, queue: Queue, now: datetime, policy: Policy, filters: Filters):
-    return select(Ticket).where(*scope, queue.where(user, now, policy), *filters.where())
+    return select(Ticket).where(*_conditions(scope, user, queue, now, policy, filters))
 
 
 def capped_count(session: Session, query, cap: int = COUNT_CAP) -> int:
@@ -158,27 +222,30 @@ def list_queue(session: Session, user: User, name: str, policy: Policy, *, filte
     """
     queue = QUEUES[name]
     now = now or utcnow()
-    query = _scoped(scope or scope_of(session, user, policy), user, queue, now, policy, filters)
+    where = _conditions(scope or scope_of(session, user, policy), user, queue, now, policy, filters)
     if total is None or filters != Filters():
-        total = capped_count(session, query)
+        total = capped_count(session, select(Ticket).where(*where))
     page = max(1, min(page, ceil(min(total, COUNT_CAP) / PAGE_SIZE) or 1))
-    ordered = query.options(selectinload(Ticket.school)).order_by(*SORTS.get(sort, SORTS["updated"]))
-    if sort == "priority":
-        ordered = ordered.outerjoin(Priority, Ticket.priority_id == Priority.id)
-    tickets = list(session.scalars(ordered.limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).unique())
+    ordered = summaries(where).order_by(*SORTS.get(sort, SORTS["updated"]))
+    tickets = list(session.execute(ordered.limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)))
     return Page(tickets, total, page, queue=queue)
 
 
 def count_queues(session: Session, user: User, policy: Policy, *, now: datetime | None = None,
-                 scope: list | None = None) -> dict[str, int]:
-    """Each queue's size for this user, capped at COUNT_CAP + 1.
+                 scope: list | None = None, recent: RecentAnswers | None = None) -> dict[str, int]:
+    """Each queue's size for this user, capped at COUNT_CAP + 1 (from `recent` if it has them).
 
     Below the root, the scope is one office's tickets and those of the offices
-    under it (thousands, not millions): one pass with a filter per queue. At
-    the root (the whole country) each queue is counted on its own, stopping at
-    the cap.
+    under it (thousands, not millions): one pass with a filter per queue, read
+    from the office-status index alone. At the root (the whole country) each
+    queue is counted on its own, stopping at the cap.
     """
-    now = now or utcnow()
+    key = ("counts", user.id, user.office_id, user.office.path, user.active, policy.customer_kind,
+           policy.sla_warning_hours)
+    return remembered(key, lambda: _count_queues(session, user, policy, now or utcnow(), scope), recent)
+
+
+def _count_queues(session: Session, user: User, policy: Policy, now: datetime, scope: list | None) -> dict[str, int]:
     scope = scope or scope_of(session, user, policy)
     if user.office.parent_id is not None:
         counts = session.execute(select(*[
@@ -188,11 +255,27 @@ def count_queues(session: Session, user: User, policy: Policy, *, now: datetime 
     return {name: capped_count(session, _scoped(scope, user, q, now, policy, Filters())) for name, q in QUEUES.items()}
 
 
-def filter_choices(session: Session, user: User) -> dict[str, list]:
-    """What the filter form offers: priorities, active categories, the office's staff."""
+class Choice(NamedTuple):
+    id: int
+    name: str
+
+
+def filter_choices(session: Session, user: User, *, recent: RecentAnswers | None = None) -> dict[str, list[Choice]]:
+    """What the filter form offers: priorities, active categories, the office's staff.
+
+    Plain (id, name) pairs, not rows: they outlive the session, so they may
+    come from `recent`.
+    """
+    return remembered(("choices", user.office_id), lambda: _filter_choices(session, user), recent)
+
+
+def _filter_choices(session: Session, user: User) -> dict[str, list[Choice]]:
+    def pairs(query) -> list[Choice]:
+        return [Choice(*row) for row in session.execute(query)]
     return {
-        "priorities": list(session.scalars(select(Priority).order_by(Priority.level))),
-        "categories": list(session.scalars(select(Category).where(Category.active.is_(True)).order_by(Category.name))),
-        "assignees": list(session.scalars(select(User).where(
-            User.office_id == user.office_id, User.active.is_(True)).order_by(User.name))),
+        "priorities": pairs(select(Priority.id, Priority.name).order_by(Priority.level)),
+        "categories": pairs(select(Category.id, Category.name).where(Category.active.is_(True))
+                            .order_by(Category.name)),
+        "assignees": pairs(select(User.id, User.name).where(
+            User.office_id == user.office_id, User.active.is_(True)).order_by(User.name)),
     }

@@ -11,11 +11,11 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from core import assignment, audit, canned, lifecycle, notices, routing
 from core.customer import Upload, keep_uploads
-from core.models import Attachment, Direction, Message, Status, Ticket, TicketLink, User, utcnow
+from core.models import Attachment, Direction, Message, Office, Status, Ticket, TicketLink, User, utcnow
 from core.policy import Policy
 from core.settings import Settings
 from core.visibility import can_act, can_read
@@ -34,11 +34,14 @@ class ActionRefused(ValueError):
 
 
 def find_visible(session: Session, user: User, ref: str, *, thread: bool = False) -> Ticket:
-    """The ticket by reference if the user may read it; `thread` loads its messages,
-    files and history with it, in three queries rather than one per message."""
+    """The ticket by reference if the user may read it; `thread` loads what its
+    page shows with it: the school and the parent office in the same query, the
+    messages with their files in a second, the history in a third."""
     query = select(Ticket).where(Ticket.ref == ref.strip().upper())
     if thread:
-        query = query.options(selectinload(Ticket.messages).selectinload(Message.attachments),
+        query = query.options(joinedload(Ticket.school).lazyload(Office.parent),
+                              joinedload(Ticket.office).joinedload(Office.parent),
+                              selectinload(Ticket.messages).joinedload(Message.attachments),
                               selectinload(Ticket.events))
     ticket = session.scalar(query)
     if ticket is None or not can_read(user, ticket):
@@ -190,6 +193,8 @@ def linked(session: Session, user: User, ticket: Ticket) -> list[Ticket]:
     ids = [row.other_id if row.ticket_id == ticket.id else row.ticket_id
            for row in session.scalars(select(TicketLink).where(
                (TicketLink.ticket_id == ticket.id) | (TicketLink.other_id == ticket.id)))]
+    if not ids:
+        return []
     return [t for t in session.scalars(select(Ticket).where(Ticket.id.in_(ids))) if can_read(user, t)]
 
 

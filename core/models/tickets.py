@@ -54,7 +54,11 @@ class Priority(Base):
 class Ticket(Base):
     __tablename__ = "ticket"
     __table_args__ = (
-        Index("ix_ticket_office_status", "office_id", "status"),
+        # A queue is one office's tickets in a status, newest first; its count
+        # reads only this index (the columns the queue rules test are included).
+        Index("ix_ticket_office_status_updated", "office_id", "status", "updated_at",
+              postgresql_include=["assignee_id", "sla_breached_at", "first_response_at", "first_response_due_at",
+                                  "resolution_due_at"]),
         Index("ix_ticket_status_changed", "status", "status_changed_at"),
         # Queue pages list the most recently updated first.
         Index("ix_ticket_office_updated", "office_id", "updated_at"),

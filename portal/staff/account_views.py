@@ -12,6 +12,7 @@ from portal.app import db
 from portal.auth import STAFF, SessionUser, access
 from portal.i18n import translate as _
 from portal.staff import bp, me
+from portal.staff.queue_views import forget_counts
 
 
 @bp.get("/staff/account")
@@ -27,6 +28,7 @@ def availability():
     available = request.form.get("available") == "1"
     with db().begin() as session:
         set_availability(session, me(session), available, load_policy(session))
+    forget_counts()
     flash(_("You receive new tickets.") if available else _("You receive no new tickets."))
     return redirect(request.referrer if (request.referrer or "").startswith(request.host_url)
                     else url_for("staff.home"))

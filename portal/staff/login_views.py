@@ -13,6 +13,7 @@ from portal.app import db, settings
 from portal.auth import PUBLIC, STAFF, SessionUser, access
 from portal.i18n import translate as _
 from portal.staff import bp, me, safe_next
+from portal.staff.queue_views import forget_counts
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -39,6 +40,7 @@ def login():
                         time=refused.locked_until.strftime("%H:%M"))
         return render_template("staff/login.html", email=email, error=message), 401
     login_user(session_user)
+    forget_counts()  # being available may have brought tickets
     return redirect(safe_next(request.args.get("next"), url_for("staff.home")))
 
 
@@ -47,6 +49,7 @@ def login():
 def logout():
     with db().begin() as session:
         set_availability(session, me(session), False, load_policy(session))
+    forget_counts()
     logout_user()
     flash(_("You are logged out."))
     return redirect(url_for("staff.login"))

@@ -17,6 +17,7 @@ from portal.app import db, settings
 from portal.auth import STAFF, access
 from portal.i18n import translate as _
 from portal.staff import bp, me
+from portal.staff.queue_views import forget_counts
 
 REPLY_STATUSES = (Status.answered, Status.open, Status.on_hold, Status.closed)
 
@@ -51,6 +52,7 @@ def ticket_action(view):
         if problem:
             flash(problem, "error")
             return redirect(url_for("staff.ticket", ref=ref.upper()))
+        forget_counts()
         done, target = done if isinstance(done, tuple) else (done, url_for("staff.ticket", ref=ref.upper()))
         flash(done)
         return redirect(target)
