@@ -30,9 +30,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sqlalchemy import select  # noqa: E402
 
 from core.db import Database  # noqa: E402
-from core.models import Base, Outbox  # noqa: E402
+from core.models import Base, Outbox, Ticket  # noqa: E402
 from mailout.deliver import deliver_due  # noqa: E402
-from mailout.render import render  # noqa: E402
+from mailout.render import Renderer  # noqa: E402
 from tests.conftest import make_settings  # noqa: E402
 from tests.factories import load_directory  # noqa: E402
 from tests.mailout.relay import free_port  # noqa: E402
@@ -101,8 +101,10 @@ def prepare(folder: Path, relay: CountingRelay, count: int) -> Database:
 
 
 def rendered(db: Database) -> list[tuple[str, bytes]]:
+    """Every queued mail as the bytes deliver_due would send, for the baseline."""
+    renderer = Renderer(db.settings)
     with db.session() as s:
-        return [(row.to_address, render(s, db.settings, row).as_bytes())
+        return [(row.to_address, renderer.render(s, row, s.get(Ticket, row.ticket_id)).as_bytes())
                 for row in s.scalars(select(Outbox).order_by(Outbox.id))]
 
 

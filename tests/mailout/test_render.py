@@ -164,7 +164,7 @@ def test_bodies_are_utf8_quoted_printable_with_crlf_lines(session, settings, wor
                if not part.is_multipart())
 
 
-def test_a_site_template_added_while_running_applies_from_the_next_pass(database):
+def test_a_site_template_added_or_edited_while_running_applies_from_the_next_pass(database):
     with database.begin() as s:
         load_directory(s)
         open_with_ack(s, database.settings, message_id="<n1@sekolah.test>")
@@ -175,7 +175,12 @@ def test_a_site_template_added_while_running_applies_from_the_next_pass(database
     with database.begin() as s:
         open_with_ack(s, database.settings, sender="sman8@sekolah.test", message_id="<n2@sekolah.test>")
     deliver_due(database)
+    own.write_text("Tercatat dengan baik: {{ subject }}\n")  # and edited again
+    with database.begin() as s:
+        open_with_ack(s, database.settings, sender="smkn26@sekolah.test", message_id="<n3@sekolah.test>")
+    deliver_due(database)
     subjects = [email.message_from_bytes(f.read_bytes(), policy=email_policy.default)["Subject"]
                 for f in database.settings.path("outgoing").glob("*.eml")]
-    assert sum("Sudah kami catat" in subject for subject in subjects) == 1
     assert sum("Tiket Anda telah kami terima" in subject for subject in subjects) == 1
+    assert sum("Sudah kami catat" in subject for subject in subjects) == 1
+    assert sum("Tercatat dengan baik" in subject for subject in subjects) == 1
