@@ -17,8 +17,8 @@ from __future__ import annotations
 import binascii
 import json
 import os
+import random
 import re
-import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from email.message import MIMEPart
@@ -272,8 +272,9 @@ def _fold_at_spaces(name: str, value: str) -> str | None:
 
 
 def _boundary() -> str:
-    # "=_" never occurs in quoted-printable or base64, so no body can hold it.
-    return f"=_hd_{secrets.token_hex(12)}"
+    # "=_" never occurs in quoted-printable or base64, so no body can hold it;
+    # the random part (not a secret, as in the email package) tells nested parts apart.
+    return f"=_hd_{random.getrandbits(96):024x}"
 
 
 def _quoted_printable(body: str) -> bytes:
