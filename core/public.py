@@ -3,13 +3,15 @@ their own ticket and its files, never an internal note, never another ticket."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from core.attachments import is_safe_inline_image
-from core.models import Attachment, Direction, Message, Ticket
+from core.models import Attachment, Direction, Message, Office, Setting, Status, Ticket, utcnow
+from core.policy import Policy, load_policy
+from core.tokens import hash_token, sign, signature_matches
 
 # Types a download keeps: documents, archives and raster images a phone can
 # open with the right application. Anything else (html, svg, xml, scripts)
@@ -47,7 +49,98 @@ class ThreadMessage:
     attachments: tuple[ThreadFile, ...] = ()
 
 
-def public_thread(session: Session, ticket: Ticket) -> tuple[ThreadMessage, ...]:
+@dataclass(frozen=True)
+class PageState:
+    """Everything the private page shows that can change, read in one query.
+
+    Equal states render equal pages (for one token and language), so the
+    state is the key of a rendered page: a new public message changes the
+    count and the last id (a merge adds messages), a status, subject or
+    office change changes its field, and a policy change changes the
+    policy version.
+    """
+    id: int
+    ref: str
+    subject: str
+    status: Status
+    created_at: datetime
+    token_issued_at: datetime | None
+    office_name: str | None
+    messages: int
+    last_message_id: int | None
+    policy_version: tuple
+
+
+_public = (Message.ticket_id == Ticket.id, Message.direction != Direction.note)
+_PAGE_STATE = (
+    select(Ticket.id, Ticket.ref, Ticket.subject, Ticket.status, Ticket.created_at, Ticket.token_issued_at,
+           Office.name,
+           select(func.count(Message.id)).where(*_public).scalar_subquery(),
+           select(func.max(Message.id)).where(*_public).scalar_subquery(),
+           select(func.count()).select_from(Setting).scalar_subquery(),
+           select(func.max(Setting.updated_at)).scalar_subquery())
+    .outerjoin(Office, Office.id == Ticket.office_id)
+    .where(Ticket.token_hash == bindparam("token_hash")))
+
+
+def page_state(session: Session, token: str) -> PageState | None:
+    """The state of the ticket a token opens, expiry not yet checked; None
+    when no ticket has this token (revoked, mistyped, or never issued).
+
+    One round trip instead of the policy, the ticket object and the thread:
+    a page served from cache needs nothing more, and a revoked link or a new
+    reply is seen on the very next request.
+    """
+    if not token or len(token) > 100:
+        return None
+    row = session.connection().execute(_PAGE_STATE, {"token_hash": hash_token(token)}).one_or_none()
+    if row is None:
+        return None
+    *fields, settings_count, settings_changed = row
+    return PageState(*fields, policy_version=(settings_count, settings_changed))
+
+
+def link_expired(policy: Policy, issued_at: datetime | None, now: datetime | None = None) -> bool:
+    """The rule of core.tickets.find_by_token: a link lives policy.token_days (0: forever)."""
+    if not policy.token_days:
+        return False
+    return issued_at is None or issued_at < (now or utcnow()) - timedelta(days=policy.token_days)
+
+
+class PolicyCache:
+    """The policy as last read, reused while the settings table's version is unchanged.
+
+    The version (row count, last change) comes with the page's own query, so
+    a changed setting is seen at once and an unchanged one costs no query.
+    """
+
+    def __init__(self):
+        self._version: tuple | None = None
+        self._policy: Policy | None = None
+
+    def get(self, session: Session, version: tuple) -> Policy:
+        if self._policy is None or version != self._version:
+            self._policy, self._version = load_policy(session), version
+        return self._policy
+
+
+def form_token(secret: str, token: str) -> str:
+    """The CSRF value of the forms on a private page, derived from its link.
+
+    The private page's actions are authorised by the link alone, not by any
+    cookie, so a forged cross-site post must already know the link; binding
+    the form value to the link (keyed, so it cannot be computed without the
+    secret) gives the same protection as a session-bound value while a
+    visitor's GET writes no session and sets no cookie.
+    """
+    return sign(secret, "ticket-form", token, length=40)
+
+
+def form_token_matches(secret: str, token: str, value: str | None) -> bool:
+    return bool(value) and signature_matches(secret, value, "ticket-form", token, length=40)
+
+
+def public_thread(session: Session, ticket: Ticket | int) -> tuple[ThreadMessage, ...]:
     """The messages the customer sees, oldest first, each with its files.
 
     One query of plain rows, not ORM objects: this is the page customers
@@ -59,7 +152,7 @@ def public_thread(session: Session, ticket: Ticket) -> tuple[ThreadMessage, ...]
                Message.created_at, Attachment.id, Attachment.filename, Attachment.size,
                Attachment.content_type, Attachment.refused_reason)
         .outerjoin(Attachment, Attachment.message_id == Message.id)
-        .where(Message.ticket_id == ticket.id, Message.direction != Direction.note)
+        .where(Message.ticket_id == getattr(ticket, "id", ticket), Message.direction != Direction.note)
         .order_by(Message.id, Attachment.id))
     messages: dict[int, tuple] = {}
     files: dict[int, list[ThreadFile]] = {}

@@ -5,10 +5,12 @@ token is the same plain 404 as a ticket that never existed.
 """
 from __future__ import annotations
 
-from functools import lru_cache
+import threading
+from collections import OrderedDict
 
-from flask import Blueprint, abort, flash, g, redirect, render_template, request, send_file, session, url_for
-from markupsafe import Markup
+from flask import (Blueprint, abort, current_app, flash, g, make_response, redirect, render_template, request,
+                   send_file, session, url_for)
+from flask_wtf.csrf import CSRFError
 
 from core import customer, public, thumbnails
 from core.customer import UnknownSchool, UploadRefused, WebTicket
@@ -17,7 +19,7 @@ from core.policy import Policy, load_policy
 from core.store import Store
 from core.tickets import find_by_token
 from core.tokens import link_token
-from portal.app import db, settings
+from portal.app import csrf, db, settings
 from portal.i18n import translate as _
 from portal.public import spam
 from portal.public.forms import ReplyForm, TicketForm, has_files, uploads_of
@@ -116,44 +118,100 @@ def _ticket_or_404(s, token: str, policy: Policy | None = None):
     return ticket
 
 
-def _render_ticket(s, ticket, token: str, reply: ReplyForm, policy: Policy, status: int = 200):
+class PageCache:
+    """Rendered private pages of this process, keyed by (token, language, PageState).
+
+    A key holds everything the page shows, read afresh on every request, so
+    a hit is never stale: a reply, a status change or a revoked link changes
+    or removes the state before the cache is consulted. Customers reload
+    their page far more often than anyone writes to it.
+    """
+
+    def __init__(self, size: int = 256):
+        self.size = size
+        self._pages: OrderedDict[tuple, bytes] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple) -> bytes | None:
+        with self._lock:
+            page = self._pages.get(key)
+            if page is not None:
+                self._pages.move_to_end(key)
+            return page
+
+    def put(self, key: tuple, page: bytes) -> None:
+        with self._lock:
+            self._pages[key] = page
+            while len(self._pages) > self.size:
+                self._pages.popitem(last=False)
+
+
+def _caches() -> tuple[PageCache, public.PolicyCache]:
+    """This app's page and policy caches (one app per process in production, one per test)."""
+    caches = current_app.extensions.get("helpdesk.public_pages")
+    if caches is None:
+        caches = current_app.extensions["helpdesk.public_pages"] = (PageCache(), public.PolicyCache())
+    return caches
+
+
+def _render_ticket(s, state: public.PageState, token: str, reply: ReplyForm, policy: Policy):
     return render_template(
-        "public/ticket.html", ticket=ticket, token=token,
-        thread_html=_thread_html(token, g.lang, public.public_thread(s, ticket)),
-        status_label=STATUS_LABELS[ticket.status], reply=reply,
-        can_rate=customer.can_rate(ticket), file_hint=file_hint(policy)), status
+        "public/ticket.html", ticket=state, token=token, form_token=public.form_token(settings().secret_key, token),
+        thread=public.public_thread(s, state.id), status_label=STATUS_LABELS[state.status], reply=reply,
+        can_rate=customer.can_rate(state), file_hint=file_hint(policy))
 
 
-@lru_cache(maxsize=512)
-def _thread_html(token: str, lang: str, thread: tuple[public.ThreadMessage, ...]) -> Markup:
-    # The rows are read afresh on every request; only their rendering is
-    # reused, and it depends on nothing but these three arguments. Customers
-    # reload their page far more often than anyone writes to it.
-    return Markup(render_template("public/_thread.html", token=token, thread=thread))
+def _state_or_404(s, token: str) -> tuple[public.PageState, Policy]:
+    """The page's state and the policy, or a plain 404 for a wrong, revoked or expired link."""
+    state = public.page_state(s, token)
+    if state is None:
+        abort(404)
+    policy = _caches()[1].get(s, state.policy_version)
+    if public.link_expired(policy, state.token_issued_at):
+        abort(404)
+    return state, policy
 
 
 @bp.get("/t/<token>")
 def ticket(token: str):
-    with db().begin() as s:
-        policy = load_policy(s)
-        return _render_ticket(s, _ticket_or_404(s, token, policy), token, ReplyForm(), policy)
+    # Flashed notices (after a post) belong to one visitor: such a page is
+    # rendered for them alone. Any other visit is served from the page cache.
+    personal = "_flashes" in session
+    pages = _caches()[0]
+    with db().read() as s:
+        state, policy = _state_or_404(s, token)
+        key = (token, g.lang, state)
+        page = None if personal else pages.get(key)
+        if page is None:
+            page = _render_ticket(s, state, token, ReplyForm(meta={"csrf": False}), policy).encode()
+            if not personal:
+                pages.put(key, page)
+    return make_response(page)
 
 
+def _check_form_token(token: str) -> None:
+    """CSRF for the private page's forms (see core.public.form_token)."""
+    if not public.form_token_matches(settings().secret_key, token, request.form.get("csrf_token")):
+        raise CSRFError("The CSRF token is missing or does not match.")
+
+
+@csrf.exempt
 @bp.post("/t/<token>/reply")
 def ticket_reply(token: str):
-    form = ReplyForm()
+    form = ReplyForm(meta={"csrf": False})
     with db().begin() as s:
         policy = load_policy(s)
         ticket = _ticket_or_404(s, token, policy)
+        _check_form_token(token)
         if not form.validate_on_submit():
-            return _refused_reply(s, ticket, token, form, policy)
+            return _refused_reply(s, token, form)
         try:
             landed = customer.customer_reply(s, settings(), policy, ticket, form.body.data,
                                              uploads_of(form.attachments))
         except UploadRefused as refused:
             form.attachments.errors.append(_("{name} was not accepted: {reason}.",
                                              name=refused.filename, reason=refused.reason))
-            return _refused_reply(s, ticket, token, form, policy)
+            return _refused_reply(s, token, form)
         if landed is not ticket:
             token = link_token(settings().secret_key, landed.id, landed.token_nonce)
             flash(_("Your earlier ticket was closed, so your message opened this new ticket ({ref}).",
@@ -163,26 +221,31 @@ def ticket_reply(token: str):
     return redirect(url_for("public.ticket", token=token) + "#latest")
 
 
-def _refused_reply(s, ticket, token: str, form: ReplyForm, policy: Policy):
+def _refused_reply(s, token: str, form: ReplyForm):
+    """The page again with the reply's text and errors; nothing was written."""
     if has_files(form.attachments):
         form.attachments.errors.append(FILES_NOT_KEPT)
-    return _render_ticket(s, ticket, token, form, policy, 400)
+    state, policy = _state_or_404(s, token)
+    return _render_ticket(s, state, token, form, policy), 400
 
 
+@csrf.exempt
 @bp.post("/t/<token>/solved")
 def ticket_solved(token: str):
     return _rate(token, solved=True)
 
 
+@csrf.exempt
 @bp.post("/t/<token>/unsolved")
 def ticket_unsolved(token: str):
     return _rate(token, solved=False)
 
 
 def _rate(token: str, solved: bool):
-    # The buttons carry only the CSRF token, which the app checks on every POST.
+    # The buttons carry only the page's form token, checked like the reply's.
     with db().begin() as s:
         ticket = _ticket_or_404(s, token)
+        _check_form_token(token)
         if customer.can_rate(ticket):
             if solved:
                 customer.mark_satisfied(s, ticket)

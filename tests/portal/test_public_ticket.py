@@ -190,3 +190,63 @@ def test_a_button_without_the_csrf_token_is_refused(client, database):
     assert client.post(f"/t/{token}/solved").status_code == 400
     with database.begin() as s:
         assert s.get(Ticket, ticket_id).status is Status.answered
+
+
+def test_a_cached_page_shows_a_new_answer_and_a_status_change_at_once(client, database):
+    ticket_id, token = make_ticket(database)
+    first = client.get(f"/t/{token}?lang=en")
+    assert client.get(f"/t/{token}?lang=en").data == first.data  # the second visit is the cached page
+    with database.begin() as s:
+        ticket = s.get(Ticket, ticket_id)
+        s.add(Message(ticket=ticket, direction=Direction.outbound, text="Sudah kami perbaiki."))
+    assert "Sudah kami perbaiki." in client.get(f"/t/{token}?lang=en").text
+    with database.begin() as s:
+        s.get(Ticket, ticket_id).status = Status.closed
+    page = client.get(f"/t/{token}?lang=en").text
+    assert "Did our answer solve" not in page and "This ticket is closed" in page
+
+
+def test_a_cached_page_follows_a_change_of_holding_office(client, database):
+    ticket_id, token = make_ticket(database)
+    assert "Dinas Pendidikan Jakarta Selatan" in client.get(f"/t/{token}").text
+    with database.begin() as s:
+        s.get(Ticket, ticket_id).office.name = "Dinas Pendidikan Kota Baru"
+    assert "Dinas Pendidikan Kota Baru" in client.get(f"/t/{token}").text
+
+
+def test_a_revoked_link_stops_at_once_even_after_its_page_was_cached(client, database):
+    ticket_id, token = make_ticket(database)
+    assert client.get(f"/t/{token}").status_code == 200
+    with database.begin() as s:
+        new = reissue_link(s, database.settings, s.get(Ticket, ticket_id), "agent@staff.test")
+    assert client.get(f"/t/{token}").status_code == 404
+    assert client.get(f"/t/{new}").status_code == 200
+
+
+def test_a_shorter_link_lifetime_applies_at_once_to_a_page_already_seen(client, database):
+    with freeze_time("2026-01-01"):
+        ticket_id, token = make_ticket(database)
+    assert client.get(f"/t/{token}").status_code == 200
+    with database.begin() as s:
+        update_policy(s, "admin", token_days=30)
+    assert client.get(f"/t/{token}").status_code == 404
+
+
+def test_reading_the_page_sets_no_cookie_but_its_forms_carry_a_csrf_token(client, database):
+    ticket_id, token = make_ticket(database)
+    page = client.get(f"/t/{token}")
+    assert "Set-Cookie" not in page.headers
+    assert page.headers["Content-Security-Policy"] and page.headers["X-Content-Type-Options"] == "nosniff"
+    assert page.text.count('name="csrf_token"') == 3  # the two buttons and the reply
+
+
+def test_a_form_token_of_another_ticket_is_refused(client, database):
+    a_id, a_token = make_ticket(database)
+    b_id, b_token = make_ticket(database, sender="sman8@sekolah.test")
+    b_value = hidden(client.get(f"/t/{b_token}").text, "csrf_token")
+    assert client.post(f"/t/{a_token}/solved", data={"csrf_token": b_value}).status_code == 400
+    answer = client.post(f"/t/{a_token}/reply", data={"csrf_token": b_value, "body": "Halo"})
+    assert answer.status_code == 400
+    with database.begin() as s:
+        ticket = s.get(Ticket, a_id)
+        assert ticket.status is Status.answered and len(ticket.messages) == 3
