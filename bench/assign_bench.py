@@ -1,8 +1,13 @@
 """Automatic assignment on PostgreSQL: 10,000 new tickets across 200 agents
-(20 in each of 10 city offices), each ticket assigned in its own transaction
-by core.assignment.assign_new, by one worker and then by four at once.
+(20 in each of 10 city offices), by one worker and then by four at once, on
+two paths:
 
-    .venv/bin/python bench/assign_bench.py [--tickets 10000] [--no-record]
+- per ticket: core.assignment.assign_new, one transaction per ticket (what
+  opening or forwarding a ticket does);
+- batch: core.assignment.fill_office, each office's unassigned pool in
+  transactions of up to 500 tickets (what the sweep and the fill_pool task do).
+
+    .venv/bin/python bench/assign_bench.py [--tickets 10000] [--paths per-ticket batch] [--no-record]
 
 Creates a scratch database hd_assign_bench, checks the result is fair (per
 office, loads differ by at most one) and that no ticket got two assignments,
@@ -25,8 +30,9 @@ sys.path.insert(0, str(ROOT))
 import sqlalchemy.dialects.postgresql  # noqa: E402,F401  (registers to_tsvector before the models load)
 from sqlalchemy import create_engine, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
+from sqlalchemy.orm import lazyload  # noqa: E402
 
-from core.assignment import assign_new  # noqa: E402
+from core.assignment import assign_new, fill_office  # noqa: E402
 from core.db import Database  # noqa: E402
 from core.models import Base, Ticket  # noqa: E402
 from core.policy import Policy  # noqa: E402
@@ -51,6 +57,15 @@ FILL = [
     FROM generate_series(1, :tickets) g""",
 ]
 
+PATHS = {"per-ticket": "per ticket (assign_new)", "batch": "batch (fill_office)"}
+DESCRIBED = {
+    "per-ticket": "one transaction per ticket: lock the office's staff rows, count their loads, conditional "
+                  "UPDATE of the ticket, stamp the agent, insert the audit event.",
+    "batch": "one transaction per office and up to 500 tickets: lock the staff rows and count loads once, "
+             "take the pool FOR UPDATE SKIP LOCKED, deal in memory by the same rules, one UPDATE per agent, "
+             "one INSERT of the audit events.",
+}
+
 
 def scratch(server_url: str, create: bool) -> str:
     admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
@@ -74,28 +89,63 @@ def reset(database: Database, tickets: int) -> list[int]:
         return list(s.scalars(text("SELECT id FROM ticket ORDER BY id")))
 
 
-def assign_all(database: Database, ids: list[int], workers: int) -> float:
+def per_ticket(database: Database, ids: list[int], workers: int) -> None:
+    """Each worker assigns its share of the tickets, one transaction each. The
+    ticket is read without its relations, as open_ticket already holds it."""
     policy = Policy()
-    share = [ids[i::workers] for i in range(workers)]
-    errors: list[BaseException] = []
 
     def work(mine: list[int]) -> None:
-        try:
-            for ticket_id in mine:
+        for ticket_id in mine:
+            with database.begin() as s:
+                assign_new(s, s.get(Ticket, ticket_id, options=[lazyload("*")]), policy, NOW)
+
+    run_threads(work, [ids[i::workers] for i in range(workers)])
+
+
+def batch(database: Database, offices: list[int], workers: int) -> None:
+    """Every worker fills every office's pool, each starting at a different office
+    (so they meet, as two sweeps would), until no office has tickets left."""
+    policy = Policy()
+
+    def work(order: list[int]) -> None:
+        for office_id in order:
+            while True:
                 with database.begin() as s:
-                    assign_new(s, s.get(Ticket, ticket_id), policy, NOW)
+                    if fill_office(s, office_id, policy, NOW) == 0:
+                        break
+
+    starts = [i * len(offices) // workers for i in range(workers)]
+    run_threads(work, [offices[k:] + offices[:k] for k in starts])
+
+
+def run_threads(work, shares: list[list[int]]) -> None:
+    errors: list[BaseException] = []
+
+    def guarded(share: list[int]) -> None:
+        try:
+            work(share)
         except BaseException as exc:  # reported below
             errors.append(exc)
 
-    threads = [threading.Thread(target=work, args=(part,)) for part in share]
-    started = time.monotonic()
+    threads = [threading.Thread(target=guarded, args=(share,)) for share in shares]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
     if errors:
         raise errors[0]
-    return time.monotonic() - started
+
+
+def timed(database: Database, path: str, ids: list[int], workers: int) -> tuple[float, float]:
+    """(wall seconds, this process's CPU seconds) of one run."""
+    with database.begin() as s:
+        offices = list(s.scalars(text("SELECT id FROM office WHERE kind = 'city' ORDER BY id")))
+    started, cpu = time.monotonic(), time.process_time()
+    if path == "per-ticket":
+        per_ticket(database, ids, workers)
+    else:
+        batch(database, offices, workers)
+    return time.monotonic() - started, time.process_time() - cpu
 
 
 def check(database: Database, tickets: int) -> str:
@@ -113,6 +163,7 @@ def check(database: Database, tickets: int) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tickets", type=int, default=10_000)
+    parser.add_argument("--paths", nargs="+", choices=PATHS, default=list(PATHS))
     parser.add_argument("--server-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--no-record", action="store_true")
     args = parser.parse_args()
@@ -126,23 +177,29 @@ def main() -> None:
         with database.begin() as s:
             for statement in FILL[:3]:
                 s.execute(text(statement))
-        for workers in (1, 4):
-            ids = reset(database, args.tickets)
-            seconds = assign_all(database, ids, workers)
-            rows.append((workers, seconds, args.tickets / seconds, check(database, args.tickets)))
-            print(f"{workers} worker(s): {seconds:.2f} s, {args.tickets / seconds:,.0f} tickets/s; {rows[-1][3]}",
-                  flush=True)
+        for path in args.paths:
+            for workers in (1, 4):
+                ids = reset(database, args.tickets)
+                seconds, cpu = timed(database, path, ids, workers)
+                rows.append((path, workers, seconds, args.tickets / seconds, cpu * 1000 / args.tickets,
+                             check(database, args.tickets)))
+                print(f"{PATHS[path]}, {workers} worker(s): {seconds:.2f} s, {args.tickets / seconds:,.0f} tickets/s, "
+                      f"{rows[-1][4]:.2f} ms CPU per ticket in this process; {rows[-1][5]}", flush=True)
         database.engine.dispose()
     finally:
         scratch(args.server_url, create=False)
-    if args.no_record:
-        return
-    lines = ["## Automatic assignment (core.assignment.assign_new) on PostgreSQL, 2026-11-23", "",
-             f"    .venv/bin/python bench/assign_bench.py --tickets {args.tickets}", "",
-             f"{args.tickets:,} new tickets, 200 available agents in 10 city offices; one transaction per ticket "
-             "(lock the office's staff rows, count loads, conditional UPDATE, audit event). Target: >= 500 tickets/s.",
-             "", "| workers | seconds | tickets/s | check |", "| --- | --- | --- | --- |",
-             *(f"| {w} | {s:.2f} | {r:,.0f} | {c} |" for w, s, r, c in rows)]
+    if not args.no_record:
+        record(args, rows)
+
+
+def record(args, rows: list[tuple]) -> None:
+    lines = ["## Automatic assignment (core.assignment) on PostgreSQL, per ticket and in batches", "",
+             f"    .venv/bin/python bench/assign_bench.py --tickets {args.tickets} --paths {' '.join(args.paths)}", "",
+             f"{args.tickets:,} new tickets, 200 available agents in 10 city offices. Target: >= 500 tickets/s.", "",
+             *(f"- {name}: {DESCRIBED[path]}" for path, name in PATHS.items() if path in args.paths), "",
+             "| path | workers | seconds | tickets/s | bench CPU ms/ticket | check |",
+             "| --- | --- | --- | --- | --- | --- |",
+             *(f"| {PATHS[p]} | {w} | {s:.2f} | {r:,.0f} | {c:.2f} | {k} |" for p, w, s, r, c, k in rows)]
     path = ROOT / "bench" / "RESULTS.md"
     with path.open("a") as out:
         out.write("\n" + "\n".join(lines) + "\n")

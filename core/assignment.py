@@ -14,14 +14,16 @@ UPDATE, so a ticket another worker took meanwhile is left alone.
 """
 from __future__ import annotations
 
+import heapq
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import and_, func, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import Row, and_, bindparam, func, insert, or_, select, update
+from sqlalchemy.orm import Session, lazyload
 from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
 from core import audit
-from core.models import Role, Status, Ticket, User, utcnow
+from core.models import Event, Role, Status, Ticket, User, utcnow
 from core.policy import Policy
 
 NOT_CLOSED = (Status.open, Status.answered, Status.on_hold, Status.forwarded)
@@ -34,7 +36,7 @@ class AssignmentRefused(ValueError):
     """The person cannot take this ticket (another office, inactive, ticket closed)."""
 
 
-def cap_of(user: User, policy: Policy) -> int:
+def cap_of(user: User | Row, policy: Policy) -> int:
     return user.max_open if user.max_open is not None else policy.agent_cap
 
 
@@ -49,35 +51,108 @@ def loads(session: Session, user_ids: list[int]) -> dict[int, int]:
 
 
 def lock_staff(session: Session, office_id: int) -> list[User]:
-    """The office's staff, locked against other assigners until this transaction ends."""
+    """The office's staff as objects, locked against other assigners until this transaction ends."""
     return list(session.scalars(select(User).where(User.office_id == office_id).order_by(User.id)
                                 .with_for_update(of=User).execution_options(populate_existing=True)))
 
 
-def eligible(staff: list[User]) -> list[User]:
+def eligible(staff: list[User] | list[Row]) -> list:
     """Who the automatic rules may give tickets to, among the office's staff."""
     active = [u for u in staff if u.active]
     agents = [u for u in active if u.role is Role.agent]
     return [u for u in (agents or active) if u.available]
 
 
-def _ranked(session: Session, people: list[User], policy: Policy) -> list[tuple[int, User]]:
-    load = loads(session, [u.id for u in people])
-    ranked = [(load[u.id], u) for u in people if not cap_of(u, policy) or load[u.id] < cap_of(u, policy)]
-    ranked.sort(key=lambda lu: (lu[0], lu[1].last_assigned_at or NEVER, lu[1].id))
+# The hot path (one run per new ticket) uses these statements, built once, on
+# the session's connection: plain rows, not objects. Loading the office's 20
+# users with their office chain, and building statements anew, cost more than
+# all the SQL.
+_users, _tickets, _events = User.__table__, Ticket.__table__, Event.__table__
+_not_closed = _tickets.c.status.in_(NOT_CLOSED)
+LOCK_STAFF = (select(_users.c.id, _users.c.email, _users.c.role, _users.c.active, _users.c.available,
+                     _users.c.max_open, _users.c.last_assigned_at)
+              .where(_users.c.office_id == bindparam("office_id")).order_by(_users.c.id).with_for_update())
+LOADS = (select(_tickets.c.assignee_id, func.count())
+         .where(_tickets.c.assignee_id.in_(bindparam("user_ids", expanding=True)), _not_closed)
+         .group_by(_tickets.c.assignee_id))
+_give = {"assignee_id": bindparam("to_id"), "assigned_at": bindparam("at")}
+CLAIM_FREE = (update(_tickets).where(_tickets.c.id.in_(bindparam("ticket_ids", expanding=True)),
+                                     _tickets.c.assignee_id.is_(None), _not_closed)
+              .values(_give).returning(_tickets.c.id))
+CLAIM_FROM = (update(_tickets).where(_tickets.c.id.in_(bindparam("ticket_ids", expanding=True)),
+                                     _tickets.c.assignee_id == bindparam("from_id"), _not_closed)
+              .values(_give).returning(_tickets.c.id))
+STAMP = update(_users).where(_users.c.id.in_(bindparam("user_ids", expanding=True))).values(
+    last_assigned_at=bindparam("at"))
+RECORD = insert(_events)
+
+
+class Candidate:
+    """An eligible person under their cap, with the load and stamp the rules rank by."""
+
+    __slots__ = ("id", "email", "load", "cap", "last")
+
+    def __init__(self, row: Row, load: int, policy: Policy):
+        self.id, self.email, self.load = row.id, row.email, load
+        self.cap = cap_of(row, policy)
+        self.last = row.last_assigned_at or NEVER
+
+    def key(self) -> tuple:
+        return self.load, self.last, self.id
+
+    def full(self) -> bool:
+        return bool(self.cap) and self.load >= self.cap
+
+
+def candidates(session: Session, office_id: int, policy: Policy) -> list[Candidate]:
+    """Lock the office's staff rows (in id order, so two assigners cannot
+    deadlock), then count their loads in a statement of its own, so that on
+    PostgreSQL it sees what the assigner we waited for committed. The eligible
+    ones under their cap, fairest first. Pending ORM changes must be flushed."""
+    conn = session.connection()
+    people = eligible(conn.execute(LOCK_STAFF, {"office_id": office_id}).all())
+    if not people:
+        return []
+    load = dict(conn.execute(LOADS, {"user_ids": [p.id for p in people]}).all())
+    ranked = [c for c in (Candidate(p, load.get(p.id, 0), policy) for p in people) if not c.full()]
+    ranked.sort(key=Candidate.key)
     return ranked
 
 
 def _claim(session: Session, ticket_id: int, to: User, now: datetime, *, from_id: int | None = None) -> bool:
     """Give the ticket to `to` if it is still held by `from_id` (None: nobody)."""
-    held = Ticket.assignee_id.is_(None) if from_id is None else Ticket.assignee_id == from_id
-    done = session.execute(update(Ticket).where(Ticket.id == ticket_id, held, Ticket.status.in_(NOT_CLOSED))
-                           .values(assignee_id=to.id, assigned_at=now)
-                           .execution_options(synchronize_session=False)).rowcount == 1
+    session.flush()
+    done = _claim_ids(session, [ticket_id], to.id, now, from_id=from_id) == [ticket_id]
     if done:
         to.last_assigned_at = now
         _mirror(session, ticket_id, to, now)
     return done
+
+
+def _claim_ids(session: Session, ticket_ids: list[int], to_id: int, now: datetime, *,
+               from_id: int | None = None) -> list[int]:
+    """Give these tickets to `to_id` where still held by `from_id` (None: nobody); the ids given."""
+    params = {"ticket_ids": ticket_ids, "to_id": to_id, "at": now}
+    if from_id is None:
+        return list(session.connection().execute(CLAIM_FREE, params).scalars())
+    return list(session.connection().execute(CLAIM_FROM, {**params, "from_id": from_id}).scalars())
+
+
+def _stamp(session: Session, user_ids: list[int], now: datetime) -> None:
+    """Record when these people were last given a ticket (the tie-breaker), also on
+    any of them already loaded in the session."""
+    session.connection().execute(STAMP, {"user_ids": user_ids, "at": now})
+    for user_id in user_ids:
+        user = session.identity_map.get(identity_key(User, user_id))
+        if user is not None:
+            set_committed_value(user, "last_assigned_at", now)
+
+
+def _record_automatic(session: Session, given: list[tuple[int, str]], now: datetime) -> None:
+    """One audit event per (ticket id, assignee email), in one statement."""
+    session.connection().execute(RECORD, [
+        {"ticket_id": ticket_id, "at": now, "actor": audit.SYSTEM, "actor_id": None, "kind": "assign",
+         "from_value": None, "to_value": email, "detail": "automatic"} for ticket_id, email in given])
 
 
 def _mirror(session: Session, ticket_id: int, to: User | None, now: datetime | None) -> None:
@@ -88,17 +163,41 @@ def _mirror(session: Session, ticket_id: int, to: User | None, now: datetime | N
     set_committed_value(ticket, "assigned_at", now)
 
 
+def _forget_loaded(session: Session, ticket_ids: list[int]) -> None:
+    """Tickets assigned by statement: any loaded object reads its assignee afresh."""
+    for ticket_id in ticket_ids:
+        ticket = session.identity_map.get(identity_key(Ticket, ticket_id))
+        if ticket is not None:
+            session.expire(ticket, ["assignee_id", "assignee", "assigned_at", "updated_at"])
+
+
+def assign_id(session: Session, ticket_id: int, office_id: int, policy: Policy, now: datetime) -> Candidate | None:
+    """Give the unassigned ticket to the fairest choice of its office, by statements
+    only; who got it, or None if nobody can take it (or it was taken meanwhile).
+    Pending ORM changes must be flushed first."""
+    for agent in candidates(session, office_id, policy)[:1]:
+        if _claim_ids(session, [ticket_id], agent.id, now):
+            _stamp(session, [agent.id], now)
+            _record_automatic(session, [(ticket_id, agent.email)], now)
+            return agent
+    return None
+
+
 def assign_new(session: Session, ticket: Ticket, policy: Policy, now: datetime | None = None) -> User | None:
     """Give an unassigned ticket to the fairest choice in its office; None if nobody can take it."""
     if ticket.assignee_id is not None or ticket.status is Status.closed:
         return None
     now = now or utcnow()
     session.flush()
-    for _, agent in _ranked(session, eligible(lock_staff(session, ticket.office_id)), policy)[:1]:
-        if _claim(session, ticket.id, agent, now):
-            audit.record(session, ticket, "assign", audit.SYSTEM, to_value=agent.email, at=now, detail="automatic")
-            return agent
-    return None
+    agent = assign_id(session, ticket.id, ticket.office_id, policy, now)
+    if agent is None:
+        return None
+    # The person's office chain is not needed here; it loads if a caller reads it.
+    person = session.get(User, agent.id, options=[lazyload(User.office)])
+    set_committed_value(ticket, "assignee_id", person.id)
+    set_committed_value(ticket, "assignee", person)
+    set_committed_value(ticket, "assigned_at", now)
+    return person
 
 
 def assign_to(session: Session, ticket: Ticket, actor: User | str, assignee: User | None,
@@ -209,15 +308,54 @@ def unassigned_offices(session: Session) -> list[int]:
 
 
 def fill_office(session: Session, office_id: int, policy: Policy, now: datetime, limit: int = 500) -> int:
-    """Hand the office's unassigned tickets out, oldest first, until caps or tickets run out."""
-    ticket_ids = list(session.scalars(select(Ticket.id).where(
-        Ticket.office_id == office_id, Ticket.assignee_id.is_(None), Ticket.status.in_(NOT_CLOSED))
-        .order_by(Ticket.created_at, Ticket.id).limit(limit)))
-    given = 0
+    """Hand the office's unassigned tickets out, oldest first, until caps or tickets
+    run out; at most `limit` of them, in this one transaction.
+
+    The batch form of assign_new, by the same rules: the staff are locked and
+    their loads counted once, each ticket in created order goes to the fairest
+    person as if assigned one by one, and the result is written with one UPDATE
+    per person and one INSERT of the audit events. On PostgreSQL the pool's rows
+    are taken FOR UPDATE SKIP LOCKED, so a ticket another transaction is moving
+    is left for the next round instead of waited on.
+    """
+    session.flush()
+    people = candidates(session, office_id, policy)
+    if not people:
+        return 0
+    plan = deal(_pool(session, office_id, limit), people, now)
+    given: list[tuple[int, str]] = []
+    for agent, ticket_ids in plan.items():
+        given += [(ticket_id, agent.email) for ticket_id in _claim_ids(session, ticket_ids, agent.id, now)]
+    if given:
+        _stamp(session, [agent.id for agent in plan], now)
+        _record_automatic(session, sorted(given), now)
+        _forget_loaded(session, [ticket_id for ticket_id, _ in given])
+    return len(given)
+
+
+def _pool(session: Session, office_id: int, limit: int) -> list[int]:
+    """Ids of the office's unassigned tickets, oldest first, locked for this transaction."""
+    query = (select(Ticket.id).where(Ticket.office_id == office_id, Ticket.assignee_id.is_(None),
+                                     Ticket.status.in_(NOT_CLOSED))
+             .order_by(Ticket.created_at, Ticket.id).limit(limit))
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(of=Ticket, skip_locked=True)
+    return list(session.scalars(query))
+
+
+def deal(ticket_ids: list[int], people: list[Candidate], now: datetime) -> dict[Candidate, list[int]]:
+    """Who gets which ticket, as assign_new would decide one ticket after another
+    at the same moment: fewest open, then least recently given one, within caps."""
+    heap = [(c.key(), c) for c in people if not c.full()]
+    heapq.heapify(heap)
+    plan: dict[Candidate, list[int]] = {}
     for ticket_id in ticket_ids:
-        if assign_new(session, session.get(Ticket, ticket_id), policy, now) is None:
-            if not _ranked(session, eligible(lock_staff(session, office_id)), policy):
-                break
-        else:
-            given += 1
-    return given
+        if not heap:
+            break
+        _, agent = heapq.heappop(heap)
+        plan.setdefault(agent, []).append(ticket_id)
+        agent.load += 1
+        agent.last = now
+        if not agent.full():
+            heapq.heappush(heap, (agent.key(), agent))
+    return plan
