@@ -175,6 +175,37 @@ def closed(session: Session, settings: Settings, policy: Policy, ticket: Ticket,
                   context={**_customer(ticket), "staff_name": actor.name if actor else None}, now=now)
 
 
+def sla_warning(session: Session, settings: Settings, policy: Policy, ticket: Ticket, clock: str,
+                due: datetime, *, now: datetime | None = None) -> list[Outbox]:
+    """A due time is near: tell whoever works the ticket (see _sla_recipients)."""
+    return _sla_notice(session, settings, policy, ticket, "sla_warning", clock, due, now)
+
+
+def sla_breached(session: Session, settings: Settings, policy: Policy, ticket: Ticket, clock: str,
+                 due: datetime, *, now: datetime | None = None) -> list[Outbox]:
+    """A due time has passed: tell whoever works the ticket (see _sla_recipients)."""
+    return _sla_notice(session, settings, policy, ticket, "sla_breached", clock, due, now)
+
+
+def _sla_notice(session: Session, settings: Settings, policy: Policy, ticket: Ticket, template: str, clock: str,
+                due: datetime, now: datetime | None) -> list[Outbox]:
+    context = {**_customer(ticket), "requester": ticket.requester_email, "clock": clock,
+               "due": due.strftime("%Y-%m-%d %H:%M UTC"), "office": ticket.office.name,
+               "priority": ticket.priority.name if ticket.priority else None}
+    return [notify(session, settings, policy, ticket, template=template, to=address, language=language,
+                   context=context, now=now)
+            for address, language in _sla_recipients(session, ticket, policy)]
+
+
+def _sla_recipients(session: Session, ticket: Ticket, policy: Policy) -> list[tuple[str, str]]:
+    """The assignee while they are active; else the holding office, as for a
+    forwarded ticket (its shared mailbox, or each of its active staff)."""
+    person = ticket.assignee
+    if person is not None and person.active:
+        return [(person.email, person.language or policy.default_language)]
+    return _office_recipients(session, ticket.office, policy)
+
+
 def mark_bounced(session: Session, original_message_id: str, reason: str, *,
                  now: datetime | None = None) -> Outbox | None:
     """A delivery status report came back for one of our mails: mark the outbox row

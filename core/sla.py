@@ -67,8 +67,16 @@ def nearing(now: datetime, warning_hours: int) -> ColumnElement[bool]:
                 Ticket.sla_warned_at.is_(None), _late(now + timedelta(hours=warning_hours)))
 
 
+FIRST_RESPONSE, RESOLUTION = "first response", "resolution"
+
+
 def missed(ticket: Ticket, now: datetime) -> str:
-    """Which clock ran out, for the audit trail."""
+    """Which clock ran out (or runs out by `now`), for the audit trail and the notice."""
     if ticket.first_response_at is None and ticket.first_response_due_at and ticket.first_response_due_at <= now:
-        return "first response"
-    return "resolution"
+        return FIRST_RESPONSE
+    return RESOLUTION
+
+
+def due_of(ticket: Ticket, clock: str) -> datetime | None:
+    """When that clock runs out."""
+    return ticket.first_response_due_at if clock == FIRST_RESPONSE else ticket.resolution_due_at

@@ -106,6 +106,8 @@ def flag_breaches(db: Database, policy: Policy, now: datetime) -> tuple[int, int
         nonlocal escalated
         clock = sla.missed(ticket, now)
         audit.record(session, ticket, "sla_breach", audit.SYSTEM, to_value=clock, at=now)
+        # Told before any escalation, so the people who let it run late hear of it.
+        notices.sla_breached(session, db.settings, policy, ticket, clock, sla.due_of(ticket, clock), now=now)
         # At the root there is no tier left to escalate to; the flag and the queue say it.
         if ticket.priority is not None and ticket.priority.escalate_on_breach and ticket.office.parent_id:
             routing.forward_to_parent(session, db.settings, policy, ticket, audit.SYSTEM,
@@ -117,10 +119,12 @@ def flag_breaches(db: Database, policy: Policy, now: datetime) -> tuple[int, int
 
 
 def warn(db: Database, policy: Policy, now: datetime) -> int:
-    """Mark tickets nearing a due time (shown in the SLA queue), once each."""
+    """Mark tickets nearing a due time (shown in the SLA queue) and tell who works
+    them, once each."""
     def each(session: Session, ticket: Ticket) -> None:
-        audit.record(session, ticket, "sla_warning", audit.SYSTEM, to_value=sla.missed(
-            ticket, now + timedelta(hours=policy.sla_warning_hours)), at=now)
+        clock = sla.missed(ticket, now + timedelta(hours=policy.sla_warning_hours))
+        audit.record(session, ticket, "sla_warning", audit.SYSTEM, to_value=clock, at=now)
+        notices.sla_warning(session, db.settings, policy, ticket, clock, sla.due_of(ticket, clock), now=now)
 
     return _batches(db, sla.nearing(now, policy.sla_warning_hours), {"sla_warned_at": now, **_UNTOUCHED}, each)
 
@@ -140,8 +144,21 @@ def fill_pools(db: Database, policy: Policy, now: datetime) -> int:
     """Hand out unassigned tickets in every office where someone is available."""
     with db.begin() as session:
         offices = assignment.unassigned_offices(session)
-    given = 0
-    for office_id in offices:
+    return sum(fill_pool(db, office_id, policy, now) for office_id in offices)
+
+
+def fill_pool(db: Database, office_id: int, policy: Policy | None = None, now: datetime | None = None) -> int:
+    """Hand out one office's unassigned tickets, BATCH at a time, each batch in a
+    transaction of its own (so staff locks are held briefly), until caps or
+    tickets run out."""
+    now = now or utcnow()
+    if policy is None:
         with db.begin() as session:
-            given += assignment.fill_office(session, office_id, policy, now)
-    return given
+            policy = load_policy(session)
+    given = 0
+    while True:
+        with db.begin() as session:
+            batch = assignment.fill_office(session, office_id, policy, now, limit=BATCH)
+        given += batch
+        if batch < BATCH:
+            return given
