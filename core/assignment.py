@@ -11,13 +11,18 @@ Concurrency: every automatic choice first locks the staff rows of the office
 serialises choices per office on PostgreSQL; SQLite's BEGIN IMMEDIATE does the
 same for the whole file. The ticket itself is then claimed with a conditional
 UPDATE, so a ticket another worker took meanwhile is left alone.
+
+Two paths apply the rules: assign_new, one ticket in the caller's transaction
+(opening or forwarding a ticket), and fill_office, an office's whole pool in
+one transaction (the sweep, tasks.sweep.fill_pool), dealt in memory exactly as
+one assign_new after another would.
 """
 from __future__ import annotations
 
 import heapq
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import Row, and_, bindparam, func, insert, or_, select, update
+from sqlalchemy import Connection, Row, and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.orm import Session, lazyload
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
@@ -104,12 +109,11 @@ class Candidate:
         return bool(self.cap) and self.load >= self.cap
 
 
-def candidates(session: Session, office_id: int, policy: Policy) -> list[Candidate]:
+def candidates(conn: Connection, office_id: int, policy: Policy) -> list[Candidate]:
     """Lock the office's staff rows (in id order, so two assigners cannot
     deadlock), then count their loads in a statement of its own, so that on
     PostgreSQL it sees what the assigner we waited for committed. The eligible
     ones under their cap, fairest first. Pending ORM changes must be flushed."""
-    conn = session.connection()
     people = eligible(conn.execute(LOCK_STAFF, {"office_id": office_id}).all())
     if not people:
         return []
@@ -122,35 +126,35 @@ def candidates(session: Session, office_id: int, policy: Policy) -> list[Candida
 def _claim(session: Session, ticket_id: int, to: User, now: datetime, *, from_id: int | None = None) -> bool:
     """Give the ticket to `to` if it is still held by `from_id` (None: nobody)."""
     session.flush()
-    done = _claim_ids(session, [ticket_id], to.id, now, from_id=from_id) == [ticket_id]
+    done = _claim_ids(session.connection(), [ticket_id], to.id, now, from_id=from_id) == [ticket_id]
     if done:
         to.last_assigned_at = now
         _mirror(session, ticket_id, to, now)
     return done
 
 
-def _claim_ids(session: Session, ticket_ids: list[int], to_id: int, now: datetime, *,
+def _claim_ids(conn: Connection, ticket_ids: list[int], to_id: int, now: datetime, *,
                from_id: int | None = None) -> list[int]:
     """Give these tickets to `to_id` where still held by `from_id` (None: nobody); the ids given."""
     params = {"ticket_ids": ticket_ids, "to_id": to_id, "at": now}
     if from_id is None:
-        return list(session.connection().execute(CLAIM_FREE, params).scalars())
-    return list(session.connection().execute(CLAIM_FROM, {**params, "from_id": from_id}).scalars())
+        return list(conn.execute(CLAIM_FREE, params).scalars())
+    return list(conn.execute(CLAIM_FROM, {**params, "from_id": from_id}).scalars())
 
 
-def _stamp(session: Session, user_ids: list[int], now: datetime) -> None:
+def _stamp(session: Session, conn: Connection, user_ids: list[int], now: datetime) -> None:
     """Record when these people were last given a ticket (the tie-breaker), also on
     any of them already loaded in the session."""
-    session.connection().execute(STAMP, {"user_ids": user_ids, "at": now})
+    conn.execute(STAMP, {"user_ids": user_ids, "at": now})
     for user_id in user_ids:
         user = session.identity_map.get(identity_key(User, user_id))
         if user is not None:
             set_committed_value(user, "last_assigned_at", now)
 
 
-def _record_automatic(session: Session, given: list[tuple[int, str]], now: datetime) -> None:
+def _record_automatic(conn: Connection, given: list[tuple[int, str]], now: datetime) -> None:
     """One audit event per (ticket id, assignee email), in one statement."""
-    session.connection().execute(RECORD, [
+    conn.execute(RECORD, [
         {"ticket_id": ticket_id, "at": now, "actor": audit.SYSTEM, "actor_id": None, "kind": "assign",
          "from_value": None, "to_value": email, "detail": "automatic"} for ticket_id, email in given])
 
@@ -175,10 +179,11 @@ def assign_id(session: Session, ticket_id: int, office_id: int, policy: Policy, 
     """Give the unassigned ticket to the fairest choice of its office, by statements
     only; who got it, or None if nobody can take it (or it was taken meanwhile).
     Pending ORM changes must be flushed first."""
-    for agent in candidates(session, office_id, policy)[:1]:
-        if _claim_ids(session, [ticket_id], agent.id, now):
-            _stamp(session, [agent.id], now)
-            _record_automatic(session, [(ticket_id, agent.email)], now)
+    conn = session.connection()
+    for agent in candidates(conn, office_id, policy)[:1]:
+        if _claim_ids(conn, [ticket_id], agent.id, now):
+            _stamp(session, conn, [agent.id], now)
+            _record_automatic(conn, [(ticket_id, agent.email)], now)
             return agent
     return None
 
@@ -319,28 +324,29 @@ def fill_office(session: Session, office_id: int, policy: Policy, now: datetime,
     is left for the next round instead of waited on.
     """
     session.flush()
-    people = candidates(session, office_id, policy)
+    conn = session.connection()
+    people = candidates(conn, office_id, policy)
     if not people:
         return 0
-    plan = deal(_pool(session, office_id, limit), people, now)
+    plan = deal(_pool(conn, office_id, limit), people, now)
     given: list[tuple[int, str]] = []
     for agent, ticket_ids in plan.items():
-        given += [(ticket_id, agent.email) for ticket_id in _claim_ids(session, ticket_ids, agent.id, now)]
+        given += [(ticket_id, agent.email) for ticket_id in _claim_ids(conn, ticket_ids, agent.id, now)]
     if given:
-        _stamp(session, [agent.id for agent in plan], now)
-        _record_automatic(session, sorted(given), now)
+        _stamp(session, conn, [agent.id for agent in plan], now)
+        _record_automatic(conn, sorted(given), now)
         _forget_loaded(session, [ticket_id for ticket_id, _ in given])
     return len(given)
 
 
-def _pool(session: Session, office_id: int, limit: int) -> list[int]:
+def _pool(conn: Connection, office_id: int, limit: int) -> list[int]:
     """Ids of the office's unassigned tickets, oldest first, locked for this transaction."""
     query = (select(Ticket.id).where(Ticket.office_id == office_id, Ticket.assignee_id.is_(None),
                                      Ticket.status.in_(NOT_CLOSED))
              .order_by(Ticket.created_at, Ticket.id).limit(limit))
-    if session.get_bind().dialect.name == "postgresql":
+    if conn.dialect.name == "postgresql":
         query = query.with_for_update(of=Ticket, skip_locked=True)
-    return list(session.scalars(query))
+    return list(conn.execute(query).scalars())
 
 
 def deal(ticket_ids: list[int], people: list[Candidate], now: datetime) -> dict[Candidate, list[int]]:
