@@ -37,6 +37,9 @@ class Settings:
     max_message_bytes: int
     # Mailbox the IMAP poller reads, as imap://user:password@host:port/FOLDER.
     imap_url: str
+    # Reverse proxies in front of the portal whose X-Forwarded-For/-Proto the
+    # portal believes (0: none, the peer address is the client's).
+    trusted_proxies: int = 0
 
     @property
     def domain(self) -> str:
@@ -85,4 +88,5 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         aliases=tuple(a.strip().lower() for a in get("ALIASES").split(",") if a.strip()),
         max_message_bytes=int(get("MAX_MESSAGE_BYTES", str(25 * 1024 * 1024))),
         imap_url=get("IMAP_URL"),
+        trusted_proxies=int(get("TRUSTED_PROXIES", "0")),
     )

@@ -11,6 +11,7 @@ from pathlib import Path
 from flask import Flask, current_app, render_template
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import text
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from core.db import Database
 from core.settings import Settings, load_settings
@@ -44,6 +45,7 @@ def create_app(config: Settings | None = None, database: Database | None = None)
         MAX_CONTENT_LENGTH=config.max_message_bytes,
         WTF_CSRF_TIME_LIMIT=None,  # tied to the session instead of the clock
     )
+    _trust_proxies(app, config.trusted_proxies)
     app.extensions["helpdesk.db"] = database or Database(config)
     app.extensions["helpdesk.settings"] = config
     csrf.init_app(app)
@@ -68,6 +70,14 @@ def create_app(config: Settings | None = None, database: Database | None = None)
         return {"status": "ok"}
 
     return app
+
+
+def _trust_proxies(app: Flask, count: int) -> None:
+    """Behind `count` reverse proxies, take the client's address and scheme from
+    their X-Forwarded-For/-Proto (the per-IP limits need the client, not the
+    proxy). Never without the setting: a client could claim any address."""
+    if count > 0:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count)
 
 
 def _security_headers(app: Flask) -> None:

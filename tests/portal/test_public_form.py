@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+from dataclasses import replace
 from datetime import datetime, timezone
 
 import pytest
@@ -10,6 +11,8 @@ from sqlalchemy import func, select
 
 from core.models import Outbox, Ticket
 from core.policy import update_policy
+from core.settings import load_settings
+from portal import create_app
 from tests.portal.public_helpers import hidden, png, seed
 
 START = datetime(2026, 11, 23, 3, 0, tzinfo=timezone.utc)
@@ -194,3 +197,34 @@ def test_the_form_sends_the_security_headers_and_no_inline_code(client):
     assert page.headers["X-Content-Type-Options"] == "nosniff"
     assert "<script" not in page.text and "style=" not in page.text
     assert 'class="hp"' in page.text
+
+
+def flood_behind_a_proxy(client, database) -> list[int]:
+    """Four posts through one proxy (one peer address), each from another client address."""
+    with database.begin() as s:
+        update_policy(s, "admin", web_posts_per_ip_hour=3)
+    answers = []
+    with freeze_time(START) as clock:
+        for n in range(4):
+            form = open_form(client)
+            clock.tick(30)
+            answers.append(client.post("/", data={**FIELDS, **form, "email": f"orang{n}@example.test"},
+                                       environ_base={"REMOTE_ADDR": "10.0.0.2"},
+                                       headers={"X-Forwarded-For": f"198.51.100.{n + 1}"}).status_code)
+    return answers
+
+
+def test_behind_a_trusted_proxy_the_limit_counts_each_client_address(database):
+    seed(database)
+    app = create_app(replace(database.settings, trusted_proxies=1), database)
+    assert flood_behind_a_proxy(app.test_client(), database) == [302] * 4
+
+
+def test_without_trusted_proxies_a_forwarded_address_is_ignored(client, database):
+    assert flood_behind_a_proxy(client, database) == [302, 302, 302, 429]
+
+
+def test_the_number_of_trusted_proxies_comes_from_the_environment(tmp_path):
+    environ = {"HELPDESK_DATA_DIR": str(tmp_path), "HELPDESK_SECRET_KEY": "k"}
+    assert load_settings(environ).trusted_proxies == 0
+    assert load_settings({**environ, "HELPDESK_TRUSTED_PROXIES": "2"}).trusted_proxies == 2
