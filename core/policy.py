@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, fields, replace
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core import audit
+from core import audit, hours
 from core.models import Setting, User
 
 DEFAULT_EXTENSIONS = (
@@ -40,6 +40,13 @@ class Policy:
     absence_hours: int = 48
     # Hours before an SLA due time at which staff are warned.
     sla_warning_hours: int = 2
+    # SLA clocks count only working time: opening hours "HH:MM-HH:MM" (empty:
+    # around the clock), in this time zone, on these days, except holidays
+    # (YYYY-MM-DD). See core.hours.
+    sla_business_hours: str = ""
+    sla_business_days: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri")
+    sla_holidays: tuple[str, ...] = ()
+    sla_timezone: str = "Asia/Jakarta"
     # Automatic mails to one address: at most this many per 10 minutes and per day.
     auto_mail_per_10min: int = 5
     auto_mail_per_day: int = 30
@@ -87,6 +94,7 @@ def update_policy(session: Session, actor: User | str | None = None, **changes) 
                 raise BadSetting(name, "must not be negative")
         elif not isinstance(value, expected):
             raise BadSetting(name, f"must be {expected.__name__}")
+        _check_format(name, value)
         old = getattr(current, name)
         if old == value:
             continue
@@ -96,6 +104,19 @@ def update_policy(session: Session, actor: User | str | None = None, **changes) 
         audit.record(session, None, "setting", actor, from_value=f"{name}={old}", to_value=value)
     session.flush()
     return replace(current, **{k: tuple(v) if isinstance(v, list) else v for k, v in changes.items()})
+
+
+# Settings whose text must parse, checked before they are stored.
+_FORMATS = {"sla_business_hours": lambda v: v.strip() and hours.parse_hours(v),
+            "sla_business_days": hours.parse_days, "sla_holidays": hours.parse_holidays,
+            "sla_timezone": hours.parse_zone}
+
+
+def _check_format(name: str, value: object) -> None:
+    try:
+        _FORMATS.get(name, lambda v: None)(value)
+    except ValueError as exc:
+        raise BadSetting(name, str(exc)) from None
 
 
 def as_dict(policy: Policy) -> dict:

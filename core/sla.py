@@ -1,7 +1,8 @@
 """Service levels: due times from the priority, and which tickets are near or past them.
 
 A priority gives hours to first response and to resolution, counted from the
-ticket's creation around the clock. The clocks only bite while the ticket
+ticket's creation around the clock, or in working hours only when the policy
+sets them (core.hours). The clocks only bite while the ticket
 waits for staff (`open` or `forwarded`): a ticket waiting for the customer or
 on hold is not flagged, and is judged again once it is back with staff.
 Each ticket is warned once and flagged as breached once; the flags stay for
@@ -14,29 +15,40 @@ from datetime import datetime, timedelta
 from sqlalchemy import ColumnElement, and_, or_
 from sqlalchemy.orm import Session
 
-from core import audit
+from core import audit, hours
 from core.models import Priority, Status, Ticket, User
+from core.policy import Policy
 
 WAITING_FOR_STAFF = (Status.open, Status.forwarded)
 
 
-def due_times(priority: Priority | None, start: datetime) -> tuple[datetime | None, datetime | None]:
-    """(first response due, resolution due) for a ticket of this priority opened at `start`."""
+def due_times(priority: Priority | None, start: datetime,
+              policy: Policy | None = None) -> tuple[datetime | None, datetime | None]:
+    """(first response due, resolution due) for a ticket of this priority opened at
+    `start`, in the policy's working hours if it sets them (else around the clock)."""
     if priority is None:
         return None, None
-    first = start + timedelta(hours=priority.first_response_hours) if priority.first_response_hours else None
-    resolution = start + timedelta(hours=priority.resolution_hours) if priority.resolution_hours else None
+    cal = working_calendar(policy) if policy is not None else None
+    first = hours.add_working_hours(start, priority.first_response_hours, cal) \
+        if priority.first_response_hours else None
+    resolution = hours.add_working_hours(start, priority.resolution_hours, cal) \
+        if priority.resolution_hours else None
     return first, resolution
 
 
+def working_calendar(policy: Policy) -> hours.Calendar | None:
+    return hours.calendar(policy.sla_business_hours, policy.sla_business_days, policy.sla_holidays,
+                          policy.sla_timezone)
+
+
 def change_priority(session: Session, ticket: Ticket, priority: Priority, actor: User | str,
-                    now: datetime) -> None:
+                    now: datetime, policy: Policy | None = None) -> None:
     """A new priority moves the due times (still from creation) and clears a warning not yet acted on."""
     if ticket.priority_id == priority.id:
         return
     before = ticket.priority.name if ticket.priority else None
     ticket.priority = priority
-    ticket.first_response_due_at, ticket.resolution_due_at = due_times(priority, ticket.created_at)
+    ticket.first_response_due_at, ticket.resolution_due_at = due_times(priority, ticket.created_at, policy)
     if ticket.sla_breached_at is None:
         ticket.sla_warned_at = None
     ticket.updated_at = now

@@ -128,7 +128,7 @@ def open_ticket_with_message(session: Session, settings: Settings, policy: Polic
         continues_id=continues.id if continues is not None else None,
         created_at=now, updated_at=now, status_changed_at=now, last_customer_at=now,
     )
-    ticket.first_response_due_at, ticket.resolution_due_at = sla.due_times(priority, now)
+    ticket.first_response_due_at, ticket.resolution_due_at = sla.due_times(priority, now, policy)
     session.add(ticket)
     message = add_message(session, ticket, mail, now=now)
     session.flush()

@@ -6,10 +6,10 @@ from sqlalchemy import select
 from core import sla
 from core.models import Priority, Status, Ticket
 from core.sweep import run_sweep
-from core.tickets import open_ticket
+from core.tickets import customer_office, open_ticket
 from tests.core.sweep_world import build, open_at, read
 from tests.core.tiers import T0, load_chain, mail, open_from
-from core.policy import Policy
+from core.policy import Policy, load_policy, update_policy
 
 
 def test_due_times_count_from_creation_in_hours_of_the_priority():
@@ -129,3 +129,34 @@ def test_open_ticket_with_a_category_of_a_default_office_routes_only_unknown_sen
     assert stranger.office.code == "P32"
     assert school.office.code == "C3171"  # a school's ticket never skips its city
     assert session.scalar(select(Ticket.category_id).where(Ticket.id == school.id)) == sync.id
+
+
+def open_in_working_hours(database, at) -> int:
+    with database.begin() as s:
+        update_policy(s, "admin@staff.test", sla_business_hours="08:00-16:00", sla_timezone="Asia/Jakarta")
+    with database.begin() as s:
+        policy = load_policy(s)
+        level = s.scalar(select(Priority).where(Priority.name == "tinggi"))
+        sender = "sman1@sekolah.test"
+        return open_ticket(s, database.settings, policy, mail(sender), school=customer_office(s, sender, policy),
+                           priority=level, now=at).id
+
+
+def test_with_working_hours_set_the_clock_stops_overnight_and_the_breach_comes_next_afternoon(database):
+    build(database)
+    ticket_id = open_in_working_hours(database, T0)  # Monday 15:00 in Jakarta; 8 working hours
+    assert read(database, ticket_id).first_response_due_at == T0 + timedelta(hours=24)
+    assert run_sweep(database, T0 + timedelta(hours=8)).breached == 0
+    assert run_sweep(database, T0 + timedelta(hours=23, minutes=59)).breached == 0
+    assert run_sweep(database, T0 + timedelta(hours=24)).breached == 1
+
+
+def test_changing_priority_under_working_hours_counts_working_hours(session, settings):
+    load_chain(session)
+    policy = update_policy(session, "admin@staff.test", sla_business_hours="08:00-16:00")
+    low = Priority(name="rendah", level=1, first_response_hours=72, resolution_hours=240)
+    urgent = Priority(name="mendesak", level=4, first_response_hours=2, resolution_hours=24)
+    session.add_all([low, urgent])
+    ticket = open_from(session, settings, priority=low, policy=policy)
+    sla.change_priority(session, ticket, urgent, "lead@staff.test", T0 + timedelta(hours=1), policy)
+    assert ticket.first_response_due_at == T0 + timedelta(hours=18)  # 1 h on Monday, 1 h from Tuesday 08:00
