@@ -8,6 +8,12 @@ It creates a scratch database on the server of --server-url, fills it with
 generate_series, runs wrk against `/t/<token>` at each concurrency, prints
 the figures, appends them to bench/RESULTS.md (--no-record to skip) and drops
 the database. Targets: >= 300 requests/s with p99 < 50 ms.
+
+Each row reports the CPU per request of gunicorn (master and workers) and of
+the PostgreSQL backends serving them; --in-process N adds the app's own CPU
+per page called N times without a server, which other jobs on a shared
+machine disturb least. --keep fills a database once and prints its URL;
+--database URL reuses it (and leaves it for the caller to drop).
 """
 from __future__ import annotations
 
@@ -112,6 +118,31 @@ def bench_token(database: Database) -> str:
 
 
 
+def in_process_cpu_ms(env: dict, page_path: str, requests: int) -> float:
+    """CPU milliseconds per page of the WSGI app called in this process, no
+    server and no load generator: the figure other jobs on the machine disturb least."""
+    from werkzeug.test import EnvironBuilder
+
+    from portal import create_app
+
+    app = create_app(load_settings({k: v for k, v in env.items() if k.startswith("HELPDESK_")}))
+    environ = EnvironBuilder(path=page_path, headers={"Accept-Language": "id"}).get_environ()
+
+    def call() -> None:
+        statuses = []
+        b"".join(app(dict(environ), lambda status, headers, exc_info=None: statuses.append(status)))
+        assert statuses[0].startswith("200"), statuses[0]
+
+    for _ in range(20):
+        call()
+    started = time.process_time()
+    for _ in range(requests):
+        call()
+    used = time.process_time() - started
+    app.extensions["helpdesk.db"].engine.dispose()
+    return used * 1000 / requests
+
+
 def cpu_seconds(pids: list[int]) -> float:
     """User plus system CPU the processes have used so far."""
     total = 0
@@ -154,10 +185,11 @@ def _ms(value: str) -> float:
     return float(number) * {"us": 0.001, "ms": 1, "s": 1000}[unit]
 
 
-def record(results: list[dict], args: argparse.Namespace, page_bytes: int, command: str) -> None:
+def record(results: list[dict], args: argparse.Namespace, page_bytes: int, command: str,
+           in_process: float | None) -> None:
     workers = f"{args.workers} gthread workers x {args.threads} threads" if args.threads \
         else f"{args.workers} sync workers"
-    lines = [f"\n### Customer ticket page (`/t/<token>`), {date(2026, 11, 23).isoformat()}: {workers}\n",
+    lines = [f"\n### Customer ticket page (`/t/<token>`), {date.today().isoformat()}: {workers}\n",
              f"A {args.messages}-message public thread (plus notes, which the page leaves out) on PostgreSQL 15 "
              f"holding {args.tickets:,} tickets and {2 * args.tickets:,} further messages; gunicorn with {workers}; "
              f"wrk with 2 threads for {args.seconds} s per row, on the same 2-core machine as the database "
@@ -171,6 +203,8 @@ def record(results: list[dict], args: argparse.Namespace, page_bytes: int, comma
         met = "met" if r["rps"] >= TARGET_RPS and r["p99"] < TARGET_P99_MS and not r["non2xx"] else "missed"
         lines.append(f"| {r['connections']} | {r['rps']:.0f} | {r['p50']:.1f} | {r['p99']:.1f} | {r['non2xx']} "
                      f"| {r['app_cpu_ms']:.2f} | {r['db_cpu_ms']:.2f} | {r['load']:.1f} | {met} |")
+    if in_process is not None:
+        lines.append(f"\nThe same page called in-process (no server, no wrk): {in_process:.2f} ms CPU per page.")
     with open(ROOT / "bench" / "RESULTS.md", "a") as f:
         f.write("\n".join(lines) + "\n")
 
@@ -183,8 +217,12 @@ def main() -> None:
     parser.add_argument("--connections", type=int, nargs="+", default=[4, 8, 16])
     parser.add_argument("--seconds", type=int, default=20)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=0,
+                        help="gthread workers with this many threads; 0 (default) runs sync workers, as the "
+                             "Procfile does: with the page cached they had the lower p99 and CPU per request")
     parser.add_argument("--no-record", action="store_true")
+    parser.add_argument("--in-process", type=int, default=500, metavar="N",
+                        help="also time N pages called in-process (CPU ms per page); 0 to skip")
     parser.add_argument("--keep", action="store_true", help="keep the filled database and print its URL")
     parser.add_argument("--database", help="reuse a database a --keep run filled")
     args = parser.parse_args()
@@ -210,13 +248,16 @@ def main() -> None:
         run_wrk(page_url, 2 * args.workers, 3)  # warm up every worker and its connection
         app_pids, db_pids = server_pids(gunicorn, database)
         results = [run_wrk(page_url, c, args.seconds, app_pids, db_pids) for c in args.connections]
+        in_process = in_process_cpu_ms(env, f"/t/{token}", args.in_process) if args.in_process else None
         for r in results:
             print(f"c={r['connections']:>3}  load {r['load']:.1f}  {r['rps']:8.1f} req/s  p50 {r['p50']:6.1f} ms  p99 {r['p99']:6.1f} ms  "
                   f"non-2xx {r['non2xx']}  CPU per request: app {r['app_cpu_ms']:.2f} ms, "
                   f"PostgreSQL {r['db_cpu_ms']:.2f} ms")
+        if in_process is not None:
+            print(f"in-process: {in_process:.2f} ms CPU per page ({args.in_process} pages, no server)")
         if not args.no_record:
             command = ".venv/bin/python bench/ticket_page_bench.py " + " ".join(sys.argv[1:])
-            record(results, args, len(page), command.strip())
+            record(results, args, len(page), command.strip(), in_process)
         database.engine.dispose()
     finally:
         if gunicorn is not None:
