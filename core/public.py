@@ -145,9 +145,10 @@ def public_thread(session: Session, ticket: Ticket | int) -> tuple[ThreadMessage
 
     One query of plain rows, not ORM objects: this is the page customers
     reload, and a long thread of mapped objects costs more than the SQL.
-    The result is immutable and hashable, so a page may cache what it renders from it.
+    Run on the session's connection, without the ORM's result machinery
+    (and without autoflush: the page reads what is committed).
     """
-    rows = session.execute(
+    rows = session.connection().execute(
         select(Message.id, Message.direction, Message.from_name, Message.from_address, Message.text,
                Message.created_at, Attachment.id, Attachment.filename, Attachment.size,
                Attachment.content_type, Attachment.refused_reason)
