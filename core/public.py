@@ -140,7 +140,7 @@ def form_token_matches(secret: str, token: str, value: str | None) -> bool:
     return bool(value) and signature_matches(secret, value, "ticket-form", token, length=40)
 
 
-def public_thread(session: Session, ticket: Ticket | int) -> tuple[ThreadMessage, ...]:
+def public_thread(session: Session, ticket_id: int) -> tuple[ThreadMessage, ...]:
     """The messages the customer sees, oldest first, each with its files.
 
     One query of plain rows, not ORM objects: this is the page customers
@@ -153,7 +153,7 @@ def public_thread(session: Session, ticket: Ticket | int) -> tuple[ThreadMessage
                Message.created_at, Attachment.id, Attachment.filename, Attachment.size,
                Attachment.content_type, Attachment.refused_reason)
         .outerjoin(Attachment, Attachment.message_id == Message.id)
-        .where(Message.ticket_id == getattr(ticket, "id", ticket), Message.direction != Direction.note)
+        .where(Message.ticket_id == ticket_id, Message.direction != Direction.note)
         .order_by(Message.id, Attachment.id))
     messages: dict[int, tuple] = {}
     files: dict[int, list[ThreadFile]] = {}
