@@ -164,12 +164,12 @@ def public_thread(session: Session, ticket_id: int) -> tuple[ThreadMessage, ...]
     return tuple(ThreadMessage(*fields, attachments=tuple(files.get(mid, ()))) for mid, fields in messages.items())
 
 
-def attachment_of(session: Session, ticket: Ticket, attachment_id: int) -> Attachment | None:
+def attachment_of(session: Session, ticket_id: int, attachment_id: int) -> Attachment | None:
     """A kept file of this ticket's public thread; None for anything else,
     including files of notes and of other tickets."""
     return session.scalar(
         select(Attachment).join(Message, Attachment.message_id == Message.id).where(
-            Attachment.id == attachment_id, Message.ticket_id == ticket.id,
+            Attachment.id == attachment_id, Message.ticket_id == ticket_id,
             Message.direction != Direction.note, Attachment.refused_reason.is_(None)))
 
 

@@ -285,8 +285,9 @@ def ticket_thumbnail(token: str, attachment_id: int):
 
 
 def _attachment_or_404(token: str, attachment_id: int):
-    with db().begin() as s:
-        attachment = public.attachment_of(s, _ticket_or_404(s, token), attachment_id)
+    with db().read() as s:
+        state, _policy = _state_or_404(s, token)
+        attachment = public.attachment_of(s, state.id, attachment_id)
     if attachment is None:
         abort(404)
     return attachment
