@@ -127,7 +127,35 @@ def run_wrk(base: str, cookie: str, paths: list[str], connections: int, seconds:
     figures = {k: float(v) for k, v in re.findall(r"^(P\d\d) ([\d.]+)$", out, re.M)}
     bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
     return {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)), **figures,
-            "non2xx": int(bad.group(1)) if bad else 0}
+            "non2xx": int(bad.group(1)) if bad else 0, "requests": int(re.search(r"(\d+) requests in", out).group(1))}
+
+
+def _cpu_seconds(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:  # the process ended
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def server_cpu(gunicorn: subprocess.Popen, database: Database) -> float:
+    """CPU seconds used so far by gunicorn's processes and the PostgreSQL backends of
+    the measured database: what serving costs, whatever else the machine runs."""
+    workers = Path(f"/proc/{gunicorn.pid}/task/{gunicorn.pid}/children").read_text().split()
+    with database.engine.connect() as conn:
+        backends = list(conn.scalars(text("SELECT pid FROM pg_stat_activity "
+                                          "WHERE datname = current_database() AND pid <> pg_backend_pid()")))
+    return sum(_cpu_seconds(int(pid)) for pid in [gunicorn.pid, *workers, *backends])
+
+
+def measure(base: str, cookie: str, paths: list[str], connections: int, seconds: int, think: int,
+            gunicorn: subprocess.Popen, database: Database) -> dict:
+    """run_wrk, plus the server's CPU milliseconds per request."""
+    before = server_cpu(gunicorn, database)
+    figures = run_wrk(base, cookie, paths, connections, seconds, think)
+    figures["cpu_ms"] = (server_cpu(gunicorn, database) - before) * 1000 / max(1, figures["requests"])
+    figures["load"] = os.getloadavg()[0]
+    return figures
 
 
 def city_refs(database: Database, limit: int = 200) -> list[str]:
@@ -147,36 +175,41 @@ def page_kinds(refs: list[str]) -> dict[str, list[str]]:
 
 
 def measure_in_process(env: dict, kinds: dict[str, list[str]], rounds: int) -> None:
-    """Each page alone through the Flask test client: wall and CPU time of this
-    process and the number of SQL statements, per request. CPU time hardly
-    depends on what else the machine runs, so it is the figure to develop by."""
+    """Each page alone through the Flask test client: wall time, this process's CPU
+    time, the PostgreSQL backends' CPU time and the number of SQL statements, per
+    request. CPU time hardly depends on what else the machine runs, so it is the
+    figure to develop by."""
     from sqlalchemy import event
 
     from portal.app import create_app
     app = create_app(load_settings(env))
+    engine = app.extensions["helpdesk.db"].engine
     statements = []
-    event.listen(app.extensions["helpdesk.db"].engine, "before_cursor_execute", lambda *a: statements.append(1))
+    event.listen(engine, "before_cursor_execute", lambda *a: statements.append(1))
     client = app.test_client()
     token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").get_data(as_text=True)).group(1)
     client.post("/login", data={"csrf_token": token, "email": "agent@c0001.bench", "password": PASSWORD})
+
+    def database_cpu() -> float:
+        with engine.connect() as conn:  # the pool's one connection: the backend that serves the pages
+            return _cpu_seconds(conn.exec_driver_sql("SELECT pg_backend_pid()").scalar())
     for kind, paths in kinds.items():
-        paths = paths[:8]
         for path in paths:  # templates compiled, caches warm
             assert client.get(path).status_code in (200, 302), path
-        for path in paths:
-            walls, cpus, queries = [], [], []
-            for _ in range(rounds):
+        walls, cpus, database, queries = [], [], [], []
+        for _ in range(rounds):
+            for path in paths:
                 statements.clear()
+                pg = database_cpu()
                 wall, cpu = time.perf_counter(), time.process_time()
                 client.get(path)
                 walls.append((time.perf_counter() - wall) * 1000)
                 cpus.append((time.process_time() - cpu) * 1000)
-                queries.append(len(statements))
-            walls.sort()
-            cpus.sort()
-            print(f"{kind:15} {path:45} wall {walls[len(walls) // 2]:6.1f} ms  cpu {cpus[len(cpus) // 2]:6.1f} ms"
-                  f" (least {cpus[0]:5.1f})"
-                  f"  queries {max(queries)}", flush=True)
+                queries.append(len(statements) - 1)  # less database_cpu's own
+                database.append((database_cpu() - pg) * 1000)
+        print(f"{kind:15} {len(paths)} pages x {rounds}: wall median {sorted(walls)[len(walls) // 2]:5.1f} ms; "
+              f"CPU mean: python {sum(cpus) / len(cpus):5.1f} ms, PostgreSQL {sum(database) / len(database):5.1f} ms; "
+              f"queries {max(queries)}", flush=True)
 
 
 def main() -> None:
@@ -223,7 +256,7 @@ def main() -> None:
         results = []
         for think in (args.think_ms, 0):
             for kind, paths in kinds.items():
-                figures = run_wrk(base, cookie, paths, args.connections, args.seconds, think)
+                figures = measure(base, cookie, paths, args.connections, args.seconds, think, gunicorn, database)
                 results.append((kind, think, figures))
                 print(kind, f"think {think} ms", figures, flush=True)
         if not args.no_record:
@@ -238,20 +271,21 @@ def main() -> None:
 
 def record(results: list, args, command: str) -> None:
     target = {"queue pages": 100, "ticket page": 100, "search (words)": 200}
-    lines = [f"\n## Staff pages (queues, ticket, search), {date(2026, 11, 23).isoformat()}\n",
+    lines = [f"\n## Staff pages (queues, ticket, search), {date.today().isoformat()}\n",
              f"A City agent's pages on PostgreSQL holding {args.tickets:,} tickets, {args.tickets:,} messages and "
              f"{args.schools:,} schools (generate_series); gunicorn with {args.workers} sync workers; wrk with "
              f"{args.connections} connections for {args.seconds} s per row. Each connection is one user: with "
              f"think time, a page then a pause of {args.think_ms // 2}-{args.think_ms * 3 // 2} ms (wrk delay()); "
              "without, back to back (saturation). wrk, gunicorn and PostgreSQL share one 2-core machine "
              "with the other engineers' test runs.\n",
-             f"    {command}\n", "| page | users' think time | requests/s | p50 ms | p95 ms | p99 ms | non-2xx | target p95 |",
-             "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+             f"    {command}\n", "| page | users' think time | requests/s | p50 ms | p95 ms | p99 ms | non-2xx | "
+             "server CPU ms/request (gunicorn + PostgreSQL) | load average (1 min) | target p95 |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for kind, think, f in results:
         p95 = f.get("P95")
         verdict = "met" if f["rps"] > 0 and p95 is not None and p95 < target[kind] else "missed"
         lines.append(f"| {kind} | {think} ms | {f['rps']:.0f} | {f.get('P50', 0):.1f} | {p95 or 0:.1f} | "
-                     f"{f.get('P99', 0):.1f} | {f['non2xx']} | < {target[kind]} ms ({verdict}) |")
+                     f"{f.get('P99', 0):.1f} | {f['non2xx']} | {f['cpu_ms']:.1f} | {f['load']:.1f} | < {target[kind]} ms ({verdict}) |")
     with open(ROOT / "bench" / "RESULTS.md", "a") as out:
         out.write("\n".join(lines) + "\n")
 

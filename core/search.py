@@ -3,20 +3,22 @@ subjects and message text (SQLite FTS5 on one machine, PostgreSQL full-text
 search in production). Every result is scoped by visibility, so search shows
 nothing a user could not open.
 
-The work of one search is bounded on a million tickets. Subjects are matched
-across the whole scope. Message text is matched through the full-text index
-when the words are rare (the index hands over a few hundred messages); when
-they are common (thousands of messages, where reading each match is what
-costs), only the messages of the newest tickets of the scope (Bounds)
-are read, one by one, after a cheap substring test. Results are the newest
-first, and counting stops at COUNT_CAP.
+The work of one search is bounded on a million tickets. Words the planner's
+statistics call rare are looked up in the full-text indexes, which hand over
+a few hundred subjects or messages, across the whole scope. For common words
+(thousands of matches, where reading each match is what costs) only the
+newest tickets of the scope are read, subject and messages, one by one after
+a cheap substring test (Bounds). Results are the newest first, and counting
+stops at COUNT_CAP, so a common word fills its pages from the newest tickets
+either way.
 """
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
 
-from sqlalchemy import ColumnElement, Select, and_, exists, func, literal_column, or_, select, text, union
+from sqlalchemy import (ARRAY, ColumnElement, Integer, Select, and_, any_, bindparam, func, literal_column, select,
+                        text, union)
 from sqlalchemy.orm import Session
 
 from core.models import Message, Ticket, User
@@ -36,8 +38,9 @@ MAX_WORDS = 8
 @dataclass(frozen=True)
 class Bounds:
     """How much one search may read (see the module's docstring)."""
-    rare_messages: int = 2000     # words the planner expects in more messages than this are common
-    common_words_scan: int = 500  # for common words, the messages of this many newest tickets are read
+    rare: int = 2000             # words the planner expects in more subjects (or messages) are common
+    newest_subjects: int = 1000  # for common words, the subjects of this many newest tickets are read
+    newest_messages: int = 500   # and the messages of this many
 
 
 @dataclass
@@ -82,22 +85,42 @@ def _contains_all(column, words: list[str]) -> ColumnElement[bool]:
     return and_(*[func.strpos(func.lower(column), w) > 0 for w in words])
 
 
+def _is_common(session: Session, hits: Select, kind: str, words: list[str], bounds: Bounds,
+               recent: RecentAnswers | None) -> bool:
+    return remembered((f"{kind} matches", tuple(words), bounds.rare),
+                      lambda: _estimated_rows(session, hits) > bounds.rare, recent)
+
+
+def _newest(session: Session, scope: list, count: int) -> list[int]:
+    """The ids of the scope's most recently updated tickets (read from the
+    office-updated index alone)."""
+    return list(session.scalars(select(Ticket.id).where(*scope).order_by(Ticket.updated_at.desc()).limit(count)))
+
+
 def _postgres_match(session: Session, scope: list, words: list[str], bounds: Bounds,
                     recent: RecentAnswers | None) -> ColumnElement[bool]:
+    """The tickets whose subject or one of whose messages has all the words, as
+    one set of ids: index hits for rare words, the newest tickets' texts read one
+    by one for common words (see the module's docstring)."""
     query = func.to_tsquery(text(CONFIG), " & ".join(words))
-    in_subject = and_(_contains_all(Ticket.subject, words), ticket_document().op("@@")(query))
-    in_messages = select(Message.ticket_id).where(message_document().op("@@")(query))
-    common = remembered(("message matches", tuple(words), bounds.rare_messages),
-                        lambda: _estimated_rows(session, in_messages) > bounds.rare_messages, recent)
-    if not common:
-        return or_(in_subject, Ticket.id.in_(in_messages))
-    # correlate(None): this sub-query reads its own tickets, not the outer query's row.
-    newest = (select(Ticket.id).where(*scope).order_by(Ticket.updated_at.desc()).limit(bounds.common_words_scan)
-              .correlate(None))
-    text_head = func.left(Message.text, text(str(MESSAGE_CHARS)))
-    in_a_message = exists().where(Message.ticket_id == Ticket.id, _contains_all(text_head, words),
-                                  message_document().op("@@")(query))
-    return or_(in_subject, and_(Ticket.id.in_(newest), in_a_message))
+    subject_hits = select(Ticket.id).where(ticket_document().op("@@")(query))
+    message_hits = select(Message.ticket_id).where(message_document().op("@@")(query))
+    common_subject = _is_common(session, subject_hits, "subject", words, bounds, recent)
+    common_text = _is_common(session, message_hits, "message", words, bounds, recent)
+    newest = _newest(session, scope, max(bounds.newest_subjects, bounds.newest_messages)) if (
+        common_subject or common_text) else []
+    if common_subject:
+        subject_hits = subject_hits.where(_among(Ticket.id, newest[:bounds.newest_subjects]),
+                                          _contains_all(Ticket.subject, words))
+    if common_text:
+        message_hits = message_hits.where(_among(Message.ticket_id, newest[:bounds.newest_messages]),
+                                          _contains_all(func.left(Message.text, text(str(MESSAGE_CHARS))), words))
+    return Ticket.id.in_(union(subject_hits, message_hits).subquery().select())
+
+
+def _among(column, ids: list[int]) -> ColumnElement[bool]:
+    # One array parameter, not thousands of bound values.
+    return column == any_(bindparam("ids", ids, type_=ARRAY(Integer), unique=True))
 
 
 def search_tickets(session: Session, user: User, query: str, *, page: int = 1,

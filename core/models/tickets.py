@@ -60,8 +60,9 @@ class Ticket(Base):
               postgresql_include=["assignee_id", "sla_breached_at", "first_response_at", "first_response_due_at",
                                   "resolution_due_at"]),
         Index("ix_ticket_status_changed", "status", "status_changed_at"),
-        # Queue pages list the most recently updated first.
-        Index("ix_ticket_office_updated", "office_id", "updated_at"),
+        # Queue pages list the most recently updated first; search reads the
+        # newest ticket ids of a scope from this index alone.
+        Index("ix_ticket_office_updated", "office_id", "updated_at", postgresql_include=["id"]),
         Index("ix_ticket_updated_at", "updated_at"),
         # An agent's load (tickets not closed) without reading their closed history.
         Index("ix_ticket_assignee_status", "assignee_id", "status"),

@@ -11,13 +11,14 @@ from core.customer import Upload, UploadRefused
 from core.lifecycle import ALLOWED, ForbiddenTransition
 from core.models import Status
 from core.policy import load_policy
+from core.queues import Choice
 from core.staff_actions import ActionRefused, ReadOnly, TicketNotFound
 from core.store import Store
 from portal.app import db, settings
 from portal.auth import STAFF, access
 from portal.i18n import translate as _
 from portal.staff import bp, me
-from portal.staff.queue_views import forget_counts
+from portal.staff.queue_views import forget_counts, recent
 
 REPLY_STATUSES = (Status.answered, Status.open, Status.on_hold, Status.closed)
 
@@ -71,10 +72,23 @@ def ticket(ref: str):
         acting = actions.can_act(user, found)
         return render_template(
             "staff/ticket.html", ticket=found, user=user, acting=acting,
-            linked=actions.linked(session, user, found), canned=list_canned(session, user) if acting else [],
-            assignable=actions.assignable(session, found) if acting else [],
+            linked=actions.linked(session, user, found), canned=_canned(session, user) if acting else [],
+            assignable=_assignable(session, found) if acting else [],
             reply_statuses=REPLY_STATUSES, next_statuses=[s for s in Status if s in ALLOWED[found.status]
                                                           and s is not Status.forwarded])
+
+
+def _canned(session, user) -> list[Choice]:
+    """The canned responses the form offers, kept a while like the queue page's lists
+    (the reply itself reads the chosen one afresh, and refuses one no longer usable)."""
+    return recent("directory").get(("canned", user.office.path), lambda: [
+        Choice(c.id, c.title) for c in list_canned(session, user)])
+
+
+def _assignable(session, ticket) -> list[Choice]:
+    """Who the form offers as assignee, kept a while (assigning checks the person afresh)."""
+    return recent("directory").get(("assignable", ticket.office_id), lambda: [
+        Choice(u.id, u.name) for u in actions.assignable(session, ticket)])
 
 
 @bp.post("/staff/tickets/<ref>/reply")

@@ -9,7 +9,7 @@ from core.search import Bounds, search_tickets, words_of
 from core.tickets import Incoming, customer_office, open_ticket
 from tests.factories import load_directory, make_user
 
-EVERY_WORD_COMMON = Bounds(rare_messages=-1)
+EVERY_WORD_COMMON = Bounds(rare=-1)
 
 
 @pytest.fixture
@@ -64,7 +64,7 @@ def test_common_words_are_read_in_message_text_within_scope_only(session, world,
     assert {t.ref for t in found.tickets} == {mine.ref, sibling.ref}
 
 
-def test_common_words_read_the_messages_of_the_newest_tickets_only(session, world, postgres_only):
+def test_common_words_read_the_newest_tickets_only(session, world, postgres_only):
     users, _, new_ticket = world
     old_in_text = new_ticket("sman1@sekolah.test", "Akun terkunci", "Sinkronisasi gagal.")
     old_in_subject = new_ticket("sman1@sekolah.test", "Sinkronisasi gagal", "Mohon bantuan.")
@@ -72,9 +72,11 @@ def test_common_words_read_the_messages_of_the_newest_tickets_only(session, worl
     for age, ticket in enumerate([newest, old_in_subject, old_in_text]):
         ticket.updated_at = newest.created_at.replace(year=2020 - age)
     session.flush()
-    bounded = Bounds(rare_messages=-1, common_words_scan=1)
+    bounded = Bounds(rare=-1, newest_subjects=2, newest_messages=1)
     assert [t.ref for t in search_tickets(session, users["C3171"], "sinkronisasi", bounds=bounded).tickets] == [
         old_in_subject.ref]
+    assert search_tickets(session, users["C3171"], "sinkronisasi", bounds=Bounds(
+        rare=-1, newest_subjects=1, newest_messages=1)).tickets == []
     assert [t.ref for t in search_tickets(session, users["C3171"], "sinkronisasi").tickets] == [
         old_in_subject.ref, old_in_text.ref]
 
@@ -84,4 +86,5 @@ def test_whether_words_are_common_is_remembered_and_the_plan_follows(session, wo
     ticket = new_ticket("sman1@sekolah.test", "Akun terkunci", "Kode kasus17 operator.")
     recent = RecentAnswers(60)
     assert [t.ref for t in search_tickets(session, users["C3171"], "kasus17", recent=recent).tickets] == [ticket.ref]
-    assert recent.get(("message matches", ("kasus17",), Bounds().rare_messages), lambda: None) is False
+    assert recent.get(("message matches", ("kasus17",), Bounds().rare), lambda: None) is False
+    assert recent.get(("subject matches", ("kasus17",), Bounds().rare), lambda: None) is False
