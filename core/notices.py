@@ -100,9 +100,12 @@ def _customer(ticket: Ticket) -> dict:
 
 def ack(session: Session, settings: Settings, policy: Policy, ticket: Ticket, message: Message | None = None,
         *, now: datetime | None = None) -> Outbox:
-    """The acknowledgement of a new ticket: its reference and the private link."""
+    """The acknowledgement of a new ticket: its reference and the private link,
+    and which attachments were not kept and why, so the customer can send them
+    again in a form that passes instead of waiting for an answer that needs them."""
+    refused = [[a.filename, a.refused_reason] for a in (message.attachments if message else ()) if a.refused_reason]
     return notify(session, settings, policy, ticket, template="ack", to=ticket.requester_email,
-                  context=_customer(ticket), trigger=message, now=now)
+                  context={**_customer(ticket), "refused": refused}, trigger=message, now=now)
 
 
 def staff_reply(session: Session, settings: Settings, policy: Policy, ticket: Ticket, message: Message, *,
