@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import logging
 import os
 import re
@@ -24,7 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import exc as sa_exc
-from sqlalchemy import insert, or_, update
+from sqlalchemy import Row, insert, update
 from sqlalchemy.orm import Session
 
 from core.db import Database
@@ -107,7 +108,7 @@ def process(db: Database, raw_mail_id: int, raw: bytes, envelope_from: str | Non
         screening.check_loop(mail, db.settings)
         early = clean_early(db, mail)
         with writing(db), db.begin() as session:
-            return run_steps(session, db, raw_mail_id, mail, early)
+            return run_steps(session, db, raw_mail_id, raw, mail, early)
     except IngestStop as stop:
         return finish(db, raw_mail_id, stop.outcome, stop.reason, stop.ticket_id)
     except TemporaryFailure:
@@ -154,14 +155,12 @@ def current_policy(session: Session, db: Database) -> Policy:
     return policy
 
 
-def run_steps(session: Session, db: Database, raw_mail_id: int, mail: InboundMail,
+def run_steps(session: Session, db: Database, raw_mail_id: int, raw: bytes, mail: InboundMail,
               early: EarlyClean | None = None) -> IngestResult:
     settings, now = db.settings, utcnow()
-    raw_mail = session.get(RawMail, raw_mail_id)
-    screening.check_duplicate(session, raw_mail_id, raw_mail.sha256, mail)
-    settle_interrupted(session, raw_mail)
+    screen_copies(session, raw_mail_id, raw, mail)
     if mail.report is not None:
-        return settle_bounce(session, raw_mail, mail.report, now)
+        return settle_bounce(session, raw_mail_id, mail.report, now)
     policy = current_policy(session, db)
     auto_reason = screening.auto_reply_reason(mail)
     found = thread(session, settings, mail)
@@ -178,37 +177,50 @@ def run_steps(session: Session, db: Database, raw_mail_id: int, mail: InboundMai
         raw_mail_id=raw_mail_id, attachments=list(cleaned.attachments))
     routed = route(session, settings, policy, incoming, ticket=found.ticket, linked=found.linked,
                    acknowledge_new=not screening.wants_no_auto_reply(mail), now=now)
-    return settle(raw_mail, routed.outcome, auto_reason or found.reason, routed.ticket, now)
+    return settle(session, raw_mail_id, routed.outcome, auto_reason or found.reason, routed.ticket, now)
 
 
-def settle(raw_mail: RawMail, outcome: Outcome, reason: str | None, ticket: Ticket | None,
+def screen_copies(session: Session, raw_mail_id: int, raw: bytes, mail: InboundMail) -> None:
+    """Step 4's database part in one query: stop a duplicate, and close the
+    earlier deliveries of this message that a temporary failure cut short."""
+    sha256 = hashlib.sha256(raw).hexdigest()
+    screening.serialise(session, mail, sha256)
+    rows = screening.deliveries(session, raw_mail_id, sha256, {mail.message_id, sniff_message_id(raw)})
+    screening.refuse_duplicate(raw_mail_id, sha256, mail, rows)
+    this = next(row for row in rows if row.id == raw_mail_id)
+    settle_interrupted(session, this, rows)
+
+
+def settle(session: Session, raw_mail_id: int, outcome: Outcome, reason: str | None, ticket: Ticket | None,
            now: datetime) -> IngestResult:
-    raw_mail.outcome, raw_mail.reason, raw_mail.processed_at = outcome, reason, now
-    raw_mail.ticket_id = ticket.id if ticket is not None else None
-    return IngestResult(raw_mail.id, outcome, ticket.ref if ticket is not None else None, reason)
+    session.execute(update(RawMail).where(RawMail.id == raw_mail_id).values(
+        outcome=outcome, reason=reason, processed_at=now, ticket_id=ticket.id if ticket is not None else None)
+        .execution_options(synchronize_session=False))
+    return IngestResult(raw_mail_id, outcome, ticket.ref if ticket is not None else None, reason)
 
 
-def settle_bounce(session: Session, raw_mail: RawMail, report: DeliveryReport, now: datetime) -> IngestResult:
+def settle_bounce(session: Session, raw_mail_id: int, report: DeliveryReport, now: datetime) -> IngestResult:
     """A bounce is tied to the mail of ours it reports, never made a ticket."""
     bounced = mark_bounced(session, report.original_message_id, report.reason, now=now)
     if bounced is None:
-        return settle(raw_mail, Outcome.bounce, f"{report.reason}; no mail of ours named in it", None, now)
+        return settle(session, raw_mail_id, Outcome.bounce, f"{report.reason}; no mail of ours named in it",
+                      None, now)
     ticket = session.get(Ticket, bounced.ticket_id) if bounced.ticket_id else None
-    return settle(raw_mail, Outcome.bounce, report.reason, ticket, now)
+    return settle(session, raw_mail_id, Outcome.bounce, report.reason, ticket, now)
 
 
-def settle_interrupted(session: Session, raw_mail: RawMail) -> None:
+def settle_interrupted(session: Session, this: Row, deliveries: list[Row]) -> None:
     """Earlier deliveries of this message that a temporary failure cut short
     have no outcome; this delivery is the one that counts. (A relay may add
     trace headers on its retry, so the Message-ID matches too.)"""
-    same = RawMail.sha256 == raw_mail.sha256
-    if raw_mail.message_id:
-        same = or_(same, RawMail.message_id == raw_mail.message_id)
-    session.execute(
-        update(RawMail).where(same, RawMail.id < raw_mail.id, RawMail.outcome.is_(None))
-        .values(outcome=Outcome.duplicate, processed_at=utcnow(),
-                reason=f"interrupted by a temporary failure; received again as raw mail {raw_mail.id}")
-        .execution_options(synchronize_session=False))
+    interrupted = [row.id for row in deliveries if row.id < this.id and row.outcome is None and (
+        row.sha256 == this.sha256 or (this.message_id and row.message_id == this.message_id))]
+    if interrupted:
+        session.execute(
+            update(RawMail).where(RawMail.id.in_(interrupted))
+            .values(outcome=Outcome.duplicate, processed_at=utcnow(),
+                    reason=f"interrupted by a temporary failure; received again as raw mail {this.id}")
+            .execution_options(synchronize_session=False))
 
 
 def finish(db: Database, raw_mail_id: int, outcome: Outcome, reason: str,
@@ -216,9 +228,8 @@ def finish(db: Database, raw_mail_id: int, outcome: Outcome, reason: str,
     """Record a stopped message's outcome in a transaction of its own."""
     try:
         with writing(db), db.begin() as session:
-            raw_mail = session.get(RawMail, raw_mail_id)
             ticket = session.get(Ticket, ticket_id) if ticket_id else None
-            return settle(raw_mail, outcome, reason, ticket, utcnow())
+            return settle(session, raw_mail_id, outcome, reason, ticket, utcnow())
     except sa_exc.SQLAlchemyError as error:
         if is_transient(error):
             raise TemporaryFailure(str(error)) from error

@@ -3,7 +3,7 @@ stop here; loops from our own address stop here; automatic replies and
 bounces are named so the later steps treat them as such."""
 from __future__ import annotations
 
-from sqlalchemy import select, text
+from sqlalchemy import Row, or_, select, text
 from sqlalchemy.orm import Session
 
 from core.models import Outcome, RawMail
@@ -34,17 +34,36 @@ def check_loop(mail: InboundMail, settings: Settings) -> InboundMail:
 def check_duplicate(session: Session, raw_mail_id: int, sha256: str, mail: InboundMail) -> InboundMail:
     """The same message delivered twice (to two aliases, or retried by the
     sender) is kept once. Without a Message-ID only identical bytes count."""
-    if mail.message_id:
-        _serialise(session, mail.message_id)
-        same = RawMail.message_id == mail.message_id
-    else:
-        _serialise(session, sha256)
-        same = RawMail.sha256 == sha256
-    earlier = session.scalar(select(RawMail).where(
-        same, RawMail.id != raw_mail_id, RawMail.outcome.in_(INGESTED)).order_by(RawMail.id).limit(1))
-    if earlier is not None:
-        raise Duplicate(f"already ingested as raw mail {earlier.id}", ticket_id=earlier.ticket_id)
+    serialise(session, mail, sha256)
+    refuse_duplicate(raw_mail_id, sha256, mail, deliveries(session, raw_mail_id, sha256, [mail.message_id]))
     return mail
+
+
+def serialise(session: Session, mail: InboundMail, sha256: str) -> None:
+    """Two copies arriving at the same moment must not both pass the check:
+    the lock is on what makes a copy a copy."""
+    _serialise(session, mail.message_id or sha256)
+
+
+def deliveries(session: Session, raw_mail_id: int, sha256: str, message_ids) -> list[Row]:
+    """This delivery's RawMail and every other delivery of the same bytes or
+    of one of these Message-IDs, in one query, oldest first."""
+    same = [RawMail.id == raw_mail_id, RawMail.sha256 == sha256]
+    message_ids = [mid for mid in message_ids if mid]
+    if message_ids:
+        same.append(RawMail.message_id.in_(message_ids))
+    return list(session.execute(select(*DELIVERY_COLUMNS).where(or_(*same)).order_by(RawMail.id)))
+
+
+DELIVERY_COLUMNS = (RawMail.id, RawMail.sha256, RawMail.message_id, RawMail.outcome, RawMail.ticket_id)
+
+
+def refuse_duplicate(raw_mail_id: int, sha256: str, mail: InboundMail, rows: list[Row]) -> None:
+    """Raise Duplicate if one of these deliveries of the message was ingested."""
+    for row in rows:
+        same = row.message_id == mail.message_id if mail.message_id else row.sha256 == sha256
+        if same and row.id != raw_mail_id and row.outcome in INGESTED:
+            raise Duplicate(f"already ingested as raw mail {row.id}", ticket_id=row.ticket_id)
 
 
 def _serialise(session: Session, key: str) -> None:

@@ -2,7 +2,9 @@
 does to tickets, the outbox and the mail log."""
 from __future__ import annotations
 
+import fcntl
 import json
+import os
 
 import pytest
 from sqlalchemy import func, select
@@ -13,7 +15,7 @@ from core.models import (
 )
 from core.store import Store
 from mailin.inbound import AlreadyProcessed, TemporaryFailure
-from mailin.pipeline import ingest, process, record, reprocess, sniff_message_id
+from mailin.pipeline import WriterLock, ingest, process, record, reprocess, sniff_message_id
 from tests.mailin.conftest import impatient, locked
 from tests.mailin.mails import HELPDESK, OTHER_SCHOOL, PDF, SCHOOL, delivery_report, mail, with_parts
 
@@ -283,3 +285,19 @@ def test_a_policy_changed_since_the_last_mail_decides_how_the_next_is_cleaned(db
     kept, refused = rows(db, Attachment)
     assert (kept.filename, kept.refused_reason) == ("surat.pdf", None)
     assert (refused.filename, refused.refused_reason) == ("surat2.pdf", "extension .pdf is not allowed")
+
+
+def test_a_writer_lock_held_elsewhere_too_long_is_a_temporary_failure(tmp_path):
+    """Another server process holding the writers' lock past the timeout makes
+    a 451 (TemporaryFailure), never a lost or quarantined mail."""
+    lock = WriterLock(str(tmp_path / "db.writer-lock"), timeout=0.2)
+    other = os.open(tmp_path / "db.writer-lock", os.O_RDWR | os.O_CREAT)
+    try:
+        fcntl.flock(other, fcntl.LOCK_EX)
+        with pytest.raises(TemporaryFailure), lock.held():
+            pass
+        fcntl.flock(other, fcntl.LOCK_UN)
+        with lock.held():
+            pass
+    finally:
+        os.close(other)
