@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy.orm import Session, defer, joinedload, selectinload
 
 from core import assignment, audit, canned, lifecycle, notices, routing
 from core.customer import Upload, keep_uploads
@@ -41,7 +41,10 @@ def find_visible(session: Session, user: User, ref: str, *, thread: bool = False
     if thread:
         query = query.options(joinedload(Ticket.school).lazyload(Office.parent),
                               joinedload(Ticket.office).joinedload(Office.parent),
-                              selectinload(Ticket.messages).joinedload(Message.attachments),
+                              # The page shows each message's text for display, not the mail as
+                              # received nor its HTML, which can be far longer.
+                              selectinload(Ticket.messages).options(
+                                  defer(Message.full_text), defer(Message.html), joinedload(Message.attachments)),
                               selectinload(Ticket.events))
     ticket = session.scalar(query)
     if ticket is None or not can_read(user, ticket):
