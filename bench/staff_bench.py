@@ -5,10 +5,15 @@ served by gunicorn and measured with wrk at 20 connections.
     .venv/bin/python bench/staff_bench.py [--tickets 1000000] [--schools 100000] [--connections 20]
 
 Creates a scratch database (generate_series), runs wrk per page kind, prints
-p50/p95/p99, appends them to bench/RESULTS.md (--no-record to skip) and drops
-the database. Filling a million tickets takes minutes: `--keep` (or
+p50/p95/p99 and the server's CPU per request (gunicorn's processes and the
+PostgreSQL backends, read from /proc: the figure the machine's other load
+hardly moves), appends them to bench/RESULTS.md (--no-record to skip) and
+drops the database. Filling a million tickets takes minutes: `--keep` (or
 `--fill-only`) keeps the database and prints its URL, `--database URL`
-measures it again. Targets: queue and ticket pages p95 < 100 ms, search p95 < 200 ms.
+measures it again. `--in-process ROUNDS` measures each page alone through
+Flask's test client instead (CPU of Python and of PostgreSQL, queries per
+page) and records nothing. Targets: queue and ticket pages p95 < 100 ms,
+search p95 < 200 ms.
 """
 from __future__ import annotations
 
@@ -285,7 +290,8 @@ def record(results: list, args, command: str) -> None:
         p95 = f.get("P95")
         verdict = "met" if f["rps"] > 0 and p95 is not None and p95 < target[kind] else "missed"
         lines.append(f"| {kind} | {think} ms | {f['rps']:.0f} | {f.get('P50', 0):.1f} | {p95 or 0:.1f} | "
-                     f"{f.get('P99', 0):.1f} | {f['non2xx']} | {f['cpu_ms']:.1f} | {f['load']:.1f} | < {target[kind]} ms ({verdict}) |")
+                     f"{f.get('P99', 0):.1f} | {f['non2xx']} | {f['cpu_ms']:.1f} | {f['load']:.1f} | "
+                     f"< {target[kind]} ms ({verdict}) |")
     with open(ROOT / "bench" / "RESULTS.md", "a") as out:
         out.write("\n".join(lines) + "\n")
 
