@@ -149,7 +149,8 @@ def run(host: str, web_port: int, smtp_port: int, with_demo: bool) -> None:
     ctx.invoke(init_db)
     if with_demo:
         ctx.invoke(demo)
-    sys.exit(run_all(parts(host, web_port, smtp_port), banner(host, web_port, smtp_port, with_demo)))
+    imap = bool(load_settings().imap_url)
+    sys.exit(run_all(parts(host, web_port, smtp_port, imap=imap), banner(host, web_port, smtp_port, with_demo)))
 
 
 def banner(host: str, web_port: int, smtp_port: int, with_demo: bool) -> str:
@@ -160,6 +161,7 @@ def banner(host: str, web_port: int, smtp_port: int, with_demo: bool) -> str:
         f"  portal      http://{host}:{web_port}/        staff: http://{host}:{web_port}/login",
         f"  mail in     smtp://{host}:{smtp_port}  for {settings.address}",
         f"              e.g. swaks --server {host}:{smtp_port} --to {settings.address} --from sekolah01@sekolah.demo",
+        *([f"  mail in     {_mailbox_name(settings.imap_url)}, polled every 30 s"] if settings.imap_url else []),
         f"  mail out    {outgoing}",
         f"  data        {settings.data_dir}",
     ]
@@ -172,9 +174,21 @@ def banner(host: str, web_port: int, smtp_port: int, with_demo: bool) -> str:
     return "\n".join(lines)
 
 
-def parts(host: str, web_port: int, smtp_port: int) -> list[tuple[str, list[str], int | None]]:
-    """The processes of an all-in-one installation: (name, argv, port it listens on)."""
+def _mailbox_name(imap_url: str) -> str:
+    """The mailbox as the banner shows it: without the password."""
+    from mailin.imap import mailbox_of
+
+    try:
+        return f"imap {mailbox_of(imap_url).key}"
+    except ValueError as error:
+        return f"imap (HELPDESK_IMAP_URL: {error})"
+
+
+def parts(host: str, web_port: int, smtp_port: int, imap: bool = False) -> list[tuple[str, list[str], int | None]]:
+    """The processes of an all-in-one installation: (name, argv, port it listens on).
+    The IMAP poller runs when a mailbox is configured (HELPDESK_IMAP_URL)."""
     python = sys.executable
+    poller = [("imap", [python, "-c", "from cli import main; main()", "imap-poll"], None)] if imap else []
     return [
         ("web", [python, "-m", "gunicorn", "--bind", f"{host}:{web_port}", "--workers", "2",
                  "--access-logfile", "-", "wsgi:app"], web_port),
@@ -183,6 +197,7 @@ def parts(host: str, web_port: int, smtp_port: int) -> list[tuple[str, list[str]
         # The worker with beat inside (-B): one process delivers mail and runs
         # the schedule; production runs them apart (Procfile worker, beat).
         ("worker", [python, "-m", "tasks.worker"], None),
+        *poller,
     ]
 
 

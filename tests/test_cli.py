@@ -3,10 +3,12 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import smtplib
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -113,22 +115,35 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_run_starts_every_part_prints_ready_and_takes_mail(empty):
-    database = empty
+def start_run(database, env: dict[str, str] | None = None) -> tuple[subprocess.Popen, int, int, list[str]]:
+    """`helpdesk run --demo` on free ports, once it says READY: the process,
+    the web and SMTP ports, and what it printed up to and with the banner."""
     web, smtp = _free_port(), _free_port()
     proc = subprocess.Popen(
         [sys.executable, "-c", "from cli import main; main()", "run", "--demo", "--web-port", str(web),
-         "--smtp-port", str(smtp)], cwd=ROOT, env=_env(database), stdout=subprocess.PIPE,
+         "--smtp-port", str(smtp)], cwd=ROOT, env=env or _env(database), stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL, text=True)
+    deadline = time.monotonic() + 90
+    seen = []
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        seen.append(line)
+        if line.startswith("READY") or not line:
+            break
+    if not any(line.startswith("READY") for line in seen):
+        proc.terminate()
+        proc.wait(timeout=60)
+        raise AssertionError(seen)
+    while seen[-1].strip() != "stop with Ctrl-C":
+        seen.append(proc.stdout.readline())
+    return proc, web, smtp, seen
+
+
+def test_run_starts_every_part_prints_ready_and_takes_mail(empty):
+    database = empty
+    proc, web, smtp, seen = start_run(database)
     try:
-        deadline = time.monotonic() + 90
-        seen = []
-        while time.monotonic() < deadline:
-            line = proc.stdout.readline()
-            seen.append(line)
-            if line.startswith("READY") or not line:
-                break
-        assert any(line.startswith("READY") for line in seen), seen
+        assert not any("imap" in line for line in seen)  # no mailbox configured, no poller
         with urllib.request.urlopen(f"http://127.0.0.1:{web}/healthz", timeout=10) as response:
             assert response.status == 200
         with smtplib.SMTP("127.0.0.1", smtp, timeout=30) as client:
@@ -140,3 +155,36 @@ def test_run_starts_every_part_prints_ready_and_takes_mail(empty):
     finally:
         proc.terminate()
         assert proc.wait(timeout=60) == 0
+
+
+def test_run_polls_the_imap_mailbox_too_when_one_is_configured(empty):
+    from imapclient import IMAPClient
+
+    from tests.mailin.dovecot import DOVECOT, PASSWORD, Dovecot
+
+    if not os.path.exists(DOVECOT):
+        pytest.skip(f"{DOVECOT} is missing (apt-get install -y dovecot-imapd)")
+    database = empty
+    # Not under pytest's 0700 tmp dirs: Dovecot's mail processes run as dovecot.
+    root = Path(tempfile.mkdtemp(prefix="helpdesk-dovecot-"))
+    dovecot = Dovecot(root).start()
+    try:
+        with IMAPClient("127.0.0.1", port=dovecot.port, ssl=False, timeout=10) as client:
+            client.login("runpoll", PASSWORD)
+            client.append("INBOX", b"From: sekolah02@sekolah.demo\r\nTo: " + database.settings.address.encode()
+                          + b"\r\nSubject: Dari kotak surat\r\nMessage-ID: <run-imap@sekolah.demo>\r\n\r\nHalo\r\n")
+        proc, _web, _smtp, seen = start_run(database, {**_env(database),
+                                                      "HELPDESK_IMAP_URL": dovecot.url("runpoll")})
+        try:
+            banner = "".join(seen)
+            assert "imap runpoll@127.0.0.1/INBOX" in banner and PASSWORD not in banner
+            deadline = time.monotonic() + 60
+            while "Dari kotak surat" not in helpdesk(database, "export").stdout:
+                assert time.monotonic() < deadline, "the mailbox's mail never became a ticket"
+                time.sleep(1)
+        finally:
+            proc.terminate()
+            assert proc.wait(timeout=60) == 0
+    finally:
+        dovecot.stop()
+        shutil.rmtree(root, ignore_errors=True)
