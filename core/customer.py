@@ -2,7 +2,7 @@
 on their private page, say whether the answer solved it.
 
 The web is one more channel into core.tickets: a reply here goes through the
-same add_customer_message as a reply by mail, so the reopening rules hold
+same place_customer_message as a reply by mail, so the reopening rules hold
 whichever way the customer writes.
 """
 from __future__ import annotations
@@ -19,7 +19,7 @@ from core.models import Attachment, Category, Office, Status, Ticket, User, utcn
 from core.policy import Policy
 from core.settings import Settings
 from core.store import Store
-from core.tickets import Incoming, add_customer_message, customer_office, issue_link, open_ticket
+from core.tickets import Incoming, customer_office, issue_link, open_ticket, place_customer_message
 
 
 @dataclass(frozen=True)
@@ -135,12 +135,16 @@ def customer_reply(session: Session, settings: Settings, policy: Policy, ticket:
     (a new one continuing this when it was closed past the reopen window)."""
     now = now or utcnow()
     kept = keep_uploads(settings, policy, attachments)
-    landed = add_customer_message(session, settings, policy, ticket, Incoming(
+    was = ticket.status
+    landed, message = place_customer_message(session, settings, policy, ticket, Incoming(
         from_address=ticket.requester_email, from_name=ticket.requester_name,
         subject=f"Re: {ticket.subject}", text=text.strip(), full_text=text, channel="web",
         attachments=kept), now=now)
     if landed is not ticket:
-        notices.ack(session, settings, policy, landed, landed.messages[0], now=now)
+        notices.ack(session, settings, policy, landed, message, now=now)
+    else:
+        notices.customer_replied(session, settings, policy, ticket, message, reopened=ticket.status is not was,
+                                 now=now)
     return landed
 
 

@@ -33,8 +33,12 @@ def route(session: Session, settings: Settings, policy: Policy, incoming: Incomi
     """
     now = now or utcnow()
     if ticket is not None:
+        was = ticket.status
         landed, message = place_customer_message(session, settings, policy, ticket, incoming, now=now)
         opened = landed is not ticket
+        if not opened and not incoming.auto_reply:
+            notices.customer_replied(session, settings, policy, landed, message,
+                                     reopened=landed.status is not was, now=now)
     else:
         if incoming.auto_reply:
             raise ValueError("an automatic reply must not open a ticket")

@@ -158,6 +158,25 @@ def assigned(session: Session, settings: Settings, policy: Policy, ticket: Ticke
                       "requester": ticket.requester_email})
 
 
+def customer_replied(session: Session, settings: Settings, policy: Policy, ticket: Ticket, message: Message, *,
+                     reopened: bool = False, now: datetime | None = None) -> Outbox | None:
+    """Tell the agent who holds a ticket that the customer wrote again (by mail
+    or from the private page); None when nobody holds it: an unassigned ticket
+    waits in its office's queue, where every colleague sees it."""
+    agent = ticket.assignee
+    if agent is None or not agent.active:
+        return None
+    return notify(session, settings, policy, ticket, template="customer_reply", to=agent.email,
+                  language=agent.language or policy.default_language, trigger=message, now=now, context={
+                      **_customer(ticket), "requester": ticket.requester_email, "reopened": reopened,
+                      "excerpt": _excerpt(message.text)})
+
+
+def _excerpt(text: str, limit: int = 600) -> str:
+    text = text.strip()
+    return text if len(text) <= limit else text[:limit].rsplit(None, 1)[0] + " …"
+
+
 def on_hold(session: Session, settings: Settings, policy: Policy, ticket: Ticket, *, reason: str = "",
             now: datetime | None = None) -> Outbox:
     return notify(session, settings, policy, ticket, template="on_hold", to=ticket.requester_email,
