@@ -6,60 +6,23 @@ filter can never show a ticket of a sibling office.
 """
 from __future__ import annotations
 
-import time as clock
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from math import ceil
-from typing import Any, Callable, Hashable, NamedTuple
+from typing import Callable, NamedTuple
 
 from sqlalchemy import ColumnElement, Row, Select, and_, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from core.models import Category, Office, Priority, Status, Ticket, User, utcnow
 from core.policy import Policy
+from core.recent import RecentAnswers, remembered
 from core.visibility import visible_tickets
 
 PAGE_SIZE = 50
 # Counts stop here: "1000+" is as useful as an exact million and far cheaper.
 COUNT_CAP = 1000
 OPEN_STATES = (Status.open, Status.answered, Status.on_hold, Status.forwarded)
-
-
-class RecentAnswers:
-    """Answers one process may reuse for a few seconds.
-
-    The queue page asks on every view for things that change slowly: the
-    counts of the queues, the offices below the user's, the filter lists.
-    Each is cheap but together they were most of the page's cost. Staff do
-    not notice a count a few seconds old; the list of tickets itself is
-    always read fresh, and the scope's visibility clause is always applied,
-    so a stale answer can hide a ticket for a moment, never show one.
-    """
-
-    def __init__(self, seconds: float, *, limit: int = 10_000, now: Callable[[], float] = clock.monotonic):
-        self.seconds = seconds
-        self.limit = limit
-        self._now = now
-        self._answers: dict[Hashable, tuple[float, Any]] = {}
-
-    def get(self, key: Hashable, compute: Callable[[], Any]) -> Any:
-        now = self._now()
-        kept = self._answers.get(key)
-        if kept is not None and kept[0] > now:
-            return kept[1]
-        value = compute()
-        if len(self._answers) >= self.limit:  # many users in one process: start again rather than grow
-            self._answers.clear()
-        self._answers[key] = (now + self.seconds, value)
-        return value
-
-    def forget(self) -> None:
-        """Drop everything: after a change made in this process, its next page is exact."""
-        self._answers.clear()
-
-
-def remembered(key: Hashable, compute: Callable[[], Any], recent: RecentAnswers | None) -> Any:
-    return compute() if recent is None else recent.get(key, compute)
 
 
 @dataclass(frozen=True)

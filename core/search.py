@@ -24,7 +24,8 @@ from sqlalchemy.orm import Session
 from core.models import Message, Ticket, User
 from core.models.fulltext import CONFIG, MESSAGE_CHARS, message_document, ticket_document
 from core.policy import Policy
-from core.queues import COUNT_CAP, PAGE_SIZE, RecentAnswers, remembered, scope_of, summaries
+from core.queues import COUNT_CAP, PAGE_SIZE, scope_of, summaries
+from core.recent import RecentAnswers, remembered
 from core.refs import ALPHABET, LENGTH, PREFIX
 from core.visibility import can_read
 

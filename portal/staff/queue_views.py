@@ -7,7 +7,8 @@ from flask import abort, current_app, redirect, render_template, request, url_fo
 
 from core.models import Status
 from core.policy import load_policy
-from core.queues import QUEUES, SORTS, Filters, RecentAnswers, count_queues, filter_choices, list_queue, scope_of
+from core.queues import QUEUES, SORTS, Filters, count_queues, filter_choices, list_queue, scope_of
+from core.recent import RecentAnswers
 from core.search import search_tickets
 from portal.app import db
 from portal.auth import STAFF, access

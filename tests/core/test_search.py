@@ -4,7 +4,7 @@ import pytest
 
 from core.models import Role
 from core.policy import Policy
-from core.queues import RecentAnswers
+from core.recent import RecentAnswers
 from core.search import Bounds, search_tickets, words_of
 from core.tickets import Incoming, customer_office, open_ticket
 from tests.factories import load_directory, make_user
