@@ -67,22 +67,27 @@ def over_limit(session: Session, policy: Policy, address: str, now: datetime) ->
 
 def notify(session: Session, settings: Settings, policy: Policy, ticket: Ticket | None, *, template: str,
            to: str, context: dict, language: str | None = None, automatic: bool = True,
-           trigger: Message | None = None, now: datetime | None = None) -> Outbox:
-    """Queue one mail, or record it as suppressed with the reason."""
+           trigger: Message | None = None, to_staff: bool = False, now: datetime | None = None) -> Outbox:
+    """Queue one mail, or record it as suppressed with the reason.
+
+    `to_staff`: the recipient is one of our offices or its staff. The loop
+    guard still applies, but not the per-address limit, which exists to stop
+    loops with outside autoresponders: an agent with forty tickets breaching
+    at once must hear of all forty."""
     now = now or utcnow()
     in_reply_to, references = thread_of(session, ticket) if ticket is not None else (None, None)
     row = outbox.enqueue(session, settings, template=template, to=to, ticket=ticket, context=context,
                          language=language or _language(ticket, policy), automatic=automatic,
                          in_reply_to=in_reply_to, references=references, now=now)
     if automatic:
-        reason = loop_risk(settings, to, trigger) or over_limit(session, policy, to, now)
+        reason = loop_risk(settings, to, trigger) or (None if to_staff else over_limit(session, policy, to, now))
     else:  # a person wrote it; only mail to ourselves would loop
         reason = "our own address" if to.lower() in settings.own_addresses else None
     if reason is not None:
         row.status, row.last_error = OutboxStatus.suppressed, f"suppressed: {reason}"
         audit.record(session, ticket, "mail_suppressed", audit.SYSTEM, to_value=to,
                      detail=f"{template}: {reason}", at=now)
-    elif automatic:
+    elif automatic and not to_staff:
         ratelimit.hit(session, f"auto:{to.lower()}", now)
     session.flush()
     return row
@@ -134,7 +139,7 @@ def forwarded(session: Session, settings: Settings, policy: Policy, ticket: Tick
                    context={**_customer(ticket), **moved}, now=now)]
     staff_context = {**_customer(ticket), **moved, "note": note.strip(), "requester": ticket.requester_email}
     for address, language in _office_recipients(session, ticket.office, policy):
-        rows.append(notify(session, settings, policy, ticket, template="forwarded_staff", to=address,
+        rows.append(notify(session, settings, policy, ticket, template="forwarded_staff", to=address, to_staff=True,
                            language=language, context=staff_context, now=now))
     return rows
 
@@ -152,7 +157,7 @@ def assigned(session: Session, settings: Settings, policy: Policy, ticket: Ticke
     """Tell an agent a ticket is theirs; None when they took it themselves."""
     if actor is not None and actor.id == assignee.id:
         return None
-    return notify(session, settings, policy, ticket, template="assigned", to=assignee.email,
+    return notify(session, settings, policy, ticket, template="assigned", to=assignee.email, to_staff=True,
                   language=assignee.language or policy.default_language, now=now, context={
                       **_customer(ticket), "assigned_by": actor.name if actor else None,
                       "requester": ticket.requester_email})
@@ -166,7 +171,7 @@ def customer_replied(session: Session, settings: Settings, policy: Policy, ticke
     agent = ticket.assignee
     if agent is None or not agent.active:
         return None
-    return notify(session, settings, policy, ticket, template="customer_reply", to=agent.email,
+    return notify(session, settings, policy, ticket, template="customer_reply", to=agent.email, to_staff=True,
                   language=agent.language or policy.default_language, trigger=message, now=now, context={
                       **_customer(ticket), "requester": ticket.requester_email, "reopened": reopened,
                       "excerpt": _excerpt(message.text)})
@@ -215,7 +220,7 @@ def _sla_notice(session: Session, settings: Settings, policy: Policy, ticket: Ti
                "due": due.strftime("%Y-%m-%d %H:%M UTC"), "office": ticket.office.name,
                "priority": ticket.priority.name if ticket.priority else None}
     return [notify(session, settings, policy, ticket, template=template, to=address, language=language,
-                   context=context, now=now)
+                   context=context, to_staff=True, now=now)
             for address, language in _sla_recipients(session, ticket, policy)]
 
 

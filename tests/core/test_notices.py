@@ -76,6 +76,17 @@ def test_the_daily_limit_holds_over_spread_out_mails(session, settings, world):
         is OutboxStatus.pending
 
 
+def test_notices_to_staff_are_not_rate_limited_but_still_loop_guarded(session, settings, world):
+    offices, policy, ticket = world
+    agent = make_user(session, offices["C3171"])
+    rows = [notices.assigned(session, settings, policy, ticket, agent, now=NOW + timedelta(seconds=i))
+            for i in range(8)]
+    assert [r.status for r in rows] == [OutboxStatus.pending] * 8  # eight tickets, eight mails
+    assert session.scalar(select(func.count()).select_from(RateEvent)) == 0  # nothing counted against the limit
+    agent.email = "no-reply@kemdik.test"
+    assert notices.assigned(session, settings, policy, ticket, agent, now=NOW).status is OutboxStatus.suppressed
+
+
 def test_a_staff_reply_is_neither_rate_limited_nor_guarded_and_names_its_message(session, settings, world):
     offices, policy, ticket = world
     agent = make_user(session, offices["C3171"])
