@@ -343,4 +343,11 @@ MESSAGES = {
     "Write a date as YYYY-MM-DD.": "Tulis tanggal sebagai TTTT-BB-HH.",
     "The start of the period is after its end.": "Awal periode jatuh setelah akhirnya.",
     "A report covers at most 366 days.": "Satu laporan mencakup paling lama 366 hari.",
+    # SLA working hours.
+    "Working hours the SLA clock runs in, e.g. 08:00-16:00 (empty: around the clock)":
+        "Jam kerja tempat jam SLA berjalan, mis. 08:00-16:00 (kosong: sepanjang waktu)",
+    "Working days (mon, tue, ... comma separated)": "Hari kerja (mon, tue, ... dipisah koma)",
+    "Holidays the SLA clock stops on (YYYY-MM-DD, comma separated)":
+        "Hari libur saat jam SLA berhenti (TTTT-BB-HH, dipisah koma)",
+    "Time zone of the working hours (e.g. Asia/Jakarta)": "Zona waktu jam kerja (mis. Asia/Jakarta)",
 }
