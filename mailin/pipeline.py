@@ -49,6 +49,8 @@ _ENVELOPE_MAX = 254
 NULL_SENDER = "<>"
 # SQLite names every failure OperationalError; only these may pass by themselves.
 _SQLITE_TRANSIENT = ("locked", "busy", "unable to open", "disk i/o")
+# The end of the header, whichever line ends the sender used.
+_BLANK_LINE = re.compile(rb"\r?\n\r?\n")
 
 
 def ingest(db: Database, raw: bytes, envelope_from: str | None, envelope_to: list[str] | tuple[str, ...] = (),
@@ -92,8 +94,9 @@ def record(db: Database, raw: bytes, envelope_from: str | None, envelope_to, cha
 
 def sniff_message_id(raw: bytes) -> str | None:
     """The Message-ID read without a parser, normalised as parse() does: the
-    log needs it even for mail no parser can read."""
-    head = raw.replace(b"\r\n", b"\n").split(b"\n\n", 1)[0]
+    log needs it even for mail no parser can read. Only the header is
+    copied and scanned, however large the message."""
+    head = _BLANK_LINE.split(raw, 1)[0].replace(b"\r\n", b"\n")
     unfolded = re.sub(rb"\n[ \t]+", b" ", head)
     found = re.search(rb"^message-id:(.*)$", unfolded, re.IGNORECASE | re.MULTILINE)
     return message_id_in(found.group(1).decode("utf-8", "replace")) if found else None
