@@ -51,6 +51,7 @@ class SearchResult:
     total: int = 0
     page: int = 1
     exact: Ticket | None = None  # the query was the reference of a ticket the user may see
+    newest_only: bool = False    # the words were common: only the newest tickets were read
 
     @property
     def total_label(self) -> str:
@@ -99,10 +100,11 @@ def _newest(session: Session, scope: list, count: int) -> list[int]:
 
 
 def _postgres_match(session: Session, scope: list, words: list[str], bounds: Bounds,
-                    recent: RecentAnswers | None) -> ColumnElement[bool]:
+                    recent: RecentAnswers | None) -> tuple[ColumnElement[bool], bool]:
     """The tickets whose subject or one of whose messages has all the words, as
     one set of ids: index hits for rare words, the newest tickets' texts read one
-    by one for common words (see the module's docstring)."""
+    by one for common words (see the module's docstring); and whether the
+    search was bounded to the newest tickets, which the page says."""
     query = func.to_tsquery(text(CONFIG), " & ".join(words))
     subject_hits = select(Ticket.id).where(ticket_document().op("@@")(query))
     message_hits = select(Message.ticket_id).where(message_document().op("@@")(query))
@@ -116,7 +118,7 @@ def _postgres_match(session: Session, scope: list, words: list[str], bounds: Bou
     if common_text:
         message_hits = message_hits.where(_among(Message.ticket_id, newest[:bounds.newest_messages]),
                                           _contains_all(func.left(Message.text, text(str(MESSAGE_CHARS))), words))
-    return Ticket.id.in_(union(subject_hits, message_hits).subquery().select())
+    return Ticket.id.in_(union(subject_hits, message_hits).subquery().select()), common_subject or common_text
 
 
 def _among(column, ids: list[int]) -> ColumnElement[bool]:
@@ -142,7 +144,7 @@ def search_tickets(session: Session, user: User, query: str, *, page: int = 1,
     if session.get_bind().dialect.name == "sqlite":
         match = _sqlite_match(words)
     else:
-        match = _postgres_match(session, scope, words, bounds, recent)
+        match, result.newest_only = _postgres_match(session, scope, words, bounds, recent)
     # One pass over the matches (the costly part) gives both the count and the page.
     ids = list(session.scalars(select(Ticket.id).where(*scope, match)
                                .order_by(Ticket.updated_at.desc(), Ticket.id.desc()).limit(COUNT_CAP + 1)))
