@@ -224,6 +224,11 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=20)
     parser.add_argument("--seconds", type=int, default=15)
     parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--threads", type=int, default=0,
+                        help="gunicorn gthread workers with this many threads each (0: sync workers). A sync "
+                             "worker waits on one connection until its request arrives, so wrk's users holding "
+                             "a connection through their think time stall it; behind a buffering proxy (as "
+                             "gunicorn asks for sync workers) no such wait occurs")
     parser.add_argument("--think-ms", type=int, default=1000, help="mean pause between one user's pages")
     parser.add_argument("--server-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--database", help="an already filled database to measure (kept afterwards)")
@@ -254,7 +259,7 @@ def main() -> None:
         if args.in_process:
             measure_in_process(env, kinds, args.in_process)
             return
-        gunicorn = start_gunicorn(ROOT, env, port, args.workers)
+        gunicorn = start_gunicorn(ROOT, env, port, args.workers, args.threads)
         cookie = log_in(base, "agent@c0001.bench")
         for paths in kinds.values():  # every worker compiles its templates and queries before the clock runs
             run_wrk(base, cookie, paths, args.workers, 3, 0)
@@ -278,7 +283,8 @@ def record(results: list, args, command: str) -> None:
     target = {"queue pages": 100, "ticket page": 100, "search (words)": 200}
     lines = [f"\n## Staff pages (queues, ticket, search), {date.today().isoformat()}\n",
              f"A City agent's pages on PostgreSQL holding {args.tickets:,} tickets, {args.tickets:,} messages and "
-             f"{args.schools:,} schools (generate_series); gunicorn with {args.workers} sync workers; wrk with "
+             f"{args.schools:,} schools (generate_series); gunicorn with {args.workers} "
+             f"{f'gthread workers x {args.threads} threads' if args.threads else 'sync workers'}; wrk with "
              f"{args.connections} connections for {args.seconds} s per row. Each connection is one user: with "
              f"think time, a page then a pause of {args.think_ms // 2}-{args.think_ms * 3 // 2} ms (wrk delay()); "
              "without, back to back (saturation). wrk, gunicorn and PostgreSQL share one 2-core machine "
