@@ -72,3 +72,17 @@ def screenshot(page, name: str) -> Path:
     path = folder / f"{name}-{getattr(page, 'viewport_name', 'page')}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+@pytest.fixture
+def world(database):
+    """The staff world (tests/portal/staff_world.py) in this test's database."""
+    from tests.portal.staff_world import build_world
+    return build_world(database)
+
+
+@pytest.fixture
+def client(app):
+    """A test client of the portal with CSRF off (CSRF has its own tests)."""
+    app.config["WTF_CSRF_ENABLED"] = False
+    return app.test_client()

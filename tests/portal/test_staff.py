@@ -3,22 +3,10 @@ from __future__ import annotations
 
 import re
 
-import pytest
 from sqlalchemy import select
 
 from core.models import Outbox, Status, User
-from tests.portal.staff_world import build_world, log_in, ticket_of
-
-
-@pytest.fixture
-def world(database):
-    return build_world(database)
-
-
-@pytest.fixture
-def client(app):
-    app.config["WTF_CSRF_ENABLED"] = False
-    return app.test_client()
+from tests.portal.staff_world import log_in, ticket_of
 
 
 def test_logging_in_makes_the_agent_available_and_logging_out_not(client, database, world):

@@ -5,22 +5,9 @@ from __future__ import annotations
 
 import re
 
-import pytest
-
 from core.policy import Policy
 from core.tickets import Incoming, customer_office, open_ticket
-from tests.portal.staff_world import build_world, log_in
-
-
-@pytest.fixture
-def world(database):
-    return build_world(database)
-
-
-@pytest.fixture
-def client(app):
-    app.config["WTF_CSRF_ENABLED"] = False
-    return app.test_client()
+from tests.portal.staff_world import log_in
 
 
 def count_of(page: str, queue: str) -> int:

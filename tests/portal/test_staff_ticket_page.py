@@ -1,21 +1,8 @@
 """The staff ticket page: what its forms offer, and the thread loaded with it."""
 from __future__ import annotations
 
-import pytest
-
 from core.models import CannedResponse
-from tests.portal.staff_world import build_world, log_in
-
-
-@pytest.fixture
-def world(database):
-    return build_world(database)
-
-
-@pytest.fixture
-def client(app):
-    app.config["WTF_CSRF_ENABLED"] = False
-    return app.test_client()
+from tests.portal.staff_world import log_in
 
 
 def test_the_forms_offer_canned_responses_and_the_office_staff(client, database, world):
