@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import secrets
 from pathlib import Path
 
 
@@ -26,8 +27,10 @@ class Store:
         if target.exists():
             return sha256
         target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(f".{sha256}.{os.getpid()}.tmp")
-        with open(tmp, "wb") as f:
+        # A name of its own per writer: two threads (or processes) storing the
+        # same bytes at once must not share a temporary file.
+        tmp = target.with_name(f".{sha256}.{os.getpid()}.{secrets.token_hex(8)}.tmp")
+        with open(tmp, "xb") as f:
             f.write(content)
             f.flush()
             os.fsync(f.fileno())
