@@ -134,5 +134,7 @@ def _walk(session: Session, ticket, final: Status, at) -> None:
         audit.record(session, ticket, "forward", agent, from_value=ticket.office.code,
                      to_value=ticket.office.parent.code, at=at)
         ticket.office = ticket.office.parent
+        # Forwarded tickets leave the city agent; the province's pool takes them.
+        ticket.assignee, ticket.assigned_at = None, None
     elif final is Status.on_hold:
         lifecycle.move(session, ticket, Status.on_hold, agent, now=at, detail="menunggu dokumen")

@@ -100,6 +100,8 @@ def test_demo_and_export_print_the_tickets_in_the_contract_shape(database):
     tickets = [json.loads(line) for line in lines]
     assert len(tickets) == 12
     assert {t["status"] for t in tickets} == {"open", "answered", "forwarded", "closed", "on_hold"}
+    # A ticket forwarded up is no longer held by the city agent who sent it.
+    assert all(t["assignee"] is None for t in tickets if t["status"] == "forwarded")
     for ticket in tickets:
         assert {"ref", "status", "office", "assignee", "priority", "requester", "subject", "created_at",
                 "messages", "events"} <= set(ticket)
