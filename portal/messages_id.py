@@ -352,4 +352,5 @@ MESSAGES = {
     "Time zone of the working hours (e.g. Asia/Jakarta)": "Zona waktu jam kerja (mis. Asia/Jakarta)",
     "These words are in very many tickets, so only the newest were searched. Add a word to narrow the search and reach older tickets.":
         "Kata-kata ini ada di sangat banyak tiket, jadi hanya tiket terbaru yang dicari. Tambahkan kata untuk mempersempit pencarian dan menjangkau tiket yang lebih lama.",
+    "One ticket found.": "Satu tiket ditemukan.",
 }
