@@ -106,7 +106,7 @@ def sweep_queries(now: datetime) -> dict[str, object]:
         "auto-close": select(Ticket.id).where(Ticket.status == Status.answered,
                                               Ticket.status_changed_at <= now - timedelta(days=7)).limit(500),
         "SLA breach": select(Ticket.id).where(sla.breaching(now)).limit(500),
-        "SLA warning": select(Ticket.id).where(sla.nearing(now, 2)).limit(500),
+        "SLA warning": select(Ticket.id).where(sla.nearing(now + timedelta(hours=2))).limit(500),
         "agent load": select(Ticket.assignee_id).where(Ticket.assignee_id.in_([1, 2, 3]), not_closed),
         "unassigned of an office": select(Ticket.id).where(Ticket.office_id == 40, Ticket.assignee_id.is_(None),
                                                             not_closed).limit(500),

@@ -14,6 +14,7 @@ from typing import Callable, NamedTuple
 from sqlalchemy import ColumnElement, Row, Select, and_, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
+from core import sla
 from core.models import Category, Office, Priority, Status, Ticket, User, utcnow
 from core.policy import Policy
 from core.recent import RecentAnswers, remembered
@@ -38,7 +39,7 @@ def _held(user: User) -> ColumnElement[bool]:
 
 
 def _sla_due(user: User, now: datetime, policy: Policy) -> ColumnElement[bool]:
-    soon = now + timedelta(hours=policy.sla_warning_hours)
+    soon = sla.warning_horizon(now, policy)
     late = or_(Ticket.sla_breached_at.is_not(None),
                and_(Ticket.first_response_at.is_(None), Ticket.first_response_due_at <= soon),
                Ticket.resolution_due_at <= soon)

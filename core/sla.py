@@ -10,7 +10,7 @@ reports.
 """
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import ColumnElement, and_, or_
 from sqlalchemy.orm import Session
@@ -73,10 +73,17 @@ def breaching(now: datetime) -> ColumnElement[bool]:
     return and_(Ticket.status.in_(WAITING_FOR_STAFF), Ticket.sla_breached_at.is_(None), _late(now))
 
 
-def nearing(now: datetime, warning_hours: int) -> ColumnElement[bool]:
-    """Tickets due within the warning time, not yet warned nor breached."""
+def warning_horizon(now: datetime, policy: Policy) -> datetime:
+    """Due times before this moment are near: Policy.sla_warning_hours ahead,
+    counted in working hours when the policy sets them (a ticket due at 09:00
+    on Monday is warned of on Friday afternoon, not at 07:00 on Monday)."""
+    return hours.add_working_hours(now, policy.sla_warning_hours, working_calendar(policy))
+
+
+def nearing(horizon: datetime) -> ColumnElement[bool]:
+    """Tickets due before the horizon (see warning_horizon), not yet warned nor breached."""
     return and_(Ticket.status.in_(WAITING_FOR_STAFF), Ticket.sla_breached_at.is_(None),
-                Ticket.sla_warned_at.is_(None), _late(now + timedelta(hours=warning_hours)))
+                Ticket.sla_warned_at.is_(None), _late(horizon))
 
 
 FIRST_RESPONSE, RESOLUTION = "first response", "resolution"

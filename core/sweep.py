@@ -121,12 +121,14 @@ def flag_breaches(db: Database, policy: Policy, now: datetime) -> tuple[int, int
 def warn(db: Database, policy: Policy, now: datetime) -> int:
     """Mark tickets nearing a due time (shown in the SLA queue) and tell who works
     them, once each."""
+    horizon = sla.warning_horizon(now, policy)
+
     def each(session: Session, ticket: Ticket) -> None:
-        clock = sla.missed(ticket, now + timedelta(hours=policy.sla_warning_hours))
+        clock = sla.missed(ticket, horizon)
         audit.record(session, ticket, "sla_warning", audit.SYSTEM, to_value=clock, at=now)
         notices.sla_warning(session, db.settings, policy, ticket, clock, sla.due_of(ticket, clock), now=now)
 
-    return _batches(db, sla.nearing(now, policy.sla_warning_hours), {"sla_warned_at": now, **_UNTOUCHED}, each)
+    return _batches(db, sla.nearing(horizon), {"sla_warned_at": now, **_UNTOUCHED}, each)
 
 
 def return_absent(db: Database, policy: Policy, now: datetime) -> int:

@@ -160,3 +160,14 @@ def test_changing_priority_under_working_hours_counts_working_hours(session, set
     ticket = open_from(session, settings, priority=low, policy=policy)
     sla.change_priority(session, ticket, urgent, "lead@staff.test", T0 + timedelta(hours=1), policy)
     assert ticket.first_response_due_at == T0 + timedelta(hours=18)  # 1 h on Monday, 1 h from Tuesday 08:00
+
+
+def test_with_working_hours_the_warning_counts_working_hours_back_over_the_night(database):
+    build(database)
+    # Monday 09:00 in Jakarta, 8 working hours: 7 on Monday, 1 on Tuesday, so due Tuesday 09:00.
+    ticket_id = open_in_working_hours(database, T0 - timedelta(hours=6))
+    assert read(database, ticket_id).first_response_due_at == T0 + timedelta(hours=18)
+    # Two working hours before that is Monday 15:00 (T0), not Tuesday 07:00 by the clock.
+    assert run_sweep(database, T0 - timedelta(minutes=1)).warned == 0
+    assert run_sweep(database, T0).warned == 1
+    assert run_sweep(database, T0 + timedelta(hours=1)).warned == 0  # once
