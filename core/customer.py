@@ -2,7 +2,7 @@
 on their private page, say whether the answer solved it.
 
 The web is one more channel into core.tickets: a reply here goes through the
-same place_customer_message as a reply by mail, so the reopening rules hold
+same core.inbound.route as a reply by mail, so the reopening rules hold
 whichever way the customer writes.
 """
 from __future__ import annotations
@@ -19,7 +19,7 @@ from core.models import Attachment, Category, Office, Status, Ticket, User, utcn
 from core.policy import Policy
 from core.settings import Settings
 from core.store import Store
-from core.tickets import Incoming, customer_office, issue_link, open_ticket, place_customer_message
+from core.tickets import Incoming, customer_office, issue_link, open_ticket
 
 
 @dataclass(frozen=True)
@@ -133,19 +133,17 @@ def customer_reply(session: Session, settings: Settings, policy: Policy, ticket:
                    attachments: list[Upload], now: datetime | None = None) -> Ticket:
     """The customer's reply from their private page; returns the ticket it landed on
     (a new one continuing this when it was closed past the reopen window)."""
+    # Imported here: core.inbound reaches this module through core.staff_actions.
+    from core.inbound import route
+
     now = now or utcnow()
     kept = keep_uploads(settings, policy, attachments)
-    was = ticket.status
-    landed, message = place_customer_message(session, settings, policy, ticket, Incoming(
+    # The same routing as a reply by mail: reopening, a continuing ticket with
+    # its acknowledgement, and the notice to the agent, decided in one place.
+    return route(session, settings, policy, Incoming(
         from_address=ticket.requester_email, from_name=ticket.requester_name,
         subject=f"Re: {ticket.subject}", text=text.strip(), full_text=text, channel="web",
-        attachments=kept), now=now)
-    if landed is not ticket:
-        notices.ack(session, settings, policy, landed, message, now=now)
-    else:
-        notices.customer_replied(session, settings, policy, ticket, message, reopened=ticket.status is not was,
-                                 now=now)
-    return landed
+        attachments=kept), ticket=ticket, now=now).ticket
 
 
 RATEABLE = frozenset({Status.answered, Status.on_hold})
