@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from core.models import Event, Ticket, User, utcnow
@@ -18,18 +19,23 @@ def actor_name(actor: User | str | None) -> str:
     return actor if isinstance(actor, str) else actor.email
 
 
+# Built once: nearly every change records an event.
+_INSERT = insert(Event.__table__)
+
+
 def record(session: Session, ticket: Ticket | None, kind: str, actor: User | str | None = None, *,
            from_value: object = None, to_value: object = None, detail: str | None = None,
-           at: datetime | None = None) -> Event:
-    event = Event(
-        ticket_id=ticket.id if ticket is not None else None,
-        at=at or utcnow(),
-        actor=actor_name(actor),
-        actor_id=actor.id if isinstance(actor, User) else None,
-        kind=kind,
-        from_value=None if from_value is None else str(from_value)[:255],
-        to_value=None if to_value is None else str(to_value)[:255],
-        detail=detail,
-    )
-    session.add(event)
-    return event
+           at: datetime | None = None) -> None:
+    """Write the event at once, by a plain INSERT: events are only ever added,
+    and the unit of work would cost more than the row. The ticket must have
+    its id already (be flushed)."""
+    session.connection().execute(_INSERT, {
+        "ticket_id": ticket.id if ticket is not None else None,
+        "at": at or utcnow(),
+        "actor": actor_name(actor),
+        "actor_id": actor.id if isinstance(actor, User) else None,
+        "kind": kind,
+        "from_value": None if from_value is None else str(from_value)[:255],
+        "to_value": None if to_value is None else str(to_value)[:255],
+        "detail": detail,
+    })

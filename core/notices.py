@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from core import audit, outbox, ratelimit
@@ -28,11 +28,15 @@ _NO_REPLY = re.compile(
 REFERENCES_KEPT = 9
 
 
+# Built once: every notice runs it.
+_THREAD_IDS = select(Message.message_id, Message.direction).where(
+    Message.ticket_id == bindparam("ticket_id"), Message.message_id.is_not(None)).order_by(Message.id)
+
+
 def thread_of(session: Session, ticket: Ticket) -> tuple[str | None, str | None]:
     """(In-Reply-To, References) for a mail about the ticket: the customer's latest
     message, after the ticket's earlier Message-IDs, so it joins their thread."""
-    rows = list(session.execute(select(Message.message_id, Message.direction).where(
-        Message.ticket_id == ticket.id, Message.message_id.is_not(None)).order_by(Message.id)))
+    rows = list(session.execute(_THREAD_IDS, {"ticket_id": ticket.id}))
     inbound = [mid for mid, direction in rows if direction is Direction.inbound]
     if not inbound:
         return None, None
@@ -57,11 +61,15 @@ def loop_risk(settings: Settings, address: str, trigger: Message | None = None) 
 
 
 def over_limit(session: Session, policy: Policy, address: str, now: datetime) -> str | None:
-    key = f"auto:{address.lower()}"
-    if not ratelimit.allowed(session, key, policy.auto_mail_per_10min, timedelta(minutes=10), now):
-        return f"rate limit: {policy.auto_mail_per_10min} automatic mails in 10 minutes"
-    if not ratelimit.allowed(session, key, policy.auto_mail_per_day, timedelta(days=1), now):
-        return f"rate limit: {policy.auto_mail_per_day} automatic mails in a day"
+    per_10min, per_day = policy.auto_mail_per_10min, policy.auto_mail_per_day
+    if per_10min <= 0 and per_day <= 0:
+        return None
+    in_10min, in_day = ratelimit.counts(session, f"auto:{address.lower()}", timedelta(minutes=10),
+                                        timedelta(days=1), now)
+    if 0 < per_10min <= in_10min:
+        return f"rate limit: {per_10min} automatic mails in 10 minutes"
+    if 0 < per_day <= in_day:
+        return f"rate limit: {per_day} automatic mails in a day"
     return None
 
 

@@ -68,8 +68,11 @@ class Policy:
 FIELDS = {f.name: f for f in fields(Policy)}
 
 
+_SETTINGS = select(Setting.key, Setting.value)  # built once: every mail reads the policy
+
+
 def load_policy(session: Session) -> Policy:
-    stored = {row.key: json.loads(row.value) for row in session.scalars(select(Setting))}
+    stored = {key: json.loads(value) for key, value in session.execute(_SETTINGS)}
     values = {name: tuple(value) if isinstance(value, list) else value
               for name, value in stored.items() if name in FIELDS}
     return Policy(**values)

@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.orm import Session, object_session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from core import assignment, audit, categories, lifecycle, sla
 from core.models import Attachment, Category, Direction, Message, Office, Priority, Status, Ticket, utcnow
@@ -33,10 +34,20 @@ class Incoming:
     attachments: list[Attachment] = field(default_factory=list)
 
 
+# Built once: every new ticket runs these.
+_CUSTOMER_OFFICE = select(Office).where(
+    Office.email == bindparam("email"), Office.kind == bindparam("kind"), Office.active.is_(True))
+_DEFAULT_PRIORITY = select(Priority).order_by(Priority.is_default.desc(), Priority.level).limit(1)
+_TICKET = Ticket.__table__
+_SET_LINK = update(_TICKET).where(_TICKET.c.id == bindparam("ticket_id")).values(
+    token_nonce=bindparam("token_nonce"), token_hash=bindparam("token_hash"),
+    token_issued_at=bindparam("token_issued_at"))
+_REF_TAKEN = select(Ticket.id).where(Ticket.ref == bindparam("ref"))
+
+
 def customer_office(session: Session, email: str, policy: Policy) -> Office | None:
     """The school (or other customer office) registered with this address."""
-    return session.scalar(select(Office).where(
-        Office.email == email.lower(), Office.kind == policy.customer_kind, Office.active.is_(True)))
+    return session.scalar(_CUSTOMER_OFFICE, {"email": email.lower(), "kind": policy.customer_kind})
 
 
 def triage_office(session: Session, policy: Policy) -> Office:
@@ -52,15 +63,19 @@ def triage_office(session: Session, policy: Policy) -> Office:
 
 
 def default_priority(session: Session) -> Priority | None:
-    return session.scalar(select(Priority).order_by(Priority.is_default.desc(), Priority.level).limit(1))
+    return session.scalar(_DEFAULT_PRIORITY)
 
 
 def issue_link(settings: Settings, ticket: Ticket, now: datetime | None = None) -> str:
-    """Give the ticket a new private link (revoking any old one); return the token."""
-    ticket.token_nonce = new_nonce()
-    token = link_token(settings.secret_key, ticket.id, ticket.token_nonce)
-    ticket.token_hash = hash_token(token)
-    ticket.token_issued_at = now or utcnow()
+    """Give the (flushed) ticket a new private link, revoking any old one; return the token."""
+    values = {"token_nonce": new_nonce(), "token_issued_at": now or utcnow()}
+    token = link_token(settings.secret_key, ticket.id, values["token_nonce"])
+    values["token_hash"] = hash_token(token)
+    # A plain UPDATE, shown on the object as if read back: the ticket was just
+    # flushed when it is new, and the unit of work would flush it again.
+    object_session(ticket).connection().execute(_SET_LINK, {"ticket_id": ticket.id, **values})
+    for name, value in values.items():
+        set_committed_value(ticket, name, value)
     return token
 
 
@@ -84,7 +99,7 @@ def find_by_token(session: Session, token: str, policy: Policy, now: datetime | 
 def _unused_ref(session: Session) -> str:
     while True:
         ref = new_ref()
-        if session.scalar(select(Ticket.id).where(Ticket.ref == ref)) is None:
+        if session.connection().execute(_REF_TAKEN, {"ref": ref}).first() is None:
             return ref
 
 

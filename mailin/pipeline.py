@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import exc as sa_exc
-from sqlalchemy import Row, insert, update
+from sqlalchemy import Row, bindparam, insert, update
 from sqlalchemy.orm import Session
 
 from core.db import Database
@@ -194,11 +194,17 @@ def screen_copies(session: Session, raw_mail_id: int, raw: bytes, mail: InboundM
     settle_interrupted(session, this, rows)
 
 
+_RAW = RawMail.__table__
+# Built once (every mail runs it): the raw mail's outcome, by a plain UPDATE.
+_SETTLE = update(_RAW).where(_RAW.c.id == bindparam("raw_id")).values(
+    outcome=bindparam("outcome"), reason=bindparam("reason"), processed_at=bindparam("at"),
+    ticket_id=bindparam("ticket"))
+
+
 def settle(session: Session, raw_mail_id: int, outcome: Outcome, reason: str | None, ticket: Ticket | None,
            now: datetime) -> IngestResult:
-    session.execute(update(RawMail).where(RawMail.id == raw_mail_id).values(
-        outcome=outcome, reason=reason, processed_at=now, ticket_id=ticket.id if ticket is not None else None)
-        .execution_options(synchronize_session=False))
+    session.connection().execute(_SETTLE, {"raw_id": raw_mail_id, "outcome": outcome, "reason": reason,
+                                           "at": now, "ticket": ticket.id if ticket is not None else None})
     return IngestResult(raw_mail_id, outcome, ticket.ref if ticket is not None else None, reason)
 
 

@@ -3,7 +3,7 @@ stop here; loops from our own address stop here; automatic replies and
 bounces are named so the later steps treat them as such."""
 from __future__ import annotations
 
-from sqlalchemy import Row, or_, select, text
+from sqlalchemy import Row, bindparam, or_, select, text
 from sqlalchemy.orm import Session
 
 from core.models import Outcome, RawMail
@@ -48,14 +48,17 @@ def serialise(session: Session, mail: InboundMail, sha256: str) -> None:
 def deliveries(session: Session, raw_mail_id: int, sha256: str, message_ids) -> list[Row]:
     """This delivery's RawMail and every other delivery of the same bytes or
     of one of these Message-IDs, in one query, oldest first."""
-    same = [RawMail.id == raw_mail_id, RawMail.sha256 == sha256]
-    message_ids = [mid for mid in message_ids if mid]
-    if message_ids:
-        same.append(RawMail.message_id.in_(message_ids))
-    return list(session.execute(select(*DELIVERY_COLUMNS).where(or_(*same)).order_by(RawMail.id)))
+    message_ids = sorted({mid for mid in message_ids if mid})
+    return list(session.connection().execute(_DELIVERIES, {"raw_id": raw_mail_id, "sha256": sha256,
+                                                           "message_ids": message_ids}))
 
 
-DELIVERY_COLUMNS = (RawMail.id, RawMail.sha256, RawMail.message_id, RawMail.outcome, RawMail.ticket_id)
+_RAW = RawMail.__table__
+DELIVERY_COLUMNS = (_RAW.c.id, _RAW.c.sha256, _RAW.c.message_id, _RAW.c.outcome, _RAW.c.ticket_id)
+# Built once, as every mail runs it (an empty list of Message-IDs matches none).
+_DELIVERIES = select(*DELIVERY_COLUMNS).where(or_(
+    _RAW.c.id == bindparam("raw_id"), _RAW.c.sha256 == bindparam("sha256"),
+    _RAW.c.message_id.in_(bindparam("message_ids", expanding=True)))).order_by(_RAW.c.id)
 
 
 def refuse_duplicate(raw_mail_id: int, sha256: str, mail: InboundMail, rows: list[Row]) -> None:

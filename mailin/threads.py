@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from core.models import Direction, Message, Ticket
@@ -55,7 +55,10 @@ def find_ticket(session: Session, settings: Settings, mail: InboundMail) -> Tick
 def by_ref(session: Session, ref: str | None) -> Ticket | None:
     if ref is None:
         return None
-    return session.scalar(select(Ticket).where(Ticket.ref == ref))
+    return session.scalar(_BY_REF, {"ref": ref})
+
+
+_BY_REF = select(Ticket).where(Ticket.ref == bindparam("ref"))  # built once: most replies run it
 
 
 def _unmerged(session: Session, ticket: Ticket | None) -> Ticket | None:
