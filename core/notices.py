@@ -84,20 +84,19 @@ def notify(session: Session, settings: Settings, policy: Policy, ticket: Ticket 
     at once must hear of all forty."""
     now = now or utcnow()
     in_reply_to, references = thread_of(session, ticket) if ticket is not None else (None, None)
-    row = outbox.enqueue(session, settings, template=template, to=to, ticket=ticket, context=context,
-                         language=language or _language(ticket, policy), automatic=automatic,
-                         in_reply_to=in_reply_to, references=references, now=now)
     if automatic:
         reason = loop_risk(settings, to, trigger) or (None if to_staff else over_limit(session, policy, to, now))
     else:  # a person wrote it; only mail to ourselves would loop
         reason = "our own address" if to.lower() in settings.own_addresses else None
+    row = outbox.enqueue(session, settings, template=template, to=to, ticket=ticket, context=context,
+                         language=language or _language(ticket, policy), automatic=automatic,
+                         in_reply_to=in_reply_to, references=references, now=now,
+                         suppressed=None if reason is None else f"suppressed: {reason}")
     if reason is not None:
-        row.status, row.last_error = OutboxStatus.suppressed, f"suppressed: {reason}"
         audit.record(session, ticket, "mail_suppressed", audit.SYSTEM, to_value=to,
                      detail=f"{template}: {reason}", at=now)
     elif automatic and not to_staff:
         ratelimit.hit(session, f"auto:{to.lower()}", now)
-    session.flush()
     return row
 
 

@@ -14,13 +14,16 @@ from sqlalchemy.orm import Session
 
 from core.models import Outbox, OutboxStatus, Ticket, utcnow
 from core.msgids import make_message_id
+from core.rows import insert_now
 from core.settings import Settings
 
 
 def enqueue(session: Session, settings: Settings, *, template: str, to: str, ticket: Ticket | None = None,
             context: dict | None = None, language: str = "id", automatic: bool = True,
             in_reply_to: str | None = None, references: str | None = None,
-            now: datetime | None = None) -> Outbox:
+            now: datetime | None = None, suppressed: str | None = None) -> Outbox:
+    """Write the row at once (see core.rows); `suppressed`: why it is held
+    back, recorded as its error, and it is never sent."""
     ref = ticket.ref if ticket is not None else "HD-NOTICE"
     row = Outbox(
         ticket_id=ticket.id if ticket is not None else None,
@@ -35,7 +38,9 @@ def enqueue(session: Session, settings: Settings, *, template: str, to: str, tic
         created_at=now or utcnow(),
         next_attempt_at=now or utcnow(),
     )
-    session.add(row)
+    if suppressed is not None:
+        row.status, row.last_error = OutboxStatus.suppressed, suppressed
+    insert_now(session, row)
     return row
 
 

@@ -13,6 +13,7 @@ from core import assignment, audit, categories, lifecycle, sla
 from core.models import Attachment, Category, Direction, Message, Office, Priority, Status, Ticket, utcnow
 from core.policy import Policy
 from core.refs import new_ref
+from core.rows import insert_now
 from core.settings import Settings
 from core.tokens import hash_token, link_token, new_nonce
 
@@ -125,9 +126,8 @@ def open_ticket_with_message(session: Session, settings: Settings, policy: Polic
     """open_ticket, and the first message, which the caller's notices need:
     reading it back through `ticket.messages` would cost a query and a flush.
 
-    The ticket and its message go to the database in one flush (the link and
-    the audit event need the ticket's id); the lookups come first, so no
-    autoflush splits that.
+    The ticket and its message are written at once by plain INSERTs (the
+    link and the audit event need the ticket's id; see core.rows).
     """
     now = now or utcnow()
     if office is None:
@@ -144,9 +144,7 @@ def open_ticket_with_message(session: Session, settings: Settings, policy: Polic
         created_at=now, updated_at=now, status_changed_at=now, last_customer_at=now,
     )
     ticket.first_response_due_at, ticket.resolution_due_at = sla.due_times(priority, now, policy)
-    session.add(ticket)
     message = add_message(session, ticket, mail, now=now)
-    session.flush()
     issue_link(settings, ticket, now)
     audit.record(session, ticket, "created", audit.CUSTOMER, to_value=office.code, at=now,
                  detail=f"via {mail.channel}" + (f", continues {continues.ref}" if continues else ""))
@@ -162,7 +160,7 @@ def add_message(session: Session, ticket: Ticket, mail: Incoming, *, now: dateti
         html=mail.html, auto_reply=mail.auto_reply, channel=mail.channel,
         raw_mail_id=mail.raw_mail_id, created_at=now or utcnow(), attachments=list(mail.attachments),
     )
-    session.add(message)
+    insert_now(session, message)  # with the ticket first, if it is new
     return message
 
 

@@ -1,0 +1,77 @@
+"""Writing new ORM objects with plain INSERTs, outside the unit of work.
+
+A flush works out the order of a whole graph of objects every time; for the
+few rows every inbound mail adds (ticket, message, attachments, outbox row)
+that bookkeeping costs more than the rows. `insert_now` writes the new
+objects it is given, and the new objects they lead to, each with one INSERT
+built once per table, parents before children; then it puts them in the
+session as if they had been loaded, so the rest of the code uses them as
+usual and nothing is written twice.
+"""
+from __future__ import annotations
+
+from sqlalchemy import Connection, Insert, Table, insert, inspect
+from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm.interfaces import MANYTOONE, ONETOMANY
+
+_inserts: dict[Table, Insert] = {}
+
+
+def insert_now(session: Session, *objects: object) -> None:
+    """INSERT these new objects (and the new ones they refer to or hold) now,
+    and make them persistent in `session`. Columns left unset take their
+    Python-side default, so no attribute is left to load later."""
+    if session.new:
+        session.flush()  # a pending parent must not be written twice
+    conn = session.connection()
+    written: list[object] = []
+    seen: set[int] = set()
+    for obj in objects:
+        _write(conn, obj, seen, written)
+    for obj in written:
+        make_transient_to_detached(obj)
+    for obj in written:
+        session.add(obj)
+
+
+def _write(conn: Connection, obj: object, seen: set[int], written: list[object]) -> None:
+    state = inspect(obj)
+    if state.key is not None or id(obj) in seen:
+        return
+    seen.add(id(obj))
+    mapper = state.mapper
+    for rel in mapper.relationships:  # what it refers to comes first
+        if rel.direction is MANYTOONE and rel.key in state.dict:
+            parent = state.dict[rel.key]
+            if parent is not None:
+                _write(conn, parent, seen, written)
+            for local, remote in rel.local_remote_pairs:
+                value = None if parent is None else getattr(parent, rel.mapper.get_property_by_column(remote).key)
+                setattr(obj, mapper.get_property_by_column(local).key, value)
+    table = mapper.local_table
+    values = {}
+    for prop in mapper.column_attrs:
+        column = prop.columns[0]
+        if column.primary_key and prop.key not in state.dict:
+            continue
+        if prop.key not in state.dict:
+            default = column.default
+            value = None if default is None else (default.arg(None) if default.is_callable else default.arg)
+            setattr(obj, prop.key, value)
+        values[column.key] = state.dict[prop.key]
+    statement = _inserts.get(table)
+    if statement is None:
+        statement = _inserts[table] = insert(table)
+    key = conn.execute(statement, values).inserted_primary_key
+    for column, value in zip(mapper.primary_key, key):
+        setattr(obj, mapper.get_property_by_column(column).key, value)
+    written.append(obj)
+    for rel in mapper.relationships:  # then what it holds
+        if rel.direction is ONETOMANY and rel.key in state.dict:
+            for child in state.dict[rel.key] or ():
+                if inspect(child).key is not None or id(child) in seen:
+                    continue
+                for local, remote in rel.local_remote_pairs:
+                    setattr(child, rel.mapper.get_property_by_column(remote).key,
+                            getattr(obj, mapper.get_property_by_column(local).key))
+                _write(conn, child, seen, written)
