@@ -72,10 +72,21 @@ _SETTINGS = select(Setting.key, Setting.value)  # built once: every mail reads t
 
 
 def load_policy(session: Session) -> Policy:
-    stored = {key: json.loads(value) for key, value in session.execute(_SETTINGS)}
+    global _last_read
+    rows = tuple(sorted(tuple(row) for row in session.execute(_SETTINGS)))
+    cached = _last_read
+    if cached is not None and cached[0] == rows:
+        return cached[1]  # every mail reads the policy; it seldom changes
+    stored = {key: json.loads(value) for key, value in rows}
     values = {name: tuple(value) if isinstance(value, list) else value
               for name, value in stored.items() if name in FIELDS}
-    return Policy(**values)
+    policy = Policy(**values)
+    _last_read = (rows, policy)
+    return policy
+
+
+# The stored rows last read and the policy made of them (Policy is frozen).
+_last_read: tuple[tuple, Policy] | None = None
 
 
 class BadSetting(ValueError):

@@ -81,15 +81,17 @@ def record(db: Database, raw: bytes, envelope_from: str | None, envelope_to, cha
     (A plain INSERT: the ORM's unit of work would cost more than the row.)"""
     try:
         sha256 = Store(db.settings.path("store")).put(raw)
-        row = insert(RawMail).values(
-            channel=channel[:8], envelope_from=(envelope_from or "")[:_ENVELOPE_MAX] or None,
-            envelope_to=", ".join(envelope_to) or None, message_id=sniff_message_id(raw),
-            sha256=sha256, size=len(raw), received_at=utcnow())
+        row = {"channel": channel[:8], "envelope_from": (envelope_from or "")[:_ENVELOPE_MAX] or None,
+               "envelope_to": ", ".join(envelope_to) or None, "message_id": sniff_message_id(raw),
+               "sha256": sha256, "size": len(raw), "received_at": utcnow()}
         with writing(db), db.engine.begin() as connection:
-            return connection.execute(row).inserted_primary_key[0]
+            return connection.execute(_RECORD, row).inserted_primary_key[0]
     except (OSError, sa_exc.SQLAlchemyError) as error:
         # Nothing is ours yet: the sender must keep the message and retry.
         raise TemporaryFailure(f"could not record the message: {error}") from error
+
+
+_RECORD = insert(RawMail.__table__)  # built once: every mail runs it
 
 
 def sniff_message_id(raw: bytes) -> str | None:

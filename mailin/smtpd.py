@@ -70,10 +70,10 @@ def make_protocol(db: Database, handler: Handler | None = None) -> SMTP:
                 hostname=db.settings.domain, ident="helpdesk")
 
 
-async def start(db: Database, host: str, port: int, reuse_port: bool = False) -> asyncio.Server:
+async def start(db: Database, host: str, port: int) -> asyncio.Server:
     loop = asyncio.get_running_loop()
     handler = Handler(db)  # one for all sessions, so they share its pipeline threads
-    return await loop.create_server(lambda: make_protocol(db, handler), host, port, reuse_port=reuse_port or None)
+    return await loop.create_server(lambda: make_protocol(db, handler), host, port)
 
 
 def configure_logging() -> None:
@@ -83,50 +83,91 @@ def configure_logging() -> None:
     logging.getLogger("mail.log").setLevel(logging.WARNING)
 
 
-def serve(db: Database, host: str = "127.0.0.1", port: int = 2525, ready=None, reuse_port: bool = False) -> None:
+def serve(db: Database, host: str = "127.0.0.1", port: int = 2525, ready=None, channel: socket.socket | None = None,
+          ) -> None:
     """Serve until SIGTERM or SIGINT; `ready(port)` is called once listening.
-    With `reuse_port`, other processes may listen on the same port (SO_REUSEPORT)
-    and the kernel shares the connections out between them."""
+    With `channel`, take connections another process accepted and passes
+    over that Unix socket (see serve_processes) instead of listening."""
     async def main() -> None:
-        server = await start(db, host, port, reuse_port)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop.set)
+        if channel is None:
+            server = await start(db, host, port)
+            bound = server.sockets[0].getsockname()[1]
+        else:
+            server, bound = None, port
+            handler = Handler(db)
+            channel.setblocking(False)
+            loop.add_reader(channel.fileno(), _take_connection, loop, channel, db, handler, stop)
         if ready is not None:
-            ready(server.sockets[0].getsockname()[1])
+            ready(bound)
         await stop.wait()
-        server.close()
-        await server.wait_closed()
+        if server is not None:
+            server.close()
+            await server.wait_closed()
 
     asyncio.run(main())
 
 
+def _take_connection(loop: asyncio.AbstractEventLoop, channel: socket.socket, db: Database, handler: Handler,
+                     stop: asyncio.Event) -> None:
+    """One connection handed over by the dealing process; none: it has gone."""
+    try:
+        _, fds, _, _ = socket.recv_fds(channel, 1, 1)
+    except BlockingIOError:
+        return
+    if not fds:
+        stop.set()
+        return
+    connection = socket.socket(fileno=fds[0])
+    loop.create_task(loop.connect_accepted_socket(lambda: make_protocol(db, handler), connection))
+
+
 def serve_processes(count: int, host: str = "127.0.0.1", port: int = 2525, ready=None) -> int:
-    """`count` server processes on one port (SO_REUSEPORT), so parsing and the
-    SMTP dialogue use every core while the database serialises the writes.
-    Stops them all on SIGTERM or SIGINT, or when one of them dies (the exit
-    code is then non-zero, for the supervisor to restart us). Each child opens
-    its own database connections from the environment's settings."""
+    """`count` server processes behind one listening socket, so parsing and
+    the SMTP dialogue use every core while the database serialises the writes.
+
+    This process accepts and deals the connections out in turn, passing each
+    over a Unix socket: a relay keeps a few connections open for a long time,
+    and letting the kernel hash them to processes (SO_REUSEPORT) left one
+    process with six of eight. Stops them all on SIGTERM or SIGINT, or when
+    one of them dies (the exit code is then non-zero, for the supervisor to
+    restart us). Each child opens its own database connections from the
+    environment's settings."""
     context = multiprocessing.get_context("spawn")
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
-    with _reserved_port(host, port) as port:
-        started = [context.Event() for _ in range(count)]
-        children = [context.Process(target=_child, args=(host, port, event), name=f"smtpd-{number}")
-                    for number, event in enumerate(started, start=1)]
-        for child in children:
-            child.start()
-        while not stop.is_set() and not all(event.is_set() for event in started):
-            if any(not child.is_alive() for child in children):
-                break
-            time.sleep(0.05)
-    if ready is not None and all(event.is_set() for event in started):
-        ready(port)
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    listener = socket.create_server((host, port), family=family, backlog=128)
+    pairs = [socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM) for _ in range(count)]
+    started = [context.Event() for _ in range(count)]
+    children = [context.Process(target=_child, args=(theirs, event), name=f"smtpd-{number}")
+                for number, ((_, theirs), event) in enumerate(zip(pairs, started), start=1)]
+    for child in children:
+        child.start()
+    for _, theirs in pairs:
+        theirs.close()
+    while not stop.is_set() and not all(event.is_set() for event in started):
+        if any(not child.is_alive() for child in children):
+            break
+        time.sleep(0.05)
+    dealer = None
+    if all(event.is_set() for event in started):
+        dealer = threading.Thread(target=_deal, args=(listener, [ours for ours, _ in pairs], stop),
+                                  name="smtpd-dealer", daemon=True)
+        dealer.start()
+        if ready is not None:
+            ready(listener.getsockname()[1])
     while not stop.is_set() and all(child.is_alive() for child in children):
         stop.wait(0.5)
     failed = not stop.is_set()
+    stop.set()
+    if dealer is not None:
+        dealer.join(5)
+    listener.close()
     for child in children:
         if child.is_alive():
             child.terminate()
@@ -135,36 +176,41 @@ def serve_processes(count: int, host: str = "127.0.0.1", port: int = 2525, ready
         if child.is_alive():
             child.kill()
             child.join()
+    for ours, _ in pairs:
+        ours.close()
     return 1 if failed else 0
 
 
-class _reserved_port:
-    """Port 0 asks for a free port: hold one (bound, not listening, with
-    SO_REUSEPORT) until every child listens on it, then let go."""
+def _deal(listener: socket.socket, channels: list[socket.socket], stop: threading.Event) -> None:
+    """Accept connections and pass each to the next child in turn."""
+    listener.settimeout(0.5)
+    turn = 0
+    while not stop.is_set():
+        try:
+            connection, _ = listener.accept()
+        except TimeoutError:
+            continue
+        except OSError:
+            if stop.is_set():
+                return
+            log.exception("accept failed")
+            time.sleep(0.1)
+            continue
+        with connection:
+            try:
+                socket.send_fds(channels[turn % len(channels)], [b"c"], [connection.fileno()])
+            except OSError:
+                log.exception("could not pass a connection to server process %d", turn % len(channels) + 1)
+        turn += 1
 
-    def __init__(self, host: str, port: int):
-        self.host, self.port, self.probe = host, port, None
 
-    def __enter__(self) -> int:
-        if self.port:
-            return self.port
-        self.probe = socket.socket(socket.AF_INET6 if ":" in self.host else socket.AF_INET)
-        self.probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-        self.probe.bind((self.host, 0))
-        return self.probe.getsockname()[1]
-
-    def __exit__(self, *exc) -> None:
-        if self.probe is not None:
-            self.probe.close()
-
-
-def _child(host: str, port: int, started) -> None:
+def _child(channel: socket.socket, started) -> None:
     """One server process of serve_processes."""
     from core.settings import load_settings
 
     configure_logging()
     db = Database(load_settings())
-    serve(db, host, port, ready=lambda _bound: started.set(), reuse_port=True)
+    serve(db, ready=lambda _bound: started.set(), channel=channel)
 
 
 class BackgroundServer:

@@ -1,6 +1,7 @@
 """The SMTP server over a real socket: whole transcripts of reply codes."""
 from __future__ import annotations
 
+import collections
 import concurrent.futures
 import json
 import os
@@ -185,8 +186,45 @@ def test_two_processes_on_one_port_record_every_mail_exactly_once(db):
         tickets = session.scalar(select(func.count()).select_from(Ticket))
     assert sorted(message_id for message_id, _ in recorded) == sorted(map(message_id_of, raws))
     assert {outcome for _, outcome in recorded} == {Outcome.new_ticket} and tickets == 80
-    # Both processes took mail: the kernel shared the connections out.
+    # Both processes took mail: the connections were dealt out.
     assert len(set(re.findall(r"smtpd\[(\d+)\] INFO 250 ", log))) == 2
+
+
+def test_long_lived_connections_are_dealt_evenly_between_the_processes(db):
+    """A relay keeps a few connections open and sends mail after mail on each:
+    each process must get its share of them, not what a hash of ports gives."""
+    proc, port = start_smtpd(db, "--processes", "2")
+
+    def send_five(number: int) -> None:
+        with smtplib.SMTP("127.0.0.1", port, timeout=60) as client:
+            for n in range(5):
+                client.sendmail(f"guru{number}@sekolah.test", [HELPDESK],
+                                mail(sender=f"guru{number}@sekolah.test", subject=f"Soal {number}-{n}"))
+
+    try:
+        with concurrent.futures.ThreadPoolExecutor(8) as pool:
+            list(pool.map(send_five, range(8)))
+    finally:
+        proc.terminate()
+        log = proc.communicate(timeout=60)[1]
+    assert proc.returncode == 0
+    per_process = sorted(collections.Counter(re.findall(r"smtpd\[(\d+)\] INFO 250 ", log)).values())
+    assert per_process == [20, 20]
+
+
+def test_the_parent_exits_non_zero_when_a_server_process_dies(db):
+    proc, port = start_smtpd(db, "--processes", "2")
+    try:
+        assert transcript(port, mail()) == OK
+        children = subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True, text=True).stdout.split()
+        servers = [pid for pid in children if "resource_tracker" not in Path(f"/proc/{pid}/cmdline").read_text()]
+        assert len(servers) == 2
+        os.kill(int(servers[0]), signal.SIGKILL)
+        proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 1
 
 
 def test_smtpd_without_processes_is_one_process_that_stops_on_sigterm(db):
