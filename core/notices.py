@@ -75,15 +75,19 @@ def over_limit(session: Session, policy: Policy, address: str, now: datetime) ->
 
 def notify(session: Session, settings: Settings, policy: Policy, ticket: Ticket | None, *, template: str,
            to: str, context: dict, language: str | None = None, automatic: bool = True,
-           trigger: Message | None = None, to_staff: bool = False, now: datetime | None = None) -> Outbox:
+           trigger: Message | None = None, to_staff: bool = False, now: datetime | None = None,
+           thread: tuple[str | None, str | None] | None = None) -> Outbox:
     """Queue one mail, or record it as suppressed with the reason.
 
     `to_staff`: the recipient is one of our offices or its staff. The loop
     guard still applies, but not the per-address limit, which exists to stop
     loops with outside autoresponders: an agent with forty tickets breaching
-    at once must hear of all forty."""
+    at once must hear of all forty. `thread`: (In-Reply-To, References) when
+    the caller knows them without asking the database."""
     now = now or utcnow()
-    in_reply_to, references = thread_of(session, ticket) if ticket is not None else (None, None)
+    if thread is None:
+        thread = thread_of(session, ticket) if ticket is not None else (None, None)
+    in_reply_to, references = thread
     if automatic:
         reason = loop_risk(settings, to, trigger) or (None if to_staff else over_limit(session, policy, to, now))
     else:  # a person wrote it; only mail to ourselves would loop
@@ -116,8 +120,10 @@ def ack(session: Session, settings: Settings, policy: Policy, ticket: Ticket, me
     and which attachments were not kept and why, so the customer can send them
     again in a form that passes instead of waiting for an answer that needs them."""
     refused = [[a.filename, a.refused_reason] for a in (message.attachments if message else ()) if a.refused_reason]
+    # A new ticket's only message is the one acknowledged: its thread is that message.
+    thread = (message.message_id, message.message_id) if message is not None else None
     return notify(session, settings, policy, ticket, template="ack", to=ticket.requester_email,
-                  context={**_customer(ticket), "refused": refused}, trigger=message, now=now)
+                  context={**_customer(ticket), "refused": refused}, trigger=message, now=now, thread=thread)
 
 
 def staff_reply(session: Session, settings: Settings, policy: Policy, ticket: Ticket, message: Message, *,
