@@ -49,6 +49,10 @@ def _ping_when_idle(engine: Engine, idle_seconds: float) -> None:
             raise exc.DisconnectionError(f"idle connection lost: {error}") from error
 
 
+# The execution option that marks Database.read()'s connections on SQLite.
+READ_ONLY = "helpdesk_read_only"
+
+
 def _tune_sqlite(engine: Engine) -> None:
     # pysqlite starts transactions lazily and as readers; a reader that later
     # writes can fail at once under concurrency instead of waiting. We take the
@@ -62,12 +66,13 @@ def _tune_sqlite(engine: Engine) -> None:
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA busy_timeout=30000")
-        cur.execute("PRAGMA mmap_size=1073741824")
         cur.close()
 
     @event.listens_for(engine, "begin")
     def on_begin(conn):
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # Database.read()'s sessions only read: a deferred BEGIN gives them a
+        # snapshot of the WAL without queueing behind the writers.
+        conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE")
 
 
 class Database:
@@ -78,7 +83,8 @@ class Database:
         self.engine = make_engine(settings.database_url, **engine_kwargs)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         # PostgreSQL: reads of one statement or a few need no BEGIN and COMMIT round trips.
-        readers = self.engine if self.is_sqlite else self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        readers = self.engine.execution_options(**{READ_ONLY: True}) if self.is_sqlite \
+            else self.engine.execution_options(isolation_level="AUTOCOMMIT")
         self.readers = sessionmaker(readers, expire_on_commit=False)
 
     def begin(self) -> Session:
@@ -87,7 +93,8 @@ class Database:
 
     def read(self) -> Session:
         """A session for reading only; on PostgreSQL in autocommit, each statement its
-        own snapshot (as READ COMMITTED gives anyway); on SQLite a plain transaction."""
+        own snapshot (as READ COMMITTED gives anyway); on SQLite a deferred
+        transaction, which reads a snapshot without taking the write lock."""
         return self.readers.begin()
 
     def session(self) -> Session:

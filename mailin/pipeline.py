@@ -21,7 +21,6 @@ import re
 import threading
 import time
 import weakref
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import exc as sa_exc
@@ -106,14 +105,19 @@ def sniff_message_id(raw: bytes) -> str | None:
 
 def process(db: Database, raw_mail_id: int, raw: bytes, envelope_from: str | None) -> IngestResult:
     """Steps 3 to 7 for a recorded message; the outcome is committed with it.
-    Everything that needs no database (parsing, the loop check, cleaning) is
-    done before the write lock is taken, so the write transaction is short."""
+    Everything that needs no write (parsing, the loop check, reading the
+    policy, cleaning) is done before the write lock is taken, so the write
+    transaction is short: on SQLite it is the one thing that cannot overlap."""
     try:
         mail = parse(raw, envelope_from)
         screening.check_loop(mail, db.settings)
-        early = clean_early(db, mail)
+        with db.read() as reading:
+            # Read a moment before the transaction: a change made meanwhile
+            # applies from the next mail, as if this one had come a moment sooner.
+            policy = load_policy(reading)
+        cleaned = None if mail.report is not None else clean(mail, Store(db.settings.path("store")), policy)
         with writing(db), db.begin() as session:
-            return run_steps(session, db, raw_mail_id, raw, mail, early)
+            return run_steps(session, db, raw_mail_id, raw, mail, policy, cleaned)
     except IngestStop as stop:
         return finish(db, raw_mail_id, stop.outcome, stop.reason, stop.ticket_id)
     except TemporaryFailure:
@@ -125,56 +129,17 @@ def process(db: Database, raw_mail_id: int, raw: bytes, envelope_from: str | Non
         return finish(db, raw_mail_id, Outcome.quarantined, f"error: {type(error).__name__}: {error}"[:1000])
 
 
-@dataclass(frozen=True)
-class EarlyClean:
-    """A message cleaned before the transaction, under the policy last read."""
-    policy: Policy
-    cleaned: Cleaned
-
-
-# The policy each database's last transaction read. Admins change it at run
-# time, so it only lets cleaning start early: the transaction reads the policy
-# again and cleans again under it if it changed.
-_last_policy: weakref.WeakKeyDictionary[Database, Policy] = weakref.WeakKeyDictionary()
-
-
-def clean_early(db: Database, mail: InboundMail) -> EarlyClean | None:
-    """Step 6 ahead of its turn, outside the write lock: sanitising and the
-    attachments' checks and fsyncs are the slow part of it. A bounce is not
-    cleaned; before any transaction has read the policy, cleaning waits. An
-    error here only means cleaning waits too: the transaction cleans under
-    the policy it reads, and quarantines the mail if it fails again."""
-    policy = _last_policy.get(db)
-    if policy is None or mail.report is not None:
-        return None
-    try:
-        return EarlyClean(policy, clean(mail, Store(db.settings.path("store")), policy))
-    except Exception:  # noqa: BLE001 - decided again inside the transaction
-        log.debug("early cleaning failed; cleaning in the transaction", exc_info=True)
-        return None
-
-
-def current_policy(session: Session, db: Database) -> Policy:
-    policy = load_policy(session)
-    _last_policy[db] = policy
-    return policy
-
-
-def run_steps(session: Session, db: Database, raw_mail_id: int, raw: bytes, mail: InboundMail,
-              early: EarlyClean | None = None) -> IngestResult:
+def run_steps(session: Session, db: Database, raw_mail_id: int, raw: bytes, mail: InboundMail, policy: Policy,
+              cleaned: Cleaned | None) -> IngestResult:
+    """Steps 4 to 7 in the write transaction; `cleaned` is None for a bounce only."""
     settings, now = db.settings, utcnow()
     screen_copies(session, raw_mail_id, raw, mail)
     if mail.report is not None:
         return settle_bounce(session, raw_mail_id, mail.report, now)
-    policy = current_policy(session, db)
     auto_reason = screening.auto_reply_reason(mail)
     found = thread(session, settings, mail)
     if auto_reason and found.ticket is None:
         raise Unthreaded(auto_reason if found.linked is None else f"{auto_reason}; {found.reason}")
-    if early is not None and early.policy == policy:
-        cleaned = early.cleaned
-    else:
-        cleaned = clean(mail, Store(settings.path("store")), policy)
     incoming = Incoming(
         from_address=mail.from_address, from_name=mail.from_name, subject=mail.subject, text=cleaned.text,
         full_text=cleaned.full_text, html=cleaned.html, message_id=mail.message_id,
