@@ -94,7 +94,7 @@ def ours(corpus_dir: Path, directory_csv: Path, concurrency: int, manifest: list
         finally:
             server.terminate()
             server.wait(timeout=30)
-        # How the kernel shared the senders' connections out between the processes.
+        # How many mails each server process took (the connections are dealt out in turn).
         result["mails_per_process"] = sorted(collections.Counter(
             re.findall(r"smtpd\[(\d+)\] INFO 250 ", log.read_text(errors="replace"))).values())
         export = Path(data) / "export.jsonl"
