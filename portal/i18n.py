@@ -27,6 +27,14 @@ def translate(text: str, **values) -> str:
     return text.format(**values) if values else text
 
 
+def filesize(size: int) -> str:
+    """A file's size as both portals show it: 58 B, 1.2 KB, 3.4 MB."""
+    if size < 1024:
+        return f"{size} B"
+    unit, step = ("MB", 1024 * 1024) if size >= 1024 * 1024 else ("KB", 1024)
+    return f"{size / step:.1f} {unit}".replace(".0 ", " ")
+
+
 def init_app(app: Flask) -> None:
     @app.before_request
     def choose_language():
@@ -40,6 +48,7 @@ def init_app(app: Flask) -> None:
         return response
 
     app.jinja_env.globals.update(_=translate, languages=LANGUAGES)
+    app.jinja_env.filters["filesize"] = filesize
 
     @app.context_processor
     def language():

@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from portal.i18n import filesize
 from portal.messages_id import MESSAGES
 from portal.public import spam, views
 from portal.public.forms import ReplyForm, TicketForm
@@ -34,3 +35,8 @@ def test_every_string_of_the_customers_pages_is_in_indonesian():
     strings = english_strings()
     assert len(strings) > 50
     assert sorted(s for s in strings if s not in MESSAGES) == []
+
+
+def test_file_sizes_read_the_same_in_both_portals():
+    assert [filesize(n) for n in (58, 1024, 1536, 5 * 1024 * 1024, 2_500_000)] == [
+        "58 B", "1 KB", "1.5 KB", "5 MB", "2.4 MB"]
