@@ -83,8 +83,8 @@ def configure_logging() -> None:
     logging.getLogger("mail.log").setLevel(logging.WARNING)
 
 
-def serve(db: Database, host: str = "127.0.0.1", port: int = 2525, ready=None, channel: socket.socket | None = None,
-          ) -> None:
+def serve(db: Database, host: str = "127.0.0.1", port: int = 2525, ready=None,
+          channel: socket.socket | None = None) -> None:
     """Serve until SIGTERM or SIGINT; `ready(port)` is called once listening.
     With `channel`, take connections another process accepted and passes
     over that Unix socket (see serve_processes) instead of listening."""
