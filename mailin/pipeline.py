@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import hashlib
 import logging
 import os
 import re
@@ -22,6 +21,7 @@ import threading
 import time
 import weakref
 from datetime import datetime
+from typing import NamedTuple
 
 from sqlalchemy import exc as sa_exc
 from sqlalchemy import Row, bindparam, insert, update
@@ -58,8 +58,7 @@ def ingest(db: Database, raw: bytes, envelope_from: str | None, envelope_to: lis
     message could not be taken now; otherwise it is safely ours."""
     if envelope_from is not None and envelope_from.strip() in ("", "<>"):
         envelope_from = NULL_SENDER
-    raw_mail_id = record(db, raw, envelope_from, envelope_to, channel)
-    return process(db, raw_mail_id, raw, envelope_from)
+    return process(db, record(db, raw, envelope_from, envelope_to, channel), raw, envelope_from)
 
 
 def reprocess(db: Database, raw_mail_id: int) -> IngestResult:
@@ -71,20 +70,29 @@ def reprocess(db: Database, raw_mail_id: int) -> IngestResult:
         if raw_mail.outcome not in (None, Outcome.quarantined):
             # Taking it again would add its message a second time.
             raise AlreadyProcessed(f"raw mail {raw_mail_id} was processed already ({raw_mail.outcome})")
-        sha256, envelope_from = raw_mail.sha256, raw_mail.envelope_from
-    return process(db, raw_mail_id, Store(db.settings.path("store")).get(sha256), envelope_from)
+        recorded = Recorded(raw_mail.id, raw_mail.sha256, raw_mail.message_id)
+        envelope_from = raw_mail.envelope_from
+    return process(db, recorded, Store(db.settings.path("store")).get(recorded.sha256), envelope_from)
 
 
-def record(db: Database, raw: bytes, envelope_from: str | None, envelope_to, channel: str) -> int:
+class Recorded(NamedTuple):
+    """A delivery as `record` wrote it: its RawMail id, and what the later
+    steps know its bytes by, worked out once."""
+    id: int
+    sha256: str
+    message_id: str | None  # as sniffed from the header, before any parsing
+
+
+def record(db: Database, raw: bytes, envelope_from: str | None, envelope_to, channel: str) -> Recorded:
     """Step 2: the bytes on disk and a RawMail row committed, before parsing.
     (A plain INSERT: the ORM's unit of work would cost more than the row.)"""
     try:
-        sha256 = Store(db.settings.path("store")).put(raw)
+        sha256, message_id = Store(db.settings.path("store")).put(raw), sniff_message_id(raw)
         row = {"channel": channel[:8], "envelope_from": (envelope_from or "")[:_ENVELOPE_MAX] or None,
-               "envelope_to": ", ".join(envelope_to) or None, "message_id": sniff_message_id(raw),
+               "envelope_to": ", ".join(envelope_to) or None, "message_id": message_id,
                "sha256": sha256, "size": len(raw), "received_at": utcnow()}
         with writing(db), db.engine.begin() as connection:
-            return connection.execute(_RECORD, row).inserted_primary_key[0]
+            return Recorded(connection.execute(_RECORD, row).inserted_primary_key[0], sha256, message_id)
     except (OSError, sa_exc.SQLAlchemyError) as error:
         # Nothing is ours yet: the sender must keep the message and retry.
         raise TemporaryFailure(f"could not record the message: {error}") from error
@@ -103,7 +111,7 @@ def sniff_message_id(raw: bytes) -> str | None:
     return message_id_in(found.group(1).decode("utf-8", "replace")) if found else None
 
 
-def process(db: Database, raw_mail_id: int, raw: bytes, envelope_from: str | None) -> IngestResult:
+def process(db: Database, recorded: Recorded, raw: bytes, envelope_from: str | None) -> IngestResult:
     """Steps 3 to 7 for a recorded message; the outcome is committed with it.
     Everything that needs no write (parsing, the loop check, reading the
     policy, cleaning) is done before the write lock is taken, so the write
@@ -117,25 +125,25 @@ def process(db: Database, raw_mail_id: int, raw: bytes, envelope_from: str | Non
             policy = load_policy(reading)
         cleaned = None if mail.report is not None else clean(mail, Store(db.settings.path("store")), policy)
         with writing(db), db.begin() as session:
-            return run_steps(session, db, raw_mail_id, raw, mail, policy, cleaned)
+            return run_steps(session, db, recorded, mail, policy, cleaned)
     except IngestStop as stop:
-        return finish(db, raw_mail_id, stop.outcome, stop.reason, stop.ticket_id)
+        return finish(db, recorded.id, stop.outcome, stop.reason, stop.ticket_id)
     except TemporaryFailure:
         raise
     except Exception as error:
         if is_transient(error):
             raise TemporaryFailure(str(error)) from error
-        log.exception("raw mail %s quarantined", raw_mail_id)
-        return finish(db, raw_mail_id, Outcome.quarantined, f"error: {type(error).__name__}: {error}"[:1000])
+        log.exception("raw mail %s quarantined", recorded.id)
+        return finish(db, recorded.id, Outcome.quarantined, f"error: {type(error).__name__}: {error}"[:1000])
 
 
-def run_steps(session: Session, db: Database, raw_mail_id: int, raw: bytes, mail: InboundMail, policy: Policy,
+def run_steps(session: Session, db: Database, recorded: Recorded, mail: InboundMail, policy: Policy,
               cleaned: Cleaned | None) -> IngestResult:
     """Steps 4 to 7 in the write transaction; `cleaned` is None for a bounce only."""
     settings, now = db.settings, utcnow()
-    screen_copies(session, raw_mail_id, raw, mail)
+    screen_copies(session, recorded, mail)
     if mail.report is not None:
-        return settle_bounce(session, raw_mail_id, mail.report, now)
+        return settle_bounce(session, recorded.id, mail.report, now)
     auto_reason = screening.auto_reply_reason(mail)
     found = thread(session, settings, mail)
     if auto_reason and found.ticket is None:
@@ -144,20 +152,19 @@ def run_steps(session: Session, db: Database, raw_mail_id: int, raw: bytes, mail
         from_address=mail.from_address, from_name=mail.from_name, subject=mail.subject, text=cleaned.text,
         full_text=cleaned.full_text, html=cleaned.html, message_id=mail.message_id,
         in_reply_to=mail.in_reply_to, channel="mail", auto_reply=bool(auto_reason),
-        raw_mail_id=raw_mail_id, attachments=list(cleaned.attachments))
+        raw_mail_id=recorded.id, attachments=list(cleaned.attachments))
     routed = route(session, settings, policy, incoming, ticket=found.ticket, linked=found.linked,
                    acknowledge_new=not screening.wants_no_auto_reply(mail), now=now)
-    return settle(session, raw_mail_id, routed.outcome, auto_reason or found.reason, routed.ticket, now)
+    return settle(session, recorded.id, routed.outcome, auto_reason or found.reason, routed.ticket, now)
 
 
-def screen_copies(session: Session, raw_mail_id: int, raw: bytes, mail: InboundMail) -> None:
+def screen_copies(session: Session, recorded: Recorded, mail: InboundMail) -> None:
     """Step 4's database part in one query: stop a duplicate, and close the
     earlier deliveries of this message that a temporary failure cut short."""
-    sha256 = hashlib.sha256(raw).hexdigest()
-    screening.serialise(session, mail, sha256)
-    rows = screening.deliveries(session, raw_mail_id, sha256, {mail.message_id, sniff_message_id(raw)})
-    screening.refuse_duplicate(raw_mail_id, sha256, mail, rows)
-    this = next(row for row in rows if row.id == raw_mail_id)
+    screening.serialise(session, mail, recorded.sha256)
+    rows = screening.deliveries(session, recorded.id, recorded.sha256, {mail.message_id, recorded.message_id})
+    screening.refuse_duplicate(recorded.id, recorded.sha256, mail, rows)
+    this = next(row for row in rows if row.id == recorded.id)
     settle_interrupted(session, this, rows)
 
 

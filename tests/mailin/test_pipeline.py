@@ -241,14 +241,14 @@ def test_database_locked_before_recording_fails_temporarily_and_keeps_nothing_ha
 
 def test_database_failing_after_recording_fails_temporarily_and_the_retry_makes_one_ticket(db):
     slow, raw = impatient(db), mail()
-    raw_mail_id = record(slow, raw, SCHOOL, (HELPDESK,), "smtp")
+    recorded = record(slow, raw, SCHOOL, (HELPDESK,), "smtp")
     with locked(db), pytest.raises(TemporaryFailure):
-        process(slow, raw_mail_id, raw, SCHOOL)
+        process(slow, recorded, raw, SCHOOL)
     retry = deliver(slow, raw)
     assert retry.outcome is Outcome.new_ticket
     assert len(rows(db, Ticket)) == 1 and len(rows(db, Message)) == 1
     interrupted, counted = rows(db, RawMail)
-    assert (interrupted.id, interrupted.outcome) == (raw_mail_id, Outcome.duplicate)
+    assert (interrupted.id, interrupted.outcome) == (recorded.id, Outcome.duplicate)
     assert interrupted.reason == f"interrupted by a temporary failure; received again as raw mail {counted.id}"
     with db.session() as session:
         assert session.scalar(select(func.count()).select_from(Outbox)) == 1
