@@ -22,13 +22,13 @@ from __future__ import annotations
 import heapq
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import Connection, Row, and_, bindparam, func, insert, or_, select, update
+from sqlalchemy import Connection, Row, and_, bindparam, func, or_, select, update
 from sqlalchemy.orm import Session, lazyload
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
 from core import audit
-from core.models import Event, Role, Status, Ticket, User, utcnow
+from core.models import Role, Status, Ticket, User, utcnow
 from core.policy import Policy
 
 NOT_CLOSED = (Status.open, Status.answered, Status.on_hold, Status.forwarded)
@@ -72,7 +72,7 @@ def eligible(staff: list[User] | list[Row]) -> list:
 # the session's connection: plain rows, not objects. Loading the office's 20
 # users with their office chain, and building statements anew, cost more than
 # all the SQL.
-_users, _tickets, _events = User.__table__, Ticket.__table__, Event.__table__
+_users, _tickets = User.__table__, Ticket.__table__
 _not_closed = _tickets.c.status.in_(NOT_CLOSED)
 LOCK_STAFF = (select(_users.c.id, _users.c.email, _users.c.role, _users.c.active, _users.c.available,
                      _users.c.max_open, _users.c.last_assigned_at)
@@ -89,7 +89,6 @@ CLAIM_FROM = (update(_tickets).where(_tickets.c.id.in_(bindparam("ticket_ids", e
               .values(_give).returning(_tickets.c.id))
 STAMP = update(_users).where(_users.c.id.in_(bindparam("user_ids", expanding=True))).values(
     last_assigned_at=bindparam("at"))
-RECORD = insert(_events)
 
 
 class Candidate:
@@ -154,7 +153,7 @@ def _stamp(session: Session, conn: Connection, user_ids: list[int], now: datetim
 
 def _record_automatic(conn: Connection, given: list[tuple[int, str]], now: datetime) -> None:
     """One audit event per (ticket id, assignee email), in one statement."""
-    conn.execute(RECORD, [
+    conn.execute(audit.INSERT_EVENT, [
         {"ticket_id": ticket_id, "at": now, "actor": audit.SYSTEM, "actor_id": None, "kind": "assign",
          "from_value": None, "to_value": email, "detail": "automatic"} for ticket_id, email in given])
 

@@ -19,8 +19,8 @@ def actor_name(actor: User | str | None) -> str:
     return actor if isinstance(actor, str) else actor.email
 
 
-# Built once: nearly every change records an event.
-_INSERT = insert(Event.__table__)
+# Built once: nearly every change records an event (batches too: core.assignment).
+INSERT_EVENT = insert(Event.__table__)
 
 
 def record(session: Session, ticket: Ticket | None, kind: str, actor: User | str | None = None, *,
@@ -29,7 +29,7 @@ def record(session: Session, ticket: Ticket | None, kind: str, actor: User | str
     """Write the event at once, by a plain INSERT: events are only ever added,
     and the unit of work would cost more than the row. The ticket must have
     its id already (be flushed)."""
-    session.connection().execute(_INSERT, {
+    session.connection().execute(INSERT_EVENT, {
         "ticket_id": ticket.id if ticket is not None else None,
         "at": at or utcnow(),
         "actor": actor_name(actor),
