@@ -42,7 +42,7 @@ _DEFAULT_PRIORITY = select(Priority).order_by(Priority.is_default.desc(), Priori
 _TICKET = Ticket.__table__
 _SET_LINK = update(_TICKET).where(_TICKET.c.id == bindparam("ticket_id")).values(
     token_nonce=bindparam("token_nonce"), token_hash=bindparam("token_hash"),
-    token_issued_at=bindparam("token_issued_at"))
+    token_issued_at=bindparam("token_issued_at"), updated_at=bindparam("updated_at"))
 _REF_TAKEN = select(Ticket.id).where(Ticket.ref == bindparam("ref"))
 
 
@@ -69,7 +69,8 @@ def default_priority(session: Session) -> Priority | None:
 
 def issue_link(settings: Settings, ticket: Ticket, now: datetime | None = None) -> str:
     """Give the (flushed) ticket a new private link, revoking any old one; return the token."""
-    values = {"token_nonce": new_nonce(), "token_issued_at": now or utcnow()}
+    # updated_at as the column's onupdate stamps it, so the object shows it too.
+    values = {"token_nonce": new_nonce(), "token_issued_at": now or utcnow(), "updated_at": utcnow()}
     token = link_token(settings.secret_key, ticket.id, values["token_nonce"])
     values["token_hash"] = hash_token(token)
     # A plain UPDATE, shown on the object as if read back: the ticket was just
