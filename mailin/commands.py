@@ -15,7 +15,8 @@ from core.settings import load_settings
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=2525, type=int, show_default=True)
 @click.option("--processes", default=1, type=click.IntRange(min=1), show_default=True,
-              help="server processes behind the one port, dealt connections in turn; one per core is a good start")
+              help="server processes behind the one port, dealt connections in turn (on SQLite, "
+                   "plus one that makes the database writes for them); one per core is a good start")
 def smtpd(host: str, port: int, processes: int) -> None:
     """The SMTP server alone: takes mail for the helpdesk address and its aliases."""
     from mailin.smtpd import configure_logging, serve, serve_processes

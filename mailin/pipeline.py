@@ -20,8 +20,9 @@ import re
 import threading
 import time
 import weakref
+from dataclasses import replace
 from datetime import datetime
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 
 from sqlalchemy import exc as sa_exc
 from sqlalchemy import Row, bindparam, insert, update
@@ -53,12 +54,14 @@ _BLANK_LINE = re.compile(rb"\r?\n\r?\n")
 
 
 def ingest(db: Database, raw: bytes, envelope_from: str | None, envelope_to: list[str] | tuple[str, ...] = (),
-           channel: str = "smtp") -> IngestResult:
+           channel: str = "smtp", writer: Writer | None = None) -> IngestResult:
     """Record and process one message. Raises TemporaryFailure when the
-    message could not be taken now; otherwise it is safely ours."""
+    message could not be taken now; otherwise it is safely ours. `writer`
+    makes the database writes (default: this process, see LocalWriter)."""
     if envelope_from is not None and envelope_from.strip() in ("", "<>"):
         envelope_from = NULL_SENDER
-    return process(db, record(db, raw, envelope_from, envelope_to, channel), raw, envelope_from)
+    writer = writer or LocalWriter(db)
+    return process(db, record(db, raw, envelope_from, envelope_to, channel, writer), raw, envelope_from, writer)
 
 
 def reprocess(db: Database, raw_mail_id: int) -> IngestResult:
@@ -83,19 +86,18 @@ class Recorded(NamedTuple):
     message_id: str | None  # as sniffed from the header, before any parsing
 
 
-def record(db: Database, raw: bytes, envelope_from: str | None, envelope_to, channel: str) -> Recorded:
-    """Step 2: the bytes on disk and a RawMail row committed, before parsing.
-    (A plain INSERT: the ORM's unit of work would cost more than the row.)"""
+def record(db: Database, raw: bytes, envelope_from: str | None, envelope_to, channel: str,
+           writer: Writer | None = None) -> Recorded:
+    """Step 2: the bytes on disk and a RawMail row committed, before parsing."""
     try:
         sha256, message_id = Store(db.settings.path("store")).put(raw), sniff_message_id(raw)
-        row = {"channel": channel[:8], "envelope_from": (envelope_from or "")[:_ENVELOPE_MAX] or None,
-               "envelope_to": ", ".join(envelope_to) or None, "message_id": message_id,
-               "sha256": sha256, "size": len(raw), "received_at": utcnow()}
-        with writing(db), db.engine.begin() as connection:
-            return Recorded(connection.execute(_RECORD, row).inserted_primary_key[0], sha256, message_id)
-    except (OSError, sa_exc.SQLAlchemyError) as error:
+    except OSError as error:
         # Nothing is ours yet: the sender must keep the message and retry.
-        raise TemporaryFailure(f"could not record the message: {error}") from error
+        raise TemporaryFailure(f"could not store the message: {error}") from error
+    row = {"channel": channel[:8], "envelope_from": (envelope_from or "")[:_ENVELOPE_MAX] or None,
+           "envelope_to": ", ".join(envelope_to) or None, "message_id": message_id,
+           "sha256": sha256, "size": len(raw), "received_at": utcnow()}
+    return Recorded((writer or LocalWriter(db)).record(row), sha256, message_id)
 
 
 _RECORD = insert(RawMail.__table__)  # built once: every mail runs it
@@ -111,11 +113,14 @@ def sniff_message_id(raw: bytes) -> str | None:
     return message_id_in(found.group(1).decode("utf-8", "replace")) if found else None
 
 
-def process(db: Database, recorded: Recorded, raw: bytes, envelope_from: str | None) -> IngestResult:
+def process(db: Database, recorded: Recorded, raw: bytes, envelope_from: str | None,
+            writer: Writer | None = None) -> IngestResult:
     """Steps 3 to 7 for a recorded message; the outcome is committed with it.
     Everything that needs no write (parsing, the loop check, reading the
-    policy, cleaning) is done before the write lock is taken, so the write
-    transaction is short: on SQLite it is the one thing that cannot overlap."""
+    policy, cleaning) is done here, before the writer takes the write lock,
+    so the write transaction is short: on SQLite it is the one thing that
+    cannot overlap."""
+    writer = writer or LocalWriter(db)
     try:
         mail = parse(raw, envelope_from)
         screening.check_loop(mail, db.settings)
@@ -124,17 +129,33 @@ def process(db: Database, recorded: Recorded, raw: bytes, envelope_from: str | N
             # applies from the next mail, as if this one had come a moment sooner.
             policy = load_policy(reading)
         cleaned = None if mail.report is not None else clean(mail, Store(db.settings.path("store")), policy)
+    except Exception as error:
+        return stopped(writer, recorded.id, error)
+    # The attachments' bytes are in the store now; the write steps need none of them.
+    return writer.apply(recorded, replace(mail, attachments=()), policy, cleaned)
+
+
+def apply(db: Database, recorded: Recorded, mail: InboundMail, policy: Policy,
+          cleaned: Cleaned | None) -> IngestResult:
+    """Steps 4 to 7, the writes, in one transaction with the raw mail's outcome."""
+    try:
         with writing(db), db.begin() as session:
             return run_steps(session, db, recorded, mail, policy, cleaned)
-    except IngestStop as stop:
-        return finish(db, recorded.id, stop.outcome, stop.reason, stop.ticket_id)
-    except TemporaryFailure:
-        raise
     except Exception as error:
-        if is_transient(error):
-            raise TemporaryFailure(str(error)) from error
-        log.exception("raw mail %s quarantined", recorded.id)
-        return finish(db, recorded.id, Outcome.quarantined, f"error: {type(error).__name__}: {error}"[:1000])
+        return stopped(LocalWriter(db), recorded.id, error)
+
+
+def stopped(writer: Writer, raw_mail_id: int, error: Exception) -> IngestResult:
+    """The outcome of a message a step stopped: the stop's own, or quarantine
+    for an error; a temporary failure is raised for the sender to retry."""
+    if isinstance(error, IngestStop):
+        return writer.finish(raw_mail_id, error.outcome, error.reason, error.ticket_id)
+    if isinstance(error, TemporaryFailure):
+        raise error
+    if is_transient(error):
+        raise TemporaryFailure(str(error)) from error
+    log.error("raw mail %s quarantined", raw_mail_id, exc_info=error)
+    return writer.finish(raw_mail_id, Outcome.quarantined, f"error: {type(error).__name__}: {error}"[:1000])
 
 
 def run_steps(session: Session, db: Database, recorded: Recorded, mail: InboundMail, policy: Policy,
@@ -217,6 +238,40 @@ def finish(db: Database, raw_mail_id: int, outcome: Outcome, reason: str,
         if is_transient(error):
             raise TemporaryFailure(str(error)) from error
         raise
+
+
+class Writer(Protocol):
+    """What makes the pipeline's database writes: LocalWriter in this
+    process, or mailin.writer's client of one process that writes for all."""
+
+    def record(self, row: dict) -> int: ...
+
+    def apply(self, recorded: Recorded, mail: InboundMail, policy: Policy,
+              cleaned: Cleaned | None) -> IngestResult: ...
+
+    def finish(self, raw_mail_id: int, outcome: Outcome, reason: str,
+               ticket_id: int | None = None) -> IngestResult: ...
+
+
+class LocalWriter:
+    """The pipeline's writes, made in this process under the write lock."""
+
+    def __init__(self, db: Database):
+        self.db = db
+
+    def record(self, row: dict) -> int:
+        """The RawMail row (a plain INSERT: the ORM's unit of work would cost more than the row)."""
+        try:
+            with writing(self.db), self.db.engine.begin() as connection:
+                return connection.execute(_RECORD, row).inserted_primary_key[0]
+        except sa_exc.SQLAlchemyError as error:
+            raise TemporaryFailure(f"could not record the message: {error}") from error
+
+    def apply(self, recorded: Recorded, mail: InboundMail, policy: Policy, cleaned: Cleaned | None) -> IngestResult:
+        return apply(self.db, recorded, mail, policy, cleaned)
+
+    def finish(self, raw_mail_id: int, outcome: Outcome, reason: str, ticket_id: int | None = None) -> IngestResult:
+        return finish(self.db, raw_mail_id, outcome, reason, ticket_id)
 
 
 class WriterLock:

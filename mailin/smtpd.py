@@ -21,7 +21,8 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from core.db import Database
 from mailin.inbound import TemporaryFailure
-from mailin.pipeline import ingest
+from mailin.pipeline import LocalWriter, Writer, ingest
+from mailin.writer import RemoteWriter, run_writer_process
 
 log = logging.getLogger("helpdesk.smtpd")
 
@@ -34,8 +35,8 @@ PIPELINE_THREADS = 2
 
 
 class Handler:
-    def __init__(self, db: Database, threads: int = PIPELINE_THREADS):
-        self.db = db
+    def __init__(self, db: Database, threads: int = PIPELINE_THREADS, writer: Writer | None = None):
+        self.db, self.writer = db, writer or LocalWriter(db)
         self.recipients = db.settings.own_addresses
         self.pipeline = concurrent.futures.ThreadPoolExecutor(threads, thread_name_prefix="pipeline")
 
@@ -50,7 +51,8 @@ class Handler:
         content = envelope.original_content or b""
         try:
             result = await asyncio.get_running_loop().run_in_executor(
-                self.pipeline, ingest, self.db, content, envelope.mail_from, tuple(envelope.rcpt_tos), "smtp")
+                self.pipeline, ingest, self.db, content, envelope.mail_from, tuple(envelope.rcpt_tos), "smtp",
+                self.writer)
         except TemporaryFailure as failure:
             log.warning("451 from=%s size=%d: %s", envelope.mail_from, len(content), failure)
             return "451 4.3.0 Temporary failure, please try again later"
@@ -84,10 +86,11 @@ def configure_logging() -> None:
 
 
 def serve(db: Database, host: str = "127.0.0.1", port: int = 2525, ready=None,
-          channel: socket.socket | None = None) -> None:
+          channel: socket.socket | None = None, writer: Writer | None = None) -> None:
     """Serve until SIGTERM or SIGINT; `ready(port)` is called once listening.
     With `channel`, take connections another process accepted and passes
-    over that Unix socket (see serve_processes) instead of listening."""
+    over that Unix socket (see serve_processes) instead of listening; with
+    `writer`, leave the database writes to it."""
     async def main() -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
@@ -98,7 +101,7 @@ def serve(db: Database, host: str = "127.0.0.1", port: int = 2525, ready=None,
             bound = server.sockets[0].getsockname()[1]
         else:
             server, bound = None, port
-            handler = Handler(db)
+            handler = Handler(db, writer=writer)
             channel.setblocking(False)
             loop.add_reader(channel.fileno(), _take_connection, loop, channel, db, handler, stop)
         if ready is not None:
@@ -135,7 +138,12 @@ def serve_processes(count: int, host: str = "127.0.0.1", port: int = 2525, ready
     process with six of eight. Stops them all on SIGTERM or SIGINT, or when
     one of them dies (the exit code is then non-zero, for the supervisor to
     restart us). Each child opens its own database connections from the
-    environment's settings."""
+    environment's settings.
+
+    On SQLite one more process makes the database writes for them all (see
+    mailin.writer): the write lock is then held by a process doing nothing else."""
+    from core.settings import load_settings
+
     context = multiprocessing.get_context("spawn")
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -143,13 +151,21 @@ def serve_processes(count: int, host: str = "127.0.0.1", port: int = 2525, ready
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     listener = socket.create_server((host, port), family=family, backlog=128)
     pairs = [socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM) for _ in range(count)]
-    started = [context.Event() for _ in range(count)]
-    children = [context.Process(target=_child, args=(theirs, event), name=f"smtpd-{number}")
+    pipes = [[multiprocessing.Pipe() for _ in range(PIPELINE_THREADS)] for _ in range(count)] \
+        if load_settings().database_url.startswith("sqlite") else None
+    started = [context.Event() for _ in range(count + bool(pipes))]
+    children = [context.Process(target=_child, name=f"smtpd-{number}",
+                                args=(theirs, event, [ask for ask, _ in pipes[number - 1]] if pipes else None))
                 for number, ((_, theirs), event) in enumerate(zip(pairs, started), start=1)]
+    if pipes:
+        children.append(context.Process(target=_writer, name="smtpd-writer", args=(
+            [answer for mine in pipes for _, answer in mine], started[-1])))
     for child in children:
         child.start()
     for _, theirs in pairs:
         theirs.close()
+    for pipe in (pipe for mine in pipes or () for pair in mine for pipe in pair):
+        pipe.close()  # the children hold them now; a child's death closes its ends
     while not stop.is_set() and not all(event.is_set() for event in started):
         if any(not child.is_alive() for child in children):
             break
@@ -204,13 +220,20 @@ def _deal(listener: socket.socket, channels: list[socket.socket], stop: threadin
         turn += 1
 
 
-def _child(channel: socket.socket, started) -> None:
+def _child(channel: socket.socket, started, writer_pipes: list | None) -> None:
     """One server process of serve_processes."""
     from core.settings import load_settings
 
     configure_logging()
     db = Database(load_settings())
-    serve(db, ready=lambda _bound: started.set(), channel=channel)
+    serve(db, ready=lambda _bound: started.set(), channel=channel,
+          writer=RemoteWriter(writer_pipes) if writer_pipes else None)
+
+
+def _writer(pipes: list, started) -> None:
+    """The process of serve_processes that writes for the others (SQLite)."""
+    configure_logging()
+    run_writer_process(pipes, started)
 
 
 class BackgroundServer:

@@ -1,0 +1,141 @@
+"""One process that makes the pipeline's writes for every SMTP server process.
+
+SQLite takes one writer at a time. When each server process wrote for
+itself, the write lock's holder shared its interpreter with that process's
+SMTP sessions and parsing, so the lock was held for four times as long as
+the writes took. With `helpdesk smtpd --processes N` on SQLite, the server
+processes receive, record the bytes, parse and clean, and send what is left
+to do to this process, which does nothing else (see `serve_writer`).
+
+Each pipeline thread of a server process has a pipe of its own to the
+writer (a pool in `RemoteWriter`): a request is one (operation, arguments)
+tuple, the answer ("ok", value) or ("temporary", why). The pipes are made
+by the process that starts both ends, so nothing else can write to them:
+what crosses them is pickled.
+"""
+from __future__ import annotations
+
+import contextlib
+import logging
+import queue
+import signal
+import threading
+import time
+from multiprocessing.connection import Connection, wait
+
+from core.db import Database
+from core.models import Attachment, Outcome
+from core.policy import Policy
+from mailin.clean import Cleaned
+from mailin.inbound import InboundMail, IngestResult, TemporaryFailure
+from mailin.pipeline import LocalWriter, Recorded
+
+log = logging.getLogger("helpdesk.writer")
+
+# After SIGTERM or SIGINT the writer still answers the server processes'
+# last requests (they stop at the same signal), for at most this long.
+STOP_GRACE_SECONDS = 10.0
+
+
+class RemoteWriter:
+    """The pipeline's Writer in a server process: each call borrows one of
+    the pipes to the writer process, sends its request and waits for the answer."""
+
+    def __init__(self, connections: list[Connection]):
+        self.pipes: queue.SimpleQueue[Connection] = queue.SimpleQueue()
+        for connection in connections:
+            self.pipes.put(connection)
+
+    def record(self, row: dict) -> int:
+        return self._ask("record", row)
+
+    def apply(self, recorded: Recorded, mail: InboundMail, policy: Policy, cleaned: Cleaned | None) -> IngestResult:
+        return self._ask("apply", recorded, mail, policy, portable(cleaned))
+
+    def finish(self, raw_mail_id: int, outcome: Outcome, reason: str, ticket_id: int | None = None) -> IngestResult:
+        return self._ask("finish", raw_mail_id, outcome, reason, ticket_id)
+
+    def _ask(self, operation: str, *args):
+        pipe = self.pipes.get()
+        try:
+            pipe.send((operation, args))
+            status, value = pipe.recv()
+        except (EOFError, OSError) as error:
+            # The writer is gone (its supervisor restarts us all): nothing
+            # more was committed than it answered for, so the sender retries.
+            raise TemporaryFailure(f"the writer process is gone: {error!r}") from error
+        finally:
+            self.pipes.put(pipe)
+        if status == "temporary":
+            raise TemporaryFailure(value)
+        return value
+
+
+def portable(cleaned: Cleaned | None) -> Cleaned | None:
+    """Cleaned with its attachment rows as plain values, which pickle small."""
+    if cleaned is None:
+        return None
+    rows = tuple({key: value for key, value in vars(row).items() if not key.startswith("_")}
+                 for row in cleaned.attachments)
+    return Cleaned(cleaned.text, cleaned.full_text, cleaned.html, rows)
+
+
+def _rows_again(cleaned: Cleaned | None) -> Cleaned | None:
+    if cleaned is None:
+        return None
+    return Cleaned(cleaned.text, cleaned.full_text, cleaned.html,
+                   tuple(Attachment(**values) for values in cleaned.attachments))
+
+
+def answer(writer: LocalWriter, operation: str, args: tuple) -> tuple[str, object]:
+    """One request, as the writer process answers it."""
+    try:
+        if operation == "record":
+            return "ok", writer.record(*args)
+        if operation == "apply":
+            recorded, mail, policy, cleaned = args
+            return "ok", writer.apply(recorded, mail, policy, _rows_again(cleaned))
+        if operation == "finish":
+            return "ok", writer.finish(*args)
+        raise ValueError(f"no such operation: {operation!r}")
+    except TemporaryFailure as failure:
+        return "temporary", str(failure)
+    except Exception as error:
+        # Not written (apply quarantines what it can): the sender retries,
+        # and the server process answers 451 as for any unexpected error.
+        log.exception("writer: %s failed", operation)
+        return "temporary", f"writer: {type(error).__name__}: {error}"
+
+
+def serve_writer(db: Database, connections: list[Connection], stop: threading.Event | None = None) -> None:
+    """Answer the server processes' requests one at a time until every pipe
+    has closed, or at most STOP_GRACE_SECONDS after `stop` is set."""
+    writer, live = LocalWriter(db), list(connections)
+    stop = stop or threading.Event()
+    deadline = None
+    while live and (deadline is None or time.monotonic() < deadline):
+        for pipe in wait(live, timeout=0.5):
+            try:
+                operation, args = pipe.recv()
+            except (EOFError, OSError):
+                live.remove(pipe)
+                pipe.close()
+                continue
+            with contextlib.suppress(OSError):  # the asker died meanwhile
+                pipe.send(answer(writer, operation, args))
+        if deadline is None and stop.is_set():
+            deadline = time.monotonic() + STOP_GRACE_SECONDS
+
+
+def run_writer_process(pipes: list[Connection], started) -> None:
+    """The writer process's body: its own database connection, and SIGTERM
+    or SIGINT end it once the server processes are done (they stop too)."""
+    from core.settings import load_settings
+
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    db = Database(load_settings())
+    log.info("writer ready: the database writes of %d pipeline threads", len(pipes))
+    started.set()
+    serve_writer(db, pipes, stop)

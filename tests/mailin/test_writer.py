@@ -1,0 +1,97 @@
+"""The writer process's protocol: the pipeline in one thread, its writes made
+by serve_writer in another, over real pipes, on a committing database. Every
+kind of outcome must come out as it does when the pipeline writes itself."""
+from __future__ import annotations
+
+import threading
+from multiprocessing import Pipe
+
+import pytest
+from sqlalchemy import select
+
+from core.models import Attachment, Message, Outbox, OutboxStatus, Outcome, RawMail, Ticket
+from mailin.inbound import TemporaryFailure
+from mailin.pipeline import ingest
+from mailin.writer import RemoteWriter, answer, serve_writer
+from tests.mailin.mails import HELPDESK, PDF, SCHOOL, delivery_report, mail, with_parts
+
+
+@pytest.fixture
+def remote(db):
+    """A RemoteWriter of two pipes and the writer answering them in a thread."""
+    pipes = [Pipe() for _ in range(2)]
+    stop = threading.Event()
+    thread = threading.Thread(target=serve_writer, args=(db, [theirs for _, theirs in pipes], stop), daemon=True)
+    thread.start()
+    yield RemoteWriter([ours for ours, _ in pipes])
+    stop.set()
+    for ours, _ in pipes:
+        ours.close()
+    thread.join(15)
+    assert not thread.is_alive(), "the writer did not stop when its pipes closed"
+
+
+def deliver(db, writer, raw: bytes, envelope_from: str | None = SCHOOL):
+    return ingest(db, raw, envelope_from, (HELPDESK,), "smtp", writer)
+
+
+def test_a_new_mail_through_the_writer_opens_a_ticket_with_its_attachments(db, remote):
+    exe = b"MZ\x90\x00" + b"\x00" * 200
+    raw = with_parts(files=[("surat.pdf", "application/pdf", PDF), ("nilai.pdf", "application/pdf", exe)])
+    result = deliver(db, remote, raw)
+    assert result.outcome is Outcome.new_ticket and result.ticket_ref
+    with db.session() as session:
+        ticket = session.scalars(select(Ticket).where(Ticket.ref == result.ticket_ref)).one()
+        message = session.scalars(select(Message).where(Message.ticket_id == ticket.id)).one()
+        kept = session.scalars(select(Attachment).where(Attachment.message_id == message.id)
+                               .order_by(Attachment.id)).all()
+        raw_row = session.get(RawMail, result.raw_mail_id)
+    assert message.text.startswith("Terlampir") and raw_row.ticket_id == ticket.id
+    assert [(a.filename, a.refused_reason is None, a.size) for a in kept] == [
+        ("surat.pdf", True, len(PDF)), ("nilai.pdf", False, len(exe))]
+
+
+def test_a_reply_a_duplicate_and_a_bounce_settle_as_when_written_in_process(db, remote):
+    first = mail(subject="Rapor")
+    opened = deliver(db, remote, first)
+    reply = deliver(db, remote, mail(subject=f"Re: [{opened.ticket_ref}] Rapor"))
+    again = deliver(db, remote, first)
+    with db.session() as session:
+        (ack,) = session.scalars(select(Outbox.message_id)).all()
+    bounce = deliver(db, remote, delivery_report(ack), envelope_from="")
+    assert (reply.outcome, reply.ticket_ref) == (Outcome.appended, opened.ticket_ref)
+    assert again.outcome is Outcome.duplicate and "already ingested" in again.reason
+    assert (bounce.outcome, bounce.ticket_ref) == (Outcome.bounce, opened.ticket_ref)
+    with db.session() as session:
+        assert session.scalars(select(Outbox.status)).all() == [OutboxStatus.bounced]
+
+
+def test_unreadable_mail_is_quarantined_through_the_writer(db, remote):
+    result = ingest(db, b"\r\n\r\nno header at all\r\n", None, (HELPDESK,), "file", remote)
+    assert result.outcome is Outcome.quarantined
+    with db.session() as session:
+        assert session.get(RawMail, result.raw_mail_id).outcome is Outcome.quarantined
+
+
+def test_a_writer_that_is_gone_is_a_temporary_failure_and_nothing_is_recorded(db):
+    ours, theirs = Pipe()
+    theirs.close()
+    with pytest.raises(TemporaryFailure, match="writer process is gone"):
+        deliver(db, RemoteWriter([ours]), mail())
+    with db.session() as session:
+        assert session.scalars(select(RawMail)).all() == []
+
+
+def test_an_error_in_the_writer_comes_back_as_a_temporary_failure(db):
+    from mailin.pipeline import LocalWriter
+
+    assert answer(LocalWriter(db), "drop_tables", ())[0] == "temporary"
+    ours, theirs = Pipe()
+    thread = threading.Thread(target=serve_writer, args=(db, [theirs]), daemon=True)
+    thread.start()
+    try:
+        with pytest.raises(TemporaryFailure, match="no such operation"):
+            RemoteWriter([ours])._ask("drop_tables")
+    finally:
+        ours.close()
+        thread.join(15)
