@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import time
 
-from sqlalchemy import Engine, create_engine, event, exc
+from sqlalchemy import Connection, Engine, create_engine, event, exc
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.settings import Settings
@@ -83,9 +83,9 @@ class Database:
         self.engine = make_engine(settings.database_url, **engine_kwargs)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         # PostgreSQL: reads of one statement or a few need no BEGIN and COMMIT round trips.
-        readers = self.engine.execution_options(**{READ_ONLY: True}) if self.is_sqlite \
+        self.reader = self.engine.execution_options(**{READ_ONLY: True}) if self.is_sqlite \
             else self.engine.execution_options(isolation_level="AUTOCOMMIT")
-        self.readers = sessionmaker(readers, expire_on_commit=False)
+        self.readers = sessionmaker(self.reader, expire_on_commit=False)
 
     def begin(self) -> Session:
         """A session inside one transaction: commits on success, rolls back on error."""
@@ -96,6 +96,11 @@ class Database:
         own snapshot (as READ COMMITTED gives anyway); on SQLite a deferred
         transaction, which reads a snapshot without taking the write lock."""
         return self.readers.begin()
+
+    def read_rows(self) -> Connection:
+        """As read(), as a plain connection: for a query or two of rows, not
+        objects, it costs half as much as a session."""
+        return self.reader.begin()
 
     def session(self) -> Session:
         return self.sessions()

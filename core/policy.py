@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, fields, replace
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
 from core import audit, hours
@@ -71,7 +71,7 @@ FIELDS = {f.name: f for f in fields(Policy)}
 _SETTINGS = select(Setting.key, Setting.value)  # built once: every mail reads the policy
 
 
-def load_policy(session: Session) -> Policy:
+def load_policy(session: Session | Connection) -> Policy:
     global _last_read
     rows = tuple(sorted(tuple(row) for row in session.execute(_SETTINGS)))
     cached = _last_read

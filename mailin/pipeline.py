@@ -124,7 +124,7 @@ def process(db: Database, recorded: Recorded, raw: bytes, envelope_from: str | N
     try:
         mail = parse(raw, envelope_from)
         screening.check_loop(mail, db.settings)
-        with db.read() as reading:
+        with db.read_rows() as reading:
             # Read a moment before the transaction: a change made meanwhile
             # applies from the next mail, as if this one had come a moment sooner.
             policy = load_policy(reading)
