@@ -17,7 +17,7 @@ import sys
 import threading
 import time
 
-from aiosmtpd.smtp import SMTP, Envelope, Session
+from aiosmtpd.smtp import MISSING, SMTP, Envelope, Session
 
 from core.db import Database
 from mailin.inbound import TemporaryFailure
@@ -67,9 +67,93 @@ class Handler:
         return f"250 2.0.0 OK {result.ticket_ref or 'accepted'}"
 
 
+class Server(SMTP):
+    """aiosmtpd's SMTP, with the message after DATA read in blocks.
+
+    aiosmtpd reads DATA a line at a time through a stream reader whose limit
+    is one line, so a 20 KB message takes hundreds of trips through the event
+    loop and the reader pauses the socket every 2 KB: a fifth of the server's
+    CPU. This reads up to each ".<CRLF>" in blocks of up to DATA_BLOCK bytes
+    (a period ending a line ends a block; base64 never does) and then applies
+    RFC 5321's rules to the whole: the end mark is "<CRLF>.<CRLF>", a leading
+    period is removed from every line (4.5.2), more than data_size_limit
+    bytes is 552 and a line longer than line_length_limit is 500, both
+    answered once the end mark has come (4.2.5), as aiosmtpd does. Bytes
+    after the end mark stay in the reader for the next command.
+    """
+
+    async def smtp_DATA(self, arg: str) -> None:
+        if await self.check_helo_needed() or await self.check_auth_needed("DATA"):
+            return
+        if not self.envelope.rcpt_tos:
+            await self.push("503 Error: need RCPT command")
+            return
+        if arg:
+            await self.push("501 Syntax: DATA")
+            return
+        await self.push("354 End data with <CR><LF>.<CR><LF>")
+        lost, content = await self._read_data()
+        if lost:
+            return
+        if content is None or (self.data_size_limit and len(content) > self.data_size_limit):
+            await self.push("552 Error: Too much mail data")
+            self._set_post_data_state()
+            return
+        if max(map(len, content.split(b"\r\n"))) + 2 > self.line_length_limit:
+            await self.push("500 Line too long (see RFC5321 4.5.3.1.6)")
+            self._set_post_data_state()
+            return
+        content = content.replace(b"\r\n.", b"\r\n")
+        if content.startswith(b"."):
+            content = content[1:]
+        self.envelope.original_content = content
+        self.envelope.content = content.decode("utf-8", errors="surrogateescape") if self._decode_data \
+            else content
+        status = await self._call_handler_hook("DATA") if "DATA" in self._handle_hooks else MISSING
+        self._set_post_data_state()
+        await self.push("250 OK" if status is MISSING else status)
+
+    async def _read_data(self) -> tuple[bool, bytes | None]:
+        """(lost, content): the message up to its end mark, dot-stuffed as
+        sent, or None when it is far too long (only the size was counted once
+        past data_size_limit); lost when the connection ended before the mark."""
+        reader, limit = self._reader, self.data_size_limit
+        blocks: list[bytes] = []
+        size, last = 0, b"\r\n"  # the two bytes before the next block; the DATA line's end first
+        saved, reader._limit = reader._limit, DATA_BLOCK  # asyncio's StreamReader: its line limit
+        try:
+            while True:
+                try:
+                    block = await reader.readuntil(b".\r\n")
+                    done = (last + block)[-5:] == b"\r\n.\r\n"
+                except asyncio.LimitOverrunError as error:
+                    block, done = await reader.read(error.consumed), False
+                except asyncio.IncompleteReadError:
+                    return True, None
+                size += len(block)
+                if not limit or size <= limit + 3:
+                    blocks.append(block)
+                elif blocks:
+                    blocks.clear()  # too much: keep nothing more in memory
+                last = (last + block)[-2:]
+                if done:
+                    break
+        except asyncio.CancelledError:
+            log.info("connection lost during DATA")
+            self._writer.close()
+            raise
+        finally:
+            reader._limit = saved
+        return False, b"".join(blocks)[:-3] if blocks else None
+
+
+# Most bytes the DATA reader buffers from one connection before a block ends.
+DATA_BLOCK = 256 * 1024
+
+
 def make_protocol(db: Database, handler: Handler | None = None) -> SMTP:
-    return SMTP(handler or Handler(db), data_size_limit=db.settings.max_message_bytes, enable_SMTPUTF8=True,
-                hostname=db.settings.domain, ident="helpdesk")
+    return Server(handler or Handler(db), data_size_limit=db.settings.max_message_bytes, enable_SMTPUTF8=True,
+                  hostname=db.settings.domain, ident="helpdesk")
 
 
 async def start(db: Database, host: str, port: int) -> asyncio.Server:
