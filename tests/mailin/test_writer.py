@@ -3,7 +3,10 @@ by serve_writer in another, over real pipes, on a committing database. Every
 kind of outcome must come out as it does when the pipeline writes itself."""
 from __future__ import annotations
 
+import contextlib
+import sqlite3
 import threading
+import time
 from multiprocessing import Pipe
 
 import pytest
@@ -12,7 +15,8 @@ from sqlalchemy import select
 from core.models import Attachment, Message, Outbox, OutboxStatus, Outcome, RawMail, Ticket
 from mailin.inbound import TemporaryFailure
 from mailin.pipeline import ingest
-from mailin.writer import RemoteWriter, answer, serve_writer
+from core.db import Database
+from mailin.writer import CHECKPOINT_SECONDS, RemoteWriter, answer, checkpoint_beside, serve_writer
 from tests.mailin.mails import HELPDESK, PDF, SCHOOL, delivery_report, mail, with_parts
 
 
@@ -95,3 +99,26 @@ def test_an_error_in_the_writer_comes_back_as_a_temporary_failure(db):
     finally:
         ours.close()
         thread.join(15)
+
+
+def test_the_writer_process_checkpoints_beside_its_writes(db, tmp_path):
+    """Its own commits never stop to copy the log into the database: a thread
+    does, so the rows reach the database file itself within moments."""
+    if not db.is_sqlite:
+        pytest.skip("PostgreSQL has no write-ahead log to copy by hand")
+    writer_db, done = Database(db.settings), threading.Event()
+    thread = checkpoint_beside(writer_db, done)
+    try:
+        with writer_db.engine.connect() as connection:
+            assert connection.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 0
+        results = [ingest(writer_db, mail(subject=f"Soal {n}"), SCHOOL, (HELPDESK,)) for n in range(5)]
+        time.sleep(CHECKPOINT_SECONDS * 3)
+        # The database file alone, without its log: what the checkpoints copied.
+        path = writer_db.engine.url.database
+        with contextlib.closing(sqlite3.connect(f"file:{path}?immutable=1", uri=True)) as file_only:
+            ids = [row[0] for row in file_only.execute("SELECT id FROM raw_mail ORDER BY id")]
+        assert ids == [result.raw_mail_id for result in results]
+    finally:
+        done.set()
+        thread.join(5)
+        writer_db.engine.dispose()
