@@ -35,6 +35,10 @@ from mailin.pipeline import LocalWriter, Recorded
 
 log = logging.getLogger("helpdesk.writer")
 
+# As long as the SQLite write lock is waited for: a mail the writer has not
+# answered for by then is a temporary failure (451), and should the writer
+# still commit it, the sender's retry is screened as its duplicate.
+ANSWER_SECONDS = 30.0
 # After SIGTERM or SIGINT the writer still answers the server processes'
 # last requests (they stop at the same signal), for at most this long.
 STOP_GRACE_SECONDS = 10.0
@@ -59,16 +63,26 @@ class RemoteWriter:
         return self._ask("finish", raw_mail_id, outcome, reason, ticket_id)
 
     def _ask(self, operation: str, *args):
-        pipe = self.pipes.get()
+        try:
+            pipe = self.pipes.get(timeout=ANSWER_SECONDS)
+        except queue.Empty:
+            raise TemporaryFailure(f"no pipe to the writer process came free in {ANSWER_SECONDS:g} s") from None
         try:
             pipe.send((operation, args))
+            if not pipe.poll(ANSWER_SECONDS):
+                # Its answer may still come: this pipe can never be used again.
+                pipe.close()
+                log.error("the writer process did not answer a %s in %g s; %d pipes to it remain",
+                          operation, ANSWER_SECONDS, self.pipes.qsize())
+                raise TemporaryFailure(f"the writer process did not answer in {ANSWER_SECONDS:g} s")
             status, value = pipe.recv()
         except (EOFError, OSError) as error:
             # The writer is gone (its supervisor restarts us all): nothing
             # more was committed than it answered for, so the sender retries.
             raise TemporaryFailure(f"the writer process is gone: {error!r}") from error
         finally:
-            self.pipes.put(pipe)
+            if not pipe.closed:
+                self.pipes.put(pipe)
         if status == "temporary":
             raise TemporaryFailure(value)
         return value

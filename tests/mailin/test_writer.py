@@ -122,3 +122,17 @@ def test_the_writer_process_checkpoints_beside_its_writes(db, tmp_path):
         done.set()
         thread.join(5)
         writer_db.engine.dispose()
+
+
+def test_a_writer_that_does_not_answer_is_a_temporary_failure_and_its_pipe_is_dropped(db, monkeypatch):
+    import mailin.writer
+
+    monkeypatch.setattr(mailin.writer, "ANSWER_SECONDS", 0.2)
+    ours, theirs = Pipe()  # nobody reads theirs: a writer stuck in a long write
+    writer = RemoteWriter([ours])
+    with pytest.raises(TemporaryFailure, match="did not answer"):
+        writer.record({})
+    assert ours.closed  # a late answer must not be taken for the next request's
+    with pytest.raises(TemporaryFailure, match="no pipe"):
+        writer.record({})
+    theirs.close()
