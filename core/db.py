@@ -71,8 +71,16 @@ def _tune_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def on_begin(conn):
         # Database.read()'s sessions only read: a deferred BEGIN gives them a
-        # snapshot of the WAL without queueing behind the writers.
-        conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE")
+        # snapshot of the WAL without queueing behind the writers, and
+        # query_only makes a write in one fail at once instead of taking the
+        # lock unawares. The pragma stays with the pooled connection, so it
+        # is set only when the connection changes from one use to the other.
+        read_only = bool(conn.get_execution_options().get(READ_ONLY))
+        info = conn.connection.info
+        if info.get("query_only", False) != read_only:
+            conn.exec_driver_sql(f"PRAGMA query_only={int(read_only)}")
+            info["query_only"] = read_only
+        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 class Database:
