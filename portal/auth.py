@@ -98,7 +98,7 @@ def load_user(user_id: str) -> SessionUser | None:
     uid, _, gen = user_id.partition(":")
     if not uid.isdigit():
         return None
-    with current_app.extensions["helpdesk.db"].session() as session:
+    with current_app.extensions["helpdesk.db"].read() as session:  # every staff request: no write lock
         user = active_user(session, int(uid))
         return SessionUser.of(user) if user is not None and generation(user) == gen else None
 

@@ -46,14 +46,14 @@ def mail_template(name: str):
 @bp.get("/quarantine")
 @access(SYSTEM)
 def quarantine():
-    with db().begin() as session:
+    with db().read() as session:
         return render_template("admin/quarantine.html", mails=quarantined(session))
 
 
 @bp.get("/quarantine/<int:raw_id>")
 @access(SYSTEM)
 def quarantined_view(raw_id: int):
-    with db().begin() as session:
+    with db().read() as session:
         try:
             raw = quarantined_mail(session, raw_id)
         except NotFound:
@@ -92,7 +92,7 @@ def quarantine_discard(raw_id: int):
 @bp.get("/outbox")
 @access(SYSTEM)
 def outbox():
-    with db().begin() as session:
+    with db().read() as session:
         return render_template("admin/outbox.html", mails=failed_mail(session))
 
 

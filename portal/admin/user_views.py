@@ -19,7 +19,7 @@ from portal.staff import me
 @bp.get("/users")
 @access(ADMIN)
 def users():
-    with db().begin() as session:
+    with db().read() as session:
         return render_template("admin/users.html", users=list_users(session, me(session)), roles=list(Role))
 
 

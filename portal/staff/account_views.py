@@ -18,7 +18,7 @@ from portal.staff.queue_views import forget_counts
 @bp.get("/staff/account")
 @access(STAFF)
 def account():
-    with db().begin() as session:
+    with db().read() as session:
         return render_template("staff/account.html", user=me(session))
 
 

@@ -69,7 +69,7 @@ def home():
     if name not in QUEUES:
         abort(404)
     sort = request.args.get("sort", "updated")
-    with db().begin() as session:
+    with db().read() as session:
         user = me(session)
         policy = read_policy(session)
         scope = scope_of(session, user, policy, recent=recent("directory"))
@@ -86,7 +86,7 @@ def home():
 @access(STAFF)
 def search():
     query = request.args.get("q", "").strip()[:200]
-    with db().begin() as session:
+    with db().read() as session:
         user = me(session)
         result = search_tickets(session, user, query, page=_int("page") or 1, policy=read_policy(session),
                                 recent=recent("directory"))

@@ -41,7 +41,7 @@ def _period() -> tuple[date, date, dict[str, str]]:
 @access(STAFF)
 def reports():
     start, end, errors = _period()
-    with db().begin() as session:
+    with db().read() as session:
         user = me(session)
         report = office_report(session, user, start, end)
         return render_template("staff/reports.html", report=report, errors=errors, args=request.args,
@@ -52,7 +52,7 @@ def reports():
 @access(STAFF)
 def reports_csv():
     start, end, _errors = _period()
-    with db().begin() as session:
+    with db().read() as session:
         report = office_report(session, me(session), start, end)
         out = io.StringIO()
         csv.writer(out).writerows(as_csv_rows(report))

@@ -63,7 +63,7 @@ def ticket_action(view):
 @bp.get("/staff/tickets/<ref>")
 @access(STAFF)
 def ticket(ref: str):
-    with db().begin() as session:
+    with db().read() as session:
         user = me(session)
         try:
             found = actions.find_visible(session, user, ref, thread=True)
@@ -187,7 +187,7 @@ def link(session, user, ticket):
 @bp.get("/staff/tickets/<ref>/attachments/<int:attachment_id>")
 @access(STAFF)
 def attachment(ref: str, attachment_id: int):
-    with db().begin() as session:
+    with db().read() as session:
         try:
             found = actions.find_attachment(session, me(session), ref, attachment_id)
         except TicketNotFound:
