@@ -112,12 +112,19 @@ def test_the_writer_process_checkpoints_beside_its_writes(db, tmp_path):
         with writer_db.engine.connect() as connection:
             assert connection.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 0
         results = [ingest(writer_db, mail(subject=f"Soal {n}"), SCHOOL, (HELPDESK,)) for n in range(5)]
-        time.sleep(CHECKPOINT_SECONDS * 3)
-        # The database file alone, without its log: what the checkpoints copied.
-        path = writer_db.engine.url.database
-        with contextlib.closing(sqlite3.connect(f"file:{path}?immutable=1", uri=True)) as file_only:
-            ids = [row[0] for row in file_only.execute("SELECT id FROM raw_mail ORDER BY id")]
-        assert ids == [result.raw_mail_id for result in results]
+        wanted, deadline = [result.raw_mail_id for result in results], time.monotonic() + 10
+        while True:
+            time.sleep(CHECKPOINT_SECONDS)
+            # The database file alone, without its log: what the checkpoints copied.
+            path = writer_db.engine.url.database
+            with contextlib.closing(sqlite3.connect(f"file:{path}?immutable=1", uri=True)) as file_only:
+                try:
+                    ids = [row[0] for row in file_only.execute("SELECT id FROM raw_mail ORDER BY id")]
+                except sqlite3.DatabaseError:  # caught in the middle of a copy: look again
+                    ids = None
+            if ids == wanted or time.monotonic() > deadline:
+                break
+        assert ids == wanted
     finally:
         done.set()
         thread.join(5)
