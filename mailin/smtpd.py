@@ -130,7 +130,7 @@ class Server(SMTP):
             while True:
                 try:
                     block = await reader.readuntil(b".\r\n")
-                    done = (last + block)[-5:] == b"\r\n.\r\n"
+                    done = (last + block[-5:])[-5:] == b"\r\n.\r\n"
                 except asyncio.LimitOverrunError as error:
                     block, done = await reader.read(error.consumed), False
                 except asyncio.IncompleteReadError:
@@ -140,7 +140,7 @@ class Server(SMTP):
                     blocks.append(block)
                 elif blocks:
                     blocks.clear()  # too much: keep nothing more in memory
-                last = (last + block)[-2:]
+                last = (last + block[-2:])[-2:]  # without copying the block
                 if done:
                     break
         except asyncio.CancelledError:
