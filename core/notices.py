@@ -66,9 +66,9 @@ def over_limit(session: Session, policy: Policy, address: str, now: datetime) ->
         return None
     in_10min, in_day = ratelimit.counts(session, f"auto:{address.lower()}", timedelta(minutes=10),
                                         timedelta(days=1), now)
-    if 0 < per_10min <= in_10min:
+    if not ratelimit.under(per_10min, in_10min):
         return f"rate limit: {per_10min} automatic mails in 10 minutes"
-    if 0 < per_day <= in_day:
+    if not ratelimit.under(per_day, in_day):
         return f"rate limit: {per_day} automatic mails in a day"
     return None
 

@@ -47,7 +47,12 @@ def counts(session: Session, key: str, short: timedelta, long: timedelta,
 
 def allowed(session: Session, key: str, limit: int, window: timedelta, now: datetime | None = None) -> bool:
     """Whether fewer than `limit` actions were counted in the window; a limit of 0: no limit."""
-    return limit <= 0 or count(session, key, window, now) < limit
+    return limit <= 0 or under(limit, count(session, key, window, now))  # no query without a limit
+
+
+def under(limit: int, counted: int) -> bool:
+    """Whether `counted` actions leave room under `limit`; a limit of 0: no limit."""
+    return limit <= 0 or counted < limit
 
 
 def prune(session: Session, before: datetime) -> int:
