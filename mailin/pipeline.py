@@ -25,7 +25,7 @@ from datetime import datetime
 from typing import NamedTuple, Protocol
 
 from sqlalchemy import exc as sa_exc
-from sqlalchemy import Row, bindparam, insert, update
+from sqlalchemy import Connection, Row, bindparam, insert, update
 from sqlalchemy.orm import Session
 
 from core.db import Database
@@ -145,17 +145,37 @@ def apply(db: Database, recorded: Recorded, mail: InboundMail, policy: Policy,
         return stopped(LocalWriter(db), recorded.id, error)
 
 
+def apply_within(session: Session, db: Database, recorded: Recorded, mail: InboundMail, policy: Policy,
+                 cleaned: Cleaned | None) -> IngestResult:
+    """apply() inside a transaction the caller commits along with other
+    mails' (mailin.writer's batches): a savepoint takes back the writes of a
+    mail a step stopped, and its outcome is settled in the same transaction.
+    A temporary failure is raised: the caller's whole transaction is suspect."""
+    try:
+        with session.begin_nested():
+            return run_steps(session, db, recorded, mail, policy, cleaned)
+    except Exception as error:
+        outcome, reason, ticket_id = stop_outcome(recorded.id, error)
+    return settle_stopped(session, recorded.id, outcome, reason, ticket_id)
+
+
 def stopped(writer: Writer, raw_mail_id: int, error: Exception) -> IngestResult:
-    """The outcome of a message a step stopped: the stop's own, or quarantine
-    for an error; a temporary failure is raised for the sender to retry."""
+    """The outcome of a message a step stopped, recorded by `writer`."""
+    return writer.finish(raw_mail_id, *stop_outcome(raw_mail_id, error))
+
+
+def stop_outcome(raw_mail_id: int, error: Exception) -> tuple[Outcome, str, int | None]:
+    """What a message a step stopped is recorded as: the stop's own outcome,
+    or quarantine for an error; a temporary failure is raised for the sender
+    to retry."""
     if isinstance(error, IngestStop):
-        return writer.finish(raw_mail_id, error.outcome, error.reason, error.ticket_id)
+        return error.outcome, error.reason, error.ticket_id
     if isinstance(error, TemporaryFailure):
         raise error
     if is_transient(error):
         raise TemporaryFailure(str(error)) from error
     log.error("raw mail %s quarantined", raw_mail_id, exc_info=error)
-    return writer.finish(raw_mail_id, Outcome.quarantined, f"error: {type(error).__name__}: {error}"[:1000])
+    return Outcome.quarantined, f"error: {type(error).__name__}: {error}"[:1000], None
 
 
 def run_steps(session: Session, db: Database, recorded: Recorded, mail: InboundMail, policy: Policy,
@@ -232,12 +252,22 @@ def finish(db: Database, raw_mail_id: int, outcome: Outcome, reason: str,
     """Record a stopped message's outcome in a transaction of its own."""
     try:
         with writing(db), db.begin() as session:
-            ticket = session.get(Ticket, ticket_id) if ticket_id else None
-            return settle(session, raw_mail_id, outcome, reason, ticket, utcnow())
+            return settle_stopped(session, raw_mail_id, outcome, reason, ticket_id)
     except sa_exc.SQLAlchemyError as error:
         if is_transient(error):
             raise TemporaryFailure(str(error)) from error
         raise
+
+
+def settle_stopped(session: Session, raw_mail_id: int, outcome: Outcome, reason: str,
+                   ticket_id: int | None = None) -> IngestResult:
+    ticket = session.get(Ticket, ticket_id) if ticket_id else None
+    return settle(session, raw_mail_id, outcome, reason, ticket, utcnow())
+
+
+def record_row(connection: Connection, row: dict) -> int:
+    """The RawMail row (a plain INSERT: the ORM's unit of work would cost more than the row)."""
+    return connection.execute(_RECORD, row).inserted_primary_key[0]
 
 
 class Writer(Protocol):
@@ -260,10 +290,9 @@ class LocalWriter:
         self.db = db
 
     def record(self, row: dict) -> int:
-        """The RawMail row (a plain INSERT: the ORM's unit of work would cost more than the row)."""
         try:
             with writing(self.db), self.db.engine.begin() as connection:
-                return connection.execute(_RECORD, row).inserted_primary_key[0]
+                return record_row(connection, row)
         except sa_exc.SQLAlchemyError as error:
             raise TemporaryFailure(f"could not record the message: {error}") from error
 

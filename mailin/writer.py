@@ -11,7 +11,8 @@ Each pipeline thread of a server process has a pipe of its own to the
 writer (a pool in `RemoteWriter`): a request is one (operation, arguments)
 tuple, the answer ("ok", value) or ("temporary", why). The pipes are made
 by the process that starts both ends, so nothing else can write to them:
-what crosses them is pickled.
+what crosses them is pickled. Requests that wait together are written in
+one transaction, so one commit and its fsync serve them all.
 """
 from __future__ import annotations
 
@@ -25,13 +26,14 @@ import time
 from multiprocessing.connection import Connection, wait
 
 from sqlalchemy import event
+from sqlalchemy.orm import Session
 
 from core.db import Database
 from core.models import Attachment, Outcome
 from core.policy import Policy
 from mailin.clean import Cleaned
 from mailin.inbound import InboundMail, IngestResult, TemporaryFailure
-from mailin.pipeline import LocalWriter, Recorded
+from mailin.pipeline import Recorded, apply_within, is_transient, record_row, settle_stopped, writing
 
 log = logging.getLogger("helpdesk.writer")
 
@@ -104,42 +106,55 @@ def _rows_again(cleaned: Cleaned | None) -> Cleaned | None:
                    tuple(Attachment(**values) for values in cleaned.attachments))
 
 
-def answer(writer: LocalWriter, operation: str, args: tuple) -> tuple[str, object]:
-    """One request, as the writer process answers it."""
+def answer_batch(db: Database, requests: list[tuple[str, tuple]]) -> list[tuple[str, object]]:
+    """The requests that came in together, answered in one transaction: one
+    commit, and one fsync, for all of them. Every answer waits for that commit.
+    A mail a step stops is settled in it as it would be alone (see
+    pipeline.apply_within); a failure of the transaction itself is a
+    temporary failure for each request, as nothing of it was written."""
     try:
-        if operation == "record":
-            return "ok", writer.record(*args)
-        if operation == "apply":
-            recorded, mail, policy, cleaned = args
-            return "ok", writer.apply(recorded, mail, policy, _rows_again(cleaned))
-        if operation == "finish":
-            return "ok", writer.finish(*args)
-        raise ValueError(f"no such operation: {operation!r}")
+        with writing(db), db.begin() as session:
+            answers = [_answer_within(session, db, operation, args) for operation, args in requests]
     except TemporaryFailure as failure:
-        return "temporary", str(failure)
+        return [("temporary", str(failure))] * len(requests)
     except Exception as error:
-        # Not written (apply quarantines what it can): the sender retries,
-        # and the server process answers 451 as for any unexpected error.
-        log.exception("writer: %s failed", operation)
-        return "temporary", f"writer: {type(error).__name__}: {error}"
+        if not is_transient(error):
+            log.exception("writer: a batch of %d requests failed", len(requests))
+        return [("temporary", f"writer: {type(error).__name__}: {error}")] * len(requests)
+    return answers
+
+
+def _answer_within(session: Session, db: Database, operation: str, args: tuple) -> tuple[str, object]:
+    if operation == "record":
+        return "ok", record_row(session.connection(), *args)
+    if operation == "apply":
+        recorded, mail, policy, cleaned = args
+        return "ok", apply_within(session, db, recorded, mail, policy, _rows_again(cleaned))
+    if operation == "finish":
+        return "ok", settle_stopped(session, *args)
+    return "temporary", f"writer: no such operation: {operation!r}"
 
 
 def serve_writer(db: Database, connections: list[Connection], stop: threading.Event | None = None) -> None:
-    """Answer the server processes' requests one at a time until every pipe
-    has closed, or at most STOP_GRACE_SECONDS after `stop` is set."""
-    writer, live = LocalWriter(db), list(connections)
+    """Answer the server processes' requests until every pipe has closed, or
+    at most STOP_GRACE_SECONDS after `stop` is set. Each pipe carries one
+    request at a time; those waiting together are answered together (see
+    answer_batch), so the busier the servers, the more mails share a commit."""
+    live = list(connections)
     stop = stop or threading.Event()
     deadline = None
     while live and (deadline is None or time.monotonic() < deadline):
+        waiting = []
         for pipe in wait(live, timeout=0.5):
             try:
-                operation, args = pipe.recv()
+                waiting.append((pipe, pipe.recv()))
             except (EOFError, OSError):
                 live.remove(pipe)
                 pipe.close()
-                continue
-            with contextlib.suppress(OSError):  # the asker died meanwhile
-                pipe.send(answer(writer, operation, args))
+        if waiting:
+            for (pipe, _), reply in zip(waiting, answer_batch(db, [request for _, request in waiting])):
+                with contextlib.suppress(OSError):  # the asker died meanwhile
+                    pipe.send(reply)
         if deadline is None and stop.is_set():
             deadline = time.monotonic() + STOP_GRACE_SECONDS
 

@@ -10,13 +10,13 @@ import time
 from multiprocessing import Pipe
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from core.models import Attachment, Message, Outbox, OutboxStatus, Outcome, RawMail, Ticket
 from mailin.inbound import TemporaryFailure
-from mailin.pipeline import ingest
-from core.db import Database
-from mailin.writer import CHECKPOINT_SECONDS, RemoteWriter, answer, checkpoint_beside, serve_writer
+from mailin.pipeline import LocalWriter, ingest
+from core.db import READ_ONLY, Database
+from mailin.writer import CHECKPOINT_SECONDS, RemoteWriter, answer_batch, checkpoint_beside, serve_writer
 from tests.mailin.mails import HELPDESK, PDF, SCHOOL, delivery_report, mail, with_parts
 
 
@@ -87,9 +87,7 @@ def test_a_writer_that_is_gone_is_a_temporary_failure_and_nothing_is_recorded(db
 
 
 def test_an_error_in_the_writer_comes_back_as_a_temporary_failure(db):
-    from mailin.pipeline import LocalWriter
-
-    assert answer(LocalWriter(db), "drop_tables", ())[0] == "temporary"
+    assert answer_batch(db, [("drop_tables", ())])[0][0] == "temporary"
     ours, theirs = Pipe()
     thread = threading.Thread(target=serve_writer, args=(db, [theirs]), daemon=True)
     thread.start()
@@ -143,3 +141,101 @@ def test_a_writer_that_does_not_answer_is_a_temporary_failure_and_its_pipe_is_dr
     with pytest.raises(TemporaryFailure, match="no pipe"):
         writer.record({})
     theirs.close()
+
+
+def write_commits(db) -> list:
+    """The commits of writing transactions from now on, as they happen (the
+    pipeline's reads of the policy commit too, as readers)."""
+    commits = []
+
+    def on_commit(connection):
+        options = connection.get_execution_options()
+        if not options.get(READ_ONLY) and options.get("isolation_level") != "AUTOCOMMIT":
+            commits.append(connection)
+
+    event.listen(db.engine, "commit", on_commit)
+    return commits
+
+
+class Held(LocalWriter):
+    """Records at once, but keeps each mail's writes (the `apply` request a
+    server process would send) for the test to hand the writer together."""
+
+    def __init__(self, db):
+        super().__init__(db)
+        self.requests = []
+
+    def apply(self, *args):
+        self.requests.append(("apply", args))
+        return None
+
+
+def test_mails_answered_together_share_one_transaction_and_a_stopped_one_is_settled_in_it(db, monkeypatch):
+    import mailin.pipeline
+
+    route = mailin.pipeline.route
+
+    def route_failing_on_boom(session, settings, policy, incoming, **kwargs):
+        if incoming.subject == "boom":
+            raise RuntimeError("a bug in routing")
+        return route(session, settings, policy, incoming, **kwargs)
+
+    monkeypatch.setattr(mailin.pipeline, "route", route_failing_on_boom)
+    held, twice = Held(db), mail(subject="Dua kali")
+    for raw in (mail(subject="Pertama"), twice, mail(subject="boom"), twice, mail(subject="Terakhir")):
+        ingest(db, raw, SCHOOL, (HELPDESK,), "smtp", held)
+    commits = write_commits(db)
+    answers = answer_batch(db, held.requests)
+    assert len(commits) == 1
+    assert [(status, result.outcome) for status, result in answers] == [
+        ("ok", Outcome.new_ticket), ("ok", Outcome.new_ticket), ("ok", Outcome.quarantined),
+        ("ok", Outcome.duplicate), ("ok", Outcome.new_ticket)]
+    assert "RuntimeError: a bug in routing" in answers[2][1].reason
+    with db.session() as session:
+        # The quarantined mail's writes were taken back: three tickets, one message each.
+        assert session.scalars(select(Ticket.subject).order_by(Ticket.id)).all() == [
+            "Pertama", "Dua kali", "Terakhir"]
+        assert len(session.scalars(select(Message)).all()) == 3
+        assert [row.outcome for row in session.scalars(select(RawMail).order_by(RawMail.id))] == [
+            result.outcome for _, result in answers]
+
+
+def test_a_batch_whose_transaction_fails_is_a_temporary_failure_for_each_request(db):
+    good = {"channel": "smtp", "envelope_from": SCHOOL, "envelope_to": HELPDESK, "message_id": None,
+            "sha256": "0" * 64, "size": 1}
+    answers = answer_batch(db, [("record", (good,)), ("record", ({"channel": "smtp"},))])
+    assert [status for status, _ in answers] == ["temporary", "temporary"]
+    with db.session() as session:
+        assert session.scalars(select(RawMail)).all() == []
+
+
+def test_requests_waiting_together_are_committed_together(db):
+    """Three server threads ask at once; the writer answers them with one commit."""
+    pipes = [Pipe() for _ in range(3)]
+    results, errors = [], []
+
+    def server_thread(pipe):
+        try:
+            results.append(deliver(db, RemoteWriter([pipe]), mail(subject="Bersamaan")))
+        except Exception as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=server_thread, args=(ours,)) for ours, _ in pipes]
+    for thread in threads:
+        thread.start()
+    deadline = time.monotonic() + 10
+    while not all(theirs.poll() for _, theirs in pipes) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    commits = write_commits(db)
+    stop = threading.Event()
+    writer = threading.Thread(target=serve_writer, args=(db, [theirs for _, theirs in pipes], stop), daemon=True)
+    writer.start()
+    for thread in threads:
+        thread.join(15)
+    stop.set()
+    for ours, _ in pipes:
+        ours.close()
+    writer.join(15)
+    assert not errors and [result.outcome for result in results] == [Outcome.new_ticket] * 3
+    # The three records in one commit; their writes in one to three more.
+    assert 2 <= len(commits) <= 4
