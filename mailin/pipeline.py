@@ -22,7 +22,7 @@ import time
 import weakref
 from dataclasses import replace
 from datetime import datetime
-from typing import NamedTuple, Protocol
+from typing import Callable, NamedTuple, Protocol
 
 from sqlalchemy import exc as sa_exc
 from sqlalchemy import Connection, Row, bindparam, insert, update
@@ -61,7 +61,10 @@ def ingest(db: Database, raw: bytes, envelope_from: str | None, envelope_to: lis
     if envelope_from is not None and envelope_from.strip() in ("", "<>"):
         envelope_from = NULL_SENDER
     writer = writer or LocalWriter(db)
-    return process(db, record(db, raw, envelope_from, envelope_to, channel, writer), raw, envelope_from, writer)
+    recording = start_record(db, raw, envelope_from, envelope_to, channel, writer)
+    # A writer in another process commits the row while this one parses.
+    prepared = prepare(db, raw, envelope_from)
+    return write(writer, recording(), prepared)
 
 
 def reprocess(db: Database, raw_mail_id: int) -> IngestResult:
@@ -89,6 +92,14 @@ class Recorded(NamedTuple):
 def record(db: Database, raw: bytes, envelope_from: str | None, envelope_to, channel: str,
            writer: Writer | None = None) -> Recorded:
     """Step 2: the bytes on disk and a RawMail row committed, before parsing."""
+    return start_record(db, raw, envelope_from, envelope_to, channel, writer)()
+
+
+def start_record(db: Database, raw: bytes, envelope_from: str | None, envelope_to, channel: str,
+                 writer: Writer | None = None) -> Callable[[], Recorded]:
+    """record(), as far as the bytes on disk and the row sent to the writer;
+    the function returned waits for the row's commit. Parsing may start
+    meanwhile: the row is on its way whatever the parser then does."""
     try:
         sha256, message_id = Store(db.settings.path("store")).put(raw), sniff_message_id(raw)
     except OSError as error:
@@ -97,7 +108,8 @@ def record(db: Database, raw: bytes, envelope_from: str | None, envelope_to, cha
     row = {"channel": channel[:8], "envelope_from": (envelope_from or "")[:_ENVELOPE_MAX] or None,
            "envelope_to": ", ".join(envelope_to) or None, "message_id": message_id,
            "sha256": sha256, "size": len(raw), "received_at": utcnow()}
-    return Recorded((writer or LocalWriter(db)).record(row), sha256, message_id)
+    committed = (writer or LocalWriter(db)).record(row)
+    return lambda: Recorded(committed(), sha256, message_id)
 
 
 _RECORD = insert(RawMail.__table__)  # built once: every mail runs it
@@ -115,12 +127,23 @@ def sniff_message_id(raw: bytes) -> str | None:
 
 def process(db: Database, recorded: Recorded, raw: bytes, envelope_from: str | None,
             writer: Writer | None = None) -> IngestResult:
-    """Steps 3 to 7 for a recorded message; the outcome is committed with it.
-    Everything that needs no write (parsing, the loop check, reading the
-    policy, cleaning) is done here, before the writer takes the write lock,
-    so the write transaction is short: on SQLite it is the one thing that
-    cannot overlap."""
-    writer = writer or LocalWriter(db)
+    """Steps 3 to 7 for a recorded message; the outcome is committed with it."""
+    return write(writer or LocalWriter(db), recorded, prepare(db, raw, envelope_from))
+
+
+class Prepared(NamedTuple):
+    """What the write steps need of a message: all its bytes are in the store now."""
+    mail: InboundMail   # without its attachments' contents
+    policy: Policy
+    cleaned: Cleaned | None  # None for a bounce only
+
+
+def prepare(db: Database, raw: bytes, envelope_from: str | None) -> Prepared | Exception:
+    """Everything that needs no write: parsing, the loop check, reading the
+    policy, cleaning. It runs before the writer takes the write lock, so the
+    write transaction is short: on SQLite it is the one thing that cannot
+    overlap. An error is returned, to be recorded as the message's outcome
+    once its row is known."""
     try:
         mail = parse(raw, envelope_from)
         screening.check_loop(mail, db.settings)
@@ -130,9 +153,15 @@ def process(db: Database, recorded: Recorded, raw: bytes, envelope_from: str | N
             policy = load_policy(reading)
         cleaned = None if mail.report is not None else clean(mail, Store(db.settings.path("store")), policy)
     except Exception as error:
-        return stopped(writer, recorded.id, error)
-    # The attachments' bytes are in the store now; the write steps need none of them.
-    return writer.apply(recorded, replace(mail, attachments=()), policy, cleaned)
+        return error
+    return Prepared(replace(mail, attachments=()), policy, cleaned)
+
+
+def write(writer: Writer, recorded: Recorded, prepared: Prepared | Exception) -> IngestResult:
+    """Steps 4 to 7 through `writer`, or the outcome of a message `prepare` stopped."""
+    if isinstance(prepared, Exception):
+        return stopped(writer, recorded.id, prepared)
+    return writer.apply(recorded, *prepared)
 
 
 def apply(db: Database, recorded: Recorded, mail: InboundMail, policy: Policy,
@@ -274,7 +303,8 @@ class Writer(Protocol):
     """What makes the pipeline's database writes: LocalWriter in this
     process, or mailin.writer's client of one process that writes for all."""
 
-    def record(self, row: dict) -> int: ...
+    def record(self, row: dict) -> Callable[[], int]:
+        """Send the RawMail row; the function returned waits for its commit and gives its id."""
 
     def apply(self, recorded: Recorded, mail: InboundMail, policy: Policy,
               cleaned: Cleaned | None) -> IngestResult: ...
@@ -289,12 +319,13 @@ class LocalWriter:
     def __init__(self, db: Database):
         self.db = db
 
-    def record(self, row: dict) -> int:
+    def record(self, row: dict) -> Callable[[], int]:
         try:
             with writing(self.db), self.db.engine.begin() as connection:
-                return record_row(connection, row)
+                raw_mail_id = record_row(connection, row)
         except sa_exc.SQLAlchemyError as error:
             raise TemporaryFailure(f"could not record the message: {error}") from error
+        return lambda: raw_mail_id
 
     def apply(self, recorded: Recorded, mail: InboundMail, policy: Policy, cleaned: Cleaned | None) -> IngestResult:
         return apply(self.db, recorded, mail, policy, cleaned)

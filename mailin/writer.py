@@ -24,6 +24,7 @@ import sqlite3
 import threading
 import time
 from multiprocessing.connection import Connection, wait
+from typing import Callable
 
 from sqlalchemy import event
 from sqlalchemy.orm import Session
@@ -48,29 +49,42 @@ STOP_GRACE_SECONDS = 10.0
 
 class RemoteWriter:
     """The pipeline's Writer in a server process: each call borrows one of
-    the pipes to the writer process, sends its request and waits for the answer."""
+    the pipes to the writer process, sends its request and waits for the
+    answer; a record's answer is waited for when the pipeline needs the id,
+    so the writer commits the row while the mail is parsed."""
 
     def __init__(self, connections: list[Connection]):
         self.pipes: queue.SimpleQueue[Connection] = queue.SimpleQueue()
         for connection in connections:
             self.pipes.put(connection)
 
-    def record(self, row: dict) -> int:
-        return self._ask("record", row)
+    def record(self, row: dict) -> Callable[[], int]:
+        return self._send("record", (row,))
 
     def apply(self, recorded: Recorded, mail: InboundMail, policy: Policy, cleaned: Cleaned | None) -> IngestResult:
-        return self._ask("apply", recorded, mail, policy, portable(cleaned))
+        return self._send("apply", (recorded, mail, policy, portable(cleaned)))()
 
     def finish(self, raw_mail_id: int, outcome: Outcome, reason: str, ticket_id: int | None = None) -> IngestResult:
-        return self._ask("finish", raw_mail_id, outcome, reason, ticket_id)
+        return self._send("finish", (raw_mail_id, outcome, reason, ticket_id))()
 
-    def _ask(self, operation: str, *args):
+    def _send(self, operation: str, args: tuple) -> Callable[[], object]:
+        """Send one request; the function returned waits for its answer. The
+        pipe carries nothing else until then."""
         try:
             pipe = self.pipes.get(timeout=ANSWER_SECONDS)
         except queue.Empty:
             raise TemporaryFailure(f"no pipe to the writer process came free in {ANSWER_SECONDS:g} s") from None
         try:
             pipe.send((operation, args))
+        except BaseException as error:
+            self.pipes.put(pipe)  # nothing was sent: pickling comes first
+            if isinstance(error, (EOFError, OSError)):
+                raise self._gone(error) from error
+            raise
+        return lambda: self._answer(pipe, operation)
+
+    def _answer(self, pipe: Connection, operation: str):
+        try:
             if not pipe.poll(ANSWER_SECONDS):
                 # Its answer may still come: this pipe can never be used again.
                 pipe.close()
@@ -79,15 +93,19 @@ class RemoteWriter:
                 raise TemporaryFailure(f"the writer process did not answer in {ANSWER_SECONDS:g} s")
             status, value = pipe.recv()
         except (EOFError, OSError) as error:
-            # The writer is gone (its supervisor restarts us all): nothing
-            # more was committed than it answered for, so the sender retries.
-            raise TemporaryFailure(f"the writer process is gone: {error!r}") from error
+            raise self._gone(error) from error
         finally:
             if not pipe.closed:
                 self.pipes.put(pipe)
         if status == "temporary":
             raise TemporaryFailure(value)
         return value
+
+    @staticmethod
+    def _gone(error: BaseException) -> TemporaryFailure:
+        # The writer is gone (its supervisor restarts us all): nothing more
+        # was committed than it answered for, so the sender retries.
+        return TemporaryFailure(f"the writer process is gone: {error!r}")
 
 
 def portable(cleaned: Cleaned | None) -> Cleaned | None:

@@ -4,6 +4,7 @@ kind of outcome must come out as it does when the pipeline writes itself."""
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import sqlite3
 import threading
 import time
@@ -12,10 +13,11 @@ from multiprocessing import Pipe
 import pytest
 from sqlalchemy import event, select
 
+from core.db import READ_ONLY, Database
 from core.models import Attachment, Message, Outbox, OutboxStatus, Outcome, RawMail, Ticket
+from core.store import Store
 from mailin.inbound import TemporaryFailure
 from mailin.pipeline import LocalWriter, ingest
-from core.db import READ_ONLY, Database
 from mailin.writer import CHECKPOINT_SECONDS, RemoteWriter, answer_batch, checkpoint_beside, serve_writer
 from tests.mailin.mails import HELPDESK, PDF, SCHOOL, delivery_report, mail, with_parts
 
@@ -93,7 +95,7 @@ def test_an_error_in_the_writer_comes_back_as_a_temporary_failure(db):
     thread.start()
     try:
         with pytest.raises(TemporaryFailure, match="no such operation"):
-            RemoteWriter([ours])._ask("drop_tables")
+            RemoteWriter([ours])._send("drop_tables", ())()
     finally:
         ours.close()
         thread.join(15)
@@ -136,7 +138,7 @@ def test_a_writer_that_does_not_answer_is_a_temporary_failure_and_its_pipe_is_dr
     ours, theirs = Pipe()  # nobody reads theirs: a writer stuck in a long write
     writer = RemoteWriter([ours])
     with pytest.raises(TemporaryFailure, match="did not answer"):
-        writer.record({})
+        writer.record({})()
     assert ours.closed  # a late answer must not be taken for the next request's
     with pytest.raises(TemporaryFailure, match="no pipe"):
         writer.record({})
@@ -239,3 +241,26 @@ def test_requests_waiting_together_are_committed_together(db):
     assert not errors and [result.outcome for result in results] == [Outcome.new_ticket] * 3
     # The three records in one commit; their writes in one to three more.
     assert 2 <= len(commits) <= 4
+
+
+def test_the_mail_is_parsed_and_cleaned_while_the_writer_commits_its_row(db):
+    """The row is sent before parsing starts, and waited for only when the
+    writes need its id: a slow writer and the parser overlap."""
+    ours, theirs = Pipe()
+    raw = with_parts(files=[("jadwal.pdf", "application/pdf", PDF)])
+    results = []
+    server = threading.Thread(target=lambda: results.append(deliver(db, RemoteWriter([ours]), raw)))
+    server.start()
+    store, deadline = Store(db.settings.path("store")), time.monotonic() + 10
+    while not store.exists(hashlib.sha256(PDF).hexdigest()) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    # Cleaned (its attachment kept), and the row asked for but not yet written.
+    assert store.exists(hashlib.sha256(PDF).hexdigest()) and theirs.poll()
+    with db.session() as session:
+        assert session.scalars(select(RawMail)).all() == []
+    writer = threading.Thread(target=serve_writer, args=(db, [theirs]), daemon=True)
+    writer.start()
+    server.join(15)
+    ours.close()
+    writer.join(15)
+    assert [result.outcome for result in results] == [Outcome.new_ticket]
