@@ -3,7 +3,9 @@
     receive -> record -> parse -> screen -> thread -> clean -> route and store
 
 Every channel (SMTP, IMAP, a file) calls `ingest` with raw bytes and the
-envelope. `record` commits the raw message before anything can fail; the
+envelope. `record` stores the bytes and sends the RawMail row to be
+committed before anything can fail (a writer process commits it while the
+message is parsed; nothing is written past it until that commit). The
 rest runs in one transaction that also writes the RawMail's outcome, so a
 message is either wholly processed or not at all. A step that stops a
 message raises an IngestStop, recorded as its outcome. A temporary database
