@@ -13,8 +13,13 @@ from core.settings import Settings
 PING_AFTER_IDLE_SECONDS = 10
 
 
+def is_sqlite_url(url: str) -> bool:
+    """Whether a database URL names SQLite, before any engine is made for it."""
+    return url.startswith("sqlite")
+
+
 def make_engine(url: str, **kwargs) -> Engine:
-    if url.startswith("sqlite"):
+    if is_sqlite_url(url):
         engine = create_engine(url, connect_args={"timeout": 30}, **kwargs)
         _tune_sqlite(engine)
         return engine

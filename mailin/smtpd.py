@@ -19,7 +19,7 @@ import time
 
 from aiosmtpd.smtp import MISSING, SMTP, Envelope, Session
 
-from core.db import Database
+from core.db import Database, is_sqlite_url
 from mailin.inbound import TemporaryFailure
 from mailin.pipeline import LocalWriter, Writer, ingest
 from mailin.writer import RemoteWriter, run_writer_process
@@ -242,7 +242,7 @@ def serve_processes(count: int, host: str = "127.0.0.1", port: int = 2525, ready
     listener = socket.create_server((host, port), family=family, backlog=128)
     pairs = [socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM) for _ in range(count)]
     pipes = [[multiprocessing.Pipe() for _ in range(PIPELINE_THREADS_WITH_WRITER)] for _ in range(count)] \
-        if load_settings().database_url.startswith("sqlite") else None
+        if is_sqlite_url(load_settings().database_url) else None
     started = [context.Event() for _ in range(count + bool(pipes))]
     children = [context.Process(target=_child, name=f"smtpd-{number}",
                                 args=(theirs, event, [ask for ask, _ in pipes[number - 1]] if pipes else None))
