@@ -34,7 +34,7 @@ from core.models import Attachment, Outcome
 from core.policy import Policy
 from mailin.clean import Cleaned
 from mailin.inbound import InboundMail, IngestResult, TemporaryFailure
-from mailin.pipeline import Recorded, apply_within, is_transient, record_row, settle_stopped, writing
+from mailin.pipeline import Recorded, Redo, apply_within, is_transient, record_row, settle_stopped, writing
 
 log = logging.getLogger("helpdesk.writer")
 
@@ -131,23 +131,34 @@ def answer_batch(db: Database, requests: list[tuple[str, tuple]]) -> list[tuple[
     pipeline.apply_within); a failure of the transaction itself is a
     temporary failure for each request, as nothing of it was written."""
     try:
-        with writing(db), db.begin() as session:
-            answers = [_answer_within(session, db, operation, args) for operation, args in requests]
+        with writing(db):
+            try:
+                return _answer_all(db, requests, light=True)
+            except Redo as redo:
+                # A bug, or a write the database refused: the batch again, each
+                # mail in a savepoint of the session's own (see apply_within).
+                log.warning("writer: a batch of %d requests again, one savepoint each: %s", len(requests), redo)
+                return _answer_all(db, requests, light=False)
     except TemporaryFailure as failure:
         return [("temporary", str(failure))] * len(requests)
     except Exception as error:
         if not is_transient(error):
             log.exception("writer: a batch of %d requests failed", len(requests))
         return [("temporary", f"writer: {type(error).__name__}: {error}")] * len(requests)
-    return answers
 
 
-def _answer_within(session: Session, db: Database, operation: str, args: tuple) -> tuple[str, object]:
+def _answer_all(db: Database, requests: list[tuple[str, tuple]], light: bool) -> list[tuple[str, object]]:
+    with db.begin() as session:
+        return [_answer_within(session, db, operation, args, light) for operation, args in requests]
+
+
+def _answer_within(session: Session, db: Database, operation: str, args: tuple,
+                   light: bool) -> tuple[str, object]:
     if operation == "record":
         return "ok", record_row(session.connection(), *args)
     if operation == "apply":
         recorded, mail, policy, cleaned = args
-        return "ok", apply_within(session, db, recorded, mail, policy, _rows_again(cleaned))
+        return "ok", apply_within(session, db, recorded, mail, policy, _rows_again(cleaned), light=light)
     if operation == "finish":
         return "ok", settle_stopped(session, *args)
     return "temporary", f"writer: no such operation: {operation!r}"

@@ -16,7 +16,7 @@ from sqlalchemy import event, select
 from core.db import READ_ONLY, Database
 from core.models import Attachment, Message, Outbox, OutboxStatus, Outcome, RawMail, Ticket
 from core.store import Store
-from mailin.inbound import TemporaryFailure
+from mailin.inbound import TemporaryFailure, Unthreaded
 from mailin.pipeline import LocalWriter, ingest
 from mailin.writer import CHECKPOINT_SECONDS, RemoteWriter, answer_batch, checkpoint_beside, serve_writer
 from tests.mailin.mails import HELPDESK, PDF, SCHOOL, delivery_report, mail, with_parts
@@ -200,6 +200,78 @@ def test_mails_answered_together_share_one_transaction_and_a_stopped_one_is_sett
         assert len(session.scalars(select(Message)).all()) == 3
         assert [row.outcome for row in session.scalars(select(RawMail).order_by(RawMail.id))] == [
             result.outcome for _, result in answers]
+
+
+def write_begins(db) -> list:
+    """The writing transactions begun from now on."""
+    begins = []
+
+    def on_begin(connection):
+        if not connection.get_execution_options().get(READ_ONLY):
+            begins.append(connection)
+
+    event.listen(db.engine, "begin", on_begin)
+    return begins
+
+
+def patch_route(monkeypatch, subject: str, after):
+    """Routing as usual, then `after(session)` for the mail with this subject."""
+    import mailin.pipeline
+
+    route = mailin.pipeline.route
+
+    def route_then(session, settings, policy, incoming, **kwargs):
+        routed = route(session, settings, policy, incoming, **kwargs)
+        if incoming.subject == subject:
+            after(session)
+        return routed
+
+    monkeypatch.setattr(mailin.pipeline, "route", route_then)
+
+
+def test_a_mail_stopped_after_its_writes_has_them_taken_back_without_redoing_the_batch(db, monkeypatch):
+    """The light savepoint: the stop comes after the ticket, its message and
+    its acknowledgement were written; they go, the batch's other mails stay,
+    and the batch is written once."""
+    def stop(session):
+        raise Unthreaded("stopped after writing")
+
+    patch_route(monkeypatch, "Berhenti", stop)
+    held = Held(db)
+    for subject in ("Pertama", "Berhenti", "Terakhir"):
+        ingest(db, mail(subject=subject), SCHOOL, (HELPDESK,), "smtp", held)
+    begins, commits = write_begins(db), write_commits(db)
+    answers = answer_batch(db, held.requests)
+    assert (len(begins), len(commits)) == (1, 1)
+    assert [result.outcome for _, result in answers] == [Outcome.new_ticket, Outcome.auto_reply, Outcome.new_ticket]
+    with db.session() as session:
+        assert session.scalars(select(Ticket.subject).order_by(Ticket.id)).all() == ["Pertama", "Terakhir"]
+        assert len(session.scalars(select(Message)).all()) == 2
+        assert len(session.scalars(select(Outbox)).all()) == 2
+
+
+def test_a_write_the_database_refuses_redoes_the_batch_and_quarantines_only_its_mail(db, monkeypatch):
+    """A failed flush leaves the session unusable until it rolls back: the
+    batch is rolled back and written again, each mail in the session's own
+    savepoint, and only the mail that caused it is quarantined."""
+    def refused(session):
+        session.add(Ticket(ref="X"))  # no subject, no office: NOT NULL refuses it
+        session.flush()
+
+    patch_route(monkeypatch, "Ditolak", refused)
+    held = Held(db)
+    for subject in ("Pertama", "Ditolak", "Terakhir"):
+        ingest(db, mail(subject=subject), SCHOOL, (HELPDESK,), "smtp", held)
+    begins, commits = write_begins(db), write_commits(db)
+    answers = answer_batch(db, held.requests)
+    assert (len(begins), len(commits)) == (2, 1)
+    assert [result.outcome for _, result in answers] == [
+        Outcome.new_ticket, Outcome.quarantined, Outcome.new_ticket]
+    assert "IntegrityError" in answers[1][1].reason
+    with db.session() as session:
+        assert session.scalars(select(Ticket.subject).order_by(Ticket.id)).all() == ["Pertama", "Terakhir"]
+        assert [row.outcome for row in session.scalars(select(RawMail).order_by(RawMail.id))] == [
+            Outcome.new_ticket, Outcome.quarantined, Outcome.new_ticket]
 
 
 def test_a_batch_whose_transaction_fails_is_a_temporary_failure_for_each_request(db):
