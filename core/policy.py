@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, fields, replace
+from typing import Iterable
 
 from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
 from core import audit, hours
+from core.db import Database
 from core.models import Setting, User
 
 DEFAULT_EXTENSIONS = (
@@ -72,8 +74,18 @@ _SETTINGS = select(Setting.key, Setting.value)  # built once: every mail reads t
 
 
 def load_policy(session: Session | Connection) -> Policy:
+    return _policy_of(session.execute(_SETTINGS))
+
+
+def read_policy(db: Database) -> Policy:
+    """load_policy, read outside any transaction: the mail pipeline reads the
+    policy for every mail, before its write transaction."""
+    return _policy_of(db.read_plain(_SETTINGS))
+
+
+def _policy_of(rows: Iterable) -> Policy:
     global _last_read
-    rows = tuple(sorted(tuple(row) for row in session.execute(_SETTINGS)))
+    rows = tuple(sorted(tuple(row) for row in rows))
     cached = _last_read
     if cached is not None and cached[0] == rows:
         return cached[1]  # every mail reads the policy; it seldom changes

@@ -34,7 +34,7 @@ from core.db import Database
 from core.inbound import route
 from core.notices import mark_bounced
 from core.models import Outcome, RawMail, Ticket, utcnow
-from core.policy import Policy, load_policy
+from core.policy import Policy, read_policy
 from core.store import Store
 from core.tickets import Incoming
 from mailin import screen as screening
@@ -149,10 +149,9 @@ def prepare(db: Database, raw: bytes, envelope_from: str | None) -> Prepared | E
     try:
         mail = parse(raw, envelope_from)
         screening.check_loop(mail, db.settings)
-        with db.read_rows() as reading:
-            # Read a moment before the transaction: a change made meanwhile
-            # applies from the next mail, as if this one had come a moment sooner.
-            policy = load_policy(reading)
+        # Read a moment before the transaction: a change made meanwhile
+        # applies from the next mail, as if this one had come a moment sooner.
+        policy = read_policy(db)
         cleaned = None if mail.report is not None else clean(mail, Store(db.settings.path("store")), policy)
     except Exception as error:
         return error

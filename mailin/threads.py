@@ -44,11 +44,7 @@ def find_ticket(session: Session, settings: Settings, mail: InboundMail) -> Tick
             if ticket is not None:
                 break
     if ticket is None and mail.thread_ids:
-        ticket = session.scalar(
-            select(Ticket).join(Message, Message.ticket_id == Ticket.id).where(
-                Message.message_id.in_(mail.thread_ids), Message.direction == Direction.inbound,
-                Message.from_address == mail.from_address,
-            ).order_by(Message.id.desc()).limit(1))
+        ticket = session.scalar(_BY_EARLIER_MAIL, {"ids": list(mail.thread_ids), "sender": mail.from_address})
     return _unmerged(session, ticket)
 
 
@@ -58,7 +54,11 @@ def by_ref(session: Session, ref: str | None) -> Ticket | None:
     return session.scalar(_BY_REF, {"ref": ref})
 
 
-_BY_REF = select(Ticket).where(Ticket.ref == bindparam("ref"))  # built once: most replies run it
+# Built once: most replies run one of these.
+_BY_REF = select(Ticket).where(Ticket.ref == bindparam("ref"))
+_BY_EARLIER_MAIL = select(Ticket).join(Message, Message.ticket_id == Ticket.id).where(
+    Message.message_id.in_(bindparam("ids", expanding=True)), Message.direction == Direction.inbound,
+    Message.from_address == bindparam("sender")).order_by(Message.id.desc()).limit(1)
 
 
 def _unmerged(session: Session, ticket: Ticket | None) -> Ticket | None:

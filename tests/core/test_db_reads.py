@@ -1,6 +1,6 @@
-"""On SQLite, Database.read() and read_rows() only read: a write in one fails
+"""On SQLite, Database.read() only reads: a write in one fails
 at once instead of taking the write lock unawares, and leaves the pooled
-connection fit for the writers that use it next. (On PostgreSQL they run in
+connection fit for the writers that use it next. (On PostgreSQL it runs in
 autocommit, where psycopg's read-only flag has no effect.)"""
 from __future__ import annotations
 
@@ -20,10 +20,9 @@ def count(database) -> int:
         return session.scalar(select(func.count()).select_from(Setting))
 
 
-@pytest.mark.parametrize("reader", ["read", "read_rows"])
-def test_a_write_in_a_read_fails_and_the_next_writer_on_its_connection_writes(database, reader):
+def test_a_write_in_a_read_fails_and_the_next_writer_on_its_connection_writes(database):
     with pytest.raises(exc.DBAPIError, match="(?i)read-?only"):
-        with getattr(database, reader)() as reading:
+        with database.read() as reading:
             reading.execute(insert(Setting).values(**ROW))
     assert count(database) == 0
     with database.begin() as session:  # one pooled connection on SQLite: the same one
