@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, inspect, select
 from sqlalchemy.orm import Session, object_session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -13,7 +13,7 @@ from core import assignment, audit, categories, lifecycle, sla
 from core.models import Attachment, Category, Direction, Message, Office, Priority, Status, Ticket, utcnow
 from core.policy import Policy
 from core.refs import new_ref
-from core.rows import insert_now
+from core.rows import insert_now, update_now
 from core.settings import Settings
 from core.tokens import hash_token, link_token, new_nonce
 
@@ -39,10 +39,6 @@ class Incoming:
 _CUSTOMER_OFFICE = select(Office).where(
     Office.email == bindparam("email"), Office.kind == bindparam("kind"), Office.active.is_(True))
 _DEFAULT_PRIORITY = select(Priority).order_by(Priority.is_default.desc(), Priority.level).limit(1)
-_TICKET = Ticket.__table__
-_SET_LINK = update(_TICKET).where(_TICKET.c.id == bindparam("ticket_id")).values(
-    token_nonce=bindparam("token_nonce"), token_hash=bindparam("token_hash"),
-    token_issued_at=bindparam("token_issued_at"), updated_at=bindparam("updated_at"))
 _REF_TAKEN = select(Ticket.id).where(Ticket.ref == bindparam("ref"))
 
 
@@ -72,12 +68,9 @@ def issue_link(settings: Settings, ticket: Ticket, now: datetime | None = None) 
     # updated_at as the column's onupdate stamps it, so the object shows it too.
     values = {"token_nonce": new_nonce(), "token_issued_at": now or utcnow(), "updated_at": utcnow()}
     token = link_token(settings.secret_key, ticket.id, values["token_nonce"])
-    values["token_hash"] = hash_token(token)
-    # A plain UPDATE, shown on the object as if read back: the ticket was just
-    # flushed when it is new, and the unit of work would flush it again.
-    object_session(ticket).connection().execute(_SET_LINK, {"ticket_id": ticket.id, **values})
-    for name, value in values.items():
-        set_committed_value(ticket, name, value)
+    # A plain UPDATE: the ticket was just written when it is new, and the unit
+    # of work would write it again.
+    update_now(object_session(ticket), ticket, token_hash=hash_token(token), **values)
     return token
 
 
@@ -154,15 +147,27 @@ def open_ticket_with_message(session: Session, settings: Settings, policy: Polic
 
 
 def add_message(session: Session, ticket: Ticket, mail: Incoming, *, now: datetime | None = None) -> Message:
+    # A ticket in the database whose messages are not loaded is not told of
+    # the new one (they load with it when read): it is left unchanged, so
+    # nothing is left for a flush to work out.
+    on_ticket = {"ticket": ticket} if _holds_messages(ticket) else {"ticket_id": ticket.id}
     message = Message(
-        ticket=ticket, direction=Direction.inbound, from_address=mail.from_address.lower(),
+        **on_ticket, direction=Direction.inbound, from_address=mail.from_address.lower(),
         from_name=mail.from_name, message_id=mail.message_id, in_reply_to=mail.in_reply_to,
         subject=(mail.subject or "")[:255], text=mail.text, full_text=mail.full_text or mail.text,
         html=mail.html, auto_reply=mail.auto_reply, channel=mail.channel,
         raw_mail_id=mail.raw_mail_id, created_at=now or utcnow(), attachments=list(mail.attachments),
     )
     insert_now(session, message)  # with the ticket first, if it is new
+    if "ticket" not in on_ticket:
+        set_committed_value(message, "ticket", ticket)
     return message
+
+
+def _holds_messages(ticket: Ticket) -> bool:
+    """A new ticket, or one whose messages were loaded."""
+    state = inspect(ticket)
+    return state.key is None or "messages" in state.dict
 
 
 def within_reopen_window(ticket: Ticket, policy: Policy, now: datetime) -> bool:
@@ -188,10 +193,10 @@ def place_customer_message(session: Session, settings: Settings, policy: Policy,
         return open_ticket_with_message(session, settings, policy, mail, school=ticket.school, office=None,
                                         continues=ticket, now=now)
     message = add_message(session, ticket, mail, now=now)
-    ticket.updated_at = now
     if mail.auto_reply:
+        update_now(session, ticket, updated_at=now)
         return ticket, message
-    ticket.last_customer_at = now
+    update_now(session, ticket, updated_at=now, last_customer_at=now)
     if ticket.status in lifecycle.REOPENED_BY_CUSTOMER:
         lifecycle.move(session, ticket, Status.open, audit.CUSTOMER, now=now,
                        detail=f"customer wrote via {mail.channel}")

@@ -1,10 +1,11 @@
-"""core.rows: new objects written by plain INSERTs, then used as if loaded."""
+"""core.rows: objects written by plain INSERTs and UPDATEs, then used as if loaded."""
 from __future__ import annotations
 
 from sqlalchemy import event, select
 
 from core.models import Attachment, Direction, Message, Office, Outbox, Status, Ticket, utcnow
-from core.rows import insert_now
+from core.rows import insert_now, update_now
+from core.tickets import Incoming, add_message
 from tests.factories import load_directory
 
 
@@ -48,3 +49,44 @@ def test_an_object_already_in_the_database_is_not_written_again(session):
     seen = statements(session)
     insert_now(session, row)
     assert seen == [] and session.scalar(select(Outbox.id).where(Outbox.message_id == "<rows-1@helpdesk.test>"))
+
+
+def _ticket(session, ref: str) -> Ticket:
+    office = session.scalar(select(Office).where(Office.code == "C3171"))
+    now = utcnow()
+    ticket = Ticket(ref=ref, subject="Rapor", status=Status.open, office=office, requester_email="a@sekolah.test",
+                    created_at=now, updated_at=now, status_changed_at=now)
+    insert_now(session, ticket)
+    return ticket
+
+
+def test_columns_set_by_a_plain_update_show_on_the_object_and_leave_it_clean(session):
+    load_directory(session)
+    ticket = _ticket(session, "HD-ROWS-2")
+    later = utcnow()
+    seen = statements(session)
+    update_now(session, ticket, updated_at=later, last_customer_at=later)
+    assert seen == ["UPDATE"]
+    assert (ticket.updated_at, ticket.last_customer_at) == (later, later)
+    assert not session.dirty
+    session.expire_all()
+    assert session.get(Ticket, ticket.id).last_customer_at == later
+
+
+def test_a_message_on_a_ticket_in_the_database_leaves_the_ticket_clean(session):
+    """Its messages were not loaded: they load with the new one when read."""
+    load_directory(session)
+    ticket = _ticket(session, "HD-ROWS-3")
+    message = add_message(session, ticket, Incoming(from_address="a@sekolah.test", subject="Re: Rapor", text="lagi"))
+    assert not session.dirty
+    seen = statements(session)
+    assert message.ticket is ticket and seen == []
+    assert [m.text for m in ticket.messages] == ["lagi"]
+
+
+def test_a_message_on_a_ticket_whose_messages_were_loaded_is_shown_among_them(session):
+    load_directory(session)
+    ticket = _ticket(session, "HD-ROWS-4")
+    assert ticket.messages == []
+    message = add_message(session, ticket, Incoming(from_address="a@sekolah.test", subject="Re: Rapor", text="lagi"))
+    assert ticket.messages == [message]
