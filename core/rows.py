@@ -11,12 +11,13 @@ columns of an object already in the database.
 """
 from __future__ import annotations
 
+from typing import Callable, NamedTuple
+
 from sqlalchemy import Connection, Insert, Table, Update, bindparam, insert, inspect, update
-from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm import Mapper, RelationshipProperty, Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.interfaces import MANYTOONE, ONETOMANY
 
-_inserts: dict[Table, Insert] = {}
 _updates: dict[tuple[Table, tuple[str, ...]], Update] = {}
 
 
@@ -37,41 +38,68 @@ def insert_now(session: Session, *objects: object) -> None:
         session.add(obj)
 
 
+class _Plan(NamedTuple):
+    """What writing one mapper's objects needs, worked out once per mapper."""
+    insert: Insert
+    columns: tuple[tuple[str, str, bool, Callable[[], object]], ...]  # attribute, column, primary key, default
+    parents: tuple[RelationshipProperty, ...]
+    children: tuple[RelationshipProperty, ...]
+    key_attributes: tuple[str, ...]
+
+
+_plans: dict[Mapper, _Plan] = {}
+
+
+def _plan(mapper: Mapper) -> _Plan:
+    plan = _plans.get(mapper)
+    if plan is None:
+        columns = []
+        for prop in mapper.column_attrs:
+            column = prop.columns[0]
+            default = column.default
+            value = (lambda: None) if default is None else (
+                (lambda arg=default.arg: arg(None)) if default.is_callable else (lambda arg=default.arg: arg))
+            columns.append((prop.key, column.key, column.primary_key, value))
+        plan = _plans[mapper] = _Plan(
+            insert(mapper.local_table), tuple(columns),
+            tuple(rel for rel in mapper.relationships if rel.direction is MANYTOONE),
+            tuple(rel for rel in mapper.relationships if rel.direction is ONETOMANY),
+            tuple(mapper.get_property_by_column(column).key for column in mapper.primary_key))
+    return plan
+
+
 def _write(conn: Connection, obj: object, seen: set[int], written: list[object]) -> None:
+    # Values go straight into the object's dict: it is new, and once written
+    # every value in it is marked as loaded (make_transient_to_detached), so
+    # the attribute events a setattr fires would only be undone.
     state = inspect(obj)
     if state.key is not None or id(obj) in seen:
         return
     seen.add(id(obj))
-    mapper = state.mapper
-    for rel in mapper.relationships:  # what it refers to comes first
-        if rel.direction is MANYTOONE and rel.key in state.dict:
-            parent = state.dict[rel.key]
+    mapper, values = state.mapper, state.dict
+    plan = _plan(mapper)
+    for rel in plan.parents:  # what it refers to comes first
+        if rel.key in values:
+            parent = values[rel.key]
             if parent is not None:
                 _write(conn, parent, seen, written)
             for local, remote in rel.local_remote_pairs:
                 value = None if parent is None else getattr(parent, rel.mapper.get_property_by_column(remote).key)
-                setattr(obj, mapper.get_property_by_column(local).key, value)
-    table = mapper.local_table
-    values = {}
-    for prop in mapper.column_attrs:
-        column = prop.columns[0]
-        if column.primary_key and prop.key not in state.dict:
-            continue
-        if prop.key not in state.dict:
-            default = column.default
-            value = None if default is None else (default.arg(None) if default.is_callable else default.arg)
-            setattr(obj, prop.key, value)
-        values[column.key] = state.dict[prop.key]
-    statement = _inserts.get(table)
-    if statement is None:
-        statement = _inserts[table] = insert(table)
-    key = conn.execute(statement, values).inserted_primary_key
-    for column, value in zip(mapper.primary_key, key):
-        setattr(obj, mapper.get_property_by_column(column).key, value)
+                values[mapper.get_property_by_column(local).key] = value
+    row = {}
+    for attribute, column, primary_key, default in plan.columns:
+        if attribute not in values:
+            if primary_key:
+                continue
+            values[attribute] = default()
+        row[column] = values[attribute]
+    key = conn.execute(plan.insert, row).inserted_primary_key
+    for attribute, value in zip(plan.key_attributes, key):
+        values[attribute] = value
     written.append(obj)
-    for rel in mapper.relationships:  # then what it holds
-        if rel.direction is ONETOMANY and rel.key in state.dict:
-            for child in state.dict[rel.key] or ():
+    for rel in plan.children:  # then what it holds
+        if rel.key in values:
+            for child in values[rel.key] or ():
                 if inspect(child).key is not None or id(child) in seen:
                     continue
                 for local, remote in rel.local_remote_pairs:
