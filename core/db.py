@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import time
 
-from sqlalchemy import Connection, Engine, Executable, create_engine, event, exc
+from sqlalchemy import Compiled, Connection, Engine, Executable, create_engine, event, exc
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.settings import Settings
@@ -102,7 +102,7 @@ class Database:
         self.reader = self.engine.execution_options(**{READ_ONLY: True}) if self.is_sqlite \
             else self.engine.execution_options(isolation_level="AUTOCOMMIT")
         self.readers = sessionmaker(self.reader, expire_on_commit=False)
-        self._plain_sql: dict[Executable, str] = {}
+        self._plain: dict[Executable, Compiled] = {}
 
     def begin(self) -> Session:
         """A session inside one transaction: commits on success, rolls back on error."""
@@ -114,19 +114,23 @@ class Database:
         transaction, which reads a snapshot without taking the write lock."""
         return self.readers.begin()
 
-    def read_plain(self, statement: Executable) -> list[tuple]:
+    def read_plain(self, statement: Executable, params: dict | None = None) -> list[tuple]:
         """The rows of one query, straight from the driver, outside any
         transaction (one statement is its own snapshot): an eighth of the cost
-        of a read() session, for a query every mail runs. The values are as the
-        driver gives them, with no type's conversion: text and numbers only."""
-        sql = self._plain_sql.get(statement)
-        if sql is None:
-            sql = self._plain_sql[statement] = str(statement.compile(self.engine))
+        of a read() session, for the queries every mail runs. Parameters and
+        values are as the driver takes and gives them, with no type's
+        conversion: text and numbers only."""
+        compiled = self._plain.get(statement)
+        if compiled is None:
+            compiled = self._plain[statement] = statement.compile(self.engine)
+        values = compiled.construct_params(params or {})
+        if compiled.positiontup is not None:
+            values = [values[name] for name in compiled.positiontup]
         connection = self.engine.raw_connection()
         try:
             cursor = connection.cursor()
             try:
-                cursor.execute(sql)
+                cursor.execute(compiled.string, values)
                 return cursor.fetchall()
             finally:
                 cursor.close()

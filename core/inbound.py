@@ -16,7 +16,9 @@ from core.models import Outcome, Ticket, utcnow
 from core.policy import Policy
 from core.settings import Settings
 from core.staff_actions import link
-from core.tickets import Incoming, customer_office, open_ticket_with_message, place_customer_message
+from core.tickets import (
+    Home, Incoming, customer_office, home_of, open_ticket_with_message, place_customer_message,
+)
 
 
 @dataclass(frozen=True)
@@ -26,10 +28,13 @@ class Routed:
 
 
 def route(session: Session, settings: Settings, policy: Policy, incoming: Incoming, *, ticket: Ticket | None = None,
-          linked: Ticket | None = None, acknowledge_new: bool = True, now: datetime | None = None) -> Routed:
+          linked: Ticket | None = None, acknowledge_new: bool = True, home: Home | None = None,
+          now: datetime | None = None) -> Routed:
     """Put the message on `ticket`, or open a new ticket (linked to `linked`,
-    the ticket a stranger's mail referred to). A new ticket opened by a person
-    is acknowledged; automatic replies never are, and never reopen anything.
+    the ticket a stranger's mail referred to) where the sender's `home` says
+    (read here if not given: see core.tickets.find_home). A new ticket opened
+    by a person is acknowledged; automatic replies never are, and never
+    reopen anything.
     """
     now = now or utcnow()
     if ticket is not None:
@@ -42,8 +47,9 @@ def route(session: Session, settings: Settings, policy: Policy, incoming: Incomi
     else:
         if incoming.auto_reply:
             raise ValueError("an automatic reply must not open a ticket")
-        school = customer_office(session, incoming.from_address, policy)
-        landed, message = open_ticket_with_message(session, settings, policy, incoming, school=school, now=now)
+        if home is None:
+            home = home_of(session, policy, customer_office(session, incoming.from_address, policy))
+        landed, message = open_ticket_with_message(session, settings, policy, incoming, home=home, now=now)
         opened = True
     if linked is not None:
         link(session, landed, linked, audit.SYSTEM, now=now)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from sqlalchemy import bindparam, inspect, select
-from sqlalchemy.orm import Session, object_session
+from sqlalchemy.orm import Session, aliased, object_session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from core import assignment, audit, categories, lifecycle, sla
+from core.db import Database
 from core.models import Attachment, Category, Direction, Message, Office, Priority, Status, Ticket, utcnow
 from core.policy import Policy
 from core.refs import new_ref
@@ -61,6 +63,66 @@ def triage_office(session: Session, policy: Policy) -> Office:
 
 def default_priority(session: Session) -> Priority | None:
     return session.scalar(_DEFAULT_PRIORITY)
+
+
+class Terms(NamedTuple):
+    """A priority's SLA, as sla.due_times reads it."""
+    first_response_hours: int | None
+    resolution_hours: int | None
+
+
+class Home(NamedTuple):
+    """Where a new ticket starts, as plain values: the customer office it is
+    for (None: an unknown sender) and its language, the office that holds
+    it, and its priority with that priority's SLA."""
+    school_id: int | None
+    language: str | None
+    office_id: int
+    office_code: str
+    priority_id: int | None
+    terms: Terms | Priority | None
+
+
+def home_of(session: Session, policy: Policy, school: Office | None, office: Office | None = None,
+            priority: Priority | None = None, category: Category | None = None) -> Home:
+    """A school's ticket starts at its parent, so no tier is skipped; a
+    category's default office only routes senders the directory does not know."""
+    if office is None:
+        office = school.parent if school is not None and school.parent is not None \
+            else categories.default_office(category) or triage_office(session, policy)
+    priority = priority or default_priority(session)
+    return Home(school.id if school is not None else None, school.language if school is not None else None,
+                office.id, office.code, priority.id if priority is not None else None, priority)
+
+
+# Built once: mail ingest reads a sender's home for every mail (find_home).
+_Parent = aliased(Office)
+_SCHOOL_HOME = select(Office.id, Office.language, _Parent.id, _Parent.code).outerjoin(
+    _Parent, _Parent.id == Office.parent_id).where(
+    Office.email == bindparam("email"), Office.kind == bindparam("kind"), Office.active.is_(True))
+_OFFICE_BY_CODE = select(Office.id, Office.code).where(Office.code == bindparam("code"))
+_ROOT_OFFICE = select(Office.id, Office.code).where(Office.parent_id.is_(None)).order_by(Office.id).limit(1)
+_DEFAULT_TERMS = select(Priority.id, Priority.first_response_hours, Priority.resolution_hours).order_by(
+    Priority.is_default.desc(), Priority.level).limit(1)
+
+
+def find_home(db: Database, address: str, policy: Policy) -> Home | None:
+    """home_of() for a mail from this address, read as plain rows outside any
+    transaction (Database.read_plain): the mail pipeline reads it before its
+    write transaction, where loading the offices and the priority as objects
+    took a sixth of the writer's time. A change made meanwhile applies from
+    the next mail, as the policy's does."""
+    rows = db.read_plain(_SCHOOL_HOME, {"email": address.lower(), "kind": policy.customer_kind})
+    school_id, language, office_id, office_code = rows[0] if rows else (None, None, None, None)
+    if office_id is None:  # an unknown sender, or a school without a parent: triage
+        rows = db.read_plain(_OFFICE_BY_CODE, {"code": policy.triage_office}) if policy.triage_office else []
+        office_id, office_code = (rows or db.read_plain(_ROOT_OFFICE) or [(None, None)])[0]
+        if office_id is None:
+            return None  # no directory yet: home_of says so, should a ticket be opened
+    terms = db.read_plain(_DEFAULT_TERMS)
+    priority_id, *hours = terms[0] if terms else (None, None, None)
+    return Home(school_id, language, office_id, office_code, priority_id,
+                Terms(*hours) if priority_id is not None else None)
 
 
 def issue_link(settings: Settings, ticket: Ticket, now: datetime | None = None) -> str:
@@ -115,32 +177,31 @@ def open_ticket(session: Session, settings: Settings, policy: Policy, mail: Inco
 def open_ticket_with_message(session: Session, settings: Settings, policy: Policy, mail: Incoming, *,
                              school: Office | None = None, office: Office | None = None,
                              priority: Priority | None = None, continues: Ticket | None = None,
-                             category: Category | None = None,
+                             category: Category | None = None, home: Home | None = None,
                              now: datetime | None = None) -> tuple[Ticket, Message]:
     """open_ticket, and the first message, which the caller's notices need:
     reading it back through `ticket.messages` would cost a query and a flush.
+    `home`: where it starts, if the caller read it already (find_home);
+    otherwise it is worked out from the offices given (home_of).
 
     The ticket and its message are written at once by plain INSERTs (the
     link and the audit event need the ticket's id; see core.rows).
     """
     now = now or utcnow()
-    if office is None:
-        office = school.parent if school is not None and school.parent is not None \
-            else categories.default_office(category) or triage_office(session, policy)
-    priority = priority or default_priority(session)
+    home = home or home_of(session, policy, school, office, priority, category)
     ref = _unused_ref(session)
     ticket = Ticket(
         ref=ref, subject=(mail.subject or "").strip()[:255] or "(no subject)",
-        status=Status.open, office=office, school=school, priority=priority, category=category,
-        requester_email=mail.from_address.lower(), requester_name=mail.from_name,
-        language=(school.language if school is not None else None) or policy.default_language,
+        status=Status.open, office_id=home.office_id, school_id=home.school_id, priority_id=home.priority_id,
+        category=category, requester_email=mail.from_address.lower(), requester_name=mail.from_name,
+        language=home.language or policy.default_language,
         continues_id=continues.id if continues is not None else None,
         created_at=now, updated_at=now, status_changed_at=now, last_customer_at=now,
     )
-    ticket.first_response_due_at, ticket.resolution_due_at = sla.due_times(priority, now, policy)
+    ticket.first_response_due_at, ticket.resolution_due_at = sla.due_times(home.terms, now, policy)
     message = add_message(session, ticket, mail, now=now)
     issue_link(settings, ticket, now)
-    audit.record(session, ticket, "created", audit.CUSTOMER, to_value=office.code, at=now,
+    audit.record(session, ticket, "created", audit.CUSTOMER, to_value=home.office_code, at=now,
                  detail=f"via {mail.channel}" + (f", continues {continues.ref}" if continues else ""))
     assignment.assign_new(session, ticket, policy, now)
     return ticket, message

@@ -36,7 +36,7 @@ from core.notices import mark_bounced
 from core.models import Outcome, RawMail, Ticket, utcnow
 from core.policy import Policy, read_policy
 from core.store import Store
-from core.tickets import Incoming
+from core.tickets import Home, Incoming, find_home
 from mailin import screen as screening
 from mailin.clean import Cleaned, clean
 from mailin.inbound import (
@@ -138,6 +138,7 @@ class Prepared(NamedTuple):
     mail: InboundMail   # without its attachments' contents
     policy: Policy
     cleaned: Cleaned | None  # None for a bounce only
+    home: Home | None  # where a new ticket of the sender's starts; None for a bounce
 
 
 def prepare(db: Database, raw: bytes, envelope_from: str | None) -> Prepared | Exception:
@@ -152,10 +153,14 @@ def prepare(db: Database, raw: bytes, envelope_from: str | None) -> Prepared | E
         # Read a moment before the transaction: a change made meanwhile
         # applies from the next mail, as if this one had come a moment sooner.
         policy = read_policy(db)
-        cleaned = None if mail.report is not None else clean(mail, Store(db.settings.path("store")), policy)
+        if mail.report is not None:
+            cleaned = home = None
+        else:
+            cleaned = clean(mail, Store(db.settings.path("store")), policy)
+            home = find_home(db, mail.from_address, policy)
     except Exception as error:
         return error
-    return Prepared(replace(mail, attachments=()), policy, cleaned)
+    return Prepared(replace(mail, attachments=()), policy, cleaned, home)
 
 
 def write(writer: Writer, recorded: Recorded, prepared: Prepared | Exception) -> IngestResult:
@@ -166,17 +171,17 @@ def write(writer: Writer, recorded: Recorded, prepared: Prepared | Exception) ->
 
 
 def apply(db: Database, recorded: Recorded, mail: InboundMail, policy: Policy,
-          cleaned: Cleaned | None) -> IngestResult:
+          cleaned: Cleaned | None, home: Home | None) -> IngestResult:
     """Steps 4 to 7, the writes, in one transaction with the raw mail's outcome."""
     try:
         with writing(db), db.begin() as session:
-            return run_steps(session, db, recorded, mail, policy, cleaned)
+            return run_steps(session, db, recorded, mail, policy, cleaned, home)
     except Exception as error:
         return stopped(LocalWriter(db), recorded.id, error)
 
 
 def apply_within(session: Session, db: Database, recorded: Recorded, mail: InboundMail, policy: Policy,
-                 cleaned: Cleaned | None, *, light: bool = False) -> IngestResult:
+                 cleaned: Cleaned | None, home: Home | None, *, light: bool = False) -> IngestResult:
     """apply() inside a transaction the caller commits along with other
     mails' (mailin.writer's batches): a savepoint takes back the writes of a
     mail a step stopped, and its outcome is settled in the same transaction.
@@ -189,7 +194,7 @@ def apply_within(session: Session, db: Database, recorded: Recorded, mail: Inbou
     if not light:
         try:
             with session.begin_nested():
-                return run_steps(session, db, recorded, mail, policy, cleaned)
+                return run_steps(session, db, recorded, mail, policy, cleaned, home)
         except Exception as error:
             # The rollback leaves the objects core.rows wrote in the session,
             # and SQLite hands their ids out again: the next mail's would clash.
@@ -198,7 +203,7 @@ def apply_within(session: Session, db: Database, recorded: Recorded, mail: Inbou
         return settle_stopped(session, recorded.id, outcome, reason, ticket_id)
     try:
         with light_savepoint(session):
-            return run_steps(session, db, recorded, mail, policy, cleaned)
+            return run_steps(session, db, recorded, mail, policy, cleaned, home)
     except IngestStop as stop:
         outcome, reason, ticket_id = stop_outcome(recorded.id, stop)
     except Exception as error:
@@ -256,7 +261,7 @@ def stop_outcome(raw_mail_id: int, error: Exception) -> tuple[Outcome, str, int 
 
 
 def run_steps(session: Session, db: Database, recorded: Recorded, mail: InboundMail, policy: Policy,
-              cleaned: Cleaned | None) -> IngestResult:
+              cleaned: Cleaned | None, home: Home | None) -> IngestResult:
     """Steps 4 to 7 in the write transaction; `cleaned` is None for a bounce only."""
     settings, now = db.settings, utcnow()
     screen_copies(session, recorded, mail)
@@ -272,7 +277,7 @@ def run_steps(session: Session, db: Database, recorded: Recorded, mail: InboundM
         in_reply_to=mail.in_reply_to, channel="mail", auto_reply=bool(auto_reason),
         raw_mail_id=recorded.id, attachments=list(cleaned.attachments))
     routed = route(session, settings, policy, incoming, ticket=found.ticket, linked=found.linked,
-                   acknowledge_new=not screening.wants_no_auto_reply(mail), now=now)
+                   acknowledge_new=not screening.wants_no_auto_reply(mail), home=home, now=now)
     return settle(session, recorded.id, routed.outcome, auto_reason or found.reason, routed.ticket, now)
 
 
@@ -355,7 +360,7 @@ class Writer(Protocol):
         """Send the RawMail row; the function returned waits for its commit and gives its id."""
 
     def apply(self, recorded: Recorded, mail: InboundMail, policy: Policy,
-              cleaned: Cleaned | None) -> IngestResult: ...
+              cleaned: Cleaned | None, home: Home | None) -> IngestResult: ...
 
     def finish(self, raw_mail_id: int, outcome: Outcome, reason: str,
                ticket_id: int | None = None) -> IngestResult: ...
@@ -375,8 +380,9 @@ class LocalWriter:
             raise TemporaryFailure(f"could not record the message: {error}") from error
         return lambda: raw_mail_id
 
-    def apply(self, recorded: Recorded, mail: InboundMail, policy: Policy, cleaned: Cleaned | None) -> IngestResult:
-        return apply(self.db, recorded, mail, policy, cleaned)
+    def apply(self, recorded: Recorded, mail: InboundMail, policy: Policy, cleaned: Cleaned | None,
+              home: Home | None) -> IngestResult:
+        return apply(self.db, recorded, mail, policy, cleaned, home)
 
     def finish(self, raw_mail_id: int, outcome: Outcome, reason: str, ticket_id: int | None = None) -> IngestResult:
         return finish(self.db, raw_mail_id, outcome, reason, ticket_id)

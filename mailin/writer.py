@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 from core.db import Database
 from core.models import Attachment, Outcome
 from core.policy import Policy
+from core.tickets import Home
 from mailin.clean import Cleaned
 from mailin.inbound import InboundMail, IngestResult, TemporaryFailure
 from mailin.pipeline import Recorded, Redo, apply_within, is_transient, record_row, settle_stopped, writing
@@ -61,8 +62,9 @@ class RemoteWriter:
     def record(self, row: dict) -> Callable[[], int]:
         return self._send("record", (row,))
 
-    def apply(self, recorded: Recorded, mail: InboundMail, policy: Policy, cleaned: Cleaned | None) -> IngestResult:
-        return self._send("apply", (recorded, mail, policy, portable(cleaned)))()
+    def apply(self, recorded: Recorded, mail: InboundMail, policy: Policy, cleaned: Cleaned | None,
+              home: Home | None) -> IngestResult:
+        return self._send("apply", (recorded, mail, policy, portable(cleaned), home))()
 
     def finish(self, raw_mail_id: int, outcome: Outcome, reason: str, ticket_id: int | None = None) -> IngestResult:
         return self._send("finish", (raw_mail_id, outcome, reason, ticket_id))()
@@ -157,8 +159,8 @@ def _answer_within(session: Session, db: Database, operation: str, args: tuple,
     if operation == "record":
         return "ok", record_row(session.connection(), *args)
     if operation == "apply":
-        recorded, mail, policy, cleaned = args
-        return "ok", apply_within(session, db, recorded, mail, policy, _rows_again(cleaned), light=light)
+        recorded, mail, policy, cleaned, home = args
+        return "ok", apply_within(session, db, recorded, mail, policy, _rows_again(cleaned), home, light=light)
     if operation == "finish":
         return "ok", settle_stopped(session, *args)
     return "temporary", f"writer: no such operation: {operation!r}"
