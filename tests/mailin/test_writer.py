@@ -214,8 +214,10 @@ def write_begins(db) -> list:
     return begins
 
 
-def patch_route(monkeypatch, subject: str, after):
-    """Routing as usual, then `after(session)` for the mail with this subject."""
+def answer_three(db, monkeypatch, subject: str, after):
+    """Three new mails answered in one batch, the middle one with this
+    subject; routing it calls `after(session)` once it has written. Returns
+    the answers, and the writing transactions begun and committed for them."""
     import mailin.pipeline
 
     route = mailin.pipeline.route
@@ -227,6 +229,11 @@ def patch_route(monkeypatch, subject: str, after):
         return routed
 
     monkeypatch.setattr(mailin.pipeline, "route", route_then)
+    held = Held(db)
+    for each in ("Pertama", subject, "Terakhir"):
+        ingest(db, mail(subject=each), SCHOOL, (HELPDESK,), "smtp", held)
+    begins, commits = write_begins(db), write_commits(db)
+    return answer_batch(db, held.requests), begins, commits
 
 
 def test_a_mail_stopped_after_its_writes_has_them_taken_back_without_redoing_the_batch(db, monkeypatch):
@@ -236,12 +243,7 @@ def test_a_mail_stopped_after_its_writes_has_them_taken_back_without_redoing_the
     def stop(session):
         raise Unthreaded("stopped after writing")
 
-    patch_route(monkeypatch, "Berhenti", stop)
-    held = Held(db)
-    for subject in ("Pertama", "Berhenti", "Terakhir"):
-        ingest(db, mail(subject=subject), SCHOOL, (HELPDESK,), "smtp", held)
-    begins, commits = write_begins(db), write_commits(db)
-    answers = answer_batch(db, held.requests)
+    answers, begins, commits = answer_three(db, monkeypatch, "Berhenti", stop)
     assert (len(begins), len(commits)) == (1, 1)
     assert [result.outcome for _, result in answers] == [Outcome.new_ticket, Outcome.auto_reply, Outcome.new_ticket]
     with db.session() as session:
@@ -258,12 +260,7 @@ def test_a_write_the_database_refuses_redoes_the_batch_and_quarantines_only_its_
         session.add(Ticket(ref="X"))  # no subject, no office: NOT NULL refuses it
         session.flush()
 
-    patch_route(monkeypatch, "Ditolak", refused)
-    held = Held(db)
-    for subject in ("Pertama", "Ditolak", "Terakhir"):
-        ingest(db, mail(subject=subject), SCHOOL, (HELPDESK,), "smtp", held)
-    begins, commits = write_begins(db), write_commits(db)
-    answers = answer_batch(db, held.requests)
+    answers, begins, commits = answer_three(db, monkeypatch, "Ditolak", refused)
     assert (len(begins), len(commits)) == (2, 1)
     assert [result.outcome for _, result in answers] == [
         Outcome.new_ticket, Outcome.quarantined, Outcome.new_ticket]
