@@ -16,6 +16,8 @@ import socket
 import sys
 import threading
 import time
+from email._header_value_parser import get_addr_spec, get_angle_addr
+from email.errors import HeaderParseError
 
 from aiosmtpd.smtp import MISSING, SMTP, Envelope, Session
 
@@ -73,7 +75,8 @@ class Handler:
 
 
 class Server(SMTP):
-    """aiosmtpd's SMTP, with the message after DATA read in blocks.
+    """aiosmtpd's SMTP, with the message after DATA read in blocks (and the
+    addresses of MAIL and RCPT parsed without aiosmtpd's cost, see _getaddr).
 
     aiosmtpd reads DATA a line at a time through a stream reader whose limit
     is one line, so a 20 KB message takes hundreds of trips through the event
@@ -117,6 +120,22 @@ class Server(SMTP):
         status = await self._call_handler_hook("DATA") if "DATA" in self._handle_hooks else MISSING
         self._set_post_data_state()
         await self.push("250 OK" if status is MISSING else status)
+
+    def _getaddr(self, arg: str) -> tuple[str | None, str | None]:
+        """The address of a MAIL or RCPT command and what follows it, as
+        aiosmtpd's: (None, None) when it does not parse or its local part is
+        too long. aiosmtpd's defines a typing Protocol class on every call,
+        two thirds of the 140 us each MAIL and RCPT cost the event loop."""
+        if not arg:
+            return "", ""
+        try:
+            address, rest = get_angle_addr(arg) if arg.lstrip().startswith("<") else get_addr_spec(arg)
+        except HeaderParseError:
+            return None, None
+        addr = address.addr_spec
+        if self.local_part_limit and len(addr.rpartition("@")[0]) > self.local_part_limit:
+            return None, None
+        return addr, rest
 
     async def _read_data(self) -> tuple[bool, bytes | None]:
         """(lost, content): the message up to its end mark, dot-stuffed as

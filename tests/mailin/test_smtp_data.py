@@ -12,6 +12,8 @@ import time
 
 import pytest
 
+from aiosmtpd.smtp import SMTP
+
 from mailin.smtpd import DATA_BLOCK, Server
 
 
@@ -143,3 +145,26 @@ def test_a_connection_lost_during_data_delivers_nothing(server):
     client.sock.close()
     time.sleep(0.2)
     assert server.contents == []
+
+
+ADDRESSES = ["<a@sekolah.test>", " <a@sekolah.test> SIZE=2048 BODY=8BITMIME", "<>", "",
+             "a@sekolah.test", '<"quoted local"@sekolah.test>', "<@relay.test:a@sekolah.test>",
+             "<a@sekolah.test", "<not an address>", "<a@b@c>", "<@>", "<" + "x" * 65 + "@sekolah.test>",
+             "<" + "x" * 64 + "@sekolah.test>", "<pengguna@sekolah.test> SMTPUTF8"]
+
+
+@pytest.mark.parametrize("arg", ADDRESSES)
+@pytest.mark.parametrize("local_part_limit", [0, 64])
+def test_mail_and_rcpt_addresses_parse_as_aiosmtpd_parses_them(arg, local_part_limit):
+    ours = Server(Collect(), hostname="helpdesk.test")
+    theirs = SMTP(Collect(), hostname="helpdesk.test")
+    ours.local_part_limit = theirs.local_part_limit = local_part_limit
+    assert ours._getaddr(arg) == theirs._getaddr(arg)
+
+
+def test_a_malformed_sender_is_refused_over_the_wire_and_the_session_goes_on(server):
+    client = Client(server.port)
+    assert client.command(b"EHLO client.test").startswith(b"250")
+    assert client.command(b"MAIL FROM:<a@b@c>").startswith(b"553")
+    assert client.command(b"MAIL FROM:<a@sekolah.test> SIZE=2048").startswith(b"250")
+    assert client.command(b"RCPT TO:<helpdesk@helpdesk.test>").startswith(b"250")
