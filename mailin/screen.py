@@ -47,18 +47,20 @@ def serialise(session: Session, mail: InboundMail, sha256: str) -> None:
 
 def deliveries(session: Session, raw_mail_id: int, sha256: str, message_ids) -> list[Row]:
     """This delivery's RawMail and every other delivery of the same bytes or
-    of one of these Message-IDs, in one query, oldest first."""
-    message_ids = sorted({mid for mid in message_ids if mid})
+    of one of these Message-IDs (two at most: the parsed one and the one read
+    before parsing), in one query, oldest first."""
+    first, second = (sorted({mid for mid in message_ids if mid}) + [None, None])[:2]
     return list(session.connection().execute(_DELIVERIES, {"raw_id": raw_mail_id, "sha256": sha256,
-                                                           "message_ids": message_ids}))
+                                                           "first_id": first, "second_id": second}))
 
 
 _RAW = RawMail.__table__
 DELIVERY_COLUMNS = (_RAW.c.id, _RAW.c.sha256, _RAW.c.message_id, _RAW.c.outcome, _RAW.c.ticket_id)
-# Built once, as every mail runs it (an empty list of Message-IDs matches none).
+# Built once, as every mail runs it. Two plain parameters, not an expanding
+# list, whose statement is finished anew at every run (a NULL matches none).
 _DELIVERIES = select(*DELIVERY_COLUMNS).where(or_(
     _RAW.c.id == bindparam("raw_id"), _RAW.c.sha256 == bindparam("sha256"),
-    _RAW.c.message_id.in_(bindparam("message_ids", expanding=True)))).order_by(_RAW.c.id)
+    _RAW.c.message_id.in_([bindparam("first_id"), bindparam("second_id")]))).order_by(_RAW.c.id)
 
 
 def refuse_duplicate(raw_mail_id: int, sha256: str, mail: InboundMail, rows: list[Row]) -> None:
