@@ -138,7 +138,7 @@ class Prepared(NamedTuple):
     mail: InboundMail   # without its attachments' contents
     policy: Policy
     cleaned: Cleaned | None  # None for a bounce only
-    home: Home | None  # where a new ticket of the sender's starts; None for a bounce
+    home: Home | None  # where a new ticket of the sender's starts; None for a bounce, or with no directory
 
 
 def prepare(db: Database, raw: bytes, envelope_from: str | None) -> Prepared | Exception:
