@@ -37,10 +37,16 @@ class Incoming:
     attachments: list[Attachment] = field(default_factory=list)
 
 
-# Built once: every new ticket runs these.
-_CUSTOMER_OFFICE = select(Office).where(
-    Office.email == bindparam("email"), Office.kind == bindparam("kind"), Office.active.is_(True))
-_DEFAULT_PRIORITY = select(Priority).order_by(Priority.is_default.desc(), Priority.level).limit(1)
+# Built once: every new ticket runs these. The rules (which office is a
+# customer's, which priority is the default, which office takes unknown
+# senders) are written once, for the objects here and the plain rows of
+# find_home.
+_IS_CUSTOMER = (Office.email == bindparam("email"), Office.kind == bindparam("kind"), Office.active.is_(True))
+_DEFAULT_FIRST = (Priority.is_default.desc(), Priority.level)
+_CUSTOMER_OFFICE = select(Office).where(*_IS_CUSTOMER)
+_DEFAULT_PRIORITY = select(Priority).order_by(*_DEFAULT_FIRST).limit(1)
+_OFFICE_BY_CODE = select(Office.id, Office.code).where(Office.code == bindparam("code"))
+_ROOT_OFFICE = select(Office.id, Office.code).where(Office.parent_id.is_(None)).order_by(Office.id).limit(1)
 _REF_TAKEN = select(Ticket.id).where(Ticket.ref == bindparam("ref"))
 
 
@@ -51,14 +57,18 @@ def customer_office(session: Session, email: str, policy: Policy) -> Office | No
 
 def triage_office(session: Session, policy: Policy) -> Office:
     """Where mail from unknown senders goes: the configured office, else the root."""
-    if policy.triage_office:
-        office = session.scalar(select(Office).where(Office.code == policy.triage_office))
-        if office is not None:
-            return office
-    office = session.scalar(select(Office).where(Office.parent_id.is_(None)).order_by(Office.id))
-    if office is None:
+    found = _triage(lambda statement, params: session.execute(statement, params).all(), policy)
+    if found is None:
         raise LookupError("the directory is empty: import it before taking mail")
-    return office
+    return session.get(Office, found[0])
+
+
+def _triage(read, policy: Policy) -> tuple[int, str] | None:
+    """(id, code) of triage_office, through `read(statement, params)`; None
+    without a directory."""
+    rows = read(_OFFICE_BY_CODE, {"code": policy.triage_office}) if policy.triage_office else []
+    rows = rows or read(_ROOT_OFFICE, {})
+    return tuple(rows[0]) if rows else None
 
 
 def default_priority(session: Session) -> Priority | None:
@@ -98,12 +108,9 @@ def home_of(session: Session, policy: Policy, school: Office | None, office: Off
 # Built once: mail ingest reads a sender's home for every mail (find_home).
 _Parent = aliased(Office)
 _SCHOOL_HOME = select(Office.id, Office.language, _Parent.id, _Parent.code).outerjoin(
-    _Parent, _Parent.id == Office.parent_id).where(
-    Office.email == bindparam("email"), Office.kind == bindparam("kind"), Office.active.is_(True))
-_OFFICE_BY_CODE = select(Office.id, Office.code).where(Office.code == bindparam("code"))
-_ROOT_OFFICE = select(Office.id, Office.code).where(Office.parent_id.is_(None)).order_by(Office.id).limit(1)
+    _Parent, _Parent.id == Office.parent_id).where(*_IS_CUSTOMER)
 _DEFAULT_TERMS = select(Priority.id, Priority.first_response_hours, Priority.resolution_hours).order_by(
-    Priority.is_default.desc(), Priority.level).limit(1)
+    *_DEFAULT_FIRST).limit(1)
 
 
 def find_home(db: Database, address: str, policy: Policy) -> Home | None:
@@ -115,10 +122,10 @@ def find_home(db: Database, address: str, policy: Policy) -> Home | None:
     rows = db.read_plain(_SCHOOL_HOME, {"email": address.lower(), "kind": policy.customer_kind})
     school_id, language, office_id, office_code = rows[0] if rows else (None, None, None, None)
     if office_id is None:  # an unknown sender, or a school without a parent: triage
-        rows = db.read_plain(_OFFICE_BY_CODE, {"code": policy.triage_office}) if policy.triage_office else []
-        office_id, office_code = (rows or db.read_plain(_ROOT_OFFICE) or [(None, None)])[0]
-        if office_id is None:
+        triage = _triage(db.read_plain, policy)
+        if triage is None:
             return None  # no directory yet: home_of says so, should a ticket be opened
+        office_id, office_code = triage
     terms = db.read_plain(_DEFAULT_TERMS)
     priority_id, *hours = terms[0] if terms else (None, None, None)
     return Home(school_id, language, office_id, office_code, priority_id,
