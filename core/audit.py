@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
+from core.db import write_plain
 from core.models import Event, Ticket, User, utcnow
 
 SYSTEM = "system"
@@ -29,7 +30,7 @@ def record(session: Session, ticket: Ticket | None, kind: str, actor: User | str
     """Write the event at once, by a plain INSERT: events are only ever added,
     and the unit of work would cost more than the row. The ticket must have
     its id already (be flushed)."""
-    session.connection().execute(INSERT_EVENT, {
+    write_plain(session.connection(), INSERT_EVENT, {
         "ticket_id": ticket.id if ticket is not None else None,
         "at": at or utcnow(),
         "actor": actor_name(actor),

@@ -9,6 +9,7 @@ from sqlalchemy import bindparam, delete, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from core.db import write_plain
 from core.models import RateEvent, UsedStamp, utcnow
 
 # The longest window any limit counts over (automatic mails per day).
@@ -28,7 +29,7 @@ _COUNT_TWO = select(func.count().filter(_RATE.c.at > bindparam("short_since")), 
 
 def hit(session: Session, key: str, now: datetime | None = None) -> None:
     """Count one action under `key` (written at once, by a plain INSERT)."""
-    session.connection().execute(_HIT, {"key": key[:300], "at": now or utcnow()})
+    write_plain(session.connection(), _HIT, {"key": key[:300], "at": now or utcnow()})
 
 
 def count(session: Session, key: str, window: timedelta, now: datetime | None = None) -> int:

@@ -18,6 +18,8 @@ from sqlalchemy.orm import Mapper, RelationshipProperty, Session, make_transient
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.interfaces import MANYTOONE, ONETOMANY
 
+from core.db import write_plain
+
 _updates: dict[tuple[Table, tuple[str, ...]], Update] = {}
 
 
@@ -93,7 +95,7 @@ def _write(conn: Connection, obj: object, seen: set[int], written: list[object])
                 continue
             values[attribute] = default()
         row[column] = values[attribute]
-    key = conn.execute(plan.insert, row).inserted_primary_key
+    key = write_plain(conn, plan.insert, row)
     for attribute, value in zip(plan.key_attributes, key):
         values[attribute] = value
     written.append(obj)
@@ -122,7 +124,7 @@ def update_now(session: Session, obj: object, **values) -> None:
         table, (key_column,) = mapper.local_table, mapper.primary_key
         statement = _updates[shape] = update(table).where(key_column == bindparam("key_")).values(
             {name: bindparam(f"{name}_") for name in shape[1]})
-    session.connection().execute(statement, {"key_": state.identity[0],
-                                             **{f"{name}_": value for name, value in columns.items()}})
+    write_plain(session.connection(), statement, {"key_": state.identity[0],
+                                                  **{f"{name}_": value for name, value in columns.items()}})
     for key, value in values.items():
         set_committed_value(obj, key, value)

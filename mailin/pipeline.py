@@ -30,7 +30,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy import Connection, Row, bindparam, insert, update
 from sqlalchemy.orm import Session
 
-from core.db import Database
+from core.db import Database, run_plain, write_plain
 from core.inbound import route
 from core.notices import mark_bounced
 from core.models import Outcome, RawMail, Ticket, utcnow
@@ -230,15 +230,15 @@ def light_savepoint(session: Session):
     taken back. Any other error leaves the savepoint to the caller's rollback."""
     session.flush()
     connection = session.connection()
-    connection.exec_driver_sql("SAVEPOINT mail")
+    run_plain(connection, "SAVEPOINT mail")
     try:
         yield
     except IngestStop:
-        connection.exec_driver_sql("ROLLBACK TO SAVEPOINT mail")
-        connection.exec_driver_sql("RELEASE SAVEPOINT mail")
+        run_plain(connection, "ROLLBACK TO SAVEPOINT mail")
+        run_plain(connection, "RELEASE SAVEPOINT mail")
         session.expunge_all()
         raise
-    connection.exec_driver_sql("RELEASE SAVEPOINT mail")
+    run_plain(connection, "RELEASE SAVEPOINT mail")
 
 
 def stopped(writer: Writer, raw_mail_id: int, error: Exception) -> IngestResult:
@@ -300,8 +300,8 @@ _SETTLE = update(_RAW).where(_RAW.c.id == bindparam("raw_id")).values(
 
 def settle(session: Session, raw_mail_id: int, outcome: Outcome, reason: str | None, ticket: Ticket | None,
            now: datetime) -> IngestResult:
-    session.connection().execute(_SETTLE, {"raw_id": raw_mail_id, "outcome": outcome, "reason": reason,
-                                           "at": now, "ticket": ticket.id if ticket is not None else None})
+    write_plain(session.connection(), _SETTLE, {"raw_id": raw_mail_id, "outcome": outcome, "reason": reason,
+                                                "at": now, "ticket": ticket.id if ticket is not None else None})
     return IngestResult(raw_mail_id, outcome, ticket.ref if ticket is not None else None, reason)
 
 
@@ -349,7 +349,7 @@ def settle_stopped(session: Session, raw_mail_id: int, outcome: Outcome, reason:
 
 def record_row(connection: Connection, row: dict) -> int:
     """The RawMail row (a plain INSERT: the ORM's unit of work would cost more than the row)."""
-    return connection.execute(_RECORD, row).inserted_primary_key[0]
+    return write_plain(connection, _RECORD, row)[0]
 
 
 class Writer(Protocol):
