@@ -28,6 +28,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
 from core import audit
+from core.db import select_plain
 from core.models import Role, Status, Ticket, User, utcnow
 from core.policy import Policy
 
@@ -113,7 +114,7 @@ def candidates(conn: Connection, office_id: int, policy: Policy) -> list[Candida
     deadlock), then count their loads in a statement of its own, so that on
     PostgreSQL it sees what the assigner we waited for committed. The eligible
     ones under their cap, fairest first. Pending ORM changes must be flushed."""
-    people = eligible(conn.execute(LOCK_STAFF, {"office_id": office_id}).all())
+    people = eligible(select_plain(conn, LOCK_STAFF, {"office_id": office_id}))
     if not people:
         return []
     load = dict(conn.execute(LOADS, {"user_ids": [p.id for p in people]}).all())

@@ -1,10 +1,11 @@
 """Engines and sessions. Callers own their transactions: `with db.begin() as s:`."""
 from __future__ import annotations
 
+import collections
 import time
 from typing import Callable, NamedTuple
 
-from sqlalchemy import Compiled, Connection, Engine, Executable, Insert, create_engine, event, exc
+from sqlalchemy import Compiled, Connection, Engine, Executable, Insert, Select, create_engine, event, exc
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.settings import Settings
@@ -146,44 +147,46 @@ class Database:
         return self.engine.dialect.name == "sqlite"
 
 
-class _PlainWrite(NamedTuple):
-    """An INSERT or UPDATE compiled for the driver, with what its values need."""
+# Statements the mail path runs straight through the driver (write_plain,
+# select_plain, run_plain). SQLAlchemy spends about 90 us of Python on a
+# statement the driver runs in 10 us, and the one process that writes for
+# every mail server process (mailin.writer) runs about fifteen per mail.
+
+
+class _Plain(NamedTuple):
+    """A statement compiled for the driver, with what its values need."""
     sql: str
     names: tuple[str, ...]  # the parameters, in the order the SQL takes them
     processors: tuple[Callable[[object], object] | None, ...]  # each type's conversion for the driver
-    key: str | None  # an INSERT's integer primary key column, which the row id gives
+    key: str | None = None  # an INSERT's integer primary key column, which the row id gives
+    results: tuple[Callable[[object], object] | None, ...] = ()  # a SELECT's columns' conversions back
+    row: type | None = None  # a SELECT's rows: named tuples of the columns' keys
 
 
-_plain_writes: dict[tuple[Executable, str, tuple[str, ...]], _PlainWrite | None] = {}
+# Each statement (and set of parameter names) is compiled once and kept, up to a bound.
+_plans: dict[tuple, _Plain | None] = {}
+_PLANS_KEPT = 500
 
 
 def write_plain(connection: Connection, statement: Insert | Executable, params: dict) -> tuple | None:
-    """Run an INSERT or UPDATE that is given every value, straight through
-    the driver's cursor; an INSERT returns its primary key, as
-    `inserted_primary_key` does. The values are converted as the statement's
-    types say (dates, enums, JSON), exactly as `connection.execute` would.
-
-    A statement SQLAlchemy runs costs about 90 us of Python on top of the
-    10 us the driver takes, and every inbound mail writes ten rows in the
-    one process that writes for all (mailin.writer). On SQLite, a statement
+    """Run an INSERT or UPDATE that is given every value; an INSERT returns
+    its primary key, as `inserted_primary_key` does. On SQLite, a statement
     that needs nothing of SQLAlchemy's execution (no default or onupdate to
-    work out, no RETURNING) is run directly, inside the connection's
-    transaction. Anything else goes through `connection.execute`: another
-    database, a connection not in a transaction (execute begins one), and
-    one whose statements something listens to (tests, tracing), so that
-    every statement is seen."""
-    shape = (statement, connection.dialect.name, tuple(params))
-    plan = _plain_writes.get(shape, False)
-    if plan is False:
-        plan = _plain_writes[shape] = _plan_write(connection, statement, shape[2])
-    if plan is None or not connection.in_transaction() or _watched(connection):
+    work out, no RETURNING) runs straight through the driver's cursor,
+    inside the connection's transaction, its values converted as their types
+    say (dates, enums, JSON), exactly as `connection.execute` would.
+
+    Anything else goes through `connection.execute`: another database, a
+    connection not in a transaction (execute begins one), and one whose
+    statements something listens to (tests, tracing), so that every
+    statement is seen. Build the statement once, where the module is loaded."""
+    keys = tuple(params)
+    plan = _plan(connection, statement, keys, _plan_write)
+    if plan is None:
         result = connection.execute(statement, params)
         return tuple(result.inserted_primary_key) if isinstance(statement, Insert) else None
-    values = [params[name] if processor is None else processor(params[name])
-              for name, processor in zip(plan.names, plan.processors)]
-    cursor = connection.connection.cursor()
+    cursor = _run(connection, plan, params)
     try:
-        cursor.execute(plan.sql, values)
         if plan.key is None:
             return None
         given = params.get(plan.key)
@@ -192,41 +195,105 @@ def write_plain(connection: Connection, statement: Insert | Executable, params: 
         cursor.close()
 
 
+def select_plain(connection: Connection, statement: Select, params: dict) -> list[tuple]:
+    """The rows of a SELECT, run as write_plain runs a write, with values
+    converted both ways as the columns' types say. The rows are named tuples
+    of the columns' keys, as SQLAlchemy's own rows are where it runs the
+    statement."""
+    plan = _plan(connection, statement, None, _plan_select)
+    if plan is None:
+        return connection.execute(statement, params).all()
+    cursor = _run(connection, plan, params)
+    try:
+        found = cursor.fetchall()
+    finally:
+        cursor.close()
+    results, row = plan.results, plan.row
+    if not any(results):
+        return [row(*values) for values in found]
+    return [row(*(value if result is None else result(value) for value, result in zip(values, results)))
+            for values in found]
+
+
 def run_plain(connection: Connection, sql: str) -> None:
     """Run one statement without parameters (a SAVEPOINT, say) through the
     driver, as write_plain does; `exec_driver_sql` costs ten times more."""
-    if not connection.in_transaction() or _watched(connection):
+    if connection.dialect.name != "sqlite" or not connection.in_transaction() or _watched(connection):
         connection.exec_driver_sql(sql)
         return
+    connection.connection.cursor().execute(sql).close()
+
+
+def _plan(connection: Connection, statement: Executable, keys: tuple[str, ...] | None,
+          make: Callable[[Connection, Executable, tuple[str, ...] | None], _Plain | None]) -> _Plain | None:
+    """The statement's plan, or None where connection.execute is to run it."""
+    shape = (statement, connection.dialect.name, keys)
+    plan = _plans.get(shape, False)
+    if plan is False:
+        if len(_plans) >= _PLANS_KEPT:
+            _plans.clear()  # statements built anew for each call: compiling them is all there is to save
+        plan = _plans[shape] = make(connection, statement, keys) if connection.dialect.name == "sqlite" else None
+    if plan is None or not connection.in_transaction() or _watched(connection):
+        return None
+    return plan
+
+
+def _run(connection: Connection, plan: _Plain, params: dict):
+    values = [params[name] if processor is None else processor(params[name])
+              for name, processor in zip(plan.names, plan.processors)]
     cursor = connection.connection.cursor()
     try:
-        cursor.execute(sql)
-    finally:
+        cursor.execute(plan.sql, values)
+    except BaseException:
         cursor.close()
+        raise
+    return cursor
 
 
 def _watched(connection: Connection) -> bool:
+    """Whether something listens to the statements run (the cursor events,
+    which tests and tracing use; each check costs a few us)."""
     dispatch = connection.dispatch
-    return bool(dispatch.before_execute or dispatch.before_cursor_execute
-                or dispatch.after_execute or dispatch.after_cursor_execute)
+    return bool(dispatch.before_cursor_execute or dispatch.after_cursor_execute)
 
 
-def _plan_write(connection: Connection, statement: Executable, keys: tuple[str, ...]) -> _PlainWrite | None:
+def _compile(connection: Connection, statement: Executable, keys: tuple[str, ...] | None):
+    """The statement compiled for the driver and its parameters' conversions,
+    or None if running it needs more than its SQL and values."""
     dialect = connection.dialect
-    if dialect.name != "sqlite":
-        return None
-    compiled = statement.compile(dialect=dialect, column_keys=list(keys))
+    compiled = statement.compile(dialect=dialect, column_keys=None if keys is None else list(keys))
     if (compiled.positiontup is None or compiled.insert_prefetch or compiled.update_prefetch
-            or compiled.postfetch or compiled.returning or compiled.literal_execute_params
-            or set(compiled.positiontup) - set(keys)):
+            or getattr(compiled, "postfetch", None) or compiled.returning or compiled.literal_execute_params
+            or (keys is not None and set(compiled.positiontup) - set(keys))
+            or any(compiled.binds[name].expanding for name in compiled.positiontup)):
         return None
+    processors = tuple(compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect)
+                       for name in compiled.positiontup)
+    return compiled, processors
+
+
+def _plan_write(connection: Connection, statement: Executable, keys: tuple[str, ...]) -> _Plain | None:
+    made = _compile(connection, statement, keys)
+    if made is None:
+        return None
+    compiled, processors = made
     key = None
     if isinstance(statement, Insert):
         primary = list(statement.table.primary_key)
         if len(primary) != 1 or primary[0].type.python_type is not int:
             return None
         key = primary[0].key
-    binds = compiled.binds
-    processors = tuple(binds[name].type.dialect_impl(dialect).bind_processor(dialect)
-                       for name in compiled.positiontup)
-    return _PlainWrite(compiled.string, tuple(compiled.positiontup), processors, key)
+    return _Plain(compiled.string, tuple(compiled.positiontup), processors, key)
+
+
+def _plan_select(connection: Connection, statement: Select, _keys: None) -> _Plain | None:
+    keys = list(statement.selected_columns.keys())
+    made = _compile(connection, statement, None) if len(set(keys)) == len(keys) else None
+    if made is None:
+        return None
+    compiled, processors = made
+    dialect = connection.dialect
+    results = tuple(column.type.dialect_impl(dialect).result_processor(dialect, None)
+                    for column in statement.selected_columns)
+    return _Plain(compiled.string, tuple(compiled.positiontup), processors, results=results,
+                  row=collections.namedtuple("Row", keys, rename=True))

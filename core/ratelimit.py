@@ -9,7 +9,7 @@ from sqlalchemy import bindparam, delete, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from core.db import write_plain
+from core.db import select_plain, write_plain
 from core.models import RateEvent, UsedStamp, utcnow
 
 # The longest window any limit counts over (automatic mails per day).
@@ -41,8 +41,8 @@ def counts(session: Session, key: str, short: timedelta, long: timedelta,
            now: datetime | None = None) -> tuple[int, int]:
     """The counts in two windows (short within long), in one query."""
     now = now or utcnow()
-    in_short, in_long = session.connection().execute(_COUNT_TWO, {
-        "key": key[:300], "short_since": now - short, "long_since": now - long}).one()
+    ((in_short, in_long),) = select_plain(session.connection(), _COUNT_TWO, {
+        "key": key[:300], "short_since": now - short, "long_since": now - long})
     return in_short or 0, in_long or 0
 
 

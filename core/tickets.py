@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, aliased, object_session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from core import assignment, audit, categories, lifecycle, sla
-from core.db import Database
+from core.db import Database, select_plain
 from core.models import Attachment, Category, Direction, Message, Office, Priority, Status, Ticket, utcnow
 from core.policy import Policy
 from core.refs import new_ref
@@ -163,7 +163,7 @@ def find_by_token(session: Session, token: str, policy: Policy, now: datetime | 
 def _unused_ref(session: Session) -> str:
     while True:
         ref = new_ref()
-        if session.connection().execute(_REF_TAKEN, {"ref": ref}).first() is None:
+        if not select_plain(session.connection(), _REF_TAKEN, {"ref": ref}):
             return ref
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from sqlalchemy import Row, bindparam, or_, select, text
 from sqlalchemy.orm import Session
 
+from core.db import select_plain
 from core.models import Outcome, RawMail
 from core.msgids import ref_from_message_id
 from core.settings import Settings
@@ -50,8 +51,8 @@ def deliveries(session: Session, raw_mail_id: int, sha256: str, message_ids) -> 
     of one of these Message-IDs (two at most: the parsed one and the one read
     before parsing), in one query, oldest first."""
     first, second = (sorted({mid for mid in message_ids if mid}) + [None, None])[:2]
-    return list(session.connection().execute(_DELIVERIES, {"raw_id": raw_mail_id, "sha256": sha256,
-                                                           "first_id": first, "second_id": second}))
+    return select_plain(session.connection(), _DELIVERIES, {"raw_id": raw_mail_id, "sha256": sha256,
+                                                            "first_id": first, "second_id": second})
 
 
 _RAW = RawMail.__table__

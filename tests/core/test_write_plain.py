@@ -1,14 +1,15 @@
-"""core.db.write_plain and run_plain: writes straight through the driver on
-SQLite, with the same rows as connection.execute would write, and through
-connection.execute whenever that is needed."""
+"""core.db.write_plain, select_plain and run_plain: statements straight
+through the driver on SQLite, with the same rows as connection.execute
+would write and read, and through connection.execute whenever that is
+needed."""
 from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import event, insert, select, update
+from sqlalchemy import bindparam, event, insert, select, update
 
 from core import db as core_db
-from core.db import run_plain, write_plain
+from core.db import run_plain, select_plain, write_plain
 from core.models import Outbox, OutboxStatus
 
 OUTBOX = Outbox.__table__
@@ -67,7 +68,7 @@ def test_the_driver_takes_a_fully_given_write_on_sqlite_only(database):
         write_plain(connection, _INSERT, _row("<shape@helpdesk.test>"))
         write_plain(connection, _INSERT, {"template": "ack", "to_address": "a@sekolah.test",
                                           "message_id": "<shape-2@helpdesk.test>"})
-    plans = {keys: plan for (statement, _, keys), plan in core_db._plain_writes.items() if statement is _INSERT}
+    plans = {keys: plan for (statement, _, keys), plan in core_db._plans.items() if statement is _INSERT}
     full, short = plans[tuple(_row("x"))], plans[("template", "to_address", "message_id")]
     assert short is None  # defaults to work out: SQLAlchemy writes it
     assert (full is not None) is database.is_sqlite
@@ -105,3 +106,28 @@ def test_a_savepoint_run_plain_takes_back_what_was_written_after_it(database):
     with database.engine.connect() as connection:
         ids = connection.execute(select(OUTBOX.c.message_id)).scalars().all()
     assert ids == ["<kept@helpdesk.test>"] and kept
+
+
+_BY_ADDRESS = select(OUTBOX.c.id, OUTBOX.c.created_at, OUTBOX.c.status, OUTBOX.c.automatic, OUTBOX.c.sent_at) \
+    .where(OUTBOX.c.to_address == bindparam("to"), OUTBOX.c.next_attempt_at <= bindparam("due")) \
+    .order_by(OUTBOX.c.id)
+
+
+def test_a_select_reads_what_execute_reads_in_named_rows(database):
+    with database.engine.begin() as connection:
+        (key,) = write_plain(connection, _INSERT, _row("<read@helpdesk.test>"))
+        params = {"to": "a@sekolah.test", "due": _WHEN}
+        plain, usual = select_plain(connection, _BY_ADDRESS, params), connection.execute(_BY_ADDRESS, params).all()
+        assert select_plain(connection, _BY_ADDRESS, {"to": "b@sekolah.test", "due": _WHEN}) == []
+    assert [tuple(row) for row in plain] == [tuple(row) for row in usual] == [
+        (key, _WHEN, OutboxStatus.suppressed, False, None)]
+    assert (plain[0].id, plain[0].status, plain[0].created_at) == (key, OutboxStatus.suppressed, _WHEN)
+
+
+def test_a_watched_select_is_seen(database):
+    seen = []
+    with database.engine.begin() as connection:
+        event.listen(connection, "before_cursor_execute",
+                     lambda conn, cursor, statement, *args: seen.append(statement.split()[0]))
+        assert select_plain(connection, _BY_ADDRESS, {"to": "a@sekolah.test", "due": _WHEN}) == []
+    assert seen == ["SELECT"]
