@@ -135,7 +135,7 @@ def process(db: Database, recorded: Recorded, raw: bytes, envelope_from: str | N
 
 class Prepared(NamedTuple):
     """What the write steps need of a message: all its bytes are in the store now."""
-    mail: InboundMail   # without its attachments' contents
+    mail: InboundMail   # without its attachments or text: `cleaned` has what is kept of them
     policy: Policy
     cleaned: Cleaned | None  # None for a bounce only
     home: Home | None  # where a new ticket of the sender's starts; None for a bounce, or with no directory
@@ -160,7 +160,7 @@ def prepare(db: Database, raw: bytes, envelope_from: str | None) -> Prepared | E
             home = find_home(db, mail.from_address, policy)
     except Exception as error:
         return error
-    return Prepared(replace(mail, attachments=()), policy, cleaned, home)
+    return Prepared(replace(mail, attachments=(), text="", html=""), policy, cleaned, home)
 
 
 def write(writer: Writer, recorded: Recorded, prepared: Prepared | Exception) -> IngestResult:
