@@ -221,7 +221,11 @@ def run_plain(connection: Connection, sql: str) -> None:
     if connection.dialect.name != "sqlite" or not connection.in_transaction() or _watched(connection):
         connection.exec_driver_sql(sql)
         return
-    connection.connection.cursor().execute(sql).close()
+    cursor = connection.connection.cursor()
+    try:
+        cursor.execute(sql)
+    finally:
+        cursor.close()
 
 
 def _plan(connection: Connection, statement: Executable, keys: tuple[str, ...] | None,
