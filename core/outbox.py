@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from core.models import Outbox, OutboxStatus, Ticket, utcnow
 from core.msgids import make_message_id
-from core.rows import insert_now
+from core.rows import insert_now, new
 from core.settings import Settings
 
 
@@ -25,8 +25,8 @@ def enqueue(session: Session, settings: Settings, *, template: str, to: str, tic
     """Write the row at once (see core.rows); `suppressed`: why it is held
     back, recorded as its error, and it is never sent."""
     ref = ticket.ref if ticket is not None else "HD-NOTICE"
-    row = Outbox(
-        ticket_id=ticket.id if ticket is not None else None,
+    row = new(
+        Outbox, ticket_id=ticket.id if ticket is not None else None,
         template=template,
         context=json.dumps(context or {}, default=str),
         language=language,

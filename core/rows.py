@@ -6,7 +6,8 @@ that bookkeeping costs more than the rows. `insert_now` writes the new
 objects it is given, and the new objects they lead to, each with one INSERT
 built once per table, parents before children; then it puts them in the
 session as if they had been loaded, so the rest of the code uses them as
-usual and nothing is written twice. `update_now` does the same for a few
+usual and nothing is written twice. `new` makes such objects without the
+attribute events of the constructor. `update_now` does the same for a few
 columns of an object already in the database.
 """
 from __future__ import annotations
@@ -40,6 +41,27 @@ def insert_now(session: Session, *objects: object) -> None:
         session.add(obj)
 
 
+def new(cls: type, **values) -> object:
+    """A new object of a mapped class for insert_now, its column values put
+    straight into its dict. The declarative constructor fires an attribute
+    event for each value (88 us for a Message, against 4), all of which
+    insert_now undoes at once. Relationships are set as usual, so that
+    collections and backrefs behave; an unknown name is a TypeError, as it
+    is for the constructor."""
+    mapper = inspect(cls)
+    plan = _plan(mapper)
+    obj = mapper.class_manager.new_instance()
+    state_dict = obj.__dict__
+    for key, value in values.items():
+        if key in plan.attributes:
+            state_dict[key] = value
+        elif key in plan.relationships:
+            setattr(obj, key, value)
+        else:
+            raise TypeError(f"{key!r} is an invalid keyword argument for {cls.__name__}")
+    return obj
+
+
 class _Plan(NamedTuple):
     """What writing one mapper's objects needs, worked out once per mapper."""
     insert: Insert
@@ -47,6 +69,8 @@ class _Plan(NamedTuple):
     parents: tuple[RelationshipProperty, ...]
     children: tuple[RelationshipProperty, ...]
     key_attributes: tuple[str, ...]
+    attributes: frozenset[str]  # the column attributes' names
+    relationships: frozenset[str]
 
 
 _plans: dict[Mapper, _Plan] = {}
@@ -66,7 +90,8 @@ def _plan(mapper: Mapper) -> _Plan:
             insert(mapper.local_table), tuple(columns),
             tuple(rel for rel in mapper.relationships if rel.direction is MANYTOONE),
             tuple(rel for rel in mapper.relationships if rel.direction is ONETOMANY),
-            tuple(mapper.get_property_by_column(column).key for column in mapper.primary_key))
+            tuple(mapper.get_property_by_column(column).key for column in mapper.primary_key),
+            frozenset(prop.key for prop in mapper.column_attrs), frozenset(mapper.relationships.keys()))
     return plan
 
 

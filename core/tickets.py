@@ -15,7 +15,7 @@ from core.db import Database, select_plain
 from core.models import Attachment, Category, Direction, Message, Office, Priority, Status, Ticket, utcnow
 from core.policy import Policy
 from core.refs import new_ref
-from core.rows import insert_now, update_now
+from core.rows import insert_now, new, update_now
 from core.settings import Settings
 from core.tokens import hash_token, link_token, new_nonce
 
@@ -197,15 +197,16 @@ def open_ticket_with_message(session: Session, settings: Settings, policy: Polic
     now = now or utcnow()
     home = home or home_of(session, policy, school, office, priority, category)
     ref = _unused_ref(session)
-    ticket = Ticket(
-        ref=ref, subject=(mail.subject or "").strip()[:255] or "(no subject)",
+    first_response_due_at, resolution_due_at = sla.due_times(home.terms, now, policy)
+    ticket = new(
+        Ticket, ref=ref, subject=(mail.subject or "").strip()[:255] or "(no subject)",
         status=Status.open, office_id=home.office_id, school_id=home.school_id, priority_id=home.priority_id,
         category=category, requester_email=mail.from_address.lower(), requester_name=mail.from_name,
         language=home.language or policy.default_language,
         continues_id=continues.id if continues is not None else None,
         created_at=now, updated_at=now, status_changed_at=now, last_customer_at=now,
+        first_response_due_at=first_response_due_at, resolution_due_at=resolution_due_at,
     )
-    ticket.first_response_due_at, ticket.resolution_due_at = sla.due_times(home.terms, now, policy)
     message = add_message(session, ticket, mail, now=now)
     issue_link(settings, ticket, now)
     audit.record(session, ticket, "created", audit.CUSTOMER, to_value=home.office_code, at=now,
@@ -219,8 +220,8 @@ def add_message(session: Session, ticket: Ticket, mail: Incoming, *, now: dateti
     # the new one (they load with it when read): it is left unchanged, so
     # nothing is left for a flush to work out.
     on_ticket = {"ticket": ticket} if _holds_messages(ticket) else {"ticket_id": ticket.id}
-    message = Message(
-        **on_ticket, direction=Direction.inbound, from_address=mail.from_address.lower(),
+    message = new(
+        Message, **on_ticket, direction=Direction.inbound, from_address=mail.from_address.lower(),
         from_name=mail.from_name, message_id=mail.message_id, in_reply_to=mail.in_reply_to,
         subject=(mail.subject or "")[:255], text=mail.text, full_text=mail.full_text or mail.text,
         html=mail.html, auto_reply=mail.auto_reply, channel=mail.channel,

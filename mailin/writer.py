@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 from core.db import Database
 from core.models import Attachment, Outcome
 from core.policy import Policy
+from core.rows import new
 from core.tickets import Home
 from mailin.clean import Cleaned
 from mailin.inbound import InboundMail, IngestResult, TemporaryFailure
@@ -123,7 +124,7 @@ def _rows_again(cleaned: Cleaned | None) -> Cleaned | None:
     if cleaned is None:
         return None
     return Cleaned(cleaned.text, cleaned.full_text, cleaned.html,
-                   tuple(Attachment(**values) for values in cleaned.attachments))
+                   tuple(new(Attachment, **values) for values in cleaned.attachments))
 
 
 def answer_batch(db: Database, requests: list[tuple[str, tuple]]) -> list[tuple[str, object]]:

@@ -1,10 +1,11 @@
 """core.rows: objects written by plain INSERTs and UPDATEs, then used as if loaded."""
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import event, select
 
 from core.models import Attachment, Direction, Message, Office, Outbox, Status, Ticket, utcnow
-from core.rows import insert_now, update_now
+from core.rows import insert_now, new, update_now
 from core.tickets import Incoming, add_message
 from tests.factories import load_directory
 
@@ -90,3 +91,25 @@ def test_a_message_on_a_ticket_whose_messages_were_loaded_is_shown_among_them(se
     assert ticket.messages == []
     message = add_message(session, ticket, Incoming(from_address="a@sekolah.test", subject="Re: Rapor", text="lagi"))
     assert ticket.messages == [message]
+
+
+def test_new_makes_an_object_as_the_constructor_does_for_insert_now(session):
+    load_directory(session)
+    office = session.scalar(select(Office).where(Office.code == "C3171"))
+    now = utcnow()
+    ticket = new(Ticket, ref="HD-ROWS-5", subject="Rapor", status=Status.open, office=office,
+                 requester_email="a@sekolah.test", created_at=now, updated_at=now, status_changed_at=now)
+    message = new(Message, ticket=ticket, direction=Direction.inbound, from_address="a@sekolah.test",
+                  subject="Rapor", text="isi", full_text="isi", channel="mail", created_at=now, attachments=[
+                      new(Attachment, filename="a.pdf", content_type="application/pdf", size=3, sha256="0" * 64)])
+    assert ticket.messages == [message] and ticket.office is office  # relationships set as usual, backrefs too
+    with pytest.raises(TypeError, match="'colour' is an invalid keyword argument for Ticket"):
+        new(Ticket, colour="red")
+    seen = statements(session)
+    insert_now(session, message)
+    assert seen == ["INSERT", "INSERT", "INSERT"]
+    assert ticket.office_id == office.id and message.ticket_id == ticket.id
+    assert not session.new and not session.dirty
+    session.expire_all()
+    stored = session.get(Ticket, ticket.id)
+    assert (stored.ref, stored.created_at, stored.messages[0].attachments[0].filename) == ("HD-ROWS-5", now, "a.pdf")
