@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import bindparam, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 
 from core.models import Direction, Message, Ticket
 from core.msgids import refs_from_headers
@@ -54,9 +54,12 @@ def by_ref(session: Session, ref: str | None) -> Ticket | None:
     return session.scalar(_BY_REF, {"ref": ref})
 
 
-# Built once: most replies run one of these.
-_BY_REF = select(Ticket).where(Ticket.ref == bindparam("ref"))
-_BY_EARLIER_MAIL = select(Ticket).join(Message, Message.ticket_id == Ticket.id).where(
+# Built once: most replies run one of these. The staff pages' joined loads
+# (office, assignee, priority) are left out: placing a reply reads none of
+# them, and each costs a join and an object; one read later loads then.
+_JUST_THE_TICKET = (lazyload(Ticket.office), lazyload(Ticket.assignee), lazyload(Ticket.priority))
+_BY_REF = select(Ticket).where(Ticket.ref == bindparam("ref")).options(*_JUST_THE_TICKET)
+_BY_EARLIER_MAIL = select(Ticket).options(*_JUST_THE_TICKET).join(Message, Message.ticket_id == Ticket.id).where(
     Message.message_id.in_(bindparam("ids", expanding=True)), Message.direction == Direction.inbound,
     Message.from_address == bindparam("sender")).order_by(Message.id.desc()).limit(1)
 
