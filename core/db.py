@@ -218,14 +218,10 @@ def select_plain(connection: Connection, statement: Select, params: dict) -> lis
 def run_plain(connection: Connection, sql: str) -> None:
     """Run one statement without parameters (a SAVEPOINT, say) through the
     driver, as write_plain does; `exec_driver_sql` costs ten times more."""
-    if connection.dialect.name != "sqlite" or not connection.in_transaction() or _watched(connection):
+    if not _direct(connection):
         connection.exec_driver_sql(sql)
         return
-    cursor = connection.connection.cursor()
-    try:
-        cursor.execute(sql)
-    finally:
-        cursor.close()
+    _run(connection, _Plain(sql, (), ()), {}).close()
 
 
 def _plan(connection: Connection, statement: Executable, keys: tuple[str, ...] | None,
@@ -237,9 +233,7 @@ def _plan(connection: Connection, statement: Executable, keys: tuple[str, ...] |
         if len(_plans) >= _PLANS_KEPT:
             _plans.clear()  # statements built anew for each call: compiling them is all there is to save
         plan = _plans[shape] = make(connection, statement, keys) if connection.dialect.name == "sqlite" else None
-    if plan is None or not connection.in_transaction() or _watched(connection):
-        return None
-    return plan
+    return plan if plan is not None and _direct(connection) else None
 
 
 def _run(connection: Connection, plan: _Plain, params: dict):
@@ -254,11 +248,15 @@ def _run(connection: Connection, plan: _Plain, params: dict):
     return cursor
 
 
-def _watched(connection: Connection) -> bool:
-    """Whether something listens to the statements run (the cursor events,
-    which tests and tracing use; each check costs a few us)."""
+def _direct(connection: Connection) -> bool:
+    """Whether a statement may go straight to the driver on this connection:
+    SQLite, inside a transaction (execute would begin one), and nothing
+    listening to the statements run (the cursor events, which tests and
+    tracing use; checking them costs a few us)."""
+    if connection.dialect.name != "sqlite" or not connection.in_transaction():
+        return False
     dispatch = connection.dispatch
-    return bool(dispatch.before_cursor_execute or dispatch.after_cursor_execute)
+    return not (dispatch.before_cursor_execute or dispatch.after_cursor_execute)
 
 
 def _compile(connection: Connection, statement: Executable, keys: tuple[str, ...] | None):
