@@ -19,13 +19,16 @@ class Store:
     def path(self, sha256: str) -> Path:
         if len(sha256) != 64 or not all(c in "0123456789abcdef" for c in sha256):
             raise ValueError("not a sha256 hex digest")
-        return self.root / sha256[:2] / sha256[2:4] / sha256
+        return Path(self._folder(sha256), sha256)
+
+    def _folder(self, sha256: str) -> str:
+        return os.path.join(self.root, sha256[:2], sha256[2:4])
 
     def put(self, content: bytes) -> str:
         # Plain os calls on str paths: every inbound mail stores its bytes
         # here, and pathlib's objects cost a third of the call beside the fsyncs.
         sha256 = hashlib.sha256(content).hexdigest()
-        folder = os.path.join(self.root, sha256[:2], sha256[2:4])
+        folder = self._folder(sha256)
         target = os.path.join(folder, sha256)
         if os.path.exists(target):
             return sha256
