@@ -3,14 +3,14 @@
     receive -> record -> parse -> screen -> thread -> clean -> route and store
 
 Every channel (SMTP, IMAP, a file) calls `ingest` with raw bytes and the
-envelope. `record` stores the bytes and sends the RawMail row to be
-committed before anything can fail (a writer process commits it while the
-message is parsed; nothing is written past it until that commit). The
-rest runs in one transaction that also writes the RawMail's outcome, so a
-message is either wholly processed or not at all. A step that stops a
+envelope. `store` writes the bytes to the content store and fsyncs them
+before anything can fail; their RawMail row (hash, size, envelope, time) is
+written in the one transaction that decides the message, with its outcome,
+so a message is either wholly processed or not at all, and nothing is
+written for a delivery the sender is told to retry. A step that stops a
 message raises an IngestStop, recorded as its outcome. A temporary database
 failure raises TemporaryFailure (the sender retries); any other error
-quarantines the raw message, which `reprocess` can take again later.
+quarantines the message, which `reprocess` can take again later.
 """
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ import time
 import weakref
 from dataclasses import replace
 from datetime import datetime
-from typing import Callable, NamedTuple, Protocol
+from typing import NamedTuple, Protocol
 
 from sqlalchemy import exc as sa_exc
 from sqlalchemy import Connection, Row, bindparam, insert, update
@@ -62,11 +62,14 @@ def ingest(db: Database, raw: bytes, envelope_from: str | None, envelope_to: lis
     makes the database writes (default: this process, see LocalWriter)."""
     if envelope_from is not None and envelope_from.strip() in ("", "<>"):
         envelope_from = NULL_SENDER
-    writer = writer or LocalWriter(db)
-    recording = start_record(db, raw, envelope_from, envelope_to, channel, writer)
-    # A writer in another process commits the row while this one parses.
+    arrival = store(db, raw, envelope_from, envelope_to, channel)
     prepared = prepare(db, raw, envelope_from)
-    return write(writer, recording(), prepared)
+    writer = writer or LocalWriter(db)
+    if not isinstance(prepared, Exception):
+        return writer.take(arrival, prepared)
+    result = writer.take(arrival, stop_outcome(prepared))
+    log_stopped(result.raw_mail_id, prepared)
+    return result
 
 
 def reprocess(db: Database, raw_mail_id: int) -> IngestResult:
@@ -84,24 +87,27 @@ def reprocess(db: Database, raw_mail_id: int) -> IngestResult:
 
 
 class Recorded(NamedTuple):
-    """A delivery as `record` wrote it: its RawMail id, and what the later
-    steps know its bytes by, worked out once."""
+    """A delivery's RawMail row as written: its id, and what the later steps
+    know its bytes by, worked out once."""
     id: int
     sha256: str
     message_id: str | None  # as sniffed from the header, before any parsing
 
 
-def record(db: Database, raw: bytes, envelope_from: str | None, envelope_to, channel: str,
-           writer: Writer | None = None) -> Recorded:
-    """Step 2: the bytes on disk and a RawMail row committed, before parsing."""
-    return start_record(db, raw, envelope_from, envelope_to, channel, writer)()
+class Arrival(NamedTuple):
+    """A delivery whose bytes are in the store: the values of its RawMail
+    row, written with the message's outcome (see Writer.take)."""
+    row: dict
+    sha256: str
+    message_id: str | None
+
+    def recorded(self, raw_mail_id: int) -> Recorded:
+        return Recorded(raw_mail_id, self.sha256, self.message_id)
 
 
-def start_record(db: Database, raw: bytes, envelope_from: str | None, envelope_to, channel: str,
-                 writer: Writer | None = None) -> Callable[[], Recorded]:
-    """record(), as far as the bytes on disk and the row sent to the writer;
-    the function returned waits for the row's commit. Parsing may start
-    meanwhile: the row is on its way whatever the parser then does."""
+def store(db: Database, raw: bytes, envelope_from: str | None, envelope_to, channel: str) -> Arrival:
+    """Step 2: the bytes in the content store, fsynced, before parsing; and
+    what their RawMail row will say."""
     try:
         sha256, message_id = Store(db.settings.path("store")).put(raw), sniff_message_id(raw)
     except OSError as error:
@@ -110,8 +116,7 @@ def start_record(db: Database, raw: bytes, envelope_from: str | None, envelope_t
     row = {"channel": channel[:8], "envelope_from": (envelope_from or "")[:_ENVELOPE_MAX] or None,
            "envelope_to": ", ".join(envelope_to) or None, "message_id": message_id,
            "sha256": sha256, "size": len(raw), "received_at": utcnow()}
-    committed = (writer or LocalWriter(db)).record(row)
-    return lambda: Recorded(committed(), sha256, message_id)
+    return Arrival(row, sha256, message_id)
 
 
 _RECORD = insert(RawMail.__table__)  # built once: every mail runs it
@@ -127,10 +132,14 @@ def sniff_message_id(raw: bytes) -> str | None:
     return message_id_in(found.group(1).decode("utf-8", "replace")) if found else None
 
 
-def process(db: Database, recorded: Recorded, raw: bytes, envelope_from: str | None,
-            writer: Writer | None = None) -> IngestResult:
-    """Steps 3 to 7 for a recorded message; the outcome is committed with it."""
-    return write(writer or LocalWriter(db), recorded, prepare(db, raw, envelope_from))
+def process(db: Database, recorded: Recorded, raw: bytes, envelope_from: str | None) -> IngestResult:
+    """Steps 3 to 7 for a message whose row is written (reprocess)."""
+    prepared = prepare(db, raw, envelope_from)
+    if not isinstance(prepared, Exception):
+        return apply(db, recorded, *prepared)
+    result = finish(db, recorded.id, *stop_outcome(prepared))
+    log_stopped(recorded.id, prepared)
+    return result
 
 
 class Prepared(NamedTuple):
@@ -141,12 +150,19 @@ class Prepared(NamedTuple):
     home: Home | None  # where a new ticket of the sender's starts; None for a bounce, or with no directory
 
 
+class Stopped(NamedTuple):
+    """The outcome of a message a step stopped, as it is settled."""
+    outcome: Outcome
+    reason: str
+    ticket_id: int | None = None
+
+
 def prepare(db: Database, raw: bytes, envelope_from: str | None) -> Prepared | Exception:
     """Everything that needs no write: parsing, the loop check, reading the
     policy, cleaning. It runs before the writer takes the write lock, so the
     write transaction is short: on SQLite it is the one thing that cannot
     overlap. An error is returned, to be recorded as the message's outcome
-    once its row is known."""
+    with its row."""
     try:
         mail = parse(raw, envelope_from)
         screening.check_loop(mail, db.settings)
@@ -163,29 +179,42 @@ def prepare(db: Database, raw: bytes, envelope_from: str | None) -> Prepared | E
     return Prepared(replace(mail, attachments=(), text="", html=""), policy, cleaned, home)
 
 
-def write(writer: Writer, recorded: Recorded, prepared: Prepared | Exception) -> IngestResult:
-    """Steps 4 to 7 through `writer`, or the outcome of a message `prepare` stopped."""
-    if isinstance(prepared, Exception):
-        return stopped(writer, recorded.id, prepared)
-    return writer.apply(recorded, *prepared)
+def take_within(session: Session, db: Database, arrival: Arrival, prepared: Prepared | Stopped, *,
+                light: bool = False) -> IngestResult:
+    """A new delivery in a transaction the caller commits: its RawMail row,
+    and its steps 4 to 7 (apply_within) or the outcome a step before them
+    settled."""
+    recorded = arrival.recorded(record_row(session.connection(), arrival.row))
+    if isinstance(prepared, Stopped):
+        return settle_stopped(session, recorded.id, *prepared)
+    return apply_within(session, db, recorded, *prepared, light=light)
 
 
 def apply(db: Database, recorded: Recorded, mail: InboundMail, policy: Policy,
           cleaned: Cleaned | None, home: Home | None) -> IngestResult:
     """Steps 4 to 7, the writes, in one transaction with the raw mail's outcome."""
+    return in_transaction(db, lambda session: apply_within(session, db, recorded, mail, policy, cleaned, home))
+
+
+def in_transaction(db: Database, writes) -> IngestResult:
+    """`writes(session)` in a write transaction of its own; a database
+    failure that may pass is a TemporaryFailure."""
     try:
         with writing(db), db.begin() as session:
-            return run_steps(session, db, recorded, mail, policy, cleaned, home)
-    except Exception as error:
-        return stopped(LocalWriter(db), recorded.id, error)
+            return writes(session)
+    except sa_exc.SQLAlchemyError as error:
+        if is_transient(error):
+            raise TemporaryFailure(str(error)) from error
+        raise
 
 
 def apply_within(session: Session, db: Database, recorded: Recorded, mail: InboundMail, policy: Policy,
                  cleaned: Cleaned | None, home: Home | None, *, light: bool = False) -> IngestResult:
-    """apply() inside a transaction the caller commits along with other
-    mails' (mailin.writer's batches): a savepoint takes back the writes of a
-    mail a step stopped, and its outcome is settled in the same transaction.
-    A temporary failure is raised: the caller's whole transaction is suspect.
+    """Steps 4 to 7 inside a transaction the caller commits, perhaps along
+    with other mails' (mailin.writer's batches): a savepoint takes back the
+    writes of a mail a step stopped, and its outcome is settled in the same
+    transaction. A temporary failure is raised: the caller's whole
+    transaction is suspect.
 
     `light` takes a savepoint the session does not track (light_savepoint),
     which costs a fraction of the session's own. It takes back a mail an
@@ -199,18 +228,19 @@ def apply_within(session: Session, db: Database, recorded: Recorded, mail: Inbou
             # The rollback leaves the objects core.rows wrote in the session,
             # and SQLite hands their ids out again: the next mail's would clash.
             session.expunge_all()
-            outcome, reason, ticket_id = stop_outcome(recorded.id, error)
-        return settle_stopped(session, recorded.id, outcome, reason, ticket_id)
+            stop = stop_outcome(error)
+            log_stopped(recorded.id, error)
+        return settle_stopped(session, recorded.id, *stop)
     try:
         with light_savepoint(session):
             return run_steps(session, db, recorded, mail, policy, cleaned, home)
-    except IngestStop as stop:
-        outcome, reason, ticket_id = stop_outcome(recorded.id, stop)
+    except IngestStop as error:
+        stop = stop_outcome(error)
     except Exception as error:
         if is_transient(error):
             raise TemporaryFailure(str(error)) from error
         raise Redo(f"raw mail {recorded.id}: {type(error).__name__}") from error
-    return settle_stopped(session, recorded.id, outcome, reason, ticket_id)
+    return settle_stopped(session, recorded.id, *stop)
 
 
 class Redo(Exception):
@@ -241,23 +271,24 @@ def light_savepoint(session: Session):
     run_plain(connection, "RELEASE SAVEPOINT mail")
 
 
-def stopped(writer: Writer, raw_mail_id: int, error: Exception) -> IngestResult:
-    """The outcome of a message a step stopped, recorded by `writer`."""
-    return writer.finish(raw_mail_id, *stop_outcome(raw_mail_id, error))
-
-
-def stop_outcome(raw_mail_id: int, error: Exception) -> tuple[Outcome, str, int | None]:
+def stop_outcome(error: Exception) -> Stopped:
     """What a message a step stopped is recorded as: the stop's own outcome,
     or quarantine for an error; a temporary failure is raised for the sender
     to retry."""
     if isinstance(error, IngestStop):
-        return error.outcome, error.reason, error.ticket_id
+        return Stopped(error.outcome, error.reason, error.ticket_id)
     if isinstance(error, TemporaryFailure):
         raise error
     if is_transient(error):
         raise TemporaryFailure(str(error)) from error
-    log.error("raw mail %s quarantined", raw_mail_id, exc_info=error)
-    return Outcome.quarantined, f"error: {type(error).__name__}: {error}"[:1000], None
+    return Stopped(Outcome.quarantined, f"error: {type(error).__name__}: {error}"[:1000])
+
+
+def log_stopped(raw_mail_id: int, error: Exception) -> None:
+    """An error that quarantined a message is a bug, or mail no step
+    foresaw: logged with its traceback (an IngestStop is the mail's own doing)."""
+    if not isinstance(error, IngestStop):
+        log.error("raw mail %s quarantined", raw_mail_id, exc_info=error)
 
 
 def run_steps(session: Session, db: Database, recorded: Recorded, mail: InboundMail, policy: Policy,
@@ -332,13 +363,7 @@ def settle_interrupted(session: Session, this: Row, deliveries: list[Row]) -> No
 def finish(db: Database, raw_mail_id: int, outcome: Outcome, reason: str,
            ticket_id: int | None = None) -> IngestResult:
     """Record a stopped message's outcome in a transaction of its own."""
-    try:
-        with writing(db), db.begin() as session:
-            return settle_stopped(session, raw_mail_id, outcome, reason, ticket_id)
-    except sa_exc.SQLAlchemyError as error:
-        if is_transient(error):
-            raise TemporaryFailure(str(error)) from error
-        raise
+    return in_transaction(db, lambda session: settle_stopped(session, raw_mail_id, outcome, reason, ticket_id))
 
 
 def settle_stopped(session: Session, raw_mail_id: int, outcome: Outcome, reason: str,
@@ -356,14 +381,8 @@ class Writer(Protocol):
     """What makes the pipeline's database writes: LocalWriter in this
     process, or mailin.writer's client of one process that writes for all."""
 
-    def record(self, row: dict) -> Callable[[], int]:
-        """Send the RawMail row; the function returned waits for its commit and gives its id."""
-
-    def apply(self, recorded: Recorded, mail: InboundMail, policy: Policy,
-              cleaned: Cleaned | None, home: Home | None) -> IngestResult: ...
-
-    def finish(self, raw_mail_id: int, outcome: Outcome, reason: str,
-               ticket_id: int | None = None) -> IngestResult: ...
+    def take(self, arrival: Arrival, prepared: Prepared | Stopped) -> IngestResult:
+        """Write a new delivery's row and decide it, in one transaction (see take_within)."""
 
 
 class LocalWriter:
@@ -372,20 +391,8 @@ class LocalWriter:
     def __init__(self, db: Database):
         self.db = db
 
-    def record(self, row: dict) -> Callable[[], int]:
-        try:
-            with writing(self.db), self.db.engine.begin() as connection:
-                raw_mail_id = record_row(connection, row)
-        except sa_exc.SQLAlchemyError as error:
-            raise TemporaryFailure(f"could not record the message: {error}") from error
-        return lambda: raw_mail_id
-
-    def apply(self, recorded: Recorded, mail: InboundMail, policy: Policy, cleaned: Cleaned | None,
-              home: Home | None) -> IngestResult:
-        return apply(self.db, recorded, mail, policy, cleaned, home)
-
-    def finish(self, raw_mail_id: int, outcome: Outcome, reason: str, ticket_id: int | None = None) -> IngestResult:
-        return finish(self.db, raw_mail_id, outcome, reason, ticket_id)
+    def take(self, arrival: Arrival, prepared: Prepared | Stopped) -> IngestResult:
+        return in_transaction(self.db, lambda session: take_within(session, self.db, arrival, prepared))
 
 
 class WriterLock:

@@ -9,7 +9,7 @@ to do to this process, which does nothing else (see `serve_writer`).
 
 Each pipeline thread of a server process has a pipe of its own to the
 writer (a pool in `RemoteWriter`): a request is one (operation, arguments)
-tuple, the answer ("ok", value) or ("temporary", why). The pipes are made
+tuple, one per mail, the answer ("ok", value) or ("temporary", why). The pipes are made
 by the process that starts both ends, so nothing else can write to them:
 what crosses them is pickled. Requests that wait together are written in
 one transaction, so one commit and its fsync serve them all.
@@ -30,13 +30,11 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from core.db import Database
-from core.models import Attachment, Outcome
-from core.policy import Policy
+from core.models import Attachment
 from core.rows import new
-from core.tickets import Home
 from mailin.clean import Cleaned
-from mailin.inbound import InboundMail, IngestResult, TemporaryFailure
-from mailin.pipeline import Recorded, Redo, apply_within, is_transient, record_row, settle_stopped, writing
+from mailin.inbound import IngestResult, TemporaryFailure
+from mailin.pipeline import Arrival, Prepared, Redo, Stopped, is_transient, take_within, writing
 
 log = logging.getLogger("helpdesk.writer")
 
@@ -52,23 +50,15 @@ STOP_GRACE_SECONDS = 10.0
 class RemoteWriter:
     """The pipeline's Writer in a server process: each call borrows one of
     the pipes to the writer process, sends its request and waits for the
-    answer; a record's answer is waited for when the pipeline needs the id,
-    so the writer commits the row while the mail is parsed."""
+    answer."""
 
     def __init__(self, connections: list[Connection]):
         self.pipes: queue.SimpleQueue[Connection] = queue.SimpleQueue()
         for connection in connections:
             self.pipes.put(connection)
 
-    def record(self, row: dict) -> Callable[[], int]:
-        return self._send("record", (row,))
-
-    def apply(self, recorded: Recorded, mail: InboundMail, policy: Policy, cleaned: Cleaned | None,
-              home: Home | None) -> IngestResult:
-        return self._send("apply", (recorded, mail, policy, portable(cleaned), home))()
-
-    def finish(self, raw_mail_id: int, outcome: Outcome, reason: str, ticket_id: int | None = None) -> IngestResult:
-        return self._send("finish", (raw_mail_id, outcome, reason, ticket_id))()
+    def take(self, arrival: Arrival, prepared: Prepared | Stopped) -> IngestResult:
+        return self._send(*take_request(arrival, prepared))()
 
     def _send(self, operation: str, args: tuple) -> Callable[[], object]:
         """Send one request; the function returned waits for its answer. The
@@ -109,6 +99,13 @@ class RemoteWriter:
         # The writer is gone (its supervisor restarts us all): nothing more
         # was committed than it answered for, so the sender retries.
         return TemporaryFailure(f"the writer process is gone: {error!r}")
+
+
+def take_request(arrival: Arrival, prepared: Prepared | Stopped) -> tuple[str, tuple]:
+    """The one request a mail makes of the writer: its row, and what to write with it."""
+    if isinstance(prepared, Prepared):
+        prepared = prepared._replace(cleaned=portable(prepared.cleaned))
+    return "take", (arrival, prepared)
 
 
 def portable(cleaned: Cleaned | None) -> Cleaned | None:
@@ -157,13 +154,11 @@ def _answer_all(db: Database, requests: list[tuple[str, tuple]], light: bool) ->
 
 def _answer_within(session: Session, db: Database, operation: str, args: tuple,
                    light: bool) -> tuple[str, object]:
-    if operation == "record":
-        return "ok", record_row(session.connection(), *args)
-    if operation == "apply":
-        recorded, mail, policy, cleaned, home = args
-        return "ok", apply_within(session, db, recorded, mail, policy, _rows_again(cleaned), home, light=light)
-    if operation == "finish":
-        return "ok", settle_stopped(session, *args)
+    if operation == "take":
+        arrival, prepared = args
+        if isinstance(prepared, Prepared):
+            prepared = prepared._replace(cleaned=_rows_again(prepared.cleaned))
+        return "ok", take_within(session, db, arrival, prepared, light=light)
     return "temporary", f"writer: no such operation: {operation!r}"
 
 

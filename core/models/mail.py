@@ -20,10 +20,12 @@ class Outcome(StrEnum):
 
 
 class RawMail(Base):
-    """Every message received, recorded before anything can fail.
+    """Every message received and decided.
 
-    The bytes live in the content store under `sha256`; `outcome` is empty
-    until the pipeline has decided, so an interrupted ingest is visible.
+    The bytes live in the content store under `sha256`, fsynced there before
+    anything can fail; the row is written in the transaction that decides
+    the message, with its `outcome`. (Rows without an outcome come from
+    earlier releases, which committed the row first: a delivery cut short.)
     """
 
     __tablename__ = "raw_mail"

@@ -5,17 +5,20 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import sqlite3
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import exc as sa_exc
+from sqlalchemy import select
 
 from core import lifecycle
 from core.models import (
     Attachment, Message, Office, Outbox, OutboxStatus, Outcome, RawMail, Setting, Status, Ticket, TicketLink,
+    utcnow,
 )
 from core.store import Store
 from mailin.inbound import AlreadyProcessed, TemporaryFailure
-from mailin.pipeline import WriterLock, ingest, process, record, reprocess, sniff_message_id
+from mailin.pipeline import WriterLock, ingest, record_row, reprocess, sniff_message_id
 from tests.mailin.conftest import impatient, locked
 from tests.mailin.mails import HELPDESK, OTHER_SCHOOL, PDF, SCHOOL, delivery_report, mail, with_parts
 
@@ -239,19 +242,45 @@ def test_database_locked_before_recording_fails_temporarily_and_keeps_nothing_ha
     assert rows(db, RawMail) == []
 
 
-def test_database_failing_after_recording_fails_temporarily_and_the_retry_makes_one_ticket(db):
-    slow, raw = impatient(db), mail()
-    recorded = record(slow, raw, SCHOOL, (HELPDESK,), "smtp")
-    with locked(db), pytest.raises(TemporaryFailure):
-        process(slow, recorded, raw, SCHOOL)
-    retry = deliver(slow, raw)
+def test_database_failing_in_the_middle_of_the_writes_keeps_nothing_and_the_retry_makes_one_ticket(db, monkeypatch):
+    """The row, the ticket and its acknowledgement are one transaction: a
+    failure after some of them were written takes them all back, and the
+    sender's retry is taken as a first delivery."""
+    import mailin.pipeline
+
+    route = mailin.pipeline.route
+
+    def route_then_fail(session, *args, **kwargs):
+        route(session, *args, **kwargs)
+        session.flush()
+        raise sa_exc.OperationalError("INSERT INTO outbox", {}, sqlite3.OperationalError("disk I/O error"))
+
+    monkeypatch.setattr(mailin.pipeline, "route", route_then_fail)
+    raw = mail()
+    with pytest.raises(TemporaryFailure, match="disk I/O error"):
+        deliver(db, raw)
+    assert rows(db, RawMail) == [] and rows(db, Ticket) == [] and rows(db, Outbox) == []
+    monkeypatch.undo()
+    retry = deliver(db, raw)
     assert retry.outcome is Outcome.new_ticket
-    assert len(rows(db, Ticket)) == 1 and len(rows(db, Message)) == 1
+    assert len(rows(db, Ticket)) == 1 and len(rows(db, Message)) == 1 and len(rows(db, Outbox)) == 1
+    assert [row.outcome for row in rows(db, RawMail)] == [Outcome.new_ticket]
+
+
+def test_a_delivery_left_without_an_outcome_is_closed_by_the_next_one(db):
+    """A database written by an earlier release may hold a delivery cut short
+    after its row was committed: the next delivery of the message counts."""
+    raw = mail()
+    with db.begin() as session:
+        record_row(session.connection(), {
+            "channel": "smtp", "envelope_from": SCHOOL, "envelope_to": HELPDESK, "size": len(raw),
+            "message_id": sniff_message_id(raw), "sha256": Store(db.settings.path("store")).put(raw),
+            "received_at": utcnow()})
+    retry = deliver(db, raw)
+    assert retry.outcome is Outcome.new_ticket and len(rows(db, Ticket)) == 1
     interrupted, counted = rows(db, RawMail)
-    assert (interrupted.id, interrupted.outcome) == (recorded.id, Outcome.duplicate)
+    assert (interrupted.outcome, counted.id) == (Outcome.duplicate, retry.raw_mail_id)
     assert interrupted.reason == f"interrupted by a temporary failure; received again as raw mail {counted.id}"
-    with db.session() as session:
-        assert session.scalar(select(func.count()).select_from(Outbox)) == 1
 
 
 def test_message_id_is_logged_normalised_so_a_bare_id_still_finds_its_duplicate(db):

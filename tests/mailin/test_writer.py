@@ -17,8 +17,10 @@ from core.db import READ_ONLY, Database
 from core.models import Attachment, Message, Outbox, OutboxStatus, Outcome, RawMail, Ticket
 from core.store import Store
 from mailin.inbound import TemporaryFailure, Unthreaded
-from mailin.pipeline import LocalWriter, ingest
-from mailin.writer import CHECKPOINT_SECONDS, RemoteWriter, answer_batch, checkpoint_beside, serve_writer
+from mailin.pipeline import Arrival, Stopped, ingest
+from mailin.writer import (
+    CHECKPOINT_SECONDS, RemoteWriter, answer_batch, checkpoint_beside, serve_writer, take_request,
+)
 from tests.mailin.mails import HELPDESK, PDF, SCHOOL, delivery_report, mail, with_parts
 
 
@@ -138,10 +140,10 @@ def test_a_writer_that_does_not_answer_is_a_temporary_failure_and_its_pipe_is_dr
     ours, theirs = Pipe()  # nobody reads theirs: a writer stuck in a long write
     writer = RemoteWriter([ours])
     with pytest.raises(TemporaryFailure, match="did not answer"):
-        writer.record({})()
+        writer._send("take", ())()
     assert ours.closed  # a late answer must not be taken for the next request's
     with pytest.raises(TemporaryFailure, match="no pipe"):
-        writer.record({})
+        writer._send("take", ())
     theirs.close()
 
 
@@ -159,16 +161,15 @@ def write_commits(db) -> list:
     return commits
 
 
-class Held(LocalWriter):
-    """Records at once, but keeps each mail's writes (the `apply` request a
-    server process would send) for the test to hand the writer together."""
+class Held:
+    """Keeps each mail's request, as a server process would send it, for
+    the test to hand the writer together."""
 
-    def __init__(self, db):
-        super().__init__(db)
+    def __init__(self):
         self.requests = []
 
-    def apply(self, *args):
-        self.requests.append(("apply", args))
+    def take(self, arrival, prepared):
+        self.requests.append(take_request(arrival, prepared))
         return None
 
 
@@ -183,7 +184,7 @@ def test_mails_answered_together_share_one_transaction_and_a_stopped_one_is_sett
         return route(session, settings, policy, incoming, **kwargs)
 
     monkeypatch.setattr(mailin.pipeline, "route", route_failing_on_boom)
-    held, twice = Held(db), mail(subject="Dua kali")
+    held, twice = Held(), mail(subject="Dua kali")
     for raw in (mail(subject="Pertama"), twice, mail(subject="boom"), twice, mail(subject="Terakhir")):
         ingest(db, raw, SCHOOL, (HELPDESK,), "smtp", held)
     commits = write_commits(db)
@@ -229,7 +230,7 @@ def answer_three(db, monkeypatch, subject: str, after):
         return routed
 
     monkeypatch.setattr(mailin.pipeline, "route", route_then)
-    held = Held(db)
+    held = Held()
     for each in ("Pertama", subject, "Terakhir"):
         ingest(db, mail(subject=each), SCHOOL, (HELPDESK,), "smtp", held)
     begins, commits = write_begins(db), write_commits(db)
@@ -274,7 +275,9 @@ def test_a_write_the_database_refuses_redoes_the_batch_and_quarantines_only_its_
 def test_a_batch_whose_transaction_fails_is_a_temporary_failure_for_each_request(db):
     good = {"channel": "smtp", "envelope_from": SCHOOL, "envelope_to": HELPDESK, "message_id": None,
             "sha256": "0" * 64, "size": 1}
-    answers = answer_batch(db, [("record", (good,)), ("record", ({"channel": "smtp"},))])
+    stopped = Stopped(Outcome.quarantined, "unreadable")
+    answers = answer_batch(db, [take_request(Arrival(good, "0" * 64, None), stopped),
+                                take_request(Arrival({"channel": "smtp"}, "1" * 64, None), stopped)])
     assert [status for status, _ in answers] == ["temporary", "temporary"]
     with db.session() as session:
         assert session.scalars(select(RawMail)).all() == []
@@ -308,28 +311,31 @@ def test_requests_waiting_together_are_committed_together(db):
         ours.close()
     writer.join(15)
     assert not errors and [result.outcome for result in results] == [Outcome.new_ticket] * 3
-    # The three records in one commit; their writes in one to three more.
-    assert 2 <= len(commits) <= 4
+    assert len(commits) == 1
 
 
-def test_the_mail_is_parsed_and_cleaned_while_the_writer_commits_its_row(db):
-    """The row is sent before parsing starts, and waited for only when the
-    writes need its id: a slow writer and the parser overlap."""
+def test_a_mail_is_stored_and_cleaned_then_written_with_its_row_in_one_request(db):
+    """Before the writer hears of a mail, its bytes and its kept attachment
+    are in the store and nothing is in the database; then one request, and
+    one commit, write its row with its ticket."""
     ours, theirs = Pipe()
     raw = with_parts(files=[("jadwal.pdf", "application/pdf", PDF)])
     results = []
     server = threading.Thread(target=lambda: results.append(deliver(db, RemoteWriter([ours]), raw)))
     server.start()
-    store, deadline = Store(db.settings.path("store")), time.monotonic() + 10
-    while not store.exists(hashlib.sha256(PDF).hexdigest()) and time.monotonic() < deadline:
-        time.sleep(0.01)
-    # Cleaned (its attachment kept), and the row asked for but not yet written.
-    assert store.exists(hashlib.sha256(PDF).hexdigest()) and theirs.poll()
+    store = Store(db.settings.path("store"))
+    assert theirs.poll(10)
+    assert store.exists(hashlib.sha256(raw).hexdigest()) and store.exists(hashlib.sha256(PDF).hexdigest())
     with db.session() as session:
         assert session.scalars(select(RawMail)).all() == []
+    commits = write_commits(db)
     writer = threading.Thread(target=serve_writer, args=(db, [theirs]), daemon=True)
     writer.start()
     server.join(15)
     ours.close()
     writer.join(15)
-    assert [result.outcome for result in results] == [Outcome.new_ticket]
+    assert [result.outcome for result in results] == [Outcome.new_ticket] and len(commits) == 1
+    with db.session() as session:
+        (row,) = session.scalars(select(RawMail)).all()
+        assert (row.id, row.outcome, row.sha256) == (results[0].raw_mail_id, Outcome.new_ticket,
+                                                     hashlib.sha256(raw).hexdigest())
