@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import os
 import sqlite3
 import threading
 import time
@@ -17,7 +18,7 @@ from core.db import READ_ONLY, Database
 from core.models import Attachment, Message, Outbox, OutboxStatus, Outcome, RawMail, Ticket
 from core.store import Store
 from mailin.inbound import TemporaryFailure, Unthreaded
-from mailin.pipeline import Arrival, Stopped, ingest
+from mailin.pipeline import Arrival, Stopped, ingest, record_row, writing
 from mailin.writer import (
     CHECKPOINT_SECONDS, RemoteWriter, answer_batch, checkpoint_beside, serve_writer, take_request,
 )
@@ -127,6 +128,36 @@ def test_the_writer_process_checkpoints_beside_its_writes(db, tmp_path):
             if ids == wanted or time.monotonic() > deadline:
                 break
         assert ids == wanted
+    finally:
+        done.set()
+        thread.join(5)
+        writer_db.engine.dispose()
+
+
+def test_the_log_starts_over_after_each_checkpoint_however_steady_the_writes(db):
+    """Commits that never pause leave a passive checkpoint always a few
+    frames behind, and SQLite starts the log over only once one has caught
+    up: the log file grew for as long as the writes went on. With the
+    RESTART after it, the log file is written from its start again after
+    each checkpoint: twice as long a stream of commits leaves it no longer."""
+    if not db.is_sqlite:
+        pytest.skip("PostgreSQL has no write-ahead log to copy by hand")
+    writer_db, done = Database(db.settings), threading.Event()
+    thread = checkpoint_beside(writer_db, done)
+    log_file = f"{writer_db.engine.url.database}-wal"
+    row = {"channel": "smtp", "envelope_from": SCHOOL, "sha256": "0" * 64, "size": 1}
+
+    def log_size_after_commits_for(seconds: float) -> int:
+        until = time.monotonic() + seconds
+        while time.monotonic() < until:
+            with writing(writer_db), writer_db.engine.begin() as connection:
+                record_row(connection, row)
+        return os.path.getsize(log_file)
+
+    try:
+        first = log_size_after_commits_for(CHECKPOINT_SECONDS * 6)
+        both = log_size_after_commits_for(CHECKPOINT_SECONDS * 6)
+        assert both < first * 1.5
     finally:
         done.set()
         thread.join(5)
