@@ -24,7 +24,7 @@ import time
 import weakref
 from dataclasses import replace
 from datetime import datetime
-from typing import NamedTuple, Protocol
+from typing import Callable, NamedTuple, Protocol
 
 from sqlalchemy import exc as sa_exc
 from sqlalchemy import Connection, Row, bindparam, insert, update
@@ -196,7 +196,7 @@ def apply(db: Database, recorded: Recorded, mail: InboundMail, policy: Policy,
     return in_transaction(db, lambda session: apply_within(session, db, recorded, mail, policy, cleaned, home))
 
 
-def in_transaction(db: Database, writes) -> IngestResult:
+def in_transaction(db: Database, writes: Callable[[Session], IngestResult]) -> IngestResult:
     """`writes(session)` in a write transaction of its own; a database
     failure that may pass is a TemporaryFailure."""
     try:
