@@ -3,11 +3,15 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
+import mailparser
 import pytest
 
+from mailin import parse as parsing
 from mailin.inbound import Malformed
-from mailin.parse import parse
+from mailin.parse import SCREENED_HEADERS, parse
+from tests._shared import shared_path
 from tests.mailin.mails import PDF, PNG, mail, with_parts
+from tests.mailin.test_corpus import stdlib_email_data
 
 
 def test_addresses_names_and_threading_headers_are_read():
@@ -108,3 +112,30 @@ def test_nul_characters_long_names_and_undecodable_bytes_come_out_storable():
 def test_an_overlong_sender_address_is_no_address():
     with pytest.raises(Malformed):
         parse(b"From: " + b"x" * 300 + b"@sekolah.test\r\n\r\nisi\r\n")
+
+
+def test_the_lighter_parser_reads_every_corpus_message_as_mail_parser_does(monkeypatch):
+    """parse.MailParser leaves out mail-parser's dicts of the whole message,
+    and the screened headers are read by name: what parse() returns is the same."""
+    files = sorted(stdlib_email_data().glob("msg_*.txt")) + sorted(shared_path("corpora", "replies").glob("*.eml"))
+    raws = [path.read_bytes() for path in files]
+
+    def outcome(raw):
+        try:
+            return parse(raw, "envelope@sekolah.test")
+        except Malformed as stop:
+            return stop.reason
+
+    lighter = [outcome(raw) for raw in raws]
+    monkeypatch.setattr(parsing, "MailParser", mailparser.MailParser)
+    assert [outcome(raw) for raw in raws] == lighter
+    screened = 0
+    for raw, light in zip(raws, lighter):
+        if isinstance(light, str):
+            continue
+        everything = mailparser.parse_from_bytes(raw).headers  # each header decoded
+        expected = {key.lower(): " ".join(parsing._text(value).split()) for key, value in everything.items()
+                    if key.lower() in SCREENED_HEADERS}
+        assert {key: value for key, value in expected.items() if value} == dict(light.headers)
+        screened += len(light.headers)
+    assert screened > len(raws)  # Content-Type at least, mostly
