@@ -10,9 +10,12 @@ Generates the corpus into a temp dir, then measures in the same run:
            `helpdesk smtpd --processes N` (--processes, default 2: one per
            core of the reference machine).
 Each round runs ceiling, ours and peer in turn, so all three see the same
-noise; each figure is the median of its rounds, and each ratio the median of
-the per-round ratios. Prints a table and the ratios the issue sets as
-targets, and writes everything to bench/out/ingest-<time>.json.
+noise; ceiling and ours swap places every round (ceiling first in odd rounds,
+ours first in even ones), as a round run straight after another is slowed
+by the first one's files still being written back. Each figure is the
+median of its rounds, and each ratio the median of the per-round ratios.
+Prints a table and the ratios the issue sets as targets, and writes
+everything to bench/out/ingest-<time>.json.
 """
 
 import argparse
@@ -117,9 +120,16 @@ def run_peer_round(corpus_dir: Path, workdir: Path, manifest: list[dict]) -> dic
     return result
 
 
+def settle(seconds: float = 2.0) -> None:
+    """Let the disk catch up with what the last run wrote before the next starts."""
+    os.sync()
+    time.sleep(seconds)
+
+
 def measure_rounds(corpus_dir: Path, workdir: Path, manifest: list[dict],
                    args: argparse.Namespace) -> tuple[dict[str, list[dict]], str | None]:
-    """Ceiling, ours and peer, one round of each in turn, so all see the same noise.
+    """Ceiling, ours and peer, one round of each in turn, so all see the same
+    noise; ceiling and ours in alternating order (see the module's docstring).
 
     Ours stops at the first NotWired; the peer runs at most --peer-rounds
     rounds and none that would take it past --peer-budget seconds in all.
@@ -128,17 +138,21 @@ def measure_rounds(corpus_dir: Path, workdir: Path, manifest: list[dict],
     rounds: dict[str, list[dict]] = {"ceiling": [], "ours": [], "peer": []}
     skipped, peer_seconds = None, 0.0
     for number in range(1, args.rounds + 1):
-        rounds["ceiling"].append(
-            ceiling.measure(files, args.concurrency, workdir / f"ceiling-{number}"))
-        if skipped is None:
-            try:
-                rounds["ours"].append(ours(corpus_dir, corpus_dir / "directory.csv",
-                                           args.concurrency, manifest, args.processes))
-            except NotWired as reason:
-                skipped = str(reason)
+        for name in ("ceiling", "ours") if number % 2 else ("ours", "ceiling"):
+            settle()
+            if name == "ceiling":
+                rounds["ceiling"].append(
+                    ceiling.measure(files, args.concurrency, workdir / f"ceiling-{number}"))
+            elif skipped is None:
+                try:
+                    rounds["ours"].append(ours(corpus_dir, corpus_dir / "directory.csv",
+                                               args.concurrency, manifest, args.processes))
+                except NotWired as reason:
+                    skipped = str(reason)
         done = len(rounds["peer"])
         if (not args.skip_peer and done < args.peer_rounds
                 and (done == 0 or peer_seconds * (done + 1) / done <= args.peer_budget)):
+            settle()
             started = time.monotonic()
             (workdir / f"peer-{number}").mkdir()
             rounds["peer"].append(run_peer_round(corpus_dir, workdir / f"peer-{number}", manifest))

@@ -1,4 +1,4 @@
-import pytest
+import argparse
 
 import run
 
@@ -18,6 +18,14 @@ def test_no_ratios_while_ours_is_not_wired():
     assert run.ratios(rounds, {}) == {}
 
 
-def test_ours_says_it_is_not_wired_yet():
-    with pytest.raises(run.NotWired, match="not wired yet"):
-        run.ours(None, None, 8)
+def test_ceiling_and_ours_swap_places_every_round(monkeypatch, tmp_path):
+    """A round run straight after another is the slower one: neither server
+    may always come second."""
+    order = []
+    monkeypatch.setattr(run, "settle", lambda: None)
+    monkeypatch.setattr(run.ceiling, "measure", lambda *args: order.append("ceiling") or {"per_second": 2})
+    monkeypatch.setattr(run, "ours", lambda *args: order.append("ours") or {"per_second": 1})
+    args = argparse.Namespace(rounds=4, concurrency=8, processes=2, skip_peer=True)
+    rounds, skipped = run.measure_rounds(tmp_path, tmp_path, [], args)
+    assert order == ["ceiling", "ours", "ours", "ceiling", "ceiling", "ours", "ours", "ceiling"]
+    assert len(rounds["ours"]) == len(rounds["ceiling"]) == 4 and skipped is None
