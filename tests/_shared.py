@@ -1,8 +1,10 @@
-"""Access to ../shared (test corpora that stay outside the project).
+"""Access to ../shared (test corpora that stay outside the project), and to
+the standard library's own email test messages.
 
 A user's clone has no ../shared: tests that need it skip there with a reason.
 Under CI=true a missing ../shared is an error, so CI cannot pass vacuously.
 """
+import importlib.util
 import os
 from pathlib import Path
 
@@ -19,3 +21,19 @@ def shared_path(*parts: str) -> Path:
             pytest.fail(reason)
         pytest.skip(reason)
     return path
+
+
+def stdlib_email_data() -> Path:
+    spec = importlib.util.find_spec("test")
+    folder = Path(spec.submodule_search_locations[0]) / "test_email" / "data" if spec else None
+    if folder is None or not folder.is_dir():
+        reason = "the standard library's test package (test.test_email) is not installed"
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    return folder
+
+
+def mail_corpus() -> list[Path]:
+    """Real-world mail: Python's own email test messages and the reply corpus."""
+    return sorted(stdlib_email_data().glob("msg_*.txt")) + sorted(shared_path("corpora", "replies").glob("*.eml"))

@@ -1,4 +1,5 @@
-"""The content-addressed store: its folders, earlier releases' stores, and concurrent writers of the same bytes."""
+"""The content-addressed store: its folders, earlier releases' stores, and
+concurrent writers of the same bytes."""
 from __future__ import annotations
 
 import hashlib

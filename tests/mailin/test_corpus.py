@@ -3,33 +3,18 @@ test messages and the reply corpus. Nothing may crash and nothing may be
 lost: every message ends on a ticket or with a logged reason."""
 from __future__ import annotations
 
-import importlib.util
-import os
 from collections import Counter
-from pathlib import Path
 
-import pytest
 from sqlalchemy import func, select
 
 from core.models import Message, Outcome, RawMail
 from core.store import Store
 from mailin.pipeline import ingest
-from tests._shared import shared_path
-
-
-def stdlib_email_data() -> Path:
-    spec = importlib.util.find_spec("test")
-    folder = Path(spec.submodule_search_locations[0]) / "test_email" / "data" if spec else None
-    if folder is None or not folder.is_dir():
-        reason = "the standard library's test package (test.test_email) is not installed"
-        if os.environ.get("CI") == "true":
-            pytest.fail(reason)
-        pytest.skip(reason)
-    return folder
+from tests._shared import mail_corpus
 
 
 def test_every_corpus_message_is_on_a_ticket_or_logged_with_a_reason(db):
-    files = sorted(stdlib_email_data().glob("msg_*.txt")) + sorted(shared_path("corpora", "replies").glob("*.eml"))
+    files = mail_corpus()
     assert len(files) >= 40
     results = [ingest(db, path.read_bytes(), None, (), "file") for path in files]
     store = Store(db.settings.path("store"))

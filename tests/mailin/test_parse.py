@@ -9,9 +9,8 @@ import pytest
 from mailin import parse as parsing
 from mailin.inbound import Malformed
 from mailin.parse import SCREENED_HEADERS, parse
-from tests._shared import shared_path
+from tests._shared import mail_corpus
 from tests.mailin.mails import PDF, PNG, mail, with_parts
-from tests.mailin.test_corpus import stdlib_email_data
 
 
 def test_addresses_names_and_threading_headers_are_read():
@@ -117,7 +116,7 @@ def test_an_overlong_sender_address_is_no_address():
 def test_the_lighter_parser_reads_every_corpus_message_as_mail_parser_does(monkeypatch):
     """parse.MailParser leaves out mail-parser's dicts of the whole message,
     and the screened headers are read by name: what parse() returns is the same."""
-    files = sorted(stdlib_email_data().glob("msg_*.txt")) + sorted(shared_path("corpora", "replies").glob("*.eml"))
+    files = mail_corpus()
     raws = [path.read_bytes() for path in files]
 
     def outcome(raw):
