@@ -63,13 +63,8 @@ def ingest(db: Database, raw: bytes, envelope_from: str | None, envelope_to: lis
     if envelope_from is not None and envelope_from.strip() in ("", "<>"):
         envelope_from = NULL_SENDER
     arrival = store(db, raw, envelope_from, envelope_to, channel)
-    prepared = prepare(db, raw, envelope_from)
     writer = writer or LocalWriter(db)
-    if not isinstance(prepared, Exception):
-        return writer.take(arrival, prepared)
-    result = writer.take(arrival, stop_outcome(prepared))
-    log_stopped(result.raw_mail_id, prepared)
-    return result
+    return decide(prepare(db, raw, envelope_from), lambda decided: writer.take(arrival, decided))
 
 
 def reprocess(db: Database, raw_mail_id: int) -> IngestResult:
@@ -133,13 +128,12 @@ def sniff_message_id(raw: bytes) -> str | None:
 
 
 def process(db: Database, recorded: Recorded, raw: bytes, envelope_from: str | None) -> IngestResult:
-    """Steps 3 to 7 for a message whose row is written (reprocess)."""
-    prepared = prepare(db, raw, envelope_from)
-    if not isinstance(prepared, Exception):
-        return apply(db, recorded, *prepared)
-    result = finish(db, recorded.id, *stop_outcome(prepared))
-    log_stopped(recorded.id, prepared)
-    return result
+    """Steps 3 to 7 for a message whose row is written (reprocess), in a
+    transaction of their own."""
+    def write(decided: Prepared | Stopped) -> IngestResult:
+        return in_transaction(db, lambda session: decide_within(session, db, recorded, decided))
+
+    return decide(prepare(db, raw, envelope_from), write)
 
 
 class Prepared(NamedTuple):
@@ -179,21 +173,32 @@ def prepare(db: Database, raw: bytes, envelope_from: str | None) -> Prepared | E
     return Prepared(replace(mail, attachments=(), text="", html=""), policy, cleaned, home)
 
 
+def decide(prepared: Prepared | Exception, write: Callable[[Prepared | Stopped], IngestResult]) -> IngestResult:
+    """Have `write` decide the message: its steps 4 to 7, or the outcome of
+    the step before them that stopped it (an error logged once its row is
+    known)."""
+    if not isinstance(prepared, Exception):
+        return write(prepared)
+    result = write(stop_outcome(prepared))
+    log_stopped(result.raw_mail_id, prepared)
+    return result
+
+
 def take_within(session: Session, db: Database, arrival: Arrival, prepared: Prepared | Stopped, *,
                 light: bool = False) -> IngestResult:
     """A new delivery in a transaction the caller commits: its RawMail row,
-    and its steps 4 to 7 (apply_within) or the outcome a step before them
-    settled."""
+    then decide_within."""
     recorded = arrival.recorded(record_row(session.connection(), arrival.row))
+    return decide_within(session, db, recorded, prepared, light=light)
+
+
+def decide_within(session: Session, db: Database, recorded: Recorded, prepared: Prepared | Stopped, *,
+                  light: bool = False) -> IngestResult:
+    """A written row's steps 4 to 7 (apply_within), or the outcome a step
+    before them settled, in a transaction the caller commits."""
     if isinstance(prepared, Stopped):
         return settle_stopped(session, recorded.id, *prepared)
     return apply_within(session, db, recorded, *prepared, light=light)
-
-
-def apply(db: Database, recorded: Recorded, mail: InboundMail, policy: Policy,
-          cleaned: Cleaned | None, home: Home | None) -> IngestResult:
-    """Steps 4 to 7, the writes, in one transaction with the raw mail's outcome."""
-    return in_transaction(db, lambda session: apply_within(session, db, recorded, mail, policy, cleaned, home))
 
 
 def in_transaction(db: Database, writes: Callable[[Session], IngestResult]) -> IngestResult:
@@ -358,12 +363,6 @@ def settle_interrupted(session: Session, this: Row, deliveries: list[Row]) -> No
             .values(outcome=Outcome.duplicate, processed_at=utcnow(),
                     reason=f"interrupted by a temporary failure; received again as raw mail {this.id}")
             .execution_options(synchronize_session=False))
-
-
-def finish(db: Database, raw_mail_id: int, outcome: Outcome, reason: str,
-           ticket_id: int | None = None) -> IngestResult:
-    """Record a stopped message's outcome in a transaction of its own."""
-    return in_transaction(db, lambda session: settle_stopped(session, raw_mail_id, outcome, reason, ticket_id))
 
 
 def settle_stopped(session: Session, raw_mail_id: int, outcome: Outcome, reason: str,
