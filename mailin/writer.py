@@ -11,8 +11,8 @@ Each pipeline thread of a server process has a pipe of its own to the
 writer (a pool in `RemoteWriter`): a request is one (operation, arguments)
 tuple, one per mail, the answer ("ok", value) or ("temporary", why). The
 pipes are made by the process that starts both ends, so nothing else can
-write to them: what crosses them is pickled. Requests that wait together are written in
-one transaction, so one commit and its fsync serve them all.
+write to them: what crosses them is pickled. Requests that wait together
+are written in one transaction, so one commit and its fsync serve them all.
 """
 from __future__ import annotations
 
