@@ -1,4 +1,4 @@
-"""The Celery app and its beat schedule, configured from core.settings.
+"""The Celery app and its beat schedule, configured from core.config.settings.
 
 Broker: HELPDESK_BROKER_URL (redis://... in production), or when it is empty
 an embedded broker that needs no server: kombu's filesystem transport in the
@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from celery import Celery
 
-from core.settings import Settings, load_settings
+from core.config.settings import Settings, load_settings
 
 DELIVER_EVERY_SECONDS = 10.0
 SWEEP_EVERY_SECONDS = 60.0

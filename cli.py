@@ -11,8 +11,8 @@ from pathlib import Path
 
 import click
 
-from core.db import Database
-from core.settings import load_settings
+from core.config.settings import load_settings
+from core.storage.db import Database
 
 
 def database() -> Database:
@@ -27,8 +27,8 @@ def main() -> None:
 @main.command("init-db")
 def init_db() -> None:
     """Create or upgrade the schema (idempotent) and add default priorities."""
-    from core import schema
     from core.demo import seed_defaults
+    from core.storage import schema
 
     db = database()
     db.settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -45,8 +45,8 @@ def import_directory_command(file: Path) -> None:
     """Upsert offices and schools from a CSV: code,name,kind,parent_code,email."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from core.directory import import_directory
-    from core.directory_csv import BadDirectory, read_directory
+    from core.directory.csvrows import BadDirectory, read_directory
+    from core.directory.offices import import_directory
 
     try:
         rows = list(read_directory(file.read_bytes()))
@@ -79,8 +79,8 @@ def _stderr_console():
 @click.option("--role", type=click.Choice(["agent", "supervisor", "admin"]), required=True)
 def create_user(email: str, name: str, office_code: str, role: str) -> None:
     """Create a staff user; the password is read from standard input."""
-    from core.passwords import WeakPassword
-    from core.staff import StaffError, create_staff
+    from core.access.passwords import WeakPassword
+    from core.directory.staff import StaffError, create_staff
 
     password = sys.stdin.readline().rstrip("\r\n")
     try:
@@ -96,7 +96,7 @@ def create_user(email: str, name: str, office_code: str, role: str) -> None:
 @click.option("--format", "fmt", type=click.Choice(["jsonl"]), default="jsonl")
 def export(fmt: str) -> None:
     """Every ticket with its messages and history, one JSON object per line."""
-    from core.export import export_tickets
+    from core.queries.export import export_tickets
 
     with database().session() as session:
         for item in export_tickets(session):
@@ -126,7 +126,7 @@ def sweep(as_of: str | None) -> None:
     """Auto-close, SLA flags and escalation, and reassignment, once; prints the counts."""
     from datetime import datetime, timezone
 
-    from core.sweep import run_sweep
+    from core.tickets.sweep import run_sweep
 
     now = None
     if as_of:

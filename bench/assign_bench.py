@@ -2,9 +2,9 @@
 (20 in each of 10 city offices), by one worker and then by four at once, on
 two paths:
 
-- per ticket: core.assignment.assign_new, one transaction per ticket (what
+- per ticket: core.tickets.assignment.assign_new, one transaction per ticket (what
   opening or forwarding a ticket does);
-- batch: core.assignment.fill_office, each office's unassigned pool in
+- batch: core.tickets.assignment.fill_office, each office's unassigned pool in
   transactions of up to 500 tickets (what the sweep and the fill_pool task do).
 
     .venv/bin/python bench/assign_bench.py [--tickets 10000] [--paths per-ticket batch] [--no-record]
@@ -32,11 +32,11 @@ from sqlalchemy import create_engine, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 from sqlalchemy.orm import lazyload  # noqa: E402
 
-from core.assignment import assign_new, fill_office  # noqa: E402
-from core.db import Database  # noqa: E402
+from core.config.policy import Policy  # noqa: E402
+from core.config.settings import load_settings  # noqa: E402
 from core.models import Base, Ticket  # noqa: E402
-from core.policy import Policy  # noqa: E402
-from core.settings import load_settings  # noqa: E402
+from core.storage.db import Database  # noqa: E402
+from core.tickets.assignment import assign_new, fill_office  # noqa: E402
 
 NAME = "hd_assign_bench"
 NOW = datetime(2026, 11, 23, 8, 0, tzinfo=timezone.utc)
@@ -193,7 +193,7 @@ def main() -> None:
 
 
 def record(args, rows: list[tuple]) -> None:
-    lines = ["## Automatic assignment (core.assignment) on PostgreSQL, per ticket and in batches", "",
+    lines = ["## Automatic assignment (core.tickets.assignment) on PostgreSQL, per ticket and in batches", "",
              f"    .venv/bin/python bench/assign_bench.py --tickets {args.tickets} --paths {' '.join(args.paths)}", "",
              f"{args.tickets:,} new tickets, 200 available agents in 10 city offices. Target: >= 500 tickets/s.", "",
              *(f"- {name}: {DESCRIBED[path]}" for path, name in PATHS.items() if path in args.paths), "",

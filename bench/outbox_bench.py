@@ -29,8 +29,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import select  # noqa: E402
 
-from core.db import Database  # noqa: E402
 from core.models import Base, Outbox, Ticket  # noqa: E402
+from core.storage.db import Database  # noqa: E402
 from mailout.deliver import deliver_due  # noqa: E402
 from mailout.render import Renderer  # noqa: E402
 from tests.conftest import make_settings  # noqa: E402

@@ -1,4 +1,4 @@
-"""Score core.quotes.display_text on the shared reply corpus.
+"""Score core.content.quotes.display_text on the shared reply corpus.
 
     .venv/bin/python bench/reply_score.py [PRODUCED_DIR] [--verbose]
 
@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from core.quotes import display_text  # noqa: E402
+from core.content.quotes import display_text  # noqa: E402
 
 CORPUS = Path(__file__).resolve().parent.parent.parent / "shared" / "corpora" / "replies"
 

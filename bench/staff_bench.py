@@ -37,10 +37,10 @@ from scratch import DIRECTORY_SQL, create_database, drop_database, free_port, st
 
 from sqlalchemy import text  # noqa: E402
 
-from core.db import Database  # noqa: E402
+from core.access.passwords import hash_password  # noqa: E402
+from core.config.settings import load_settings  # noqa: E402
 from core.models import Base  # noqa: E402
-from core.passwords import hash_password  # noqa: E402
-from core.settings import load_settings  # noqa: E402
+from core.storage.db import Database  # noqa: E402
 
 PASSWORD = "bench-password-1"
 FILL = [

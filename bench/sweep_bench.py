@@ -28,11 +28,11 @@ from sqlalchemy import select, text  # noqa: E402
 from sqlalchemy.dialects import postgresql  # noqa: E402
 
 from core import assignment, sla  # noqa: E402
-from core.db import Database  # noqa: E402
+from core.config.settings import load_settings  # noqa: E402
 from core.demo import seed_defaults  # noqa: E402
 from core.models import Base, Status, Ticket  # noqa: E402
-from core.settings import load_settings  # noqa: E402
-from core.sweep import run_sweep  # noqa: E402
+from core.storage.db import Database  # noqa: E402
+from core.tickets.sweep import run_sweep  # noqa: E402
 
 NOW = datetime(2026, 11, 23, 8, 0, tzinfo=timezone.utc)
 NAME = "hd_bench"
@@ -175,7 +175,7 @@ def main() -> None:
         print(f"--- {name}\n{plan}")
     if args.no_record:
         return
-    lines = ["## Sweep (core.sweep.run_sweep) on PostgreSQL, 2026-11-23", "",
+    lines = ["## Sweep (core.tickets.sweep.run_sweep) on PostgreSQL, 2026-11-23", "",
              f"    .venv/bin/python bench/sweep_bench.py --tickets {args.tickets} --schools {args.schools}"
              f" --backlog-hours {args.backlog_hours:g}", "",
              f"{args.tickets:,} tickets of {args.schools:,} schools, five years, 2 % not closed "

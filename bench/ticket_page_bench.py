@@ -36,16 +36,16 @@ from scratch import create_database, drop_database, free_port, start_gunicorn  #
 
 from sqlalchemy import text  # noqa: E402
 
-from core.db import Database  # noqa: E402
+from core.access.tokens import link_token  # noqa: E402
+from core.config.policy import Policy  # noqa: E402
+from core.config.settings import load_settings  # noqa: E402
 from core.demo import directory_csv, seed_defaults  # noqa: E402
-from core.directory import import_directory  # noqa: E402
-from core.directory_csv import read_directory  # noqa: E402
+from core.directory.csvrows import read_directory  # noqa: E402
+from core.directory.offices import import_directory  # noqa: E402
 from core.models import Attachment, Base, Direction, Message, Status  # noqa: E402
-from core.policy import Policy  # noqa: E402
-from core.settings import load_settings  # noqa: E402
-from core.store import Store  # noqa: E402
-from core.tickets import Incoming, customer_office, open_ticket  # noqa: E402
-from core.tokens import link_token  # noqa: E402
+from core.storage.db import Database  # noqa: E402
+from core.storage.files import Store  # noqa: E402
+from core.tickets.intake import Incoming, customer_office, open_ticket  # noqa: E402
 
 TARGET_RPS, TARGET_P99_MS = 300, 50
 PARAGRAPH = ("Yth. Bapak/Ibu, kami sudah mencoba sinkronisasi ulang sesuai petunjuk, namun aplikasi masih "

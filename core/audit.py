@@ -7,8 +7,8 @@ from datetime import datetime
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
-from core.db import write_plain
 from core.models import Event, Ticket, User, utcnow
+from core.storage.db import write_plain
 
 SYSTEM = "system"
 CUSTOMER = "customer"
@@ -20,7 +20,7 @@ def actor_name(actor: User | str | None) -> str:
     return actor if isinstance(actor, str) else actor.email
 
 
-# Built once: nearly every change records an event (batches too: core.assignment).
+# Built once: nearly every change records an event (batches too: core.tickets.assignment).
 INSERT_EVENT = insert(Event.__table__)
 
 

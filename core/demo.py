@@ -7,14 +7,15 @@ from datetime import timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core import audit, lifecycle
-from core.directory import import_directory
-from core.directory_csv import read_directory
+from core import audit
+from core.access.passwords import hash_password
+from core.config.policy import Policy
+from core.config.settings import Settings
+from core.directory.csvrows import read_directory
+from core.directory.offices import import_directory
 from core.models import Category, Direction, Message, Office, Priority, Role, Status, User, utcnow
-from core.passwords import hash_password
-from core.policy import Policy
-from core.settings import Settings
-from core.tickets import Incoming, customer_office, open_ticket
+from core.tickets import lifecycle
+from core.tickets.intake import Incoming, customer_office, open_ticket
 
 # name, level, hours to first response, hours to resolution, escalate on breach
 PRIORITIES = [("rendah", 1, 72, 240, False), ("normal", 2, 24, 120, False),

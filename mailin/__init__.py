@@ -13,5 +13,5 @@ the message is recorded and decided, quarantined at worst; `reprocess(db,
 raw_mail_id)` takes a quarantined message again.
 
 Steps, one module each: parse.py, screen.py (with dsn.py), threads.py,
-clean.py; core.inbound routes the result into tickets; pipeline.py runs them.
+clean.py; core.tickets.arrival routes the result into tickets; pipeline.py runs them.
 """

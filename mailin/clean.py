@@ -13,13 +13,13 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-from core.attachments import AttachmentRules, Refused, check, is_safe_inline_image, safe_filename
-from core.htmltext import html_to_text
+from core.config.policy import Policy
+from core.content.attachments import AttachmentRules, Refused, check, is_safe_inline_image, safe_filename
+from core.content.htmltext import html_to_text
+from core.content.quotes import display_text
+from core.content.sanitize import sanitize_html
 from core.models import Attachment
-from core.policy import Policy
-from core.quotes import display_text
-from core.sanitize import sanitize_html
-from core.store import Store
+from core.storage.files import Store
 from mailin.inbound import InboundAttachment, InboundMail
 
 INLINE_PLACEHOLDER = "cid-attachment:{sha256}"

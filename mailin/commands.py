@@ -7,8 +7,8 @@ import sys
 
 import click
 
-from core.db import Database
-from core.settings import load_settings
+from core.config.settings import load_settings
+from core.storage.db import Database
 
 
 @click.command("smtpd")
@@ -87,7 +87,7 @@ def ingest_files(files: tuple[str, ...]) -> None:
 @click.option("--format", "fmt", type=click.Choice(["jsonl"]), default="jsonl")
 def mail_log_command(fmt: str) -> None:
     """One JSON line per raw message received, with its outcome."""
-    from core.maillog import mail_log
+    from core.mail.log import mail_log
 
     with Database(load_settings()).session() as session:
         for row in mail_log(session):

@@ -23,9 +23,9 @@ from imapclient.exceptions import IMAPClientError
 from sqlalchemy import exc as sa_exc
 from sqlalchemy import select
 
-from core.db import Database
+from core.config.settings import Settings
 from core.models import ImapCursor
-from core.settings import Settings
+from core.storage.db import Database
 from mailin.inbound import TemporaryFailure
 from mailin.pipeline import ingest
 

@@ -16,7 +16,7 @@ from core.models import Outcome
 class InboundAttachment:
     filename: str            # as the sender named it (RFC 2047/2231 decoded), not yet made safe
     content: bytes
-    content_type: str        # as declared; core.attachments.check sniffs the real one
+    content_type: str        # as declared; core.content.attachments.check sniffs the real one
     content_id: str | None = None   # without angle brackets
     inline: bool = False
 
@@ -55,7 +55,7 @@ class InboundMail:
 
     @property
     def thread_ids(self) -> list[str]:
-        """Every Message-ID this mail answers, as header values for core.msgids."""
+        """Every Message-ID this mail answers, as header values for core.mail.msgids."""
         return [*self.references, *([self.in_reply_to] if self.in_reply_to else [])]
 
 

@@ -30,13 +30,13 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy import Connection, Row, bindparam, insert, update
 from sqlalchemy.orm import Session
 
-from core.db import Database, run_plain, write_plain
-from core.inbound import route
-from core.notices import mark_bounced
+from core.config.policy import Policy, read_policy
+from core.mail.notices import mark_bounced
 from core.models import Outcome, RawMail, Ticket, utcnow
-from core.policy import Policy, read_policy
-from core.store import Store
-from core.tickets import Home, Incoming, find_home
+from core.storage.db import Database, run_plain, write_plain
+from core.storage.files import Store
+from core.tickets.arrival import route
+from core.tickets.intake import Home, Incoming, find_home
 from mailin import screen as screening
 from mailin.clean import Cleaned, clean
 from mailin.inbound import (
@@ -230,7 +230,7 @@ def apply_within(session: Session, db: Database, recorded: Recorded, mail: Inbou
             with session.begin_nested():
                 return run_steps(session, db, recorded, mail, policy, cleaned, home)
         except Exception as error:
-            # The rollback leaves the objects core.rows wrote in the session,
+            # The rollback leaves the objects core.storage.fast wrote in the session,
             # and SQLite hands their ids out again: the next mail's would clash.
             session.expunge_all()
             stop = stop_outcome(error)
@@ -446,7 +446,7 @@ class WriterLock:
 
 _writer_locks: weakref.WeakKeyDictionary[Database, WriterLock] = weakref.WeakKeyDictionary()
 _locks_lock = threading.Lock()
-# As long as core.db's busy timeout: a writer never gives up sooner here than there.
+# As long as core.storage.db's busy timeout: a writer never gives up sooner here than there.
 WRITER_TIMEOUT_SECONDS = 30.0
 
 

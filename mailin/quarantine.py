@@ -1,4 +1,4 @@
-"""Quarantined mail an admin asked to process again (core.admin_mail marks
+"""Quarantined mail an admin asked to process again (core.mail.quarantine marks
 it; the portal never runs the pipeline in a web process): one pass takes
 every marked message through the same pipeline as SMTP and IMAP."""
 from __future__ import annotations
@@ -6,8 +6,8 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from core.admin_mail import reprocess_done, reprocess_requests
-from core.db import Database
+from core.mail.quarantine import reprocess_done, reprocess_requests
+from core.storage.db import Database
 from mailin.inbound import AlreadyProcessed, TemporaryFailure
 from mailin.pipeline import reprocess
 

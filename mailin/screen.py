@@ -6,10 +6,10 @@ from __future__ import annotations
 from sqlalchemy import Row, bindparam, or_, select, text
 from sqlalchemy.orm import Session
 
-from core.db import select_plain
+from core.config.settings import Settings
+from core.mail.msgids import ref_from_message_id
 from core.models import Outcome, RawMail
-from core.msgids import ref_from_message_id
-from core.settings import Settings
+from core.storage.db import select_plain
 from mailin.dsn import is_daemon
 from mailin.inbound import Duplicate, FromOurselves, InboundMail
 

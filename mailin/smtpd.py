@@ -21,7 +21,7 @@ from email.errors import HeaderParseError
 
 from aiosmtpd.smtp import MISSING, SMTP, Envelope, Session
 
-from core.db import Database, is_sqlite_url
+from core.storage.db import Database, is_sqlite_url
 from mailin.inbound import TemporaryFailure
 from mailin.pipeline import LocalWriter, Writer, ingest
 from mailin.writer import RemoteWriter, run_writer_process
@@ -251,7 +251,7 @@ def serve_processes(count: int, host: str = "127.0.0.1", port: int = 2525, ready
 
     On SQLite one more process makes the database writes for them all (see
     mailin.writer): the write lock is then held by a process doing nothing else."""
-    from core.settings import load_settings
+    from core.config.settings import load_settings
 
     context = multiprocessing.get_context("spawn")
     stop = threading.Event()
@@ -331,7 +331,7 @@ def _deal(listener: socket.socket, channels: list[socket.socket], stop: threadin
 
 def _child(channel: socket.socket, started, writer_pipes: list | None) -> None:
     """One server process of serve_processes."""
-    from core.settings import load_settings
+    from core.config.settings import load_settings
 
     configure_logging()
     db = Database(load_settings())

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, lazyload
 
+from core.config.settings import Settings
+from core.mail.msgids import refs_from_headers
 from core.models import Direction, Message, Ticket
-from core.msgids import refs_from_headers
-from core.refs import find_ref
-from core.settings import Settings
+from core.tickets.refs import find_ref
 from mailin.inbound import InboundMail
 
 

@@ -29,9 +29,9 @@ from typing import Callable
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from core.db import Database
 from core.models import Attachment
-from core.rows import new
+from core.storage.db import Database
+from core.storage.fast import new
 from mailin.clean import Cleaned
 from mailin.inbound import IngestResult, TemporaryFailure
 from mailin.pipeline import Arrival, Prepared, Redo, Stopped, is_transient, take_within, writing
@@ -189,7 +189,7 @@ def serve_writer(db: Database, connections: list[Connection], stop: threading.Ev
 def run_writer_process(pipes: list[Connection], started) -> None:
     """The writer process's body: its own database connection, and SIGTERM
     or SIGINT end it once the server processes are done (they stop too)."""
-    from core.settings import load_settings
+    from core.config.settings import load_settings
 
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):

@@ -7,8 +7,8 @@ import click
 @click.command("deliver")
 def deliver() -> None:
     """Deliver due outbox rows once."""
-    from core.db import Database
-    from core.settings import load_settings
+    from core.config.settings import load_settings
+    from core.storage.db import Database
     from mailout.deliver import deliver_due
 
     report = deliver_due(Database(load_settings()))

@@ -31,11 +31,11 @@ from jinja2 import ChoiceLoader, Environment, FileSystemLoader, Template, Templa
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.config.settings import Settings
 from core.models import Attachment, Direction, Message, Outbox, Ticket, utcnow
-from core.refs import tag
-from core.settings import Settings
-from core.store import Store
-from core.tickets import link_of
+from core.storage.files import Store
+from core.tickets.intake import link_of
+from core.tickets.refs import tag
 
 SHIPPED = Path(__file__).resolve().parent.parent / "templates" / "mail"
 FALLBACK_LANGUAGE = "id"

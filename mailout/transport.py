@@ -12,7 +12,7 @@ import smtplib
 from pathlib import Path
 from typing import Protocol
 
-from core.settings import Settings
+from core.config.settings import Settings
 from mailout.render import OutgoingMail
 
 

@@ -1,9 +1,9 @@
-"""Alembic environment: run by core.schema with an open connection."""
+"""Alembic environment: run by core.storage.schema with an open connection."""
 from alembic import context
 
 from core.models import Base
-from core.schema import include_name
 from core.models.base import UTCDateTime
+from core.storage.schema import include_name
 
 config = context.config
 target_metadata = Base.metadata

@@ -13,8 +13,8 @@ from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import text
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from core.db import Database
-from core.settings import Settings, load_settings
+from core.config.settings import Settings, load_settings
+from core.storage.db import Database
 from portal import auth, i18n
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"

@@ -19,7 +19,7 @@ from typing import Callable
 from flask import Flask, abort, current_app, redirect, request, url_for
 from flask_login import LoginManager, current_user
 
-from core.logins import active_user
+from core.access.logins import active_user
 from core.models import Role, User
 
 PUBLIC, STAFF, ADMIN, SYSTEM = "public", "staff", "admin", "system"

@@ -5,8 +5,8 @@ import threading
 
 from celery import Celery
 
-from core.db import Database
-from core.settings import Settings, load_settings
+from core.config.settings import Settings, load_settings
+from core.storage.db import Database
 
 _databases: dict[Settings, Database] = {}
 _lock = threading.Lock()

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from core.sweep import fill_pool as fill_office_pool
-from core.sweep import run_sweep
+from core.tickets.sweep import fill_pool as fill_office_pool
+from core.tickets.sweep import run_sweep
 from tasks.databases import database_of
 
 

@@ -18,9 +18,9 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from core.db import Database, make_engine
+from core.config.settings import Settings, load_settings
 from core.models import Base
-from core.settings import Settings, load_settings
+from core.storage.db import Database, make_engine
 
 SERVER_URL = os.environ.get("HELPDESK_DATABASE_URL", "")
 ON_POSTGRES = SERVER_URL.startswith("postgresql")

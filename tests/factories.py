@@ -4,10 +4,10 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.directory import import_directory
-from core.directory_csv import read_directory
+from core.access.passwords import hash_password
+from core.directory.csvrows import read_directory
+from core.directory.offices import import_directory
 from core.models import Office, Role, User
-from core.passwords import hash_password
 
 DIRECTORY = """code,name,kind,parent_code,email
 MIN,Kementerian Pendidikan,ministry,,ministry@kemdik.test

@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from core import schema
 from core.models import Office, User
+from core.storage import schema
 from tests.factories import DIRECTORY
 
 ROOT = Path(__file__).resolve().parent.parent

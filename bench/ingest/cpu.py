@@ -50,8 +50,8 @@ def main(argv: list[str] | None = None) -> None:
             subprocess.run([sys.executable, "-c", "from cli import main; main()", *command], cwd=ROOT, env=env,
                            check=True, capture_output=True)
         os.environ.update(env)
-        from core.db import Database
-        from core.settings import load_settings
+        from core.config.settings import load_settings
+        from core.storage.db import Database
         from mailin.pipeline import ingest
 
         db = Database(load_settings())

@@ -2,7 +2,7 @@
 
 SQLite keeps external-content FTS5 tables in step with `ticket.subject` and
 `message.text` through triggers; PostgreSQL indexes the same expressions
-core/search.py queries (`ticket_document`, `message_document`), so the
+core/queries/search.py queries (`ticket_document`, `message_document`), so the
 planner uses the index. Both are created with the schema (create_all), and a
 migration creates them with `install(connection)`.
 """

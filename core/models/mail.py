@@ -118,7 +118,7 @@ class UsedStamp(Base):
 
 
 class Setting(Base):
-    """A policy value admins change at run time, as JSON (see core/policy.py)."""
+    """A policy value admins change at run time, as JSON (see core/config/policy.py)."""
 
     __tablename__ = "setting"
     key: Mapped[str] = mapped_column(String(64), primary_key=True)

@@ -328,7 +328,7 @@ def upgrade() -> None:
 
 
     # Full-text search: GIN expression indexes on PostgreSQL (the very
-    # expressions core/search.py queries), FTS5 tables and triggers on SQLite.
+    # expressions core/queries/search.py queries), FTS5 tables and triggers on SQLite.
     bind = op.get_bind()
     if bind.dialect.name == "postgresql":
         for index in FULLTEXT_INDEXES:

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from flask import render_template, request
 
-from core.directory import import_directory
-from core.directory_csv import BadDirectory, read_directory
+from core.directory.csvrows import BadDirectory, read_directory
+from core.directory.offices import import_directory
 from portal.admin import bp
 from portal.app import db
 from portal.auth import ADMIN, SYSTEM, access

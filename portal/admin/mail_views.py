@@ -3,10 +3,13 @@ from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
 
-from core.admin_mail import (
-    BadTemplate, NotFound, discard, failed_mail, give_up_mail, quarantined, quarantined_mail, raw_preview,
-    read_template, request_reprocess, restore_template, retry_mail, save_template, template_files,
+from core.mail.quarantine import (
+    NotFound, discard, failed_mail, give_up_mail, quarantined, quarantined_mail, raw_preview, request_reprocess,
+    retry_mail,
 )
+from core.mail.templates import BadTemplate
+from core.mail.templates import NotFound as TemplateNotFound
+from core.mail.templates import read_template, restore_template, save_template, template_files
 from portal.admin import bp
 from portal.app import db, settings
 from portal.auth import SYSTEM, access
@@ -25,7 +28,7 @@ def mail_templates():
 def mail_template(name: str):
     try:
         text, own = read_template(settings(), name)
-    except NotFound:
+    except TemplateNotFound:
         abort(404)
     if request.method == "GET":
         return render_template("admin/mail_template.html", name=name, text=text, own=own)

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
 
-from core.admin_catalog import CatalogError, PriorityForm, list_categories, list_priorities, save_category, save_priority
-from core.admin_users import managed_office
-from core.canned import UnknownCanned, list_all_canned, save_canned
-from core.policy import FIELDS, BadSetting, Policy, load_policy, update_policy
-from core.staff import StaffError
+from core.config.policy import FIELDS, BadSetting, Policy, load_policy, update_policy
+from core.directory.accounts import managed_office
+from core.directory.staff import StaffError
+from core.tickets.canned import UnknownCanned, list_all_canned, save_canned
+from core.tickets.catalog import CatalogError, PriorityForm, list_categories, list_priorities, save_category, save_priority
 from portal.admin import bp
 from portal.app import db
 from portal.auth import SYSTEM, access

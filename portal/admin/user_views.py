@@ -3,12 +3,12 @@ from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
 
-from core import outbox
-from core.admin_users import UserNotFound, add_user, list_users, managed_user, update_user
-from core.logins import request_reset
+from core.access.logins import request_reset
+from core.access.passwords import WeakPassword
+from core.directory.accounts import UserNotFound, add_user, list_users, managed_user, update_user
+from core.directory.staff import StaffError
+from core.mail import outbox
 from core.models import Role
-from core.passwords import WeakPassword
-from core.staff import StaffError
 from portal.admin import bp
 from portal.app import db, settings
 from portal.auth import ADMIN, access

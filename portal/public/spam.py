@@ -13,9 +13,9 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from core import ratelimit
-from core.policy import Policy
-from core.tokens import sign, signature_matches
+from core.access import ratelimit
+from core.access.tokens import sign, signature_matches
+from core.config.policy import Policy
 
 MIN_AGE = timedelta(seconds=2)
 MAX_AGE = ratelimit.STAMP_LIFETIME

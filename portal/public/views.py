@@ -12,13 +12,14 @@ from flask import (Blueprint, abort, current_app, flash, g, make_response, redir
                    send_file, session, url_for)
 from flask_wtf.csrf import CSRFError
 
-from core import customer, public, thumbnails
-from core.customer import UnknownSchool, UploadRefused, WebTicket
+from core.access.tokens import link_token
+from core.config.policy import Policy, load_policy
+from core.content import thumbnails
 from core.models import Status, utcnow
-from core.policy import Policy, load_policy
-from core.store import Store
-from core.tickets import find_by_token
-from core.tokens import link_token
+from core.storage.files import Store
+from core.tickets import private_link as public, requester as customer
+from core.tickets.intake import find_by_token
+from core.tickets.requester import UnknownSchool, UploadRefused, WebTicket
 from portal.app import csrf, db, settings
 from portal.i18n import translate as _
 from portal.public import spam
@@ -190,7 +191,7 @@ def ticket(token: str):
 
 
 def _check_form_token(token: str) -> None:
-    """CSRF for the private page's forms (see core.public.form_token)."""
+    """CSRF for the private page's forms (see core.tickets.private_link.form_token)."""
     if not public.form_token_matches(settings().secret_key, token, request.form.get("csrf_token")):
         raise CSRFError("The CSRF token is missing or does not match.")
 

@@ -7,7 +7,7 @@ from flask import Blueprint, abort
 from flask_login import current_user
 from sqlalchemy.orm import Session
 
-from core.logins import active_user
+from core.access.logins import active_user
 from core.models import User
 
 bp = Blueprint("staff", __name__)

@@ -4,10 +4,10 @@ from __future__ import annotations
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import login_user
 
-from core.logins import WrongPassword, change_password
-from core.passwords import WeakPassword
-from core.policy import load_policy
-from core.staff_actions import set_availability
+from core.access.logins import WrongPassword, change_password
+from core.access.passwords import WeakPassword
+from core.config.policy import load_policy
+from core.tickets.actions import set_availability
 from portal.app import db
 from portal.auth import STAFF, SessionUser, access
 from portal.i18n import translate as _

@@ -4,11 +4,11 @@ from __future__ import annotations
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import login_user, logout_user, current_user
 
-from core import outbox
-from core.logins import BadResetToken, LoginRefused, request_reset, reset_password, user_of_reset, verify_login
-from core.passwords import WeakPassword
-from core.policy import load_policy
-from core.staff_actions import set_availability
+from core.access.logins import BadResetToken, LoginRefused, request_reset, reset_password, user_of_reset, verify_login
+from core.access.passwords import WeakPassword
+from core.config.policy import load_policy
+from core.mail import outbox
+from core.tickets.actions import set_availability
 from portal.app import db, settings
 from portal.auth import PUBLIC, STAFF, SessionUser, access
 from portal.i18n import translate as _

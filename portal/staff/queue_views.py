@@ -5,11 +5,11 @@ from datetime import date
 
 from flask import abort, current_app, redirect, render_template, request, url_for
 
+from core.config.policy import load_policy
 from core.models import Status
-from core.policy import load_policy
-from core.queues import QUEUES, SORTS, Filters, count_queues, filter_choices, list_queue, scope_of
-from core.recent import RecentAnswers
-from core.search import search_tickets
+from core.queries.queues import QUEUES, SORTS, Filters, count_queues, filter_choices, list_queue, scope_of
+from core.queries.search import search_tickets
+from core.storage.recent import RecentAnswers
 from portal.app import db
 from portal.auth import STAFF, access
 from portal.staff import bp, me

@@ -8,7 +8,7 @@ from datetime import date
 from flask import Response, render_template, request
 
 from core.models import utcnow
-from core.reports import BadPeriod, as_csv_rows, office_report, period
+from core.queries.reports import BadPeriod, as_csv_rows, office_report, period
 from portal.app import db
 from portal.auth import STAFF, access
 from portal.i18n import translate as _

@@ -5,15 +5,15 @@ from functools import wraps
 
 from flask import abort, flash, redirect, render_template, request, send_file, url_for
 
-from core import staff_actions as actions
-from core.canned import UnknownCanned, list_canned
-from core.customer import Upload, UploadRefused
-from core.lifecycle import ALLOWED, ForbiddenTransition
+from core.config.policy import load_policy
 from core.models import Status
-from core.policy import load_policy
-from core.queues import Choice
-from core.staff_actions import ActionRefused, ReadOnly, TicketNotFound
-from core.store import Store
+from core.queries.queues import Choice
+from core.storage.files import Store
+from core.tickets import actions
+from core.tickets.actions import ActionRefused, ReadOnly, TicketNotFound
+from core.tickets.canned import UnknownCanned, list_canned
+from core.tickets.lifecycle import ALLOWED, ForbiddenTransition
+from core.tickets.requester import Upload, UploadRefused
 from portal.app import db, settings
 from portal.auth import STAFF, access
 from portal.i18n import translate as _

@@ -6,10 +6,10 @@ from datetime import datetime
 
 from sqlalchemy import select
 
+from core.config.policy import Policy
 from core.demo import seed_defaults
 from core.models import Office, Priority, Role, Ticket
-from core.policy import Policy
-from core.tickets import customer_office, open_ticket
+from core.tickets.intake import customer_office, open_ticket
 from tests.core.tiers import load_chain, mail
 from tests.factories import make_user
 

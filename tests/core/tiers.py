@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
+from core.config.policy import Policy
 from core.models import Office, Ticket
-from core.policy import Policy
-from core.tickets import Incoming, customer_office, open_ticket
+from core.tickets.intake import Incoming, customer_office, open_ticket
 from tests.factories import DIRECTORY, load_directory
 
 T0 = datetime(2026, 3, 2, 8, 0, tzinfo=timezone.utc)  # a Monday

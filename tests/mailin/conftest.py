@@ -9,10 +9,9 @@ import sqlite3
 import pytest
 from sqlalchemy import event, text
 
-from core.db import Database, make_engine
-from core.models import Base
-
 from core.demo import seed_defaults
+from core.models import Base
+from core.storage.db import Database, make_engine
 from mailin.smtpd import BackgroundServer
 from tests.conftest import _create_database, _drop_database, make_settings
 from tests.factories import load_directory

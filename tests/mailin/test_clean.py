@@ -1,8 +1,8 @@
 """Cleaning: display text, sanitised HTML with inline images, attachment rules."""
 from __future__ import annotations
 
-from core.policy import Policy
-from core.store import Store
+from core.config.policy import Policy
+from core.storage.files import Store
 from mailin.clean import clean
 from mailin.parse import parse
 from tests.mailin.mails import PDF, PNG, with_parts

@@ -8,7 +8,7 @@ from collections import Counter
 from sqlalchemy import func, select
 
 from core.models import Message, Outcome, RawMail
-from core.store import Store
+from core.storage.files import Store
 from mailin.pipeline import ingest
 from tests._shared import mail_corpus
 

@@ -11,12 +11,12 @@ import pytest
 from sqlalchemy import exc as sa_exc
 from sqlalchemy import select
 
-from core import lifecycle
 from core.models import (
     Attachment, Message, Office, Outbox, OutboxStatus, Outcome, RawMail, Setting, Status, Ticket, TicketLink,
     utcnow,
 )
-from core.store import Store
+from core.storage.files import Store
+from core.tickets import lifecycle
 from mailin.inbound import AlreadyProcessed, TemporaryFailure
 from mailin.pipeline import WriterLock, ingest, record_row, reprocess, sniff_message_id
 from tests.mailin.conftest import impatient, locked

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from core.admin_mail import request_reprocess
+from core.mail.quarantine import request_reprocess
 from core.models import Event, Outcome, RawMail, Role
-from core.store import Store
+from core.storage.files import Store
 from mailin.quarantine import reprocess_requested
 from tests.factories import load_directory, make_user
 

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
+from core.mail.msgids import make_message_id
 from core.models import Outcome, RawMail
-from core.msgids import make_message_id
 from mailin.inbound import Duplicate, FromOurselves, InboundMail
 from mailin.screen import auto_reply_reason, check_duplicate, check_loop, wants_no_auto_reply
 

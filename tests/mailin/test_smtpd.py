@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import func, select
 
 from core.models import Message, Outbox, OutboxStatus, Outcome, RawMail, Setting, Ticket
-from core.store import Store
+from core.storage.files import Store
 from mailin.smtpd import BackgroundServer
 from tests.mailin.conftest import impatient, locked, transcript
 from tests.mailin.mails import HELPDESK, PDF, delivery_report, mail, message_id_of, with_parts

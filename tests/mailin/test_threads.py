@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import pytest
 
+from core.config.policy import load_policy
+from core.mail.msgids import make_message_id
 from core.models import Direction, Message, Ticket
-from core.msgids import make_message_id
-from core.policy import load_policy
-from core.tickets import Incoming, open_ticket
+from core.tickets.intake import Incoming, open_ticket
 from mailin.inbound import InboundMail
 from mailin.threads import find_ticket, may_write, thread
 from tests.factories import load_directory

@@ -14,9 +14,9 @@ from multiprocessing import Pipe
 import pytest
 from sqlalchemy import event, select
 
-from core.db import READ_ONLY, Database
 from core.models import Attachment, Message, Outbox, OutboxStatus, Outcome, RawMail, Ticket
-from core.store import Store
+from core.storage.db import READ_ONLY, Database
+from core.storage.files import Store
 from mailin.inbound import TemporaryFailure, Unthreaded
 from mailin.pipeline import Arrival, Stopped, ingest, record_row, writing
 from mailin.writer import (

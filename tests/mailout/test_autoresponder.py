@@ -11,12 +11,12 @@ from email import policy as email_policy
 from freezegun import freeze_time
 from sqlalchemy import func, select
 
-from core import notices
-from core.db import Database
+from core.config.policy import load_policy
+from core.mail import notices
 from core.models import Outbox, OutboxStatus, Ticket
-from core.policy import load_policy
-from core.refs import find_ref
-from core.tickets import Incoming, add_customer_message, customer_office, open_ticket
+from core.storage.db import Database
+from core.tickets.intake import Incoming, add_customer_message, customer_office, open_ticket
+from core.tickets.refs import find_ref
 from mailout.deliver import deliver_due
 from tests.factories import load_directory
 from tests.mailout.world import open_with_ack

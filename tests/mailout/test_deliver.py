@@ -9,10 +9,10 @@ import mailparser
 from freezegun import freeze_time
 from sqlalchemy import event, select
 
-from core import outbox
-from core.db import Database
+from core.mail import outbox
+from core.mail.msgids import ref_from_message_id
 from core.models import Outbox, OutboxStatus, Setting, utcnow
-from core.msgids import ref_from_message_id
+from core.storage.db import Database
 from mailout.deliver import deliver_due
 from tests.factories import load_directory
 from tests.mailout.world import open_with_ack

@@ -6,11 +6,11 @@ from email import policy as email_policy
 import mailparser
 import pytest
 
-from core import notices, outbox
+from core.config.policy import load_policy
+from core.mail import notices, outbox
 from core.models import Attachment, Direction, Message, utcnow
-from core.policy import load_policy
-from core.store import Store
-from core.tickets import link_of
+from core.storage.files import Store
+from core.tickets.intake import link_of
 from mailout.deliver import deliver_due
 from mailout.render import render
 from tests.factories import load_directory, make_user

@@ -5,11 +5,11 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from core import notices
+from core.config.policy import load_policy
+from core.config.settings import Settings
+from core.mail import notices
 from core.models import Ticket
-from core.policy import load_policy
-from core.settings import Settings
-from core.tickets import Incoming, customer_office, open_ticket
+from core.tickets.intake import Incoming, customer_office, open_ticket
 
 
 def open_with_ack(session: Session, settings: Settings, *, sender: str = "sman1@sekolah.test",

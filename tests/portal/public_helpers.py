@@ -7,12 +7,12 @@ import re
 
 from PIL import Image
 
+from core.access.tokens import link_token
+from core.config.policy import Policy
 from core.demo import seed_defaults
 from core.models import Attachment, Direction, Message, Status
-from core.policy import Policy
-from core.store import Store
-from core.tickets import Incoming, customer_office, open_ticket
-from core.tokens import link_token
+from core.storage.files import Store
+from core.tickets.intake import Incoming, customer_office, open_ticket
 from tests.factories import load_directory, make_user
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from core.config.policy import Policy
 from core.models import Role, Ticket
-from core.policy import Policy
-from core.tickets import Incoming, customer_office, open_ticket
+from core.tickets.intake import Incoming, customer_office, open_ticket
 from tests.factories import PASSWORD, load_directory, make_user
 
 

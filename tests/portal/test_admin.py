@@ -4,9 +4,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from core.config.policy import load_policy
 from core.models import Outbox, OutboxStatus, Outcome, Priority, RawMail, Ticket, User
-from core.policy import load_policy
-from core.store import Store
+from core.storage.files import Store
 from mailin.quarantine import reprocess_requested
 from tests.portal.staff_world import build_world, log_in
 

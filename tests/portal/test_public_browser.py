@@ -11,9 +11,9 @@ from email import policy as email_policy
 import pytest
 from sqlalchemy import select
 
-from core import lifecycle
-from core.db import Database
 from core.models import Direction, Message, Status, Ticket
+from core.storage.db import Database
+from core.tickets import lifecycle
 from mailout.deliver import deliver_due
 from tests.factories import make_user
 from tests.mailout.relay import Relay

@@ -9,9 +9,9 @@ import pytest
 from freezegun import freeze_time
 from sqlalchemy import func, select
 
+from core.config.policy import update_policy
+from core.config.settings import load_settings
 from core.models import Outbox, Ticket
-from core.policy import update_policy
-from core.settings import load_settings
 from portal import create_app
 from tests.portal.public_helpers import hidden, png, seed
 

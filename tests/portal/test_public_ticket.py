@@ -8,9 +8,9 @@ import pytest
 from freezegun import freeze_time
 from sqlalchemy import select
 
-from core.customer import reissue_link
+from core.config.policy import update_policy
 from core.models import Direction, Event, Message, Status, Ticket
-from core.policy import update_policy
+from core.tickets.requester import reissue_link
 from tests.portal.public_helpers import hidden, make_ticket, png, seed
 
 HTML = b"<!doctype html><html><body><script>document.location='https://evil.example'</script></body></html>"

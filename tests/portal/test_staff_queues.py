@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import re
 
-from core.policy import Policy
-from core.tickets import Incoming, customer_office, open_ticket
+from core.config.policy import Policy
+from core.tickets.intake import Incoming, customer_office, open_ticket
 from tests.portal.staff_world import log_in
 
 

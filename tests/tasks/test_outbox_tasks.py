@@ -12,7 +12,7 @@ import pytest
 from celery.contrib.testing.worker import start_worker
 
 from celery_app import DELIVER_EVERY_SECONDS, make_app
-from core.db import Database
+from core.storage.db import Database
 from tasks.outbox import deliver_outbox
 from tests.conftest import make_settings
 from tests.factories import load_directory

@@ -8,10 +8,10 @@ from datetime import timedelta
 from celery.contrib.testing.worker import start_worker
 
 from celery_app import SWEEP_EVERY_SECONDS, make_app
-from core import lifecycle
+from core.config.policy import Policy
 from core.models import Status, Ticket, utcnow
-from core.policy import Policy
-from core.tickets import Incoming, customer_office, open_ticket
+from core.tickets import lifecycle
+from core.tickets.intake import Incoming, customer_office, open_ticket
 from tasks.sweep import sweep
 from tests.factories import load_directory
 

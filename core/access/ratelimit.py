@@ -1,0 +1,87 @@
+"""Counting actions in a sliding window, in the database, so a limit holds
+across every web and worker process (an in-memory counter would hold per
+process only and forget on restart)."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import bindparam, delete, func, insert, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from core.models import RateEvent, UsedStamp, utcnow
+from core.storage.db import select_plain, write_plain
+
+# The longest window any limit counts over (automatic mails per day).
+LONGEST_WINDOW = timedelta(days=1)
+# How long a signed form stamp is accepted; a spent stamp older than this
+# would be refused as expired anyway, so its record may go.
+STAMP_LIFETIME = timedelta(hours=6)
+
+# Built once: mail ingest counts and hits on every new ticket, and building a
+# statement costs several times more than running it.
+_RATE = RateEvent.__table__
+_HIT = insert(_RATE)
+_COUNT = select(func.count()).where(_RATE.c.key == bindparam("key"), _RATE.c.at > bindparam("since"))
+_COUNT_TWO = select(func.count().filter(_RATE.c.at > bindparam("short_since")), func.count()).where(
+    _RATE.c.key == bindparam("key"), _RATE.c.at > bindparam("long_since"))
+
+
+def hit(session: Session, key: str, now: datetime | None = None) -> None:
+    """Count one action under `key` (written at once, by a plain INSERT)."""
+    write_plain(session.connection(), _HIT, {"key": key[:300], "at": now or utcnow()})
+
+
+def count(session: Session, key: str, window: timedelta, now: datetime | None = None) -> int:
+    since = (now or utcnow()) - window
+    return session.connection().execute(_COUNT, {"key": key[:300], "since": since}).scalar() or 0
+
+
+def counts(session: Session, key: str, short: timedelta, long: timedelta,
+           now: datetime | None = None) -> tuple[int, int]:
+    """The counts in two windows (short within long), in one query."""
+    now = now or utcnow()
+    ((in_short, in_long),) = select_plain(session.connection(), _COUNT_TWO, {
+        "key": key[:300], "short_since": now - short, "long_since": now - long})
+    return in_short or 0, in_long or 0
+
+
+def allowed(session: Session, key: str, limit: int, window: timedelta, now: datetime | None = None) -> bool:
+    """Whether fewer than `limit` actions were counted in the window; a limit of 0: no limit."""
+    return limit <= 0 or under(limit, count(session, key, window, now))  # no query without a limit
+
+
+def under(limit: int, counted: int) -> bool:
+    """Whether `counted` actions leave room under `limit`; a limit of 0: no limit."""
+    return limit <= 0 or counted < limit
+
+
+def prune(session: Session, before: datetime) -> int:
+    """Forget actions older than every window in use; returns how many."""
+    return session.execute(delete(RateEvent).where(RateEvent.at < before)).rowcount or 0
+
+
+def use_once(session: Session, nonce: str, now: datetime | None = None) -> bool:
+    """Spend a one-time value (a form's stamp); False if it was spent before.
+
+    The insert runs in a savepoint so a clash leaves the caller's transaction
+    usable; on PostgreSQL a concurrent twin waits for the first to commit,
+    then clashes.
+    """
+    try:
+        with session.begin_nested():
+            session.add(UsedStamp(nonce=nonce[:32], used_at=now or utcnow()))
+    except IntegrityError:
+        return False
+    return True
+
+
+def prune_stamps(session: Session, before: datetime) -> int:
+    """Forget spent stamps old enough to be refused as expired anyway."""
+    return session.execute(delete(UsedStamp).where(UsedStamp.used_at < before)).rowcount or 0
+
+
+def forget_old(session: Session, now: datetime | None = None) -> int:
+    """What the sweep calls: drop counts and spent stamps no rule can look at any more."""
+    now = now or utcnow()
+    return prune(session, now - LONGEST_WINDOW) + prune_stamps(session, now - STAMP_LIFETIME)

@@ -1,0 +1,150 @@
+"""Rules admins change at run time, stored in the `setting` table as JSON.
+
+Each field has a working default, so a fresh installation behaves sensibly
+before anyone opens the admin pages.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, fields, replace
+from typing import Iterable
+
+from sqlalchemy import Connection, select
+from sqlalchemy.orm import Session
+
+from core import audit
+from core.models import Setting, User
+from core.storage.db import Database
+from core.tickets import hours
+
+DEFAULT_EXTENSIONS = (
+    "pdf", "doc", "docx", "xls", "xlsx", "ppt", "pptx", "odt", "ods", "odp", "rtf", "txt",
+    "csv", "jpg", "jpeg", "png", "gif", "webp", "bmp", "tif", "tiff", "zip",
+)
+
+
+@dataclass(frozen=True)
+class Policy:
+    # Days a ticket may wait in `answered` before it closes itself (seed 000).
+    auto_close_days: int = 7
+    # Days after closing in which a customer's mail reopens the ticket;
+    # later mail opens a new ticket linked to the old one.
+    reopen_days: int = 14
+    # Largest single attachment, in bytes (seed 000: 5 MB).
+    attachment_max_bytes: int = 5 * 1024 * 1024
+    attachment_extensions: tuple[str, ...] = DEFAULT_EXTENSIONS
+    # Office code that receives mail from unknown senders; empty: the root.
+    triage_office: str = ""
+    # Most open tickets the automatic rules give one agent; 0: no cap.
+    agent_cap: int = 0
+    # An agent above the average by more than this gives a ticket to a newcomer.
+    rebalance_margin: int = 1
+    # Hours an agent may be unavailable before their tickets return to the pool.
+    absence_hours: int = 48
+    # Hours before an SLA due time at which staff are warned.
+    sla_warning_hours: int = 2
+    # SLA clocks count only working time: opening hours "HH:MM-HH:MM" (empty:
+    # around the clock), in this time zone, on these days, except holidays
+    # (YYYY-MM-DD). See core.tickets.hours.
+    sla_business_hours: str = ""
+    sla_business_days: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri")
+    sla_holidays: tuple[str, ...] = ()
+    sla_timezone: str = "Asia/Jakarta"
+    # Automatic mails to one address: at most this many per 10 minutes and per day.
+    auto_mail_per_10min: int = 5
+    auto_mail_per_day: int = 30
+    # Language of mail and pages when nothing more specific is known.
+    default_language: str = "id"
+    # Show remote images in HTML mail; off by default (tracking pixels).
+    allow_remote_images: bool = False
+    # Kind of office whose rows are customers (their registered email opens tickets).
+    customer_kind: str = "school"
+    # Days a customer's private link stays valid after it is issued; 0: forever.
+    token_days: int = 0
+    # The public web form, per hour: tickets from one address, posts from one IP.
+    web_tickets_per_address_hour: int = 5
+    web_posts_per_ip_hour: int = 30
+    # Most links a web form message may carry; spam carries many.
+    web_max_links: int = 3
+
+
+FIELDS = {f.name: f for f in fields(Policy)}
+
+
+_SETTINGS = select(Setting.key, Setting.value)  # built once: every mail reads the policy
+
+
+def load_policy(session: Session | Connection) -> Policy:
+    return _policy_of(session.execute(_SETTINGS))
+
+
+def read_policy(db: Database) -> Policy:
+    """load_policy, read outside any transaction: the mail pipeline reads the
+    policy for every mail, before its write transaction."""
+    return _policy_of(db.read_plain(_SETTINGS))
+
+
+def _policy_of(rows: Iterable) -> Policy:
+    global _last_read
+    rows = tuple(sorted(tuple(row) for row in rows))
+    cached = _last_read
+    if cached is not None and cached[0] == rows:
+        return cached[1]  # every mail reads the policy; it seldom changes
+    stored = {key: json.loads(value) for key, value in rows}
+    values = {name: tuple(value) if isinstance(value, list) else value
+              for name, value in stored.items() if name in FIELDS}
+    policy = Policy(**values)
+    _last_read = (rows, policy)
+    return policy
+
+
+# The stored rows last read and the policy made of them (Policy is frozen).
+_last_read: tuple[tuple, Policy] | None = None
+
+
+class BadSetting(ValueError):
+    def __init__(self, name: str, message: str):
+        super().__init__(f"{name}: {message}")
+        self.name = name
+
+
+def update_policy(session: Session, actor: User | str | None = None, **changes) -> Policy:
+    current = load_policy(session)
+    for name, value in changes.items():
+        if name not in FIELDS:
+            raise BadSetting(name, "no such setting")
+        expected = type(getattr(Policy(), name))
+        if expected is tuple and isinstance(value, (list, tuple)):
+            value = tuple(value)
+        elif expected is int and not isinstance(value, bool) and isinstance(value, int):
+            if value < 0:
+                raise BadSetting(name, "must not be negative")
+        elif not isinstance(value, expected):
+            raise BadSetting(name, f"must be {expected.__name__}")
+        _check_format(name, value)
+        old = getattr(current, name)
+        if old == value:
+            continue
+        row = session.get(Setting, name) or Setting(key=name)
+        row.value = json.dumps(list(value) if isinstance(value, tuple) else value)
+        session.add(row)
+        audit.record(session, None, "setting", actor, from_value=f"{name}={old}", to_value=value)
+    session.flush()
+    return replace(current, **{k: tuple(v) if isinstance(v, list) else v for k, v in changes.items()})
+
+
+# Settings whose text must parse, checked before they are stored.
+_FORMATS = {"sla_business_hours": lambda v: v.strip() and hours.parse_hours(v),
+            "sla_business_days": hours.parse_days, "sla_holidays": hours.parse_holidays,
+            "sla_timezone": hours.parse_zone}
+
+
+def _check_format(name: str, value: object) -> None:
+    try:
+        _FORMATS.get(name, lambda v: None)(value)
+    except ValueError as exc:
+        raise BadSetting(name, str(exc)) from None
+
+
+def as_dict(policy: Policy) -> dict:
+    return asdict(policy)

@@ -1,0 +1,92 @@
+"""Process settings, read once from HELPDESK_* environment variables.
+
+Nothing else in the project reads os.environ: everything receives a Settings.
+Settings that admins change at run time (auto-close days, attachment rules,
+...) are not here; they live in the database (core/config/policy.py).
+"""
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Settings:
+    # Everything the process writes: database, attachments, raw mail,
+    # outgoing mail folder. One folder is one installation.
+    data_dir: Path
+    # SQLite in the data dir on one machine, PostgreSQL in production.
+    database_url: str
+    # Empty means the embedded broker (a folder under the data dir), so one
+    # machine needs no server; redis://... in production.
+    broker_url: str
+    # host:port of the outgoing relay; empty writes .eml files to
+    # data_dir/outgoing so a demo never sends real mail.
+    smtp_relay: str
+    # The address customers write to and replies come from.
+    address: str
+    # Links in mail point here.
+    base_url: str
+    # Signs sessions, CSRF tokens and our Message-IDs.
+    secret_key: str
+    # Further addresses the SMTP server accepts as the helpdesk's own.
+    aliases: tuple[str, ...]
+    # Largest message the SMTP server accepts (bytes); larger gets 552.
+    max_message_bytes: int
+    # Mailbox the IMAP poller reads, as imap://user:password@host:port/FOLDER.
+    imap_url: str
+    # Reverse proxies in front of the portal whose X-Forwarded-For/-Proto the
+    # portal believes (0: none, the peer address is the client's).
+    trusted_proxies: int = 0
+
+    @property
+    def domain(self) -> str:
+        return self.address.rpartition("@")[2] or "localhost"
+
+    @property
+    def own_addresses(self) -> frozenset[str]:
+        return frozenset(a.lower() for a in (self.address, *self.aliases))
+
+    @property
+    def embedded_broker(self) -> bool:
+        return not self.broker_url
+
+    def path(self, *parts: str) -> Path:
+        return self.data_dir.joinpath(*parts)
+
+
+def _secret_key(data_dir: Path, given: str) -> str:
+    """The given key, or one generated on first start and kept in the data dir."""
+    if given:
+        return given
+    key_file = data_dir / "secret_key"
+    if not key_file.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_hex(32))
+    return key_file.read_text().strip()
+
+
+def load_settings(environ: dict[str, str] | None = None) -> Settings:
+    env = os.environ if environ is None else environ
+
+    def get(name: str, default: str = "") -> str:
+        return env.get(f"HELPDESK_{name}", "").strip() or default
+
+    data_dir = Path(get("DATA_DIR", "./var")).resolve()
+    return Settings(
+        data_dir=data_dir,
+        database_url=get("DATABASE_URL", f"sqlite:///{data_dir / 'helpdesk.db'}"),
+        broker_url=get("BROKER_URL"),
+        smtp_relay=get("SMTP_RELAY"),
+        address=get("ADDRESS", "helpdesk@localhost").lower(),
+        base_url=get("BASE_URL", "http://127.0.0.1:8000").rstrip("/"),
+        secret_key=_secret_key(data_dir, get("SECRET_KEY")),
+        aliases=tuple(a.strip().lower() for a in get("ALIASES").split(",") if a.strip()),
+        max_message_bytes=int(get("MAX_MESSAGE_BYTES", str(25 * 1024 * 1024))),
+        imap_url=get("IMAP_URL"),
+        trusted_proxies=int(get("TRUSTED_PROXIES", "0")),
+    )

@@ -1,0 +1,103 @@
+"""Mail that needs an admin: the quarantine (release or discard) and outgoing
+mail that failed for good (retry or give up)."""
+from __future__ import annotations
+
+from datetime import datetime
+from email.parser import BytesHeaderParser
+from email.policy import default as default_policy
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core import audit
+from core.config.settings import Settings
+from core.models import Outbox, OutboxStatus, Outcome, RawMail, User, utcnow
+from core.storage.files import Store
+
+PREVIEW_BYTES = 20_000
+
+
+class NotFound(LookupError):
+    pass
+
+
+def quarantined(session: Session, limit: int = 200) -> list[RawMail]:
+    return list(session.scalars(select(RawMail).where(
+        RawMail.outcome == Outcome.quarantined, RawMail.discarded_at.is_(None)
+    ).order_by(RawMail.received_at.desc()).limit(limit)))
+
+
+def quarantined_mail(session: Session, raw_id: int) -> RawMail:
+    raw = session.get(RawMail, raw_id)
+    if raw is None or raw.outcome is not Outcome.quarantined or raw.discarded_at is not None:
+        raise NotFound(raw_id)
+    return raw
+
+
+def raw_preview(settings: Settings, raw: RawMail) -> tuple[list[tuple[str, str]], str]:
+    """Headers and the start of a raw message as text, for an admin to judge it."""
+    store = Store(settings.path("store"))
+    if not store.exists(raw.sha256):
+        return [], ""
+    content = store.get(raw.sha256)
+    headers = BytesHeaderParser(policy=default_policy).parsebytes(content)
+    return [(k, str(v)[:500]) for k, v in headers.items()], content[:PREVIEW_BYTES].decode("utf-8", "replace")
+
+
+def request_reprocess(session: Session, actor: User, raw_id: int, *, now: datetime | None = None) -> None:
+    """Ask for a quarantined message to go through the pipeline again.
+
+    The mail pipeline runs in the mail processes, not the web's, so the
+    request is a mark that a periodic task picks up within seconds; asking
+    twice is harmless."""
+    raw = quarantined_mail(session, raw_id)
+    if raw.reprocess_requested_at is None:
+        raw.reprocess_requested_at = now or utcnow()
+        audit.record(session, None, "quarantine_reprocess", actor, to_value=f"raw mail {raw.id}",
+                     detail=raw.reason)
+    session.flush()
+
+
+def reprocess_requests(session: Session, limit: int = 50) -> list[int]:
+    """The raw mails waiting to be processed again, oldest request first."""
+    return list(session.scalars(select(RawMail.id).where(RawMail.reprocess_requested_at.is_not(None))
+                                .order_by(RawMail.reprocess_requested_at, RawMail.id).limit(limit)))
+
+
+def reprocess_done(session: Session, raw_id: int) -> None:
+    raw = session.get(RawMail, raw_id)
+    if raw is not None:
+        raw.reprocess_requested_at = None
+    session.flush()
+
+
+def discard(session: Session, actor: User, raw_id: int, *, now: datetime | None = None) -> None:
+    raw = quarantined_mail(session, raw_id)
+    raw.discarded_at = now or utcnow()
+    audit.record(session, None, "quarantine_discarded", actor, to_value=f"raw mail {raw.id}",
+                 detail=raw.reason)
+    session.flush()
+
+
+def failed_mail(session: Session, limit: int = 200) -> list[Outbox]:
+    return list(session.scalars(select(Outbox).where(Outbox.status == OutboxStatus.failed)
+                                .order_by(Outbox.created_at.desc()).limit(limit)))
+
+
+def retry_mail(session: Session, actor: User, outbox_id: int, *, now: datetime | None = None) -> None:
+    """Send a failed mail again from the next delivery pass, with a fresh count of attempts."""
+    row = session.get(Outbox, outbox_id)
+    if row is None or row.status is not OutboxStatus.failed:
+        raise NotFound(outbox_id)
+    row.status, row.attempts, row.next_attempt_at, row.locked_until = OutboxStatus.pending, 0, now or utcnow(), None
+    audit.record(session, None, "outbox_retry", actor, to_value=f"outbox {row.id} to {row.to_address}")
+    session.flush()
+
+
+def give_up_mail(session: Session, actor: User, outbox_id: int) -> None:
+    row = session.get(Outbox, outbox_id)
+    if row is None or row.status is not OutboxStatus.failed:
+        raise NotFound(outbox_id)
+    row.status = OutboxStatus.suppressed
+    audit.record(session, None, "outbox_given_up", actor, to_value=f"outbox {row.id} to {row.to_address}")
+    session.flush()

@@ -1,0 +1,245 @@
+"""The staff queues: named views of the tickets one user may see, with counts,
+filters, sorting and pages.
+
+Every query starts from core.access.visibility's scope, so a queue, a count and a
+filter can never show a ticket of a sibling office.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
+from math import ceil
+from typing import Callable, NamedTuple
+
+from sqlalchemy import ColumnElement, Row, Select, and_, func, or_, select
+from sqlalchemy.orm import Session, aliased
+
+from core.access.visibility import visible_tickets
+from core.config.policy import Policy
+from core.models import Category, Office, Priority, Status, Ticket, User, utcnow
+from core.storage.recent import RecentAnswers, remembered
+from core.tickets import sla
+
+PAGE_SIZE = 50
+# Counts stop here: "1000+" is as useful as an exact million and far cheaper.
+COUNT_CAP = 1000
+OPEN_STATES = (Status.open, Status.answered, Status.on_hold, Status.forwarded)
+
+
+@dataclass(frozen=True)
+class Queue:
+    name: str
+    label: str
+    where: Callable[[User, datetime, Policy], ColumnElement[bool]]
+    read_only: bool = False
+
+
+def _held(user: User) -> ColumnElement[bool]:
+    return Ticket.office_id == user.office_id
+
+
+def _sla_due(user: User, now: datetime, policy: Policy) -> ColumnElement[bool]:
+    soon = sla.warning_horizon(now, policy)
+    late = or_(Ticket.sla_breached_at.is_not(None),
+               and_(Ticket.first_response_at.is_(None), Ticket.first_response_due_at <= soon),
+               Ticket.resolution_due_at <= soon)
+    return and_(_held(user), Ticket.status.in_(OPEN_STATES), late)
+
+
+QUEUES: dict[str, Queue] = {q.name: q for q in [
+    Queue("unassigned", "Unassigned in my office",
+          lambda u, n, p: and_(_held(u), Ticket.assignee_id.is_(None), Ticket.status.in_(OPEN_STATES))),
+    Queue("mine", "Mine", lambda u, n, p: and_(_held(u), Ticket.assignee_id == u.id,
+                                               Ticket.status.in_(OPEN_STATES))),
+    Queue("open", "Open", lambda u, n, p: and_(_held(u), Ticket.status == Status.open)),
+    Queue("forwarded", "Forwarded to us", lambda u, n, p: and_(_held(u), Ticket.status == Status.forwarded)),
+    Queue("on_hold", "On hold", lambda u, n, p: and_(_held(u), Ticket.status == Status.on_hold)),
+    Queue("answered", "Answered", lambda u, n, p: and_(_held(u), Ticket.status == Status.answered)),
+    Queue("sla", "SLA breached or near", _sla_due),
+    Queue("below", "Held below my office", lambda u, n, p: and_(
+        Ticket.office_id != u.office_id, Ticket.status.in_(OPEN_STATES)), read_only=True),
+    Queue("closed", "Closed", lambda u, n, p: and_(_held(u), Ticket.status == Status.closed)),
+]}
+
+
+@dataclass(frozen=True)
+class Filters:
+    status: Status | None = None
+    priority_id: int | None = None
+    category_id: int | None = None
+    assignee_id: int | None = None  # 0: nobody
+    school: str = ""                # a school's code
+    created_from: date | None = None
+    created_to: date | None = None
+
+    def where(self) -> list[ColumnElement[bool]]:
+        terms: list[ColumnElement[bool]] = []
+        if self.status is not None:
+            terms.append(Ticket.status == self.status)
+        if self.priority_id:
+            terms.append(Ticket.priority_id == self.priority_id)
+        if self.category_id:
+            terms.append(Ticket.category_id == self.category_id)
+        if self.assignee_id is not None:
+            terms.append(Ticket.assignee_id.is_(None) if self.assignee_id == 0
+                         else Ticket.assignee_id == self.assignee_id)
+        if self.school:
+            terms.append(Ticket.school_id == select(Office.id).where(
+                Office.code == self.school).scalar_subquery())
+        if self.created_from:
+            terms.append(Ticket.created_at >= _midnight(self.created_from))
+        if self.created_to:
+            terms.append(Ticket.created_at < _midnight(self.created_to + timedelta(days=1)))
+        return terms
+
+
+def _midnight(day: date) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=timezone.utc)
+
+
+# A list of tickets shows a summary of each, read as plain rows in one query:
+# building ORM objects for 50 tickets and their four neighbours cost more than
+# the query. Every joined table is an alias, so the visibility sub-query on
+# `office` can never be correlated with the outer query's offices.
+_school, _office, _assignee, _priority = aliased(Office), aliased(Office), aliased(User), aliased(Priority)
+SUMMARY = (Ticket.id, Ticket.ref, Ticket.subject, Ticket.status, Ticket.requester_email, Ticket.updated_at,
+           Ticket.sla_breached_at, _school.name.label("school_name"), _office.code.label("office_code"),
+           _assignee.name.label("assignee_name"), _priority.name.label("priority_name"))
+SUMMARY_FROM = (Ticket.__table__.join(_office, _office.id == Ticket.office_id)
+                .outerjoin(_school, _school.id == Ticket.school_id)
+                .outerjoin(_assignee, _assignee.id == Ticket.assignee_id)
+                .outerjoin(_priority, _priority.id == Ticket.priority_id))
+
+SORTS = {
+    "updated": (Ticket.updated_at.desc(), Ticket.id.desc()),
+    "oldest": (Ticket.updated_at.asc(), Ticket.id.asc()),
+    "newest": (Ticket.created_at.desc(), Ticket.id.desc()),
+    "due": (Ticket.resolution_due_at.asc().nulls_last(), Ticket.id.asc()),
+    "priority": (_priority.level.desc().nulls_last(), Ticket.updated_at.desc()),
+}
+
+
+def summaries(where: list[ColumnElement[bool]]) -> Select:
+    """The summary rows (see SUMMARY) of the tickets matching `where`."""
+    return select(*SUMMARY).select_from(SUMMARY_FROM).where(*where)
+
+
+@dataclass
+class Page:
+    tickets: list[Row]  # SUMMARY rows
+    total: int          # capped at COUNT_CAP + 1 ("more than COUNT_CAP")
+    number: int
+    size: int = PAGE_SIZE
+    queue: Queue | None = None
+
+    @property
+    def pages(self) -> int:
+        return max(1, ceil(min(self.total, COUNT_CAP) / self.size))
+
+    @property
+    def total_label(self) -> str:
+        return f"{COUNT_CAP}+" if self.total > COUNT_CAP else str(self.total)
+
+
+def scope_of(session: Session, user: User, policy: Policy, *,
+             recent: RecentAnswers | None = None) -> list[ColumnElement[bool]]:
+    """The visibility rule, plus the exact ids of the offices in it that can hold tickets.
+
+    The ids change nothing about what is visible (both clauses apply); they
+    give the planner a short, exactly counted list where a path prefix leaves
+    it guessing, and a guess on a million tickets is a sequential scan.
+    Customer offices (schools) never hold tickets, so they are left out. The
+    ids may come from `recent`: being a second clause, a stale list can only
+    narrow what is shown.
+    """
+    clauses = [visible_tickets(user)]
+    if user.office.parent_id is not None:
+        path, kind = user.office.path, policy.customer_kind
+        ids = remembered(("offices below", path, kind), lambda: list(session.scalars(select(Office.id).where(
+            Office.path.startswith(path, autoescape=True), Office.kind != kind))), recent)
+        clauses.append(Ticket.office_id.in_(ids))
+    return clauses
+
+
+def _conditions(scope: list, user: User, queue: Queue, now: datetime, policy: Policy,
+                filters: Filters) -> list[ColumnElement[bool]]:
+    return [*scope, queue.where(user, now, policy), *filters.where()]
+
+
+def _scoped(scope: list, user: User, queue: Queue, now: datetime, policy: Policy, filters: Filters):
+    return select(Ticket).where(*_conditions(scope, user, queue, now, policy, filters))
+
+
+def capped_count(session: Session, query, cap: int = COUNT_CAP) -> int:
+    """How many rows the query returns, counting no further than cap + 1."""
+    inner = query.with_only_columns(Ticket.id).order_by(None).limit(cap + 1).subquery()
+    return session.scalar(select(func.count()).select_from(inner)) or 0
+
+
+def list_queue(session: Session, user: User, name: str, policy: Policy, *, filters: Filters = Filters(),
+               sort: str = "updated", page: int = 1, now: datetime | None = None,
+               scope: list | None = None, total: int | None = None) -> Page:
+    """One page of a queue (KeyError for an unknown queue name).
+
+    `scope` (from scope_of) and `total` (from count_queues, when no filter
+    applies) may be passed in when the caller has them, to spare the queries.
+    """
+    queue = QUEUES[name]
+    now = now or utcnow()
+    where = _conditions(scope or scope_of(session, user, policy), user, queue, now, policy, filters)
+    if total is None or filters != Filters():
+        total = capped_count(session, select(Ticket).where(*where))
+    page = max(1, min(page, ceil(min(total, COUNT_CAP) / PAGE_SIZE) or 1))
+    ordered = summaries(where).order_by(*SORTS.get(sort, SORTS["updated"]))
+    tickets = list(session.execute(ordered.limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)))
+    return Page(tickets, total, page, queue=queue)
+
+
+def count_queues(session: Session, user: User, policy: Policy, *, now: datetime | None = None,
+                 scope: list | None = None, recent: RecentAnswers | None = None) -> dict[str, int]:
+    """Each queue's size for this user, capped at COUNT_CAP + 1 (from `recent` if it has them).
+
+    Below the root, the scope is one office's tickets and those of the offices
+    under it (thousands, not millions): one pass with a filter per queue, read
+    from the office-status index alone. At the root (the whole country) each
+    queue is counted on its own, stopping at the cap.
+    """
+    key = ("counts", user.id, user.office_id, user.office.path, user.active, policy.customer_kind,
+           policy.sla_warning_hours)
+    return remembered(key, lambda: _count_queues(session, user, policy, now or utcnow(), scope), recent)
+
+
+def _count_queues(session: Session, user: User, policy: Policy, now: datetime, scope: list | None) -> dict[str, int]:
+    scope = scope or scope_of(session, user, policy)
+    if user.office.parent_id is not None:
+        counts = session.execute(select(*[
+            func.count().filter(q.where(user, now, policy)).label(name) for name, q in QUEUES.items()
+        ]).select_from(Ticket).where(*scope)).one()
+        return {name: min(value, COUNT_CAP + 1) for name, value in counts._asdict().items()}
+    return {name: capped_count(session, _scoped(scope, user, q, now, policy, Filters())) for name, q in QUEUES.items()}
+
+
+class Choice(NamedTuple):
+    id: int
+    name: str
+
+
+def filter_choices(session: Session, user: User, *, recent: RecentAnswers | None = None) -> dict[str, list[Choice]]:
+    """What the filter form offers: priorities, active categories, the office's staff.
+
+    Plain (id, name) pairs, not rows: they outlive the session, so they may
+    come from `recent`.
+    """
+    return remembered(("choices", user.office_id), lambda: _filter_choices(session, user), recent)
+
+
+def _filter_choices(session: Session, user: User) -> dict[str, list[Choice]]:
+    def pairs(query) -> list[Choice]:
+        return [Choice(*row) for row in session.execute(query)]
+    return {
+        "priorities": pairs(select(Priority.id, Priority.name).order_by(Priority.level)),
+        "categories": pairs(select(Category.id, Category.name).where(Category.active.is_(True))
+                            .order_by(Category.name)),
+        "assignees": pairs(select(User.id, User.name).where(
+            User.office_id == user.office_id, User.active.is_(True)).order_by(User.name)),
+    }

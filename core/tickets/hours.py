@@ -1,0 +1,86 @@
+"""Working time, for SLA clocks that count only business hours.
+
+An office answers mail in its opening hours, on its working days, and not
+on public holidays; a due time counted around the clock would fall due over
+a weekend. The calendar is read from four policy settings (see
+core.config.policy): opening hours "HH:MM-HH:MM" in a time zone, working days by
+name, and holidays as ISO dates. Empty hours mean around the clock.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
+from functools import lru_cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+@dataclass(frozen=True)
+class Calendar:
+    opens: time
+    closes: time
+    days: frozenset[int]  # date.weekday() of working days
+    holidays: frozenset[date]
+    zone: ZoneInfo
+
+    def works_on(self, day: date) -> bool:
+        return day.weekday() in self.days and day not in self.holidays
+
+
+def parse_hours(value: str) -> tuple[time, time]:
+    """("08:00", "16:00") from "08:00-16:00"; opening must come before closing."""
+    try:
+        opens, closes = (time.fromisoformat(part.strip()) for part in value.split("-"))
+    except ValueError:
+        raise ValueError("opening hours must read HH:MM-HH:MM") from None
+    if opens >= closes:
+        raise ValueError("opening hours must open before they close")
+    return opens, closes
+
+
+def parse_days(value: tuple[str, ...]) -> frozenset[int]:
+    unknown = [d for d in value if d not in DAY_NAMES]
+    if unknown or not value:
+        raise ValueError(f"working days are names among {', '.join(DAY_NAMES)}, at least one")
+    return frozenset(DAY_NAMES.index(d) for d in value)
+
+
+def parse_holidays(value: tuple[str, ...]) -> frozenset[date]:
+    try:
+        return frozenset(date.fromisoformat(d) for d in value)
+    except ValueError:
+        raise ValueError("holidays are dates written YYYY-MM-DD") from None
+
+
+def parse_zone(value: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {value!r} (for example Asia/Jakarta)") from None
+
+
+@lru_cache(maxsize=8)
+def calendar(hours: str, days: tuple[str, ...], holidays: tuple[str, ...], zone: str) -> Calendar | None:
+    """The calendar these settings describe; None when `hours` is empty (around the clock)."""
+    if not hours.strip():
+        return None
+    opens, closes = parse_hours(hours)
+    return Calendar(opens, closes, parse_days(days), parse_holidays(holidays), parse_zone(zone))
+
+
+def add_working_hours(start: datetime, hours: float, cal: Calendar | None) -> datetime:
+    """The moment `hours` of working time after `start` (in UTC); plain hours without a calendar."""
+    if cal is None:
+        return start + timedelta(hours=hours)
+    left = timedelta(hours=hours)
+    cursor = start.astimezone(cal.zone)
+    while True:  # ends: every week has a working day, and holidays are finite
+        day = cursor.date()
+        if cal.works_on(day):
+            begin = max(cursor, datetime.combine(day, cal.opens, cal.zone))
+            closes = datetime.combine(day, cal.closes, cal.zone)
+            if begin + left <= closes:
+                return (begin + left).astimezone(timezone.utc)
+            left -= max(closes - begin, timedelta(0))
+        cursor = datetime.combine(day + timedelta(days=1), time(0), cal.zone)

@@ -1,0 +1,273 @@
+"""Opening tickets and adding customers' messages: one service for every channel
+(SMTP, IMAP, the web form), so the rules hold whichever way a message comes in."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import NamedTuple
+
+from sqlalchemy import bindparam, inspect, select
+from sqlalchemy.orm import Session, aliased, object_session
+from sqlalchemy.orm.attributes import set_committed_value
+
+from core import audit
+from core.access.tokens import hash_token, link_token, new_nonce
+from core.config.policy import Policy
+from core.config.settings import Settings
+from core.models import Attachment, Category, Direction, Message, Office, Priority, Status, Ticket, utcnow
+from core.storage.db import Database, select_plain
+from core.storage.fast import insert_now, new, update_now
+from core.tickets import assignment, categories, lifecycle, sla
+from core.tickets.refs import new_ref
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """A customer's message as every channel hands it to core."""
+    from_address: str
+    subject: str
+    text: str                 # for display: quoted history and signature stripped
+    full_text: str = ""       # as written
+    html: str | None = None   # sanitised
+    from_name: str | None = None
+    message_id: str | None = None
+    in_reply_to: str | None = None
+    channel: str = "mail"
+    auto_reply: bool = False
+    raw_mail_id: int | None = None
+    attachments: list[Attachment] = field(default_factory=list)
+
+
+# Built once: every new ticket runs these. The rules (which office is a
+# customer's, which priority is the default, which office takes unknown
+# senders) are written once, for the objects here and the plain rows of
+# find_home.
+_IS_CUSTOMER = (Office.email == bindparam("email"), Office.kind == bindparam("kind"), Office.active.is_(True))
+_DEFAULT_FIRST = (Priority.is_default.desc(), Priority.level)
+_CUSTOMER_OFFICE = select(Office).where(*_IS_CUSTOMER)
+_DEFAULT_PRIORITY = select(Priority).order_by(*_DEFAULT_FIRST).limit(1)
+_OFFICE_BY_CODE = select(Office.id, Office.code).where(Office.code == bindparam("code"))
+_ROOT_OFFICE = select(Office.id, Office.code).where(Office.parent_id.is_(None)).order_by(Office.id).limit(1)
+_REF_TAKEN = select(Ticket.id).where(Ticket.ref == bindparam("ref"))
+
+
+def customer_office(session: Session, email: str, policy: Policy) -> Office | None:
+    """The school (or other customer office) registered with this address."""
+    return session.scalar(_CUSTOMER_OFFICE, {"email": email.lower(), "kind": policy.customer_kind})
+
+
+def triage_office(session: Session, policy: Policy) -> Office:
+    """Where mail from unknown senders goes: the configured office, else the root."""
+    found = _triage(lambda statement, params: session.execute(statement, params).all(), policy)
+    if found is None:
+        raise LookupError("the directory is empty: import it before taking mail")
+    return session.get(Office, found[0])
+
+
+def _triage(read, policy: Policy) -> tuple[int, str] | None:
+    """(id, code) of triage_office, through `read(statement, params)`; None
+    without a directory."""
+    rows = read(_OFFICE_BY_CODE, {"code": policy.triage_office}) if policy.triage_office else []
+    rows = rows or read(_ROOT_OFFICE, {})
+    return tuple(rows[0]) if rows else None
+
+
+def default_priority(session: Session) -> Priority | None:
+    return session.scalar(_DEFAULT_PRIORITY)
+
+
+class Terms(NamedTuple):
+    """A priority's SLA, as sla.due_times reads it."""
+    first_response_hours: int | None
+    resolution_hours: int | None
+
+
+class Home(NamedTuple):
+    """Where a new ticket starts, as plain values: the customer office it is
+    for (None: an unknown sender) and its language, the office that holds
+    it, and its priority with that priority's SLA."""
+    school_id: int | None
+    language: str | None
+    office_id: int
+    office_code: str
+    priority_id: int | None
+    terms: Terms | Priority | None
+
+
+def home_of(session: Session, policy: Policy, school: Office | None, office: Office | None = None,
+            priority: Priority | None = None, category: Category | None = None) -> Home:
+    """A school's ticket starts at its parent, so no tier is skipped; a
+    category's default office only routes senders the directory does not know."""
+    if office is None:
+        office = school.parent if school is not None and school.parent is not None \
+            else categories.default_office(category) or triage_office(session, policy)
+    priority = priority or default_priority(session)
+    return Home(school.id if school is not None else None, school.language if school is not None else None,
+                office.id, office.code, priority.id if priority is not None else None, priority)
+
+
+# Built once: mail ingest reads a sender's home for every mail (find_home).
+_Parent = aliased(Office)
+_SCHOOL_HOME = select(Office.id, Office.language, _Parent.id, _Parent.code).outerjoin(
+    _Parent, _Parent.id == Office.parent_id).where(*_IS_CUSTOMER)
+_DEFAULT_TERMS = select(Priority.id, Priority.first_response_hours, Priority.resolution_hours).order_by(
+    *_DEFAULT_FIRST).limit(1)
+
+
+def find_home(db: Database, address: str, policy: Policy) -> Home | None:
+    """home_of() for a mail from this address, read as plain rows outside any
+    transaction (Database.read_plain): the mail pipeline reads it before its
+    write transaction, where loading the offices and the priority as objects
+    took a sixth of the writer's time. A change made meanwhile applies from
+    the next mail, as the policy's does."""
+    rows = db.read_plain(_SCHOOL_HOME, {"email": address.lower(), "kind": policy.customer_kind})
+    school_id, language, office_id, office_code = rows[0] if rows else (None, None, None, None)
+    if office_id is None:  # an unknown sender, or a school without a parent: triage
+        triage = _triage(db.read_plain, policy)
+        if triage is None:
+            return None  # no directory yet: home_of says so, should a ticket be opened
+        office_id, office_code = triage
+    terms = db.read_plain(_DEFAULT_TERMS)
+    priority_id, *hours = terms[0] if terms else (None, None, None)
+    return Home(school_id, language, office_id, office_code, priority_id,
+                Terms(*hours) if priority_id is not None else None)
+
+
+def issue_link(settings: Settings, ticket: Ticket, now: datetime | None = None) -> str:
+    """Give the (flushed) ticket a new private link, revoking any old one; return the token."""
+    # updated_at as the column's onupdate stamps it, so the object shows it too.
+    values = {"token_nonce": new_nonce(), "token_issued_at": now or utcnow(), "updated_at": utcnow()}
+    token = link_token(settings.secret_key, ticket.id, values["token_nonce"])
+    # A plain UPDATE: the ticket was just written when it is new, and the unit
+    # of work would write it again.
+    update_now(object_session(ticket), ticket, token_hash=hash_token(token), **values)
+    return token
+
+
+def link_of(settings: Settings, ticket: Ticket) -> str:
+    """The customer's private link as it goes into mail."""
+    token = link_token(settings.secret_key, ticket.id, ticket.token_nonce)
+    return f"{settings.base_url}/t/{token}"
+
+
+def find_by_token(session: Session, token: str, policy: Policy, now: datetime | None = None) -> Ticket | None:
+    if not token or len(token) > 100:
+        return None
+    ticket = session.scalar(select(Ticket).where(Ticket.token_hash == hash_token(token)))
+    if ticket is None:
+        return None
+    if policy.token_days and ticket.token_issued_at < (now or utcnow()) - timedelta(days=policy.token_days):
+        return None
+    return ticket
+
+
+def _unused_ref(session: Session) -> str:
+    while True:
+        ref = new_ref()
+        if not select_plain(session.connection(), _REF_TAKEN, {"ref": ref}):
+            return ref
+
+
+def open_ticket(session: Session, settings: Settings, policy: Policy, mail: Incoming, *,
+                school: Office | None = None, office: Office | None = None,
+                priority: Priority | None = None, continues: Ticket | None = None,
+                category: Category | None = None, now: datetime | None = None) -> Ticket:
+    """A new ticket held by the school's parent office (or triage), with its first message,
+    given at once to an agent of that office by the assignment rules.
+
+    A category's default office only routes senders the directory does not
+    know: a school's ticket always starts at its parent, so no tier is skipped.
+    """
+    return open_ticket_with_message(session, settings, policy, mail, school=school, office=office,
+                                    priority=priority, continues=continues, category=category, now=now)[0]
+
+
+def open_ticket_with_message(session: Session, settings: Settings, policy: Policy, mail: Incoming, *,
+                             school: Office | None = None, office: Office | None = None,
+                             priority: Priority | None = None, continues: Ticket | None = None,
+                             category: Category | None = None, home: Home | None = None,
+                             now: datetime | None = None) -> tuple[Ticket, Message]:
+    """open_ticket, and the first message, which the caller's notices need:
+    reading it back through `ticket.messages` would cost a query and a flush.
+    `home`: where it starts, if the caller read it already (find_home);
+    otherwise it is worked out from the offices given (home_of).
+
+    The ticket and its message are written at once by plain INSERTs (the
+    link and the audit event need the ticket's id; see core.storage.fast).
+    """
+    now = now or utcnow()
+    home = home or home_of(session, policy, school, office, priority, category)
+    ref = _unused_ref(session)
+    first_response_due_at, resolution_due_at = sla.due_times(home.terms, now, policy)
+    ticket = new(
+        Ticket, ref=ref, subject=(mail.subject or "").strip()[:255] or "(no subject)",
+        status=Status.open, office_id=home.office_id, school_id=home.school_id, priority_id=home.priority_id,
+        category=category, requester_email=mail.from_address.lower(), requester_name=mail.from_name,
+        language=home.language or policy.default_language,
+        continues_id=continues.id if continues is not None else None,
+        created_at=now, updated_at=now, status_changed_at=now, last_customer_at=now,
+        first_response_due_at=first_response_due_at, resolution_due_at=resolution_due_at,
+    )
+    message = add_message(session, ticket, mail, now=now)
+    issue_link(settings, ticket, now)
+    audit.record(session, ticket, "created", audit.CUSTOMER, to_value=home.office_code, at=now,
+                 detail=f"via {mail.channel}" + (f", continues {continues.ref}" if continues else ""))
+    assignment.assign_new(session, ticket, policy, now)
+    return ticket, message
+
+
+def add_message(session: Session, ticket: Ticket, mail: Incoming, *, now: datetime | None = None) -> Message:
+    # A ticket in the database whose messages are not loaded is not told of
+    # the new one (they load with it when read): it is left unchanged, so
+    # nothing is left for a flush to work out.
+    on_ticket = {"ticket": ticket} if _holds_messages(ticket) else {"ticket_id": ticket.id}
+    message = new(
+        Message, **on_ticket, direction=Direction.inbound, from_address=mail.from_address.lower(),
+        from_name=mail.from_name, message_id=mail.message_id, in_reply_to=mail.in_reply_to,
+        subject=(mail.subject or "")[:255], text=mail.text, full_text=mail.full_text or mail.text,
+        html=mail.html, auto_reply=mail.auto_reply, channel=mail.channel,
+        raw_mail_id=mail.raw_mail_id, created_at=now or utcnow(), attachments=list(mail.attachments),
+    )
+    insert_now(session, message)  # with the ticket first, if it is new
+    if "ticket" not in on_ticket:
+        set_committed_value(message, "ticket", ticket)
+    return message
+
+
+def _holds_messages(ticket: Ticket) -> bool:
+    """A new ticket, or one whose messages were loaded."""
+    state = inspect(ticket)
+    return state.key is None or "messages" in state.dict
+
+
+def within_reopen_window(ticket: Ticket, policy: Policy, now: datetime) -> bool:
+    return ticket.closed_at is None or now - ticket.closed_at <= timedelta(days=policy.reopen_days)
+
+
+def add_customer_message(session: Session, settings: Settings, policy: Policy, ticket: Ticket,
+                         mail: Incoming, *, now: datetime | None = None) -> Ticket:
+    """Put a customer's message on their ticket, reopening it where the rules say.
+
+    A closed ticket past its reopen window is not reopened: the message opens a
+    new ticket that continues it. An automatic reply is kept but moves nothing.
+    Returns the ticket the message landed on.
+    """
+    return place_customer_message(session, settings, policy, ticket, mail, now=now)[0]
+
+
+def place_customer_message(session: Session, settings: Settings, policy: Policy, ticket: Ticket,
+                           mail: Incoming, *, now: datetime | None = None) -> tuple[Ticket, Message]:
+    """add_customer_message, and the message itself (see open_ticket_with_message)."""
+    now = now or utcnow()
+    if ticket.status is Status.closed and not within_reopen_window(ticket, policy, now) and not mail.auto_reply:
+        return open_ticket_with_message(session, settings, policy, mail, school=ticket.school, office=None,
+                                        continues=ticket, now=now)
+    message = add_message(session, ticket, mail, now=now)
+    if mail.auto_reply:
+        update_now(session, ticket, updated_at=now)
+        return ticket, message
+    update_now(session, ticket, updated_at=now, last_customer_at=now)
+    if ticket.status in lifecycle.REOPENED_BY_CUSTOMER:
+        lifecycle.move(session, ticket, Status.open, audit.CUSTOMER, now=now,
+                       detail=f"customer wrote via {mail.channel}")
+    return ticket, message

@@ -1,0 +1,186 @@
+"""What a customer does on the web: open a ticket from the public form, reply
+on their private page, say whether the answer solved it.
+
+The web is one more channel into core.tickets.intake: a reply here goes through the
+same core.tickets.arrival.route as a reply by mail, so the reopening rules hold
+whichever way the customer writes.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from core import audit
+from core.config.policy import Policy
+from core.config.settings import Settings
+from core.content.attachments import AttachmentRules, Refused, check
+from core.mail import notices
+from core.models import Attachment, Category, Office, Status, Ticket, User, utcnow
+from core.storage.files import Store
+from core.tickets import lifecycle
+from core.tickets.intake import Incoming, customer_office, issue_link, open_ticket
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A file as the browser sent it."""
+    filename: str
+    content: bytes
+
+
+class UploadRefused(Exception):
+    """A file the attachment rules turn away; the web form asks for another."""
+
+    def __init__(self, filename: str, reason: str):
+        super().__init__(f"{filename}: {reason}")
+        self.filename, self.reason = filename, reason
+
+
+class UnknownSchool(Exception):
+    """The school the customer named is not in the directory."""
+
+
+@dataclass(frozen=True)
+class WebTicket:
+    """What the public form hands core."""
+    name: str
+    email: str
+    subject: str
+    body: str
+    language: str
+    school: str = ""          # the school's code or registered address, if known
+    category_id: int | None = None
+    uploads: list[Upload] = field(default_factory=list)
+
+
+def rules_of(policy: Policy) -> AttachmentRules:
+    return AttachmentRules(max_bytes=policy.attachment_max_bytes,
+                           allowed_extensions=frozenset(policy.attachment_extensions))
+
+
+def keep_uploads(settings: Settings, policy: Policy, uploads: list[Upload]) -> list[Attachment]:
+    """Check every file against the same rules as mail, then store them.
+
+    All or nothing: a web customer can pick another file at once, so one
+    refused file refuses the post (mail, which cannot be asked again, keeps
+    the refused file's name and reason instead).
+    """
+    rules = rules_of(policy)
+    checked = []
+    for upload in uploads:
+        try:
+            checked.append((upload, *check(upload.filename, upload.content, rules)))
+        except Refused as refused:
+            raise UploadRefused(upload.filename, refused.reason) from None
+    store = Store(settings.path("store"))
+    return [Attachment(filename=name, content_type=kind, size=len(upload.content),
+                       sha256=store.put(upload.content))
+            for upload, name, kind in checked]
+
+
+def find_school(session: Session, policy: Policy, hint: str) -> Office | None:
+    """A customer office by its code or its registered address."""
+    hint = hint.strip()
+    if not hint:
+        return None
+    return session.scalar(select(Office).where(
+        or_(Office.code == hint.upper(), Office.email == hint.lower()),
+        Office.kind == policy.customer_kind, Office.active.is_(True)))
+
+
+def category_choices(session: Session) -> list[tuple[int, str]]:
+    """Active categories as (id, "Group › Category"), in tree order."""
+    rows = list(session.scalars(select(Category).where(Category.active.is_(True)).order_by(Category.name)))
+    by_parent: dict[int | None, list[Category]] = {}
+    for row in rows:
+        by_parent.setdefault(row.parent_id, []).append(row)
+    choices: list[tuple[int, str]] = []
+
+    def walk(parent_id: int | None, prefix: str) -> None:
+        for row in by_parent.get(parent_id, []):
+            label = f"{prefix}{row.name}"
+            choices.append((row.id, label))
+            walk(row.id, label + " › ")
+
+    walk(None, "")
+    return choices
+
+
+def submit_web_ticket(session: Session, settings: Settings, policy: Policy, web: WebTicket, *,
+                      now: datetime | None = None) -> Ticket:
+    """Open a ticket from the public form and queue its acknowledgement.
+
+    Raises UnknownSchool or UploadRefused before anything is written.
+    """
+    now = now or utcnow()
+    school = find_school(session, policy, web.school)
+    if web.school.strip() and school is None:
+        raise UnknownSchool(web.school)
+    school = school or customer_office(session, web.email, policy)
+    category = session.get(Category, web.category_id) if web.category_id else None
+    attachments = keep_uploads(settings, policy, web.uploads)
+    ticket = open_ticket(session, settings, policy, Incoming(
+        from_address=web.email, from_name=web.name.strip() or None, subject=web.subject,
+        text=web.body.strip(), full_text=web.body, channel="web", attachments=attachments),
+        school=school, category=category, now=now)
+    ticket.language = web.language
+    notices.ack(session, settings, policy, ticket, ticket.messages[0], now=now)
+    return ticket
+
+
+def customer_reply(session: Session, settings: Settings, policy: Policy, ticket: Ticket, text: str,
+                   attachments: list[Upload], now: datetime | None = None) -> Ticket:
+    """The customer's reply from their private page; returns the ticket it landed on
+    (a new one continuing this when it was closed past the reopen window)."""
+    # Imported here: core.tickets.arrival reaches this module through core.tickets.actions.
+    from core.tickets.arrival import route
+
+    now = now or utcnow()
+    kept = keep_uploads(settings, policy, attachments)
+    # The same routing as a reply by mail: reopening, a continuing ticket with
+    # its acknowledgement, and the notice to the agent, decided in one place.
+    return route(session, settings, policy, Incoming(
+        from_address=ticket.requester_email, from_name=ticket.requester_name,
+        subject=f"Re: {ticket.subject}", text=text.strip(), full_text=text, channel="web",
+        attachments=kept), ticket=ticket, now=now).ticket
+
+
+RATEABLE = frozenset({Status.answered, Status.on_hold})
+
+
+def can_rate(ticket: Ticket) -> bool:
+    """The customer is asked once staff have answered and wait for them."""
+    return ticket.status in RATEABLE
+
+
+def mark_satisfied(session: Session, ticket: Ticket, now: datetime | None = None) -> None:
+    """"This solved it": the ticket closes."""
+    now = now or utcnow()
+    ticket.satisfied = True
+    audit.record(session, ticket, "satisfaction", audit.CUSTOMER, to_value="solved", at=now)
+    if ticket.status is not Status.closed:
+        lifecycle.move(session, ticket, Status.closed, audit.CUSTOMER, now=now, detail="the customer says it is solved")
+
+
+def mark_unsatisfied(session: Session, ticket: Ticket, now: datetime | None = None) -> None:
+    """"Still a problem": the ticket goes back to staff as open."""
+    now = now or utcnow()
+    ticket.satisfied = False
+    ticket.last_customer_at = now
+    audit.record(session, ticket, "satisfaction", audit.CUSTOMER, to_value="unsolved", at=now)
+    if ticket.status in (Status.answered, Status.on_hold, Status.closed):
+        lifecycle.move(session, ticket, Status.open, audit.CUSTOMER, now=now,
+                       detail="the customer says it is still a problem")
+
+
+def reissue_link(session: Session, settings: Settings, ticket: Ticket, actor: User | str,
+                 now: datetime | None = None) -> str:
+    """Revoke the ticket's private link and issue a new one; returns the new token.
+    The next mail about the ticket carries the new link."""
+    now = now or utcnow()
+    token = issue_link(settings, ticket, now)
+    audit.record(session, ticket, "link_reissued", actor, at=now)
+    return token

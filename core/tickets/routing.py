@@ -1,0 +1,139 @@
+"""Moving a ticket along the tier chain.
+
+A ticket goes up one tier at a time, to the parent of the office holding it,
+with a reason; never down, never sideways, never past a tier. At the root
+there is no office above, so forwarding hands the ticket to a fellow admin.
+A supervisor may pull a ticket back down to the office that forwarded it.
+The higher office picking the ticket up (its first action, or taking
+ownership) moves it from `forwarded` to `open`. Every move is audited with
+the office codes it went from and to.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core import audit
+from core.config.policy import Policy
+from core.config.settings import Settings
+from core.mail import notices
+from core.models import Event, Office, Role, Status, Ticket, User, utcnow
+from core.tickets import assignment, lifecycle
+
+
+class RouteRefused(ValueError):
+    """The move breaks the chain's rules (no reason, closed ticket, not allowed to)."""
+
+
+def _check(ticket: Ticket, actor: User | str, reason: str) -> str:
+    reason = (reason or "").strip()
+    if not reason:
+        raise RouteRefused("say why the ticket moves")
+    if ticket.status is Status.closed:
+        raise RouteRefused("a closed ticket does not move; reopen it first")
+    if isinstance(actor, User) and actor.office_id != ticket.office_id:
+        raise RouteRefused("only the office holding a ticket may move it")
+    return reason
+
+
+def forward_to_parent(session: Session, settings: Settings, policy: Policy, ticket: Ticket, actor: User | str,
+                      reason: str, now: datetime | None = None) -> Ticket:
+    """Send the ticket to the parent of its holding office (at the root: to a fellow admin),
+    tell the customer and the receiving office, and assign it there."""
+    reason = _check(ticket, actor, reason)
+    now = now or utcnow()
+    parent = ticket.office.parent
+    if parent is None:
+        return hand_to_admin(session, settings, policy, ticket, actor, reason, now=now)
+    below = ticket.office
+    _move(session, ticket, actor, parent, "forward", reason, now)
+    notices.forwarded(session, settings, policy, ticket, below, note=reason, now=now)
+    assignment.assign_new(session, ticket, policy, now)
+    return ticket
+
+
+def _move(session: Session, ticket: Ticket, actor: User | str, to: Office, kind: str, reason: str,
+          now: datetime) -> None:
+    audit.record(session, ticket, kind, actor, from_value=ticket.office.code, to_value=to.code,
+                 detail=reason, at=now)
+    ticket.office = to
+    ticket.assignee = None
+    ticket.assigned_at = None
+    ticket.updated_at = now
+    wanted = Status.forwarded if kind == "forward" else Status.open
+    if ticket.status is not wanted:
+        lifecycle.move(session, ticket, wanted, actor, now=now, detail=reason)
+    session.flush()
+
+
+def hand_to_admin(session: Session, settings: Settings, policy: Policy, ticket: Ticket, actor: User | str,
+                  reason: str, *, to: User | None = None, now: datetime | None = None) -> Ticket:
+    """At the root: give the ticket to another admin there (`to`, or the fairest choice)."""
+    reason = _check(ticket, actor, reason)
+    if ticket.office.parent_id is not None:
+        raise RouteRefused("only the root office hands tickets to admins; forward it instead")
+    now = now or utcnow()
+    me = actor.id if isinstance(actor, User) else ticket.assignee_id
+    if to is None:
+        admins = [u for u in assignment.lock_staff(session, ticket.office_id)
+                  if u.role is Role.admin and u.active and u.id != me]
+        ranked = assignment.loads(session, [u.id for u in admins])
+        available = [u for u in admins if u.available] or admins
+        to = min(available, key=lambda u: (ranked[u.id], u.last_assigned_at or assignment.NEVER, u.id),
+                 default=None)
+    if to is None or to.role is not Role.admin or to.id == me:
+        raise RouteRefused("there is no fellow admin to hand the ticket to")
+    assignment.assign_to(session, ticket, actor, to, now=now, detail=reason)
+    if ticket.status is not Status.forwarded:
+        lifecycle.move(session, ticket, Status.forwarded, actor, now=now, detail=reason)
+    audit.record(session, ticket, "forward", actor, from_value=ticket.office.code, to_value=ticket.office.code,
+                 detail=f"to {to.email}: {reason}", at=now)
+    notices.assigned(session, settings, policy, ticket, to, actor=actor if isinstance(actor, User) else None,
+                     now=now)
+    session.flush()
+    return ticket
+
+
+def came_from(session: Session, ticket: Ticket) -> Office | None:
+    """The office that forwarded the ticket to its holder, from the audit trail."""
+    code = session.scalar(select(Event.from_value).where(
+        Event.ticket_id == ticket.id, Event.kind == "forward", Event.to_value == ticket.office.code,
+        Event.from_value != ticket.office.code).order_by(Event.id.desc()).limit(1))
+    if code is None:
+        return None
+    office = session.scalar(select(Office).where(Office.code == code))
+    # The directory may have changed since: only a child of the holder qualifies.
+    return office if office is not None and office.parent_id == ticket.office_id else None
+
+
+def pull_back(session: Session, policy: Policy, ticket: Ticket, actor: User, reason: str,
+              now: datetime | None = None) -> Ticket:
+    """A supervisor of the holding office sends the ticket back to the office it came from
+    (no mail: the customer's contact does not change tiers, and the office finds it in its queue)."""
+    if actor.role not in (Role.supervisor, Role.admin):
+        raise RouteRefused("only supervisors pull tickets back")
+    reason = _check(ticket, actor, reason)
+    below = came_from(session, ticket)
+    if below is None:
+        raise RouteRefused("the ticket was not forwarded here from an office below")
+    now = now or utcnow()
+    _move(session, ticket, actor, below, "pull_back", reason, now)
+    assignment.assign_new(session, ticket, policy, now)
+    return ticket
+
+
+def pick_up(session: Session, ticket: Ticket, actor: User, now: datetime | None = None) -> bool:
+    """The holding office's first action on a forwarded ticket opens it again; True if it did."""
+    if ticket.status is not Status.forwarded or actor.office_id != ticket.office_id:
+        return False
+    lifecycle.move(session, ticket, Status.open, actor, now=now or utcnow(), detail="picked up")
+    return True
+
+
+def take_ownership(session: Session, ticket: Ticket, actor: User, now: datetime | None = None) -> None:
+    """Take the ticket for oneself (and pick it up if it was forwarded here)."""
+    now = now or utcnow()
+    assignment.assign_to(session, ticket, actor, actor, now=now, detail="took ownership")
+    pick_up(session, ticket, actor, now)
