@@ -19,6 +19,7 @@ run: $(STAMP)
 	$(BIN)/helpdesk run --demo
 
 test: $(STAMP)
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: $(STAMP)

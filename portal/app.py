@@ -8,30 +8,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Flask, current_app, render_template
-from flask_wtf.csrf import CSRFProtect
+from flask import Flask, render_template
 from sqlalchemy import text
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from core.config.settings import Settings, load_settings
 from core.storage.db import Database
 from portal import auth, i18n
+from portal.context import csrf, db
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 # No inline script or style anywhere: the second wall behind sanitising.
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
-csrf = CSRFProtect()
-
-
-def db() -> Database:
-    return current_app.extensions["helpdesk.db"]
-
-
-def settings() -> Settings:
-    return current_app.extensions["helpdesk.settings"]
-
-
 def create_app(config: Settings | None = None, database: Database | None = None) -> Flask:
     config = config or load_settings()
     app = Flask(__name__, template_folder=str(TEMPLATES), static_folder="static")
@@ -57,7 +46,7 @@ def create_app(config: Settings | None = None, database: Database | None = None)
     from portal.staff import bp as staff_bp
     app.register_blueprint(staff_bp)
     app.register_blueprint(admin_bp)
-    from portal.public import bp as public_bp  # the blueprint's views import this module
+    from portal.public import bp as public_bp
     app.register_blueprint(public_bp)
 
     @app.get("/healthz")

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from core import audit
 from core.models import Setting, User
 from core.storage.db import Database
-from core.tickets import hours
+from core.config import hours
 
 DEFAULT_EXTENSIONS = (
     "pdf", "doc", "docx", "xls", "xlsx", "ppt", "pptx", "odt", "ods", "odp", "rtf", "txt",
@@ -45,7 +45,7 @@ class Policy:
     sla_warning_hours: int = 2
     # SLA clocks count only working time: opening hours "HH:MM-HH:MM" (empty:
     # around the clock), in this time zone, on these days, except holidays
-    # (YYYY-MM-DD). See core.tickets.hours.
+    # (YYYY-MM-DD). See core.config.hours.
     sla_business_hours: str = ""
     sla_business_days: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri")
     sla_holidays: tuple[str, ...] = ()

@@ -1,0 +1,6 @@
+"""Records of mail: the outbox (outbox), the notices a change causes (notices),
+our Message-IDs (msgids), the log of raw mail received (log), mail that needs
+an admin (quarantine) and the wording of mail templates (templates). Rendering
+and sending live in mailout/; receiving in mailin/.
+
+May import: core.models, core.storage, core.config, core.access, core.audit."""

@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import collections
 import time
-from typing import Callable, NamedTuple
+from typing import TYPE_CHECKING, Callable, NamedTuple
 
 from sqlalchemy import Compiled, Connection, Engine, Executable, Insert, Select, create_engine, event, exc
 from sqlalchemy.orm import Session, sessionmaker
 
-from core.config.settings import Settings
+if TYPE_CHECKING:  # storage sits below config: it reads a Settings, it does not load one
+    from core.config.settings import Settings
 
 # A pooled connection idle longer than this is pinged before use; one in
 # steady use is not. Servers and firewalls drop idle connections, not busy ones.

@@ -1,5 +1,6 @@
 """What staff do to a ticket, each in one call: reply (and set the status), add an
-internal note, change status, assign, take ownership, merge a duplicate, link.
+internal note, change status, assign, take ownership, merge a duplicate
+(links between tickets are core.tickets.links).
 
 The views find the ticket through `find_visible`/`find_actionable`, which
 apply core visibility: a ticket the user may not see does not exist for them,
@@ -17,10 +18,10 @@ from core import audit
 from core.access.visibility import can_act, can_read
 from core.config.policy import Policy
 from core.config.settings import Settings
+from core.content.uploads import Upload, keep_uploads
 from core.mail import notices
-from core.models import Attachment, Direction, Message, Office, Status, Ticket, TicketLink, User, utcnow
+from core.models import Attachment, Direction, Message, Office, Status, Ticket, User, utcnow
 from core.tickets import assignment, canned, lifecycle, routing
-from core.tickets.requester import Upload, keep_uploads
 
 
 class TicketNotFound(LookupError):
@@ -178,29 +179,6 @@ def merge(session: Session, duplicate: Ticket, target: Ticket, actor: User, *,
     session.flush()
 
 
-def link(session: Session, ticket: Ticket, other: Ticket, actor: User, *, now: datetime | None = None) -> None:
-    """Note that two tickets are related (stored once, lower id first)."""
-    if ticket.id == other.id:
-        raise ActionRefused("a ticket cannot be linked to itself")
-    low, high = sorted((ticket.id, other.id))
-    exists = session.scalar(select(TicketLink.id).where(TicketLink.ticket_id == low, TicketLink.other_id == high))
-    if exists:
-        return
-    now = now or utcnow()
-    session.add(TicketLink(ticket_id=low, other_id=high, created_at=now))
-    audit.record(session, ticket, "linked", actor, to_value=other.ref, at=now)
-    audit.record(session, other, "linked", actor, to_value=ticket.ref, at=now)
-    session.flush()
-
-
-def linked(session: Session, user: User, ticket: Ticket) -> list[Ticket]:
-    """The related tickets this user may see."""
-    ids = [row.other_id if row.ticket_id == ticket.id else row.ticket_id
-           for row in session.scalars(select(TicketLink).where(
-               (TicketLink.ticket_id == ticket.id) | (TicketLink.other_id == ticket.id)))]
-    if not ids:
-        return []
-    return [t for t in session.scalars(select(Ticket).where(Ticket.id.in_(ids))) if can_read(user, t)]
 
 
 def forward(session: Session, settings: Settings, policy: Policy, ticket: Ticket, actor: User, reason: str, *,

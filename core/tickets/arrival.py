@@ -16,7 +16,7 @@ from core.config.policy import Policy
 from core.config.settings import Settings
 from core.mail import notices
 from core.models import Outcome, Ticket, utcnow
-from core.tickets.actions import link
+from core.tickets.links import link
 from core.tickets.intake import (
     Home, Incoming, customer_office, home_of, open_ticket_with_message, place_customer_message,
 )

@@ -16,27 +16,12 @@ from sqlalchemy.orm import Session
 from core import audit
 from core.config.policy import Policy
 from core.config.settings import Settings
-from core.content.attachments import AttachmentRules, Refused, check
+from core.content.uploads import Upload, keep_uploads
 from core.mail import notices
-from core.models import Attachment, Category, Office, Status, Ticket, User, utcnow
-from core.storage.files import Store
+from core.models import Category, Office, Status, Ticket, User, utcnow
 from core.tickets import lifecycle
+from core.tickets.arrival import route
 from core.tickets.intake import Incoming, customer_office, issue_link, open_ticket
-
-
-@dataclass(frozen=True)
-class Upload:
-    """A file as the browser sent it."""
-    filename: str
-    content: bytes
-
-
-class UploadRefused(Exception):
-    """A file the attachment rules turn away; the web form asks for another."""
-
-    def __init__(self, filename: str, reason: str):
-        super().__init__(f"{filename}: {reason}")
-        self.filename, self.reason = filename, reason
 
 
 class UnknownSchool(Exception):
@@ -55,30 +40,6 @@ class WebTicket:
     category_id: int | None = None
     uploads: list[Upload] = field(default_factory=list)
 
-
-def rules_of(policy: Policy) -> AttachmentRules:
-    return AttachmentRules(max_bytes=policy.attachment_max_bytes,
-                           allowed_extensions=frozenset(policy.attachment_extensions))
-
-
-def keep_uploads(settings: Settings, policy: Policy, uploads: list[Upload]) -> list[Attachment]:
-    """Check every file against the same rules as mail, then store them.
-
-    All or nothing: a web customer can pick another file at once, so one
-    refused file refuses the post (mail, which cannot be asked again, keeps
-    the refused file's name and reason instead).
-    """
-    rules = rules_of(policy)
-    checked = []
-    for upload in uploads:
-        try:
-            checked.append((upload, *check(upload.filename, upload.content, rules)))
-        except Refused as refused:
-            raise UploadRefused(upload.filename, refused.reason) from None
-    store = Store(settings.path("store"))
-    return [Attachment(filename=name, content_type=kind, size=len(upload.content),
-                       sha256=store.put(upload.content))
-            for upload, name, kind in checked]
 
 
 def find_school(session: Session, policy: Policy, hint: str) -> Office | None:
@@ -135,8 +96,6 @@ def customer_reply(session: Session, settings: Settings, policy: Policy, ticket:
                    attachments: list[Upload], now: datetime | None = None) -> Ticket:
     """The customer's reply from their private page; returns the ticket it landed on
     (a new one continuing this when it was closed past the reopen window)."""
-    # Imported here: core.tickets.arrival reaches this module through core.tickets.actions.
-    from core.tickets.arrival import route
 
     now = now or utcnow()
     kept = keep_uploads(settings, policy, attachments)

@@ -2,7 +2,7 @@
 
 A priority gives hours to first response and to resolution, counted from the
 ticket's creation around the clock, or in working hours only when the policy
-sets them (core.tickets.hours). The clocks only bite while the ticket
+sets them (core.config.hours). The clocks only bite while the ticket
 waits for staff (`open` or `forwarded`): a ticket waiting for the customer or
 on hold is not flagged, and is judged again once it is back with staff.
 Each ticket is warned once and flagged as breached once; the flags stay for
@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from core import audit
 from core.config.policy import Policy
 from core.models import Priority, Status, Ticket, User
-from core.tickets import hours
+from core.config import hours
 
 WAITING_FOR_STAFF = (Status.open, Status.forwarded)
 

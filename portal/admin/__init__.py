@@ -1,32 +1,6 @@
 """Administration: users, the directory, categories, priorities and SLA, policy,
 mail wording, the quarantine and the failed outbox."""
-from __future__ import annotations
+from portal.admin import directory_views, mail_views, settings_views, user_views  # noqa: F401  (their routes)
+from portal.admin.blueprint import bp
 
-from flask import Blueprint
-from flask_login import current_user
-
-from portal.auth import ADMIN, SYSTEM, allowed
-
-bp = Blueprint("admin", __name__, url_prefix="/admin")
-
-# The admin menu: endpoint, English title, rule (the rule is enforced on the view itself).
-PAGES = [
-    ("admin.users", "Users", ADMIN),
-    ("admin.directory", "Directory", SYSTEM),
-    ("admin.categories", "Categories", SYSTEM),
-    ("admin.priorities", "Priorities and SLA", SYSTEM),
-    ("admin.policy", "Rules", SYSTEM),
-    ("admin.canned", "Canned responses", SYSTEM),
-    ("admin.mail_templates", "Mail wording", SYSTEM),
-    ("admin.quarantine", "Quarantine", SYSTEM),
-    ("admin.outbox", "Failed mail", SYSTEM),
-]
-
-
-@bp.context_processor
-def menu():
-    from flask import current_app
-    return {"admin_pages": [page for page in PAGES if page[0] in current_app.view_functions
-                            and allowed(page[2], current_user)]}
-
-from portal.admin import directory_views, mail_views, settings_views, user_views  # noqa: E402,F401  (routes)
+__all__ = ["bp"]

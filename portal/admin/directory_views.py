@@ -5,11 +5,11 @@ from flask import render_template, request
 
 from core.directory.csvrows import BadDirectory, read_directory
 from core.directory.offices import import_directory
-from portal.admin import bp
-from portal.app import db
+from portal.admin.blueprint import bp
+from portal.context import db
 from portal.auth import ADMIN, SYSTEM, access
 from portal.i18n import translate as _
-from portal.staff import me
+from portal.staff.blueprint import me
 
 
 @bp.get("/")

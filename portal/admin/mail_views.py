@@ -10,11 +10,11 @@ from core.mail.quarantine import (
 from core.mail.templates import BadTemplate
 from core.mail.templates import NotFound as TemplateNotFound
 from core.mail.templates import read_template, restore_template, save_template, template_files
-from portal.admin import bp
-from portal.app import db, settings
+from portal.admin.blueprint import bp
+from portal.context import db, settings
 from portal.auth import SYSTEM, access
 from portal.i18n import translate as _
-from portal.staff import me
+from portal.staff.blueprint import me
 
 
 @bp.get("/mail-templates")

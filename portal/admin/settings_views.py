@@ -8,11 +8,11 @@ from core.directory.accounts import managed_office
 from core.directory.staff import StaffError
 from core.tickets.canned import UnknownCanned, list_all_canned, save_canned
 from core.tickets.catalog import CatalogError, PriorityForm, list_categories, list_priorities, save_category, save_priority
-from portal.admin import bp
-from portal.app import db
+from portal.admin.blueprint import bp
+from portal.context import db
 from portal.auth import SYSTEM, access
 from portal.i18n import translate as _
-from portal.staff import me
+from portal.staff.blueprint import me
 
 
 def _int(value: str | None) -> int | None:

@@ -9,11 +9,11 @@ from core.directory.accounts import UserNotFound, add_user, list_users, managed_
 from core.directory.staff import StaffError
 from core.mail import outbox
 from core.models import Role
-from portal.admin import bp
-from portal.app import db, settings
+from portal.admin.blueprint import bp
+from portal.context import db, settings
 from portal.auth import ADMIN, access
 from portal.i18n import translate as _
-from portal.staff import me
+from portal.staff.blueprint import me
 
 
 @bp.get("/users")

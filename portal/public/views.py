@@ -19,8 +19,9 @@ from core.models import Status, utcnow
 from core.storage.files import Store
 from core.tickets import private_link as public, requester as customer
 from core.tickets.intake import find_by_token
-from core.tickets.requester import UnknownSchool, UploadRefused, WebTicket
-from portal.app import csrf, db, settings
+from core.content.uploads import UploadRefused
+from core.tickets.requester import UnknownSchool, WebTicket
+from portal.context import csrf, db, settings
 from portal.i18n import translate as _
 from portal.public import spam
 from portal.public.forms import ReplyForm, TicketForm, has_files, uploads_of

@@ -8,10 +8,10 @@ from core.access.logins import WrongPassword, change_password
 from core.access.passwords import WeakPassword
 from core.config.policy import load_policy
 from core.tickets.actions import set_availability
-from portal.app import db
+from portal.context import db
 from portal.auth import STAFF, SessionUser, access
 from portal.i18n import translate as _
-from portal.staff import bp, me
+from portal.staff.blueprint import bp, me
 from portal.staff.queue_views import forget_counts
 
 

@@ -9,10 +9,10 @@ from core.access.passwords import WeakPassword
 from core.config.policy import load_policy
 from core.mail import outbox
 from core.tickets.actions import set_availability
-from portal.app import db, settings
+from portal.context import db, settings
 from portal.auth import PUBLIC, STAFF, SessionUser, access
 from portal.i18n import translate as _
-from portal.staff import bp, me, safe_next
+from portal.staff.blueprint import bp, me, safe_next
 from portal.staff.queue_views import forget_counts
 
 

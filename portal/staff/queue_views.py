@@ -10,9 +10,9 @@ from core.models import Status
 from core.queries.queues import QUEUES, SORTS, Filters, count_queues, filter_choices, list_queue, scope_of
 from core.queries.search import search_tickets
 from core.storage.recent import RecentAnswers
-from portal.app import db
+from portal.context import db
 from portal.auth import STAFF, access
-from portal.staff import bp, me
+from portal.staff.blueprint import bp, me
 
 
 # How long one process reuses what the queue page shows around the list: the

@@ -9,10 +9,10 @@ from flask import Response, render_template, request
 
 from core.models import utcnow
 from core.queries.reports import BadPeriod, as_csv_rows, office_report, period
-from portal.app import db
+from portal.context import db
 from portal.auth import STAFF, access
 from portal.i18n import translate as _
-from portal.staff import bp, me
+from portal.staff.blueprint import bp, me
 
 
 def _day(name: str) -> tuple[date | None, str | None]:

@@ -9,15 +9,15 @@ from core.config.policy import load_policy
 from core.models import Status
 from core.queries.queues import Choice
 from core.storage.files import Store
-from core.tickets import actions
+from core.tickets import actions, links
 from core.tickets.actions import ActionRefused, ReadOnly, TicketNotFound
 from core.tickets.canned import UnknownCanned, list_canned
 from core.tickets.lifecycle import ALLOWED, ForbiddenTransition
-from core.tickets.requester import Upload, UploadRefused
-from portal.app import db, settings
+from core.content.uploads import Upload, UploadRefused
+from portal.context import db, settings
 from portal.auth import STAFF, access
 from portal.i18n import translate as _
-from portal.staff import bp, me
+from portal.staff.blueprint import bp, me
 from portal.staff.queue_views import forget_counts, recent
 
 REPLY_STATUSES = (Status.answered, Status.open, Status.on_hold, Status.closed)
@@ -72,7 +72,7 @@ def ticket(ref: str):
         acting = actions.can_act(user, found)
         return render_template(
             "staff/ticket.html", ticket=found, user=user, acting=acting,
-            linked=actions.linked(session, user, found), canned=_canned(session, user) if acting else [],
+            linked=links.linked(session, user, found), canned=_canned(session, user) if acting else [],
             assignable=_assignable(session, found) if acting else [],
             reply_statuses=REPLY_STATUSES, next_statuses=[s for s in Status if s in ALLOWED[found.status]
                                                           and s is not Status.forwarded])
@@ -180,7 +180,7 @@ def merge(session, user, ticket):
 @ticket_action
 def link(session, user, ticket):
     other = _other(session, user, "other")
-    actions.link(session, ticket, other, user)
+    links.link(session, ticket, other, user)
     return _("Linked to {ref}.", ref=other.ref)
 
 

@@ -118,7 +118,7 @@ def test_every_staff_and_admin_string_has_its_indonesian():
     from pathlib import Path
 
     from portal.messages_id import MESSAGES
-    from portal.staff import LABELS
+    from portal.staff.blueprint import LABELS
     root = Path(__file__).resolve().parents[2]
     sources = [*root.glob("templates/staff/*.html"), *root.glob("templates/admin/*.html"),
                *root.glob("portal/staff/*.py"), *root.glob("portal/admin/*.py")]

@@ -5,7 +5,7 @@ from core.config.policy import Policy
 from core.models import Direction, Outbox, Role, Status
 from core.queries.queues import count_queues, list_queue
 from core.queries.search import search_tickets
-from core.tickets import actions
+from core.tickets import actions, links
 from core.tickets.intake import Incoming, customer_office, open_ticket
 from tests.factories import load_directory, make_user
 
@@ -78,8 +78,8 @@ def test_forward_take_merge_and_link(session, settings, world):
                                                                   email="x@staff.test"), "Perlu provinsi")
     with pytest.raises(actions.ActionRefused):
         actions.forward(session, settings, policy, mine, users["C3171"], "not ours any more")
-    actions.link(session, mine, sibling, users["P31"])
-    assert actions.linked(session, users["P31"], mine) == [sibling]
+    links.link(session, mine, sibling, users["P31"])
+    assert links.linked(session, users["P31"], mine) == [sibling]
     actions.merge(session, sibling, mine, users["P31"])
     assert sibling.status is Status.closed and sibling.merged_into_id == mine.id
     with pytest.raises(actions.ActionRefused):

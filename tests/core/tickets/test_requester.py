@@ -12,10 +12,11 @@ from core.access import ratelimit
 from core.config.policy import Policy
 from core.content.thumbnails import MAX_PIXELS, NoThumbnail, shrink, thumbnail
 from core.demo import seed_defaults
+from core.content.uploads import Upload, UploadRefused
 from core.models import Attachment, Category, Event, Outbox, Status
 from core.tickets.private_link import serving
 from core.tickets.requester import (
-    Upload, UploadRefused, WebTicket, can_rate, category_choices, customer_reply, mark_satisfied,
+    WebTicket, can_rate, category_choices, customer_reply, mark_satisfied,
     mark_unsatisfied, submit_web_ticket,
 )
 from tests.factories import load_directory

@@ -4,7 +4,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from core.config.policy import BadSetting, load_policy, update_policy
-from core.tickets import hours
+from core.config import hours
 
 MON = datetime(2026, 3, 2, 8, 0, tzinfo=timezone.utc)  # 15:00 in Jakarta, an hour before closing
 WEEK = ("mon", "tue", "wed", "thu", "fri")

@@ -1,0 +1,67 @@
+"""The staff blueprint and what its views share."""
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, abort
+from flask_login import current_user
+from sqlalchemy.orm import Session
+
+from core.access.logins import active_user
+from core.models import User
+
+bp = Blueprint("staff", __name__)
+
+# English names of statuses, history events, roles and sorts; _() gives Indonesian.
+LABELS = {
+    "open": "Open", "answered": "Answered", "on_hold": "On hold", "forwarded": "Forwarded", "closed": "Closed",
+    "created": "Created", "status": "Status changed", "reply": "Replied", "note": "Internal note",
+    "assign": "Assignee changed", "forward": "Forwarded up", "pull_back": "Pulled back", "merged": "Merged into",
+    "merged_in": "Merged in", "linked": "Linked", "sla_breach": "SLA breached", "sla_warning": "SLA warning",
+    "agent": "Agent", "supervisor": "Supervisor", "admin": "Administrator",
+    "updated": "Recently updated", "oldest": "Least recently updated", "newest": "Newest first",
+    "due": "Due soonest", "priority": "Most urgent",
+    "policy:auto_close_days": "Days an answered ticket waits before it closes itself",
+    "policy:reopen_days": "Days after closing in which the customer's mail reopens the ticket",
+    "policy:attachment_max_bytes": "Largest attachment (bytes)",
+    "policy:attachment_extensions": "Allowed attachment types (extensions, comma separated)",
+    "policy:triage_office": "Office code that receives mail from unknown senders (empty: the top office)",
+    "policy:agent_cap": "Most open tickets the automatic rules give one agent (0: no cap)",
+    "policy:absence_hours": "Hours unavailable before an agent's tickets return to the pool",
+    "policy:sla_warning_hours": "Hours before an SLA due time at which staff are warned",
+    "policy:sla_business_hours": "Working hours the SLA clock runs in, e.g. 08:00-16:00 (empty: around the clock)",
+    "policy:sla_business_days": "Working days (mon, tue, ... comma separated)",
+    "policy:sla_holidays": "Holidays the SLA clock stops on (YYYY-MM-DD, comma separated)",
+    "policy:sla_timezone": "Time zone of the working hours (e.g. Asia/Jakarta)",
+    "policy:default_language": "Default language (id or en)",
+    "policy:allow_remote_images": "Show remote images in HTML mail",
+    "policy:token_days": "Days a customer's private link stays valid (0: forever)",
+}
+
+
+@bp.app_context_processor
+def labels():
+    from portal.i18n import translate
+
+    def label(key: object) -> str:
+        key = str(key)
+        return translate(LABELS.get(key, key.rpartition(":")[2].replace("_", " ").capitalize()))
+    return {"label": label}
+
+
+def me(session: Session) -> User:
+    """The logged-in user's row in this session (the account may have been switched off)."""
+    user = active_user(session, current_user.id)
+    if user is None:
+        abort(403)
+    return user
+
+
+def safe_next(target: str | None, default: str) -> str:
+    """Only a path on this site: a `next` of //evil.example or https://... goes home."""
+    if not target:
+        return default
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return default
+    return target
