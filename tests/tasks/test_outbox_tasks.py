@@ -7,7 +7,6 @@ import uuid
 from dataclasses import replace
 from email import policy as email_policy
 
-import pytest
 from celery.contrib.testing.worker import start_worker
 
 from celery_app import DELIVER_EVERY_SECONDS, make_app
@@ -16,15 +15,7 @@ from tasks.outbox import deliver_outbox
 from tests._shared import wait_for
 from tests.conftest import make_settings
 from tests.factories import load_directory
-from tests.mailout.relay import Relay
 from tests.mailout.world import open_with_ack
-
-
-@pytest.fixture
-def relay():
-    running = Relay().start()
-    yield running
-    running.stop()
 
 
 def test_a_worker_delivers_queued_acks_when_nudged(database, relay):
