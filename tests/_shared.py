@@ -1,14 +1,19 @@
-"""Access to ../shared (test corpora that stay outside the project), and to
-the standard library's own email test messages.
+"""What tests of several packages share: access to ../shared (test corpora
+that stay outside the project) and to the standard library's own email test
+messages, and waiting for something to happen in another thread or process.
 
 A user's clone has no ../shared: tests that need it skip there with a reason.
 Under CI=true a missing ../shared is an error, so CI cannot pass vacuously.
 """
 import importlib.util
 import os
+import time
 from pathlib import Path
+from typing import Callable, TypeVar
 
 import pytest
+
+T = TypeVar("T")
 
 SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
 
@@ -37,3 +42,15 @@ def stdlib_email_data() -> Path:
 def mail_corpus() -> list[Path]:
     """Real-world mail: Python's own email test messages and the reply corpus."""
     return sorted(stdlib_email_data().glob("msg_*.txt")) + sorted(shared_path("corpora", "replies").glob("*.eml"))
+
+
+def wait_for(condition: Callable[[], T], timeout: float = 20.0) -> T:
+    """condition()'s first true value; the test fails if none comes within
+    timeout. Wait for the sign that the work is done, never for a length of
+    time: on a loaded machine any fixed pause is sometimes too short."""
+    deadline = time.monotonic() + timeout
+    while not (value := condition()):
+        if time.monotonic() > deadline:
+            pytest.fail(f"what the test waited for did not happen within {timeout:g} s")
+        time.sleep(0.05)
+    return value

@@ -5,6 +5,9 @@ HELPDESK_DATABASE_URL names one (as .ci/run does).
   transaction rolled back after the test (fast; for core logic).
 - `database`: a fresh, empty database of its own with the schema, for code that
   commits (servers, the CLI, concurrency); dropped afterwards.
+
+And `relay`, a real SMTP relay on loopback that keeps what it receives, for
+the tests of every package that delivers mail.
 """
 from __future__ import annotations
 
@@ -21,6 +24,7 @@ from sqlalchemy.orm import Session
 from core.config.settings import Settings, load_settings
 from core.models import Base
 from core.storage.db import Database, make_engine
+from tests.mailout.relay import Relay
 
 SERVER_URL = os.environ.get("HELPDESK_DATABASE_URL", "")
 ON_POSTGRES = SERVER_URL.startswith("postgresql")
@@ -93,3 +97,10 @@ def database(tmp_path) -> Database:
     yield db
     db.engine.dispose()
     _drop_database(url)
+
+
+@pytest.fixture
+def relay() -> Relay:
+    running = Relay().start()
+    yield running
+    running.stop()

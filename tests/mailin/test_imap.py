@@ -7,7 +7,6 @@ import os
 import shutil
 import tempfile
 import threading
-import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from sqlalchemy import select
 from cli import main
 from core.models import ImapCursor, Outcome, RawMail, Ticket
 from mailin.imap import poll_forever, poll_once, return_path
+from tests._shared import wait_for
 from tests.mailin.conftest import impatient, locked
 from tests.mailin.dovecot import DOVECOT, PASSWORD, Dovecot
 from tests.mailin.mails import mail
@@ -182,13 +182,6 @@ def test_poll_forever_survives_the_server_going_away(dovecot, db, mailbox, caplo
             dovecot.start()  # the next test needs it back
     assert not poller.is_alive()
     assert [t.subject for t in tickets(db)] == ["Sebelum", "Sesudah"]
-
-
-def wait_for(condition, timeout: float = 10) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.05)
 
 
 def test_return_path_is_the_envelope_sender_and_empty_for_bounces():

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import os
 import sqlite3
+import struct
 import threading
-import time
 from multiprocessing import Pipe
 
 import pytest
@@ -20,8 +19,9 @@ from core.storage.files import Store
 from mailin.inbound import TemporaryFailure, Unthreaded
 from mailin.pipeline import Arrival, Stopped, ingest, record_row, writing
 from mailin.writer import (
-    CHECKPOINT_SECONDS, RemoteWriter, answer_batch, checkpoint_beside, serve_writer, take_request,
+    RemoteWriter, answer_batch, checkpoint_beside, serve_writer, take_request,
 )
+from tests._shared import wait_for
 from tests.mailin.mails import HELPDESK, PDF, SCHOOL, delivery_report, mail, with_parts
 
 
@@ -104,6 +104,17 @@ def test_an_error_in_the_writer_comes_back_as_a_temporary_failure(db):
         thread.join(15)
 
 
+def database_file_alone(db: Database) -> list[int] | None:
+    """The raw_mail ids in the database file alone, without its log: what
+    checkpoints have copied there. None when caught in the middle of a copy."""
+    path = db.engine.url.database
+    with contextlib.closing(sqlite3.connect(f"file:{path}?immutable=1", uri=True)) as file_only:
+        try:
+            return [row[0] for row in file_only.execute("SELECT id FROM raw_mail ORDER BY id")]
+        except sqlite3.DatabaseError:
+            return None
+
+
 def test_the_writer_process_checkpoints_beside_its_writes(db, tmp_path):
     """Its own commits never stop to copy the log into the database: a thread
     does, so the rows reach the database file itself within moments."""
@@ -115,52 +126,77 @@ def test_the_writer_process_checkpoints_beside_its_writes(db, tmp_path):
         with writer_db.engine.connect() as connection:
             assert connection.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 0
         results = [ingest(writer_db, mail(subject=f"Soal {n}"), SCHOOL, (HELPDESK,)) for n in range(5)]
-        wanted, deadline = [result.raw_mail_id for result in results], time.monotonic() + 10
-        while True:
-            time.sleep(CHECKPOINT_SECONDS)
-            # The database file alone, without its log: what the checkpoints copied.
-            path = writer_db.engine.url.database
-            with contextlib.closing(sqlite3.connect(f"file:{path}?immutable=1", uri=True)) as file_only:
-                try:
-                    ids = [row[0] for row in file_only.execute("SELECT id FROM raw_mail ORDER BY id")]
-                except sqlite3.DatabaseError:  # caught in the middle of a copy: look again
-                    ids = None
-            if ids == wanted or time.monotonic() > deadline:
-                break
-        assert ids == wanted
+        wanted = [result.raw_mail_id for result in results]
+        wait_for(lambda: database_file_alone(writer_db) == wanted, timeout=10)
     finally:
         done.set()
         thread.join(5)
         writer_db.engine.dispose()
 
 
+def log_restarts(db: Database) -> int:
+    """The checkpoint sequence number in the write-ahead log's header, which
+    SQLite counts up each time a commit writes the log from its start again."""
+    with open(f"{db.engine.url.database}-wal", "rb") as log_file:
+        return struct.unpack_from(">I", log_file.read(32), 12)[0]
+
+
+def log_frames(db: Database) -> tuple[int, int]:
+    """(frames in the write-ahead log, frames of them copied into the
+    database), from the wal-index beside it (sqlite.org/walformat.html:
+    mxFrame and nBackfill, in the machine's byte order)."""
+    with open(f"{db.engine.url.database}-shm", "rb") as index:
+        header = index.read(100)
+    return struct.unpack_from("=I", header, 16)[0], struct.unpack_from("=I", header, 96)[0]
+
+
 def test_the_log_starts_over_after_each_checkpoint_however_steady_the_writes(db):
     """Commits that never pause leave a passive checkpoint always a few
     frames behind, and SQLite starts the log over only once one has caught
     up: the log file grew for as long as the writes went on. With the
-    RESTART after it, the log file is written from its start again after
-    each checkpoint: twice as long a stream of commits leaves it no longer."""
+    RESTART after it, the commit after each checkpoint writes the log from
+    its start again.
+
+    Each round here leaves the passive checkpoint behind on purpose rather
+    than by timing: a reader's snapshot keeps it from copying the last
+    commit, as a commit made during the copy would, and the test holds the
+    writers' lock, which the RESTART waits for, until the passive checkpoint
+    is seen to have copied what it could."""
     if not db.is_sqlite:
         pytest.skip("PostgreSQL has no write-ahead log to copy by hand")
-    writer_db, done = Database(db.settings), threading.Event()
-    thread = checkpoint_beside(writer_db, done)
-    log_file = f"{writer_db.engine.url.database}-wal"
+    writer_db = Database(db.settings)
     row = {"channel": "smtp", "envelope_from": SCHOOL, "sha256": "0" * 64, "size": 1}
 
-    def log_size_after_commits_for(seconds: float) -> int:
-        until = time.monotonic() + seconds
-        while time.monotonic() < until:
-            with writing(writer_db), writer_db.engine.begin() as connection:
-                record_row(connection, row)
-        return os.path.getsize(log_file)
+    def commit() -> None:
+        with writer_db.engine.begin() as connection:
+            record_row(connection, row)
 
+    once = threading.Event()
+    once.set()  # each checkpoint thread here makes one checkpoint and ends
     try:
-        first = log_size_after_commits_for(CHECKPOINT_SECONDS * 6)
-        both = log_size_after_commits_for(CHECKPOINT_SECONDS * 6)
-        assert both < first * 1.5
+        checkpoint_beside(writer_db, once).join(10)  # before the first commit, as the writer process does
+        with writing(writer_db):
+            commit()
+        for _ in range(3):
+            reader = sqlite3.connect(writer_db.engine.url.database, isolation_level=None)
+            reader.execute("BEGIN")
+            reader.execute("SELECT count(*) FROM raw_mail").fetchall()
+            seen, _ = log_frames(writer_db)  # the frames the reader's snapshot holds
+            with writing(writer_db):
+                commit()
+                written, _ = log_frames(writer_db)
+                thread = checkpoint_beside(writer_db, once)
+                # The passive checkpoint copies what the reader sees, and stops there.
+                wait_for(lambda: log_frames(writer_db) == (written, seen), timeout=10)
+                reader.execute("COMMIT")
+                reader.close()
+            thread.join(10)
+            assert not thread.is_alive()
+            restarts = log_restarts(writer_db)
+            with writing(writer_db):
+                commit()
+            assert log_restarts(writer_db) == restarts + 1
     finally:
-        done.set()
-        thread.join(5)
         writer_db.engine.dispose()
 
 
@@ -328,9 +364,7 @@ def test_requests_waiting_together_are_committed_together(db):
     threads = [threading.Thread(target=server_thread, args=(ours,)) for ours, _ in pipes]
     for thread in threads:
         thread.start()
-    deadline = time.monotonic() + 10
-    while not all(theirs.poll() for _, theirs in pipes) and time.monotonic() < deadline:
-        time.sleep(0.01)
+    wait_for(lambda: all(theirs.poll() for _, theirs in pipes), timeout=10)
     commits = write_commits(db)
     stop = threading.Event()
     writer = threading.Thread(target=serve_writer, args=(db, [theirs for _, theirs in pipes], stop), daemon=True)

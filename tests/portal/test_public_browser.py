@@ -16,7 +16,6 @@ from core.storage.db import Database
 from core.tickets import lifecycle
 from mailout.deliver import deliver_due
 from tests.factories import make_user
-from tests.mailout.relay import Relay
 from tests.portal.conftest import screenshot
 from tests.portal.public_helpers import png, seed
 
@@ -44,13 +43,6 @@ def staff_answer(database, text: str) -> None:
                       text=text))
         s.add(Message(ticket=ticket, direction=Direction.note, author=agent, text="NOTE: do not show"))
         lifecycle.move(s, ticket, Status.answered, agent)
-
-
-@pytest.fixture
-def relay():
-    running = Relay().start()
-    yield running
-    running.stop()
 
 
 def fits_the_screen(page) -> bool:

@@ -1,7 +1,6 @@
 """The batch assignment of one office's pool, as a Celery worker runs it."""
 from __future__ import annotations
 
-import time
 import uuid
 
 from celery.contrib.testing.worker import start_worker
@@ -10,6 +9,7 @@ from sqlalchemy import func, select
 from celery_app import make_app
 from core.models import Role, Ticket, User
 from tasks.sweep import fill_pool
+from tests._shared import wait_for
 from tests.core.tiers import load_chain, open_from
 from tests.factories import make_user
 
@@ -33,10 +33,7 @@ def test_a_worker_hands_out_an_offices_pool(database):
     assert unassigned(database) == 5
     with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
         app.tasks[fill_pool.name].delay(city_id)
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline and unassigned(database):
-            time.sleep(0.1)
-    assert unassigned(database) == 0
+        wait_for(lambda: unassigned(database) == 0)
     with database.session() as s:
         loads = sorted(s.scalars(select(func.count()).select_from(Ticket).group_by(Ticket.assignee_id)))
     assert loads == [2, 3]

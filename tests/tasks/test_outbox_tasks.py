@@ -3,37 +3,19 @@ Redis when HELPDESK_BROKER_URL names one, delivering outbox rows to a real relay
 from __future__ import annotations
 
 import email
-import time
 import uuid
 from dataclasses import replace
 from email import policy as email_policy
 
-import pytest
 from celery.contrib.testing.worker import start_worker
 
 from celery_app import DELIVER_EVERY_SECONDS, make_app
 from core.storage.db import Database
 from tasks.outbox import deliver_outbox
+from tests._shared import wait_for
 from tests.conftest import make_settings
 from tests.factories import load_directory
-from tests.mailout.relay import Relay
 from tests.mailout.world import open_with_ack
-
-
-@pytest.fixture
-def relay():
-    running = Relay().start()
-    yield running
-    running.stop()
-
-
-def wait_for(predicate, seconds: float = 20.0) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def test_a_worker_delivers_queued_acks_when_nudged(database, relay):
@@ -47,7 +29,7 @@ def test_a_worker_delivers_queued_acks_when_nudged(database, relay):
         refs = {open_with_ack(s, settings, message_id=f"<w{i}@sekolah.test>").ref for i in range(3)}
     with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
         app.tasks[deliver_outbox.name].delay()
-        assert wait_for(lambda: len(relay.messages) == 3)
+        wait_for(lambda: len(relay.messages) == 3)
     subjects = [email.message_from_bytes(m.data, policy=email_policy.default)["Subject"] for m in relay.messages]
     assert {subject[1:10] for subject in subjects} == refs
 

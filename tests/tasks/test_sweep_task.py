@@ -1,11 +1,11 @@
 """The sweep as Celery runs it: scheduled by beat, executed by a real worker."""
 from __future__ import annotations
 
-import time
 import uuid
 from datetime import timedelta
 
 from celery.contrib.testing.worker import start_worker
+from sqlalchemy import select
 
 from celery_app import SWEEP_EVERY_SECONDS, make_app
 from core.config.policy import Policy
@@ -13,6 +13,7 @@ from core.models import Status, Ticket, utcnow
 from core.tickets import lifecycle
 from core.tickets.intake import Incoming, customer_office, open_ticket
 from tasks.sweep import sweep
+from tests._shared import wait_for
 from tests.factories import load_directory
 
 
@@ -34,11 +35,9 @@ def test_a_worker_runs_the_sweep_and_auto_closes_a_quiet_answered_ticket(databas
         ref = ticket.ref
     with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
         app.tasks[sweep.name].delay()
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            with database.session() as s:
-                if s.query(Ticket).filter_by(ref=ref).one().status is Status.closed:
-                    break
-            time.sleep(0.1)
+        wait_for(lambda: status(database, ref) is Status.closed)
+
+
+def status(database, ref: str) -> Status:
     with database.session() as s:
-        assert s.query(Ticket).filter_by(ref=ref).one().status is Status.closed
+        return s.scalars(select(Ticket.status).where(Ticket.ref == ref)).one()
