@@ -5,7 +5,7 @@ two paths:
 - per ticket: core.tickets.assignment.assign_new, one transaction per ticket (what
   opening or forwarding a ticket does);
 - batch: core.tickets.assignment.fill_office, each office's unassigned pool in
-  transactions of up to 500 tickets (what the sweep and the fill_pool task do).
+  transactions of up to 500 tickets (what the sweep does).
 
     .venv/bin/python bench/assign_bench.py [--tickets 10000] [--paths per-ticket batch] [--no-record]
 

@@ -8,7 +8,7 @@ from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from core.models import Event, Ticket, User, utcnow
-from core.storage.db import write_plain
+from core.storage.fast import write_plain
 
 SYSTEM = "system"
 CUSTOMER = "customer"

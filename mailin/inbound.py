@@ -6,7 +6,7 @@ maps each stop to the outcome it records in the mail log.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 
 from core.models import Outcome
@@ -29,8 +29,11 @@ class DeliveryReport:
 
 
 @dataclass(frozen=True)
-class InboundMail:
-    """One parsed message: the parts of it the helpdesk uses, decoded."""
+class MailHeader:
+    """What the write steps (screen, thread, route) read of a message: its
+    addresses and header fields, without its bodies or attachments. The
+    pipeline hands the writer this, not a whole InboundMail with its
+    text blanked: what is kept of the bodies travels as mailin.clean.Cleaned."""
     from_address: str                  # lower case
     from_name: str | None
     subject: str
@@ -40,9 +43,6 @@ class InboundMail:
     in_reply_to: str | None = None
     references: tuple[str, ...] = ()   # oldest first, as in the header
     date: datetime | None = None       # aware UTC; None when missing or unreadable
-    text: str = ""
-    html: str = ""
-    attachments: tuple[InboundAttachment, ...] = ()
     # Headers the screen reads, names in lower case (see parse.SCREENED_HEADERS).
     headers: tuple[tuple[str, str], ...] = ()
     content_type: str = "text/plain"
@@ -57,6 +57,21 @@ class InboundMail:
     def thread_ids(self) -> list[str]:
         """Every Message-ID this mail answers, as header values for core.mail.msgids."""
         return [*self.references, *([self.in_reply_to] if self.in_reply_to else [])]
+
+
+@dataclass(frozen=True)
+class InboundMail(MailHeader):
+    """One parsed message: the parts of it the helpdesk uses, decoded."""
+    text: str = ""
+    html: str = ""
+    attachments: tuple[InboundAttachment, ...] = ()
+
+    def header_only(self) -> MailHeader:
+        """The message without its bodies and attachments (see MailHeader)."""
+        return MailHeader(**{name: getattr(self, name) for name in _HEADER_FIELDS})
+
+
+_HEADER_FIELDS = tuple(field.name for field in fields(MailHeader))
 
 
 @dataclass(frozen=True)

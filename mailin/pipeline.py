@@ -1,28 +1,36 @@
-"""The inbound pipeline: the one place that runs the steps, in DESIGN.md's order.
-
-    receive -> record -> parse -> screen -> thread -> clean -> route and store
+"""The inbound pipeline: the one place that runs the steps, in their order.
 
 Every channel (SMTP, IMAP, a file) calls `ingest` with raw bytes and the
-envelope. `store` writes the bytes to the content store and fsyncs them
-before anything can fail; their RawMail row (hash, size, envelope, time) is
-written in the one transaction that decides the message, with its outcome,
-so a message is either wholly processed or not at all, and nothing is
-written for a delivery the sender is told to retry. A step that stops a
-message raises an IngestStop, recorded as its outcome. A temporary database
-failure raises TemporaryFailure (the sender retries); any other error
-quarantines the message, which `reprocess` can take again later.
+envelope. The steps, as they run (DESIGN.md's order, except that cleaning
+comes before threading: it needs no database, so it runs before the write
+lock is taken, and the write transaction stays short):
+
+    1 receive   the channel hands over bytes and envelope
+    2 record    store: the bytes in the content store, fsynced, before anything can fail
+    3 parse     prepare: mail-parser into an InboundMail (mailin.parse)
+    4 screen    prepare: loops from ourselves (mailin.screen.check_loop)
+    6 clean     prepare: quotes cut, HTML sanitised, attachments checked (mailin.clean)
+                prepare: where a new ticket of the sender's would start (core.tickets.intake.find_home)
+    -- one write transaction (the writer: this process, or mailin.writer's) --
+    2 record    the RawMail row (hash, size, envelope, time)
+    4 screen    duplicates and interrupted deliveries; bounces tied to our mail; auto-replies
+    5 thread    the ticket it answers, if any (mailin.threads)
+    7 route     the ticket, message, attachments, audit and outbox rows (core.tickets.arrival)
+      settle    the RawMail row's outcome
+    --
+    8 answer    the channel answers 250 (or flags the IMAP message) after the commit
+
+`prepare` runs the steps before the transaction, `run_steps` those inside
+it, each as one call in this order; the rest of this module is plumbing
+(which writer, which transaction, how a stop is settled). A step that stops a message raises an IngestStop,
+recorded as its outcome. A temporary database failure raises
+TemporaryFailure (the sender retries); any other error quarantines the
+message, which `reprocess` can take again later.
 """
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import logging
-import os
 import re
-import threading
-import time
-import weakref
-from dataclasses import replace
 from datetime import datetime
 from typing import Callable, NamedTuple, Protocol
 
@@ -33,14 +41,16 @@ from sqlalchemy.orm import Session
 from core.config.policy import Policy, read_policy
 from core.mail.notices import mark_bounced
 from core.models import Outcome, RawMail, Ticket, utcnow
-from core.storage.db import Database, run_plain, write_plain
+from core.storage.db import Database, is_transient
+from core.storage.fast import forget, savepoint, write_plain
+from core.storage.writelock import WriteLockTimeout, writing
 from core.storage.files import Store
 from core.tickets.arrival import route
 from core.tickets.intake import Home, Incoming, find_home
 from mailin import screen as screening
 from mailin.clean import Cleaned, clean
 from mailin.inbound import (
-    AlreadyProcessed, DeliveryReport, InboundMail, IngestResult, IngestStop, TemporaryFailure, Unthreaded,
+    AlreadyProcessed, DeliveryReport, IngestResult, IngestStop, MailHeader, TemporaryFailure, Unthreaded,
 )
 from mailin.parse import message_id_in, parse
 from mailin.threads import thread
@@ -49,8 +59,6 @@ log = logging.getLogger("helpdesk.mailin")
 _ENVELOPE_MAX = 254
 # The empty return path of bounces and auto-replies (MAIL FROM:<>), as logged.
 NULL_SENDER = "<>"
-# SQLite names every failure OperationalError; only these may pass by themselves.
-_SQLITE_TRANSIENT = ("locked", "busy", "unable to open", "disk i/o")
 # The end of the header, whichever line ends the sender used.
 _BLANK_LINE = re.compile(rb"\r?\n\r?\n")
 
@@ -138,7 +146,7 @@ def process(db: Database, recorded: Recorded, raw: bytes, envelope_from: str | N
 
 class Prepared(NamedTuple):
     """What the write steps need of a message: all its bytes are in the store now."""
-    mail: InboundMail   # without its attachments or text: `cleaned` has what is kept of them
+    mail: MailHeader  # the header: `cleaned` holds what is kept of the bodies and attachments
     policy: Policy
     cleaned: Cleaned | None  # None for a bounce only
     home: Home | None  # where a new ticket of the sender's starts; None for a bounce, or with no directory
@@ -170,7 +178,7 @@ def prepare(db: Database, raw: bytes, envelope_from: str | None) -> Prepared | E
             home = find_home(db, mail.from_address, policy)
     except Exception as error:
         return error
-    return Prepared(replace(mail, attachments=(), text="", html=""), policy, cleaned, home)
+    return Prepared(mail.header_only(), policy, cleaned, home)
 
 
 def decide(prepared: Prepared | Exception, write: Callable[[Prepared | Stopped], IngestResult]) -> IngestResult:
@@ -207,13 +215,15 @@ def in_transaction(db: Database, writes: Callable[[Session], IngestResult]) -> I
     try:
         with writing(db), db.begin() as session:
             return writes(session)
+    except WriteLockTimeout as error:
+        raise TemporaryFailure(str(error)) from error
     except sa_exc.SQLAlchemyError as error:
         if is_transient(error):
             raise TemporaryFailure(str(error)) from error
         raise
 
 
-def apply_within(session: Session, db: Database, recorded: Recorded, mail: InboundMail, policy: Policy,
+def apply_within(session: Session, db: Database, recorded: Recorded, mail: MailHeader, policy: Policy,
                  cleaned: Cleaned | None, home: Home | None, *, light: bool = False) -> IngestResult:
     """Steps 4 to 7 inside a transaction the caller commits, perhaps along
     with other mails' (mailin.writer's batches): a savepoint takes back the
@@ -221,8 +231,8 @@ def apply_within(session: Session, db: Database, recorded: Recorded, mail: Inbou
     transaction. A temporary failure is raised: the caller's whole
     transaction is suspect.
 
-    `light` takes a savepoint the session does not track (light_savepoint),
-    which costs a fraction of the session's own. It takes back a mail an
+    `light` takes a savepoint the session does not track
+    (core.storage.fast.savepoint), which costs a fraction of the session's own. It takes back a mail an
     IngestStop stopped; any other error raises Redo, and the caller answers
     its batch again without `light`, where that error is settled as usual."""
     if not light:
@@ -230,14 +240,12 @@ def apply_within(session: Session, db: Database, recorded: Recorded, mail: Inbou
             with session.begin_nested():
                 return run_steps(session, db, recorded, mail, policy, cleaned, home)
         except Exception as error:
-            # The rollback leaves the objects core.storage.fast wrote in the session,
-            # and SQLite hands their ids out again: the next mail's would clash.
-            session.expunge_all()
+            forget(session)  # see core.storage.fast.forget
             stop = stop_outcome(error)
             log_stopped(recorded.id, error)
         return settle_stopped(session, recorded.id, *stop)
     try:
-        with light_savepoint(session):
+        with savepoint(session, rolls_back=IngestStop):
             return run_steps(session, db, recorded, mail, policy, cleaned, home)
     except IngestStop as error:
         stop = stop_outcome(error)
@@ -253,27 +261,6 @@ class Redo(Exception):
     savepoint takes back cleanly (a failed flush leaves the session unusable
     until it rolls back): the caller's transaction is to be rolled back and
     its mails applied again without `light`."""
-
-
-@contextlib.contextmanager
-def light_savepoint(session: Session):
-    """A SAVEPOINT issued past the session, for writes an IngestStop may take
-    back: begin_nested() snapshots and restores the session's state around
-    it, a twentieth of a writer's CPU per mail. The session is flushed first,
-    so that what earlier mails left pending is outside the savepoint; once
-    rolled back to, the session forgets its objects, which may hold what was
-    taken back. Any other error leaves the savepoint to the caller's rollback."""
-    session.flush()
-    connection = session.connection()
-    run_plain(connection, "SAVEPOINT mail")
-    try:
-        yield
-    except IngestStop:
-        run_plain(connection, "ROLLBACK TO SAVEPOINT mail")
-        run_plain(connection, "RELEASE SAVEPOINT mail")
-        session.expunge_all()
-        raise
-    run_plain(connection, "RELEASE SAVEPOINT mail")
 
 
 def stop_outcome(error: Exception) -> Stopped:
@@ -296,7 +283,7 @@ def log_stopped(raw_mail_id: int, error: Exception) -> None:
         log.error("raw mail %s quarantined", raw_mail_id, exc_info=error)
 
 
-def run_steps(session: Session, db: Database, recorded: Recorded, mail: InboundMail, policy: Policy,
+def run_steps(session: Session, db: Database, recorded: Recorded, mail: MailHeader, policy: Policy,
               cleaned: Cleaned | None, home: Home | None) -> IngestResult:
     """Steps 4 to 7 in the write transaction; `cleaned` is None for a bounce only."""
     settings, now = db.settings, utcnow()
@@ -317,12 +304,10 @@ def run_steps(session: Session, db: Database, recorded: Recorded, mail: InboundM
     return settle(session, recorded.id, routed.outcome, auto_reason or found.reason, routed.ticket, now)
 
 
-def screen_copies(session: Session, recorded: Recorded, mail: InboundMail) -> None:
+def screen_copies(session: Session, recorded: Recorded, mail: MailHeader) -> None:
     """Step 4's database part in one query: stop a duplicate, and close the
     earlier deliveries of this message that a temporary failure cut short."""
-    screening.serialise(session, mail, recorded.sha256)
-    rows = screening.deliveries(session, recorded.id, recorded.sha256, {mail.message_id, recorded.message_id})
-    screening.refuse_duplicate(recorded.id, recorded.sha256, mail, rows)
+    rows = screening.check_duplicate(session, recorded.id, recorded.sha256, mail, recorded.message_id)
     this = next(row for row in rows if row.id == recorded.id)
     settle_interrupted(session, this, rows)
 
@@ -392,92 +377,3 @@ class LocalWriter:
 
     def take(self, arrival: Arrival, prepared: Prepared | Stopped) -> IngestResult:
         return in_transaction(self.db, lambda session: take_within(session, self.db, arrival, prepared))
-
-
-class WriterLock:
-    """One SQLite writer at a time, across the threads and processes of the
-    mail servers. Writers would queue on SQLite's busy handler anyway, but it
-    polls with sleeps growing to 100 ms, so under load the lock sits free while
-    everyone sleeps; this lock hands over at once. Threads queue on a thread
-    lock, then one thread per process polls an flock on a file beside the
-    database (released by the kernel if its holder dies). Waiting longer than
-    the database's busy timeout is a TemporaryFailure: the sender retries."""
-
-    POLL_SECONDS = 0.0005
-
-    def __init__(self, path: str | None, timeout: float):
-        self.threads = threading.Lock()
-        self.path, self.timeout = path, timeout
-        self.fd: int | None = None
-
-    def __del__(self):
-        if self.fd is not None:
-            os.close(self.fd)
-
-    @contextlib.contextmanager
-    def held(self):
-        deadline = time.monotonic() + self.timeout
-        if not self.threads.acquire(timeout=self.timeout):
-            raise TemporaryFailure(f"waited {self.timeout:g} s for the database write lock")
-        try:
-            if self.path is None:
-                yield
-                return
-            self._lock_file(deadline)
-            try:
-                yield
-            finally:
-                fcntl.flock(self.fd, fcntl.LOCK_UN)
-        finally:
-            self.threads.release()
-
-    def _lock_file(self, deadline: float) -> None:
-        if self.fd is None:
-            self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-        while True:
-            try:
-                fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                return
-            except BlockingIOError:
-                if time.monotonic() > deadline:
-                    raise TemporaryFailure(f"waited {self.timeout:g} s for the database write lock") from None
-                time.sleep(self.POLL_SECONDS)
-
-
-_writer_locks: weakref.WeakKeyDictionary[Database, WriterLock] = weakref.WeakKeyDictionary()
-_locks_lock = threading.Lock()
-# As long as core.storage.db's busy timeout: a writer never gives up sooner here than there.
-WRITER_TIMEOUT_SECONDS = 30.0
-
-
-def writer_lock(db: Database) -> WriterLock:
-    with _locks_lock:
-        lock = _writer_locks.get(db)
-        if lock is None:
-            database = db.engine.url.database
-            path = f"{database}.writer-lock" if database and database != ":memory:" else None
-            lock = _writer_locks[db] = WriterLock(path, WRITER_TIMEOUT_SECONDS)
-        return lock
-
-
-@contextlib.contextmanager
-def writing(db: Database):
-    """On SQLite, one writer at a time (see WriterLock); PostgreSQL locks rows."""
-    if not db.is_sqlite:
-        yield
-        return
-    with writer_lock(db).held():
-        yield
-
-
-def is_transient(error: BaseException) -> bool:
-    """Database trouble that may pass: down, disconnected, locked, timed out."""
-    if isinstance(error, (sa_exc.InterfaceError, sa_exc.TimeoutError)):
-        return True
-    if isinstance(error, sa_exc.DBAPIError) and error.connection_invalidated:
-        return True
-    if isinstance(error, sa_exc.OperationalError):
-        if type(error.orig).__module__ == "sqlite3":
-            return any(word in str(error.orig).lower() for word in _SQLITE_TRANSIENT)
-        return True
-    return False

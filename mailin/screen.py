@@ -9,9 +9,9 @@ from sqlalchemy.orm import Session
 from core.config.settings import Settings
 from core.mail.msgids import ref_from_message_id
 from core.models import Outcome, RawMail
-from core.storage.db import select_plain
+from core.storage.fast import select_plain
 from mailin.dsn import is_daemon
-from mailin.inbound import Duplicate, FromOurselves, InboundMail
+from mailin.inbound import Duplicate, FromOurselves, InboundMail, MailHeader
 
 # A message has been ingested once its RawMail has one of these outcomes. An
 # attempt that failed half-way has none (its transaction rolled back), and a
@@ -32,15 +32,21 @@ def check_loop(mail: InboundMail, settings: Settings) -> InboundMail:
     return mail
 
 
-def check_duplicate(session: Session, raw_mail_id: int, sha256: str, mail: InboundMail) -> InboundMail:
+def check_duplicate(session: Session, raw_mail_id: int, sha256: str, mail: MailHeader,
+                    sniffed_id: str | None = None) -> list[Row]:
     """The same message delivered twice (to two aliases, or retried by the
-    sender) is kept once. Without a Message-ID only identical bytes count."""
+    sender) is kept once: Duplicate is raised for a copy of one ingested
+    already. Without a Message-ID only identical bytes count. Returns every
+    delivery of this message (this one included), for the pipeline to close
+    the ones a temporary failure cut short. `sniffed_id` is the Message-ID
+    as read before parsing, which may differ from the parsed one."""
     serialise(session, mail, sha256)
-    refuse_duplicate(raw_mail_id, sha256, mail, deliveries(session, raw_mail_id, sha256, [mail.message_id]))
-    return mail
+    rows = deliveries(session, raw_mail_id, sha256, {mail.message_id, sniffed_id})
+    refuse_duplicate(raw_mail_id, sha256, mail, rows)
+    return rows
 
 
-def serialise(session: Session, mail: InboundMail, sha256: str) -> None:
+def serialise(session: Session, mail: MailHeader, sha256: str) -> None:
     """Two copies arriving at the same moment must not both pass the check:
     the lock is on what makes a copy a copy."""
     _serialise(session, mail.message_id or sha256)
@@ -64,7 +70,7 @@ _DELIVERIES = select(*DELIVERY_COLUMNS).where(or_(
     _RAW.c.message_id.in_([bindparam("first_id"), bindparam("second_id")]))).order_by(_RAW.c.id)
 
 
-def refuse_duplicate(raw_mail_id: int, sha256: str, mail: InboundMail, rows: list[Row]) -> None:
+def refuse_duplicate(raw_mail_id: int, sha256: str, mail: MailHeader, rows: list[Row]) -> None:
     """Raise Duplicate if one of these deliveries of the message was ingested."""
     for row in rows:
         same = row.message_id == mail.message_id if mail.message_id else row.sha256 == sha256
@@ -80,7 +86,7 @@ def _serialise(session: Session, key: str) -> None:
         session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": key})
 
 
-def auto_reply_reason(mail: InboundMail) -> str | None:
+def auto_reply_reason(mail: MailHeader) -> str | None:
     """Why this mail was sent by a machine (RFC 3834 and common practice), or None."""
     submitted = mail.header("auto-submitted").lower()
     if submitted and submitted.split(";")[0].strip() != "no":
@@ -100,7 +106,7 @@ def auto_reply_reason(mail: InboundMail) -> str | None:
     return None
 
 
-def wants_no_auto_reply(mail: InboundMail) -> bool:
+def wants_no_auto_reply(mail: MailHeader) -> bool:
     """The sender asked not to be auto-answered (X-Auto-Response-Suppress):
     such mail is still a ticket, but gets no acknowledgement."""
     values = {v.strip().lower() for v in mail.header("x-auto-response-suppress").split(",")}

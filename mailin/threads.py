@@ -17,7 +17,7 @@ from core.config.settings import Settings
 from core.mail.msgids import refs_from_headers
 from core.models import Direction, Message, Ticket
 from core.tickets.refs import find_ref
-from mailin.inbound import InboundMail
+from mailin.inbound import MailHeader
 
 
 @dataclass(frozen=True)
@@ -27,7 +27,7 @@ class Thread:
     reason: str | None = None
 
 
-def thread(session: Session, settings: Settings, mail: InboundMail) -> Thread:
+def thread(session: Session, settings: Settings, mail: MailHeader) -> Thread:
     ticket = find_ticket(session, settings, mail)
     if ticket is None:
         return Thread()
@@ -36,7 +36,7 @@ def thread(session: Session, settings: Settings, mail: InboundMail) -> Thread:
     return Thread(linked=ticket, reason=f"sender {mail.from_address} is not on {ticket.ref}: opened a new ticket")
 
 
-def find_ticket(session: Session, settings: Settings, mail: InboundMail) -> Ticket | None:
+def find_ticket(session: Session, settings: Settings, mail: MailHeader) -> Ticket | None:
     ticket = by_ref(session, find_ref(mail.subject))
     if ticket is None:
         for ref in refs_from_headers(mail.thread_ids, settings.secret_key, settings.domain):

@@ -30,11 +30,12 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from core.models import Attachment
-from core.storage.db import Database
+from core.storage.db import Database, is_transient
 from core.storage.fast import new
+from core.storage.writelock import WriteLockTimeout, writing
 from mailin.clean import Cleaned
 from mailin.inbound import IngestResult, TemporaryFailure
-from mailin.pipeline import Arrival, Prepared, Redo, Stopped, is_transient, take_within, writing
+from mailin.pipeline import Arrival, Prepared, Redo, Stopped, take_within
 
 log = logging.getLogger("helpdesk.writer")
 
@@ -257,9 +258,9 @@ RESTART_WAIT_MS = 10
 def _checkpoint(db: Database, connection: sqlite3.Connection) -> None:
     try:
         connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
-        # In the writers' queue (see pipeline.WriterLock): SQLite's own busy
+        # In the writers' queue (see core.storage.writelock): SQLite's own busy
         # handler polls, and would hardly ever find the writer between batches.
         with writing(db):
             connection.execute("PRAGMA wal_checkpoint(RESTART)")
-    except (sqlite3.Error, TemporaryFailure) as error:
+    except (sqlite3.Error, WriteLockTimeout) as error:
         log.warning("checkpoint failed: %s", error)

@@ -32,7 +32,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.config.settings import Settings
-from core.models import Attachment, Direction, Message, Outbox, Ticket, utcnow
+from core.mail.notices import thread_of
+from core.models import Attachment, Outbox, Ticket, utcnow
 from core.storage.files import Store
 from core.tickets.intake import link_of
 from core.tickets.refs import tag
@@ -151,18 +152,11 @@ def context_of(settings: Settings, row: Outbox, ticket: Ticket | None) -> dict:
 
 
 def thread_headers(session: Session, row: Outbox, ticket: Ticket | None) -> tuple[str | None, str | None]:
-    """In-Reply-To and References: as fixed at enqueue, else the customer's latest message."""
+    """In-Reply-To and References: as fixed at enqueue, else worked out now
+    the one way core.mail.notices.thread_of does (the customer's latest message)."""
     if row.in_reply_to or ticket is None:
         return row.in_reply_to, row.references or row.in_reply_to
-    ids = list(session.scalars(select(Message.message_id).where(
-        Message.ticket_id == ticket.id, Message.message_id.is_not(None)).order_by(Message.id)))
-    latest_in = session.scalar(select(Message.message_id).where(
-        Message.ticket_id == ticket.id, Message.direction == Direction.inbound, Message.message_id.is_not(None),
-        ).order_by(Message.id.desc()).limit(1))
-    if latest_in is None:
-        return None, None
-    chain = [mid for mid in ids if mid != latest_in][-9:] + [latest_in]
-    return latest_in, " ".join(chain)
+    return thread_of(session, ticket)
 
 
 def attachments_of(session: Session, context: dict) -> list[Attachment]:

@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core.models import RateEvent, UsedStamp, utcnow
-from core.storage.db import select_plain, write_plain
+from core.storage.fast import select_plain, write_plain
 
 # The longest window any limit counts over (automatic mails per day).
 LONGEST_WINDOW = timedelta(days=1)

@@ -1,11 +1,10 @@
 """Engines and sessions. Callers own their transactions: `with db.begin() as s:`."""
 from __future__ import annotations
 
-import collections
 import time
-from typing import TYPE_CHECKING, Callable, NamedTuple
+from typing import TYPE_CHECKING
 
-from sqlalchemy import Compiled, Connection, Engine, Executable, Insert, Select, create_engine, event, exc
+from sqlalchemy import Compiled, Engine, Executable, create_engine, event, exc
 from sqlalchemy.orm import Session, sessionmaker
 
 if TYPE_CHECKING:  # storage sits below config: it reads a Settings, it does not load one
@@ -148,155 +147,20 @@ class Database:
         return self.engine.dialect.name == "sqlite"
 
 
-# Statements the mail path runs straight through the driver (write_plain,
-# select_plain, run_plain). SQLAlchemy spends about 90 us of Python on a
-# statement the driver runs in 10 us, and the one process that writes for
-# every mail server process (mailin.writer) runs about fifteen per mail.
+# SQLite names every failure OperationalError; only these may pass by themselves.
+_SQLITE_TRANSIENT = ("locked", "busy", "unable to open", "disk i/o")
 
 
-class _Plain(NamedTuple):
-    """A statement compiled for the driver, with what its values need."""
-    sql: str
-    names: tuple[str, ...]  # the parameters, in the order the SQL takes them
-    processors: tuple[Callable[[object], object] | None, ...]  # each type's conversion for the driver
-    key: str | None = None  # an INSERT's integer primary key column, which the row id gives
-    results: tuple[Callable[[object], object] | None, ...] = ()  # a SELECT's columns' conversions back
-    row: type | None = None  # a SELECT's rows: named tuples of the columns' keys
-
-
-# Each statement (and set of parameter names) is compiled once and kept, up to a bound.
-_plans: dict[tuple, _Plain | None] = {}
-_PLANS_KEPT = 500
-
-
-def write_plain(connection: Connection, statement: Insert | Executable, params: dict) -> tuple | None:
-    """Run an INSERT or UPDATE that is given every value; an INSERT returns
-    its primary key, as `inserted_primary_key` does. On SQLite, a statement
-    that needs nothing of SQLAlchemy's execution (no default or onupdate to
-    work out, no RETURNING) runs straight through the driver's cursor,
-    inside the connection's transaction, its values converted as their types
-    say (dates, enums, JSON), exactly as `connection.execute` would.
-
-    Anything else goes through `connection.execute`: another database, a
-    connection not in a transaction (execute begins one), and one whose
-    statements something listens to (tests, tracing), so that every
-    statement is seen. Build the statement once, where the module is loaded."""
-    keys = tuple(params)
-    plan = _plan(connection, statement, keys, _plan_write)
-    if plan is None:
-        result = connection.execute(statement, params)
-        return tuple(result.inserted_primary_key) if isinstance(statement, Insert) else None
-    cursor = _run(connection, plan, params)
-    try:
-        if plan.key is None:
-            return None
-        given = params.get(plan.key)
-        return (cursor.lastrowid if given is None else given,)
-    finally:
-        cursor.close()
-
-
-def select_plain(connection: Connection, statement: Select, params: dict) -> list[tuple]:
-    """The rows of a SELECT, run as write_plain runs a write, with values
-    converted both ways as the columns' types say. The rows are named tuples
-    of the columns' keys, as SQLAlchemy's own rows are where it runs the
-    statement."""
-    plan = _plan(connection, statement, None, _plan_select)
-    if plan is None:
-        return connection.execute(statement, params).all()
-    cursor = _run(connection, plan, params)
-    try:
-        found = cursor.fetchall()
-    finally:
-        cursor.close()
-    results, row = plan.results, plan.row
-    if not any(results):
-        return [row(*values) for values in found]
-    return [row(*(value if result is None else result(value) for value, result in zip(values, results)))
-            for values in found]
-
-
-def run_plain(connection: Connection, sql: str) -> None:
-    """Run one statement without parameters (a SAVEPOINT, say) through the
-    driver, as write_plain does; `exec_driver_sql` costs ten times more."""
-    if not _direct(connection):
-        connection.exec_driver_sql(sql)
-        return
-    _run(connection, _Plain(sql, (), ()), {}).close()
-
-
-def _plan(connection: Connection, statement: Executable, keys: tuple[str, ...] | None,
-          make: Callable[[Connection, Executable, tuple[str, ...] | None], _Plain | None]) -> _Plain | None:
-    """The statement's plan, or None where connection.execute is to run it."""
-    shape = (statement, connection.dialect.name, keys)
-    plan = _plans.get(shape, False)
-    if plan is False:
-        if len(_plans) >= _PLANS_KEPT:
-            _plans.clear()  # statements built anew for each call: compiling them is all there is to save
-        plan = _plans[shape] = make(connection, statement, keys) if connection.dialect.name == "sqlite" else None
-    return plan if plan is not None and _direct(connection) else None
-
-
-def _run(connection: Connection, plan: _Plain, params: dict):
-    values = [params[name] if processor is None else processor(params[name])
-              for name, processor in zip(plan.names, plan.processors)]
-    cursor = connection.connection.cursor()
-    try:
-        cursor.execute(plan.sql, values)
-    except BaseException:
-        cursor.close()
-        raise
-    return cursor
-
-
-def _direct(connection: Connection) -> bool:
-    """Whether a statement may go straight to the driver on this connection:
-    SQLite, inside a transaction (execute would begin one), and nothing
-    listening to the statements run (the cursor events, which tests and
-    tracing use; checking them costs a few us)."""
-    if connection.dialect.name != "sqlite" or not connection.in_transaction():
-        return False
-    dispatch = connection.dispatch
-    return not (dispatch.before_cursor_execute or dispatch.after_cursor_execute)
-
-
-def _compile(connection: Connection, statement: Executable, keys: tuple[str, ...] | None):
-    """The statement compiled for the driver and its parameters' conversions,
-    or None if running it needs more than its SQL and values."""
-    dialect = connection.dialect
-    compiled = statement.compile(dialect=dialect, column_keys=None if keys is None else list(keys))
-    if (compiled.positiontup is None or compiled.insert_prefetch or compiled.update_prefetch
-            or getattr(compiled, "postfetch", None) or compiled.returning or compiled.literal_execute_params
-            or (keys is not None and set(compiled.positiontup) - set(keys))
-            or any(compiled.binds[name].expanding for name in compiled.positiontup)):
-        return None
-    processors = tuple(compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect)
-                       for name in compiled.positiontup)
-    return compiled, processors
-
-
-def _plan_write(connection: Connection, statement: Executable, keys: tuple[str, ...]) -> _Plain | None:
-    made = _compile(connection, statement, keys)
-    if made is None:
-        return None
-    compiled, processors = made
-    key = None
-    if isinstance(statement, Insert):
-        primary = list(statement.table.primary_key)
-        if len(primary) != 1 or primary[0].type.python_type is not int:
-            return None
-        key = primary[0].key
-    return _Plain(compiled.string, tuple(compiled.positiontup), processors, key)
-
-
-def _plan_select(connection: Connection, statement: Select, _keys: None) -> _Plain | None:
-    keys = list(statement.selected_columns.keys())
-    made = _compile(connection, statement, None) if len(set(keys)) == len(keys) else None
-    if made is None:
-        return None
-    compiled, processors = made
-    dialect = connection.dialect
-    results = tuple(column.type.dialect_impl(dialect).result_processor(dialect, None)
-                    for column in statement.selected_columns)
-    return _Plain(compiled.string, tuple(compiled.positiontup), processors, results=results,
-                  row=collections.namedtuple("Row", keys, rename=True))
+def is_transient(error: BaseException) -> bool:
+    """Database trouble that may pass: down, disconnected, locked, timed out."""
+    if isinstance(error, TimeoutError):  # core.storage.writelock's, among others
+        return True
+    if isinstance(error, (exc.InterfaceError, exc.TimeoutError)):
+        return True
+    if isinstance(error, exc.DBAPIError) and error.connection_invalidated:
+        return True
+    if isinstance(error, exc.OperationalError):
+        if type(error.orig).__module__ == "sqlite3":
+            return any(word in str(error.orig).lower() for word in _SQLITE_TRANSIENT)
+        return True
+    return False

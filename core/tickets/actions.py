@@ -21,7 +21,7 @@ from core.config.settings import Settings
 from core.content.uploads import Upload, keep_uploads
 from core.mail import notices
 from core.models import Attachment, Direction, Message, Office, Status, Ticket, User, utcnow
-from core.tickets import assignment, canned, lifecycle, routing
+from core.tickets import assignment, canned, lifecycle, routing, sla
 
 
 class TicketNotFound(LookupError):
@@ -87,7 +87,7 @@ def reply(session: Session, settings: Settings, policy: Policy, ticket: Ticket, 
     session.add(message)
     session.flush()
     notices.staff_reply(session, settings, policy, ticket, message, now=now)
-    ticket.first_response_at = ticket.first_response_at or now
+    sla.mark_first_response(ticket, now)
     ticket.updated_at = now
     routing.pick_up(session, ticket, actor, now)
     if ticket.assignee_id is None:

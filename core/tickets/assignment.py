@@ -14,7 +14,7 @@ UPDATE, so a ticket another worker took meanwhile is left alone.
 
 Two paths apply the rules: assign_new, one ticket in the caller's transaction
 (opening or forwarding a ticket), and fill_office, an office's whole pool in
-one transaction (the sweep, tasks.sweep.fill_pool), dealt in memory exactly as
+one transaction (the sweep), dealt in memory exactly as
 one assign_new after another would.
 """
 from __future__ import annotations
@@ -24,13 +24,12 @@ from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import Connection, Row, and_, bindparam, func, or_, select, update
 from sqlalchemy.orm import Session, lazyload
-from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
 from core import audit
 from core.config.policy import Policy
 from core.models import Role, Status, Ticket, User, utcnow
-from core.storage.db import select_plain
+from core.storage.fast import select_plain, set_loaded
 
 NOT_CLOSED = (Status.open, Status.answered, Status.on_hold, Status.forwarded)
 # A ticket someone is already discussing with the customer is not taken away.
@@ -149,7 +148,7 @@ def _stamp(session: Session, conn: Connection, user_ids: list[int], now: datetim
     for user_id in user_ids:
         user = session.identity_map.get(identity_key(User, user_id))
         if user is not None:
-            set_committed_value(user, "last_assigned_at", now)
+            set_loaded(user, last_assigned_at=now)
 
 
 def _record_automatic(conn: Connection, given: list[tuple[int, str]], now: datetime) -> None:
@@ -162,9 +161,7 @@ def _record_automatic(conn: Connection, given: list[tuple[int, str]], now: datet
 def _mirror(session: Session, ticket_id: int, to: User | None, now: datetime | None) -> None:
     """Show a row's conditional UPDATE on its loaded object, as if read from the database."""
     ticket = session.get(Ticket, ticket_id)
-    set_committed_value(ticket, "assignee_id", to.id if to else None)
-    set_committed_value(ticket, "assignee", to)
-    set_committed_value(ticket, "assigned_at", now)
+    set_loaded(ticket, assignee_id=to.id if to else None, assignee=to, assigned_at=now)
 
 
 def _forget_loaded(session: Session, ticket_ids: list[int]) -> None:
@@ -199,9 +196,7 @@ def assign_new(session: Session, ticket: Ticket, policy: Policy, now: datetime |
         return None
     # The person's office chain is not needed here; it loads if a caller reads it.
     person = session.get(User, agent.id, options=[lazyload(User.office)])
-    set_committed_value(ticket, "assignee_id", person.id)
-    set_committed_value(ticket, "assignee", person)
-    set_committed_value(ticket, "assigned_at", now)
+    set_loaded(ticket, assignee_id=person.id, assignee=person, assigned_at=now)
     return person
 
 

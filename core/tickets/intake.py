@@ -8,15 +8,14 @@ from typing import NamedTuple
 
 from sqlalchemy import bindparam, inspect, select
 from sqlalchemy.orm import Session, aliased, object_session
-from sqlalchemy.orm.attributes import set_committed_value
 
 from core import audit
 from core.access.tokens import hash_token, link_token, new_nonce
 from core.config.policy import Policy
 from core.config.settings import Settings
 from core.models import Attachment, Category, Direction, Message, Office, Priority, Status, Ticket, utcnow
-from core.storage.db import Database, select_plain
-from core.storage.fast import insert_now, new, update_now
+from core.storage.db import Database
+from core.storage.fast import insert_now, new, select_plain, set_loaded, update_now
 from core.tickets import assignment, categories, lifecycle, sla
 from core.tickets.refs import new_ref
 
@@ -230,7 +229,7 @@ def add_message(session: Session, ticket: Ticket, mail: Incoming, *, now: dateti
     )
     insert_now(session, message)  # with the ticket first, if it is new
     if "ticket" not in on_ticket:
-        set_committed_value(message, "ticket", ticket)
+        set_loaded(message, ticket=ticket)
     return message
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, func, select, update
+from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.orm import Session
 
 from core import audit
@@ -22,7 +22,7 @@ from core.config.policy import Policy, load_policy
 from core.mail import notices
 from core.models import Status, Ticket, utcnow
 from core.storage.db import Database
-from core.tickets import assignment, routing, sla
+from core.tickets import assignment, lifecycle, routing, sla
 
 BATCH = 500
 # An SLA flag is bookkeeping, not activity on the ticket: keep its updated_at
@@ -93,12 +93,13 @@ def auto_close(db: Database, policy: Policy, now: datetime) -> int:
     detail = f"no answer for {policy.auto_close_days} days"
 
     def each(session: Session, ticket: Ticket) -> None:
-        audit.record(session, ticket, "status", audit.SYSTEM, from_value=Status.answered, to_value=Status.closed,
-                     detail=detail, at=now)
+        # Through the one transition function, so a rule added there holds here too.
+        lifecycle.move(session, ticket, Status.closed, audit.SYSTEM, now=now, detail=detail)
         notices.auto_closed(session, db.settings, policy, ticket, now=now)
 
-    return _batches(db, due, {"status": Status.closed, "status_changed_at": now, "closed_at": now,
-                              "resolved_at": func.coalesce(Ticket.resolved_at, now), "updated_at": now}, each)
+    # The claim only stamps the rows (and locks them on PostgreSQL): a second
+    # sweep's claim waits, then finds them closed and passes them by.
+    return _batches(db, due, {"updated_at": now}, each)
 
 
 def flag_breaches(db: Database, policy: Policy, now: datetime) -> tuple[int, int]:

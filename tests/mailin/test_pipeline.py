@@ -18,7 +18,8 @@ from core.models import (
 from core.storage.files import Store
 from core.tickets import lifecycle
 from mailin.inbound import AlreadyProcessed, TemporaryFailure
-from mailin.pipeline import WriterLock, ingest, record_row, reprocess, sniff_message_id
+from core.storage.writelock import WriteLockTimeout, WriterLock
+from mailin.pipeline import ingest, record_row, reprocess, sniff_message_id
 from tests.mailin.conftest import impatient, locked
 from tests.mailin.mails import HELPDESK, OTHER_SCHOOL, PDF, SCHOOL, delivery_report, mail, with_parts
 
@@ -316,14 +317,15 @@ def test_a_policy_changed_since_the_last_mail_decides_how_the_next_is_cleaned(db
     assert (refused.filename, refused.refused_reason) == ("surat2.pdf", "extension .pdf is not allowed")
 
 
-def test_a_writer_lock_held_elsewhere_too_long_is_a_temporary_failure(tmp_path):
-    """Another server process holding the writers' lock past the timeout makes
-    a 451 (TemporaryFailure), never a lost or quarantined mail."""
+def test_a_writer_lock_held_elsewhere_too_long_times_out(tmp_path):
+    """Another server process holding the writers' lock past the timeout: the
+    lock gives up (and the pipeline answers 451, see the test above), never
+    waits for ever."""
     lock = WriterLock(str(tmp_path / "db.writer-lock"), timeout=0.2)
     other = os.open(tmp_path / "db.writer-lock", os.O_RDWR | os.O_CREAT)
     try:
         fcntl.flock(other, fcntl.LOCK_EX)
-        with pytest.raises(TemporaryFailure), lock.held():
+        with pytest.raises(WriteLockTimeout), lock.held():
             pass
         fcntl.flock(other, fcntl.LOCK_UN)
         with lock.held():

@@ -69,7 +69,7 @@ def test_only_an_ingested_earlier_copy_makes_a_duplicate(session, earlier, dupli
         with pytest.raises(Duplicate):
             check_duplicate(session, current.id, current.sha256, mail)
     else:
-        assert check_duplicate(session, current.id, current.sha256, mail) is mail
+        assert current.id in [row.id for row in check_duplicate(session, current.id, current.sha256, mail)]
 
 
 def test_without_message_id_the_hash_decides(session):

@@ -17,7 +17,8 @@ from core.models import Attachment, Message, Outbox, OutboxStatus, Outcome, RawM
 from core.storage.db import READ_ONLY, Database
 from core.storage.files import Store
 from mailin.inbound import TemporaryFailure, Unthreaded
-from mailin.pipeline import Arrival, Stopped, ingest, record_row, writing
+from core.storage.writelock import writing
+from mailin.pipeline import Arrival, Stopped, ingest, record_row
 from mailin.writer import (
     RemoteWriter, answer_batch, checkpoint_beside, serve_writer, take_request,
 )

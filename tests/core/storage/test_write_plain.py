@@ -1,4 +1,4 @@
-"""core.storage.db.write_plain, select_plain and run_plain: statements straight
+"""core.storage.fast.write_plain, select_plain and run_plain: statements straight
 through the driver on SQLite, with the same rows as connection.execute
 would write and read, and through connection.execute whenever that is
 needed."""
@@ -9,8 +9,8 @@ from datetime import datetime, timezone
 from sqlalchemy import bindparam, event, insert, select, update
 
 from core.models import Outbox, OutboxStatus
-from core.storage import db as core_db
-from core.storage.db import run_plain, select_plain, write_plain
+from core.storage import fast
+from core.storage.fast import run_plain, select_plain, write_plain
 
 OUTBOX = Outbox.__table__
 _INSERT = insert(OUTBOX)
@@ -68,7 +68,7 @@ def test_the_driver_takes_a_fully_given_write_on_sqlite_only(database):
         write_plain(connection, _INSERT, _row("<shape@helpdesk.test>"))
         write_plain(connection, _INSERT, {"template": "ack", "to_address": "a@sekolah.test",
                                           "message_id": "<shape-2@helpdesk.test>"})
-    plans = {keys: plan for (statement, _, keys), plan in core_db._plans.items() if statement is _INSERT}
+    plans = {keys: plan for (statement, _, keys), plan in fast._statement_plans.items() if statement is _INSERT}
     full, short = plans[tuple(_row("x"))], plans[("template", "to_address", "message_id")]
     assert short is None  # defaults to work out: SQLAlchemy writes it
     assert (full is not None) is database.is_sqlite
