@@ -269,5 +269,5 @@ def place_customer_message(session: Session, settings: Settings, policy: Policy,
     update_now(session, ticket, updated_at=now, last_customer_at=now)
     if ticket.status in lifecycle.REOPENED_BY_CUSTOMER:
         lifecycle.move(session, ticket, Status.open, audit.CUSTOMER, now=now,
-                       detail=f"customer wrote via {mail.channel}")
+                       detail=f"customer wrote via {mail.channel}", policy=policy)
     return ticket, message
