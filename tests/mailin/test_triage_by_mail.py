@@ -9,8 +9,8 @@ from freezegun import freeze_time
 from sqlalchemy import select
 
 from core.config.policy import load_policy
-from core.models import Role, Status, Ticket
-from core.tickets import actions
+from core.models import Category, Event, Office, Priority, Role, Status, Ticket
+from core.tickets import actions, rules
 from tests.factories import make_user
 from tests.mailin.conftest import transcript
 from tests.mailin.mails import mail
@@ -44,3 +44,25 @@ def test_a_weekend_on_hold_moves_the_due_times_of_a_mailed_ticket_by_the_weekend
     stood = timedelta(seconds=resumed.sla_paused_seconds)
     assert timedelta(hours=72) <= stood < timedelta(hours=72, minutes=1)  # Friday 12:00 to Monday 12:00
     assert resumed.resolution_due_at == due + stood
+
+
+def test_a_rule_sets_category_and_priority_of_a_mailed_ticket(db, smtp_server):
+    with db.begin() as session:
+        keuangan = Category(name="Keuangan")
+        session.add(keuangan)
+        session.flush()
+        high = session.scalars(select(Priority).where(Priority.name == "tinggi")).one()
+        admin = make_user(session, session.scalars(select(Office).where(Office.code == "MIN")).one(), Role.admin)
+        rules.add_rule(session, admin, keyword="dana bos, tunjangan", set_category_id=keuangan.id,
+                       set_priority_id=high.id)
+        keuangan_id, high_id = keuangan.id, high.id
+    assert transcript(smtp_server.port, mail(subject="Dana BOS belum cair", body="Sudah tiga bulan.")) == OK
+    assert transcript(smtp_server.port, mail(subject="Rapor tidak bisa dicetak")) == OK
+    with db.session() as session:
+        bos, rapor = session.scalars(select(Ticket).order_by(Ticket.id)).all()
+        assert (bos.category_id, bos.priority_id) == (keuangan_id, high_id)
+        assert (bos.first_response_due_at - bos.created_at, bos.resolution_due_at - bos.created_at) == (
+            timedelta(hours=8), timedelta(hours=48))
+        assert rapor.category_id is None and rapor.priority.name == "normal"
+        triaged = session.scalars(select(Event.to_value).where(Event.kind == "triaged")).all()
+        assert triaged == ["category Keuangan, priority tinggi"]
