@@ -9,7 +9,8 @@ from sqlalchemy import select
 
 from core.config.policy import Policy, update_policy
 from core.models import Priority, Role, Status
-from core.tickets import actions, hours, sla
+from core.config import hours
+from core.tickets import actions, sla
 from core.tickets.intake import Incoming, add_customer_message
 from tests.core.tiers import load_chain, open_from
 from tests.factories import make_user
