@@ -84,3 +84,22 @@ def add_working_hours(start: datetime, hours: float, cal: Calendar | None) -> da
                 return (begin + left).astimezone(timezone.utc)
             left -= max(closes - begin, timedelta(0))
         cursor = datetime.combine(day + timedelta(days=1), time(0), cal.zone)
+
+
+def working_time_between(start: datetime, end: datetime, cal: Calendar | None) -> timedelta:
+    """How much working time passes from `start` to `end` (zero if `end` is not later):
+    the inverse of add_working_hours, used to know how long a paused SLA clock stood still."""
+    if end <= start:
+        return timedelta(0)
+    if cal is None:
+        return end - start
+    total = timedelta(0)
+    cursor, end = start.astimezone(cal.zone), end.astimezone(cal.zone)
+    while cursor < end:
+        day = cursor.date()
+        if cal.works_on(day):
+            begin = max(cursor, datetime.combine(day, cal.opens, cal.zone))
+            stop = min(end, datetime.combine(day, cal.closes, cal.zone))
+            total += max(stop - begin, timedelta(0))
+        cursor = datetime.combine(day + timedelta(days=1), time(0), cal.zone)
+    return total

@@ -66,6 +66,9 @@ class Policy:
     web_posts_per_ip_hour: int = 30
     # Most links a web form message may carry; spam carries many.
     web_max_links: int = 3
+    # The public form lets the customer pick a priority; off, every web
+    # ticket starts at the default and only staff or triage rules raise it.
+    web_priority_choice: bool = False
 
 
 FIELDS = {f.name: f for f in fields(Policy)}

@@ -5,10 +5,11 @@ from core.models.mail import ImapCursor, Outbox, OutboxStatus, Outcome, RateEven
 from core.models.tickets import (
     Attachment, CannedResponse, Category, Direction, Event, Message, Priority, Status, Ticket, TicketLink,
 )
+from core.models.triage import TriageRule
 from core.models import fulltext  # noqa: E402,F401  (search indexes and tables join the schema)
 
 __all__ = [
     "Attachment", "Base", "CannedResponse", "Category", "Direction", "Event", "ImapCursor", "Message",
     "Office", "Outbox", "OutboxStatus", "Outcome", "PasswordReset", "Priority", "RateEvent", "RawMail",
-    "Role", "Setting", "Status", "Ticket", "TicketLink", "UsedStamp", "User", "utcnow",
+    "Role", "Setting", "Status", "Ticket", "TicketLink", "TriageRule", "UsedStamp", "User", "utcnow",
 ]

@@ -102,6 +102,11 @@ class Ticket(Base):
     resolution_due_at: Mapped[Optional[datetime]]
     sla_warned_at: Mapped[Optional[datetime]]
     sla_breached_at: Mapped[Optional[datetime]]
+    # The clocks stand still while the ticket waits for the customer, is on
+    # hold or closed: since when (None: running), and the working time they
+    # stood still before, which pushes the due times back (core.tickets.sla).
+    sla_paused_at: Mapped[Optional[datetime]]
+    sla_paused_seconds: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # Whether the customer said the answer solved it (None: not asked or no answer).
     satisfied: Mapped[Optional[bool]] = mapped_column(Boolean)
 

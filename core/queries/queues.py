@@ -19,6 +19,7 @@ from core.config.policy import Policy
 from core.models import Category, Office, Priority, Status, Ticket, User, utcnow
 from core.storage.recent import RecentAnswers, remembered
 from core.tickets import sla
+from core.tickets.requester import category_choices
 
 PAGE_SIZE = 50
 # Counts stop here: "1000+" is as useful as an exact million and far cheaper.
@@ -79,7 +80,7 @@ class Filters:
         if self.priority_id:
             terms.append(Ticket.priority_id == self.priority_id)
         if self.category_id:
-            terms.append(Ticket.category_id == self.category_id)
+            terms.append(Ticket.category_id.in_(_category_and_below(self.category_id)))
         if self.assignee_id is not None:
             terms.append(Ticket.assignee_id.is_(None) if self.assignee_id == 0
                          else Ticket.assignee_id == self.assignee_id)
@@ -93,6 +94,14 @@ class Filters:
         return terms
 
 
+def _category_and_below(category_id: int) -> Select:
+    """The category and its children and grandchildren (group -> category ->
+    subcategory): filtering by a group finds the tickets filed under any part of it."""
+    children = select(Category.id).where(Category.parent_id == category_id)
+    return select(Category.id).where(or_(Category.id == category_id, Category.parent_id == category_id,
+                                         Category.parent_id.in_(children)))
+
+
 def _midnight(day: date) -> datetime:
     return datetime.combine(day, time(0), tzinfo=timezone.utc)
 
@@ -102,13 +111,16 @@ def _midnight(day: date) -> datetime:
 # the query. Every joined table is an alias, so the visibility sub-query on
 # `office` can never be correlated with the outer query's offices.
 _school, _office, _assignee, _priority = aliased(Office), aliased(Office), aliased(User), aliased(Priority)
+_category = aliased(Category)
 SUMMARY = (Ticket.id, Ticket.ref, Ticket.subject, Ticket.status, Ticket.requester_email, Ticket.updated_at,
            Ticket.sla_breached_at, _school.name.label("school_name"), _office.code.label("office_code"),
-           _assignee.name.label("assignee_name"), _priority.name.label("priority_name"))
+           _assignee.name.label("assignee_name"), _priority.name.label("priority_name"),
+           _category.name.label("category_name"))
 SUMMARY_FROM = (Ticket.__table__.join(_office, _office.id == Ticket.office_id)
                 .outerjoin(_school, _school.id == Ticket.school_id)
                 .outerjoin(_assignee, _assignee.id == Ticket.assignee_id)
-                .outerjoin(_priority, _priority.id == Ticket.priority_id))
+                .outerjoin(_priority, _priority.id == Ticket.priority_id)
+                .outerjoin(_category, _category.id == Ticket.category_id))
 
 SORTS = {
     "updated": (Ticket.updated_at.desc(), Ticket.id.desc()),
@@ -116,6 +128,7 @@ SORTS = {
     "newest": (Ticket.created_at.desc(), Ticket.id.desc()),
     "due": (Ticket.resolution_due_at.asc().nulls_last(), Ticket.id.asc()),
     "priority": (_priority.level.desc().nulls_last(), Ticket.updated_at.desc()),
+    "by_category": (_category.name.asc().nulls_last(), _priority.level.desc().nulls_last(), Ticket.updated_at.desc()),
 }
 
 
@@ -238,8 +251,7 @@ def _filter_choices(session: Session, user: User) -> dict[str, list[Choice]]:
         return [Choice(*row) for row in session.execute(query)]
     return {
         "priorities": pairs(select(Priority.id, Priority.name).order_by(Priority.level)),
-        "categories": pairs(select(Category.id, Category.name).where(Category.active.is_(True))
-                            .order_by(Category.name)),
+        "categories": [Choice(*pair) for pair in category_choices(session)],
         "assignees": pairs(select(User.id, User.name).where(
             User.office_id == user.office_id, User.active.is_(True)).order_by(User.name)),
     }

@@ -1,6 +1,7 @@
 """How an office and the offices below it did over a period: the figures a
 supervisor or the ministry asks for (tickets received, closed, still open,
-time to first answer and to resolution, SLA breaches, what customers said).
+time to first answer and to resolution, SLA breaches, what customers said),
+and the same tickets counted by priority and by category.
 
 Every figure counts the tickets created in the period and held, now, by an
 office the user may read (core.access.visibility), so a City sees its own work and a
@@ -17,7 +18,7 @@ from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.orm import Session
 
 from core.access.visibility import visible_tickets
-from core.models import Office, Status, Ticket, User
+from core.models import Category, Office, Priority, Status, Ticket, User
 
 MAX_DAYS = 366
 
@@ -78,6 +79,10 @@ class Report:
     offices: list[Row]   # the office itself, then each office directly below it
     agents: list[Row]    # the office's own staff, by tickets they hold
     total: Figures
+    # The same tickets by priority (most urgent first) and by category (the
+    # group's name first; "" for none): created, closed, still open, breached.
+    by_priority: list[Row] = field(default_factory=list)
+    by_category: list[Row] = field(default_factory=list)
 
 
 def period(start: date | None, end: date | None, today: date) -> tuple[date, date]:
@@ -135,7 +140,40 @@ def office_report(session: Session, user: User, start: date, end: date) -> Repor
             by_agent.get(assignee_id, unassigned).figures.add(figures)
     agents = [row for row in by_agent.values() if row.figures.created] + (
         [unassigned] if unassigned.figures.created else [])
-    return Report(start, end, office, list(by_office.values()), agents, total)
+    by_priority, by_category = _breakdowns(session, user, since, until)
+    return Report(start, end, office, list(by_office.values()), agents, total, by_priority, by_category)
+
+
+def _breakdowns(session: Session, user: User, since: datetime, until: datetime) -> tuple[list[Row], list[Row]]:
+    """The period's tickets counted by priority and by category, in one grouped query."""
+    closed = Ticket.status == Status.closed
+    rows = session.execute(
+        select(Ticket.priority_id, Ticket.category_id, func.count(), _count(closed), _count(~closed),
+               func.count(Ticket.sla_breached_at))
+        .where(Ticket.created_at >= since, Ticket.created_at < until, visible_tickets(user))
+        .group_by(Ticket.priority_id, Ticket.category_id)).all()
+    priorities = {p.id: p for p in session.scalars(select(Priority))}
+    names = {c.id: c for c in session.scalars(select(Category))}
+    by_priority: dict[int | None, Row] = {}
+    by_category: dict[int | None, Row] = {}
+    for priority_id, category_id, created, closed_count, still_open, breached in rows:
+        figures = Figures(created=created, closed=int(closed_count), still_open=int(still_open), breached=breached)
+        level = priorities.get(priority_id)
+        by_priority.setdefault(priority_id, Row(level.name if level else "", "")).figures.add(figures)
+        filed = names.get(category_id)
+        by_category.setdefault(category_id, Row(_category_label(filed, names), "")).figures.add(figures)
+    ranked = sorted(by_priority.items(), key=lambda item: -(priorities[item[0]].level if item[0] in priorities
+                                                            else -1))
+    return [row for _, row in ranked], sorted(by_category.values(), key=lambda row: (row.code == "", row.code))
+
+
+def _category_label(category: Category | None, every: dict[int, Category]) -> str:
+    """"Group / Category / Subcategory" from the categories already read ("" for none)."""
+    names: list[str] = []
+    while category is not None and len(names) < 8:
+        names.append(category.name)
+        category = every.get(category.parent_id) if category.parent_id else None
+    return " / ".join(reversed(names))
 
 
 _SECONDS = {"response_seconds", "resolution_seconds"}

@@ -94,7 +94,7 @@ def reply(session: Session, settings: Settings, policy: Policy, ticket: Ticket, 
         assignment.assign_to(session, ticket, actor, actor, now=now, detail="replied")
     audit.record(session, ticket, "reply", actor, detail=f"message {message.id}", at=now)
     if status is not ticket.status:
-        lifecycle.move(session, ticket, status, actor, now=now)
+        lifecycle.move(session, ticket, status, actor, now=now, policy=policy)
     return message
 
 
@@ -122,7 +122,7 @@ def change_status(session: Session, settings: Settings, policy: Policy, ticket: 
     if not lifecycle.can_move(ticket.status, status):
         raise ActionRefused(f"a {ticket.status} ticket cannot become {status}")
     now = now or utcnow()
-    lifecycle.move(session, ticket, status, actor, now=now, detail=reason or None)
+    lifecycle.move(session, ticket, status, actor, now=now, detail=reason or None, policy=policy)
     ticket.updated_at = now
     if status is Status.closed:
         notices.closed(session, settings, policy, ticket, actor=actor, now=now)

@@ -16,7 +16,7 @@ from core.config.settings import Settings
 from core.models import Attachment, Category, Direction, Message, Office, Priority, Status, Ticket, utcnow
 from core.storage.db import Database
 from core.storage.fast import insert_now, new, select_plain, set_loaded, update_now
-from core.tickets import assignment, categories, lifecycle, sla
+from core.tickets import assignment, categories, lifecycle, rules, sla
 from core.tickets.refs import new_ref
 
 
@@ -196,12 +196,15 @@ def open_ticket_with_message(session: Session, settings: Settings, policy: Polic
     """
     now = now or utcnow()
     home = home or home_of(session, policy, school, office, priority, category)
+    triaged = _triage_rules(session, policy, mail, home, category, chosen_priority=priority)
+    home = triaged.home
     ref = _unused_ref(session)
     first_response_due_at, resolution_due_at = sla.due_times(home.terms, now, policy)
     ticket = new(
         Ticket, ref=ref, subject=(mail.subject or "").strip()[:255] or "(no subject)",
         status=Status.open, office_id=home.office_id, school_id=home.school_id, priority_id=home.priority_id,
-        category=category, requester_email=mail.from_address.lower(), requester_name=mail.from_name,
+        **({"category": category} if category is not None else {"category_id": triaged.category_id}),
+        requester_email=mail.from_address.lower(), requester_name=mail.from_name,
         language=home.language or policy.default_language,
         continues_id=continues.id if continues is not None else None,
         created_at=now, updated_at=now, status_changed_at=now, last_customer_at=now,
@@ -211,8 +214,36 @@ def open_ticket_with_message(session: Session, settings: Settings, policy: Polic
     issue_link(settings, ticket, now)
     audit.record(session, ticket, "created", audit.CUSTOMER, to_value=home.office_code, at=now,
                  detail=f"via {mail.channel}" + (f", continues {continues.ref}" if continues else ""))
+    if triaged.rule_set:
+        audit.record(session, ticket, "triaged", audit.SYSTEM, to_value=triaged.rule_set, at=now)
     assignment.assign_new(session, ticket, policy, now)
     return ticket, message
+
+
+class Triaged(NamedTuple):
+    home: Home
+    category_id: int | None
+    rule_set: str  # what the rules set, for the audit trail; empty: nothing
+
+
+def _triage_rules(session: Session, policy: Policy, mail: Incoming, home: Home, category: Category | None, *,
+                  chosen_priority: Priority | None) -> Triaged:
+    """Apply the admins' triage rules (core.tickets.rules) to a new ticket: a
+    category only if none was chosen, a priority only if none was given."""
+    category_id = category.id if category is not None else None
+    compiled = rules.rules_for(session, policy)
+    if not compiled:
+        return Triaged(home, category_id, "")
+    decision = rules.decide(compiled, mail.subject or "", mail.text or "", home.school_id, category_id)
+    done = []
+    if category_id is None and decision.category_id is not None:
+        category_id = decision.category_id
+        done.append(f"category {categories.label(session.get(Category, category_id))}")
+    if chosen_priority is None and decision.priority_id not in (None, home.priority_id):
+        priority = session.get(Priority, decision.priority_id)
+        home = home._replace(priority_id=priority.id, terms=priority)
+        done.append(f"priority {priority.name}")
+    return Triaged(home, category_id, ", ".join(done))
 
 
 def add_message(session: Session, ticket: Ticket, mail: Incoming, *, now: datetime | None = None) -> Message:
@@ -268,5 +299,5 @@ def place_customer_message(session: Session, settings: Settings, policy: Policy,
     update_now(session, ticket, updated_at=now, last_customer_at=now)
     if ticket.status in lifecycle.REOPENED_BY_CUSTOMER:
         lifecycle.move(session, ticket, Status.open, audit.CUSTOMER, now=now,
-                       detail=f"customer wrote via {mail.channel}")
+                       detail=f"customer wrote via {mail.channel}", policy=policy)
     return ticket, message

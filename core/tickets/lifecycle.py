@@ -13,7 +13,9 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from core import audit
+from core.config.policy import Policy
 from core.models import Status, Ticket, User, utcnow
+from core.tickets import sla
 
 S = Status
 ALLOWED: dict[Status, frozenset[Status]] = {
@@ -39,8 +41,10 @@ def can_move(current: Status, wanted: Status) -> bool:
 
 
 def move(session: Session, ticket: Ticket, wanted: Status, actor: User | str | None = None, *,
-         now: datetime | None = None, detail: str | None = None) -> None:
-    """Change the status, stamp the times that depend on it, and audit it."""
+         now: datetime | None = None, detail: str | None = None, policy: Policy | None = None) -> None:
+    """Change the status, stamp the times that depend on it (the SLA clocks stop
+    or restart: core.tickets.sla.pause_or_resume), and audit it. `policy`
+    spares a read of it when the clocks restart."""
     current = ticket.status
     if not can_move(current, wanted):
         raise ForbiddenTransition(ticket.ref, current, wanted)
@@ -53,5 +57,6 @@ def move(session: Session, ticket: Ticket, wanted: Status, actor: User | str | N
     elif current is S.closed:
         ticket.closed_at = None
         ticket.resolved_at = None
+    sla.pause_or_resume(session, ticket, current, wanted, now, policy)
     audit.record(session, ticket, "status", actor, from_value=current, to_value=wanted,
                  detail=detail, at=now)

@@ -18,7 +18,7 @@ from core.config.policy import Policy
 from core.config.settings import Settings
 from core.content.uploads import Upload, keep_uploads
 from core.mail import notices
-from core.models import Category, Office, Status, Ticket, User, utcnow
+from core.models import Category, Office, Priority, Status, Ticket, User, utcnow
 from core.tickets import lifecycle
 from core.tickets.arrival import route
 from core.tickets.intake import Incoming, customer_office, issue_link, open_ticket
@@ -38,6 +38,7 @@ class WebTicket:
     language: str
     school: str = ""          # the school's code or registered address, if known
     category_id: int | None = None
+    priority_id: int | None = None  # heeded only where Policy.web_priority_choice allows it
     uploads: list[Upload] = field(default_factory=list)
 
 
@@ -82,11 +83,12 @@ def submit_web_ticket(session: Session, settings: Settings, policy: Policy, web:
         raise UnknownSchool(web.school)
     school = school or customer_office(session, web.email, policy)
     category = session.get(Category, web.category_id) if web.category_id else None
+    priority = session.get(Priority, web.priority_id) if web.priority_id and policy.web_priority_choice else None
     attachments = keep_uploads(settings, policy, web.uploads)
     ticket = open_ticket(session, settings, policy, Incoming(
         from_address=web.email, from_name=web.name.strip() or None, subject=web.subject,
         text=web.body.strip(), full_text=web.body, channel="web", attachments=attachments),
-        school=school, category=category, now=now)
+        school=school, category=category, priority=priority, now=now)
     ticket.language = web.language
     notices.ack(session, settings, policy, ticket, ticket.messages[0], now=now)
     return ticket

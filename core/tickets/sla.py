@@ -2,39 +2,80 @@
 
 A priority gives hours to first response and to resolution, counted from the
 ticket's creation around the clock, or in working hours only when the policy
-sets them (core.config.hours). The clocks only bite while the ticket
-waits for staff (`open` or `forwarded`): a ticket waiting for the customer or
-on hold is not flagged, and is judged again once it is back with staff.
+sets them (core.config.hours). The clocks run only while the ticket waits
+for staff (`open` or `forwarded`): while it waits for the customer
+(`answered`), is `on_hold` or `closed` they stand still, and when it comes
+back to staff its due times move later by the working time it stood
+(see pause_or_resume, which core.tickets.lifecycle calls on every move).
 Each ticket is warned once and flagged as breached once; the flags stay for
 reports.
 """
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, and_, or_
 from sqlalchemy.orm import Session
 
 from core import audit
-from core.config.policy import Policy
+from core.config.policy import Policy, load_policy
 from core.models import Priority, Status, Ticket, User
 from core.config import hours
 
 WAITING_FOR_STAFF = (Status.open, Status.forwarded)
+# The clocks stand still in these states; every other state is WAITING_FOR_STAFF.
+PAUSED = frozenset({Status.answered, Status.on_hold, Status.closed})
 
 
-def due_times(priority: Priority | None, start: datetime,
-              policy: Policy | None = None) -> tuple[datetime | None, datetime | None]:
+def due_times(priority: Priority | None, start: datetime, policy: Policy | None = None,
+              paused: timedelta = timedelta(0)) -> tuple[datetime | None, datetime | None]:
     """(first response due, resolution due) for a ticket of this priority opened at
-    `start`, in the policy's working hours if it sets them (else around the clock)."""
+    `start`, in the policy's working hours if it sets them (else around the clock),
+    pushed back by the working time `paused` its clocks stood still."""
     if priority is None:
         return None, None
     cal = working_calendar(policy) if policy is not None else None
-    first = hours.add_working_hours(start, priority.first_response_hours, cal) \
+    extra = paused.total_seconds() / 3600
+    first = hours.add_working_hours(start, priority.first_response_hours + extra, cal) \
         if priority.first_response_hours else None
-    resolution = hours.add_working_hours(start, priority.resolution_hours, cal) \
+    resolution = hours.add_working_hours(start, priority.resolution_hours + extra, cal) \
         if priority.resolution_hours else None
     return first, resolution
+
+
+def paused_for(ticket: Ticket) -> timedelta:
+    """The working time the ticket's clocks stood still, up to its last resumption."""
+    return timedelta(seconds=ticket.sla_paused_seconds or 0)
+
+
+def pause_or_resume(session: Session, ticket: Ticket, before: Status, after: Status, now: datetime,
+                    policy: Policy | None = None) -> None:
+    """Stop the clocks when the ticket leaves staff, restart them when it comes back.
+
+    Moves between two paused states (answered -> on_hold) keep the pause
+    that began first. The policy (for the working calendar) is read only on
+    a resumption, when the caller did not pass it.
+    """
+    if after in PAUSED and before not in PAUSED:
+        ticket.sla_paused_at = now
+    elif after not in PAUSED and before in PAUSED:
+        resume(session, ticket, now, policy)
+
+
+def resume(session: Session, ticket: Ticket, now: datetime, policy: Policy | None = None) -> None:
+    """Add the pause that ends now (in working time) to the ticket's paused time and
+    move its due times later by as much; a warning already sent is for an old due time."""
+    if ticket.sla_paused_at is None:
+        return  # paused before pauses were recorded, or never: nothing to add
+    policy = policy if policy is not None else load_policy(session)
+    stood = hours.working_time_between(ticket.sla_paused_at, now, working_calendar(policy))
+    ticket.sla_paused_seconds = (ticket.sla_paused_seconds or 0) + int(stood.total_seconds())
+    ticket.sla_paused_at = None
+    if ticket.priority is not None and stood:
+        ticket.first_response_due_at, ticket.resolution_due_at = due_times(
+            ticket.priority, ticket.created_at, policy, paused_for(ticket))
+        if ticket.sla_breached_at is None:
+            ticket.sla_warned_at = None
 
 
 def working_calendar(policy: Policy) -> hours.Calendar | None:
@@ -44,12 +85,14 @@ def working_calendar(policy: Policy) -> hours.Calendar | None:
 
 def change_priority(session: Session, ticket: Ticket, priority: Priority, actor: User | str,
                     now: datetime, policy: Policy | None = None) -> None:
-    """A new priority moves the due times (still from creation) and clears a warning not yet acted on."""
+    """A new priority moves the due times (still from creation, pushed back by the
+    time the clocks stood still) and clears a warning not yet acted on."""
     if ticket.priority_id == priority.id:
         return
     before = ticket.priority.name if ticket.priority else None
     ticket.priority = priority
-    ticket.first_response_due_at, ticket.resolution_due_at = due_times(priority, ticket.created_at, policy)
+    ticket.first_response_due_at, ticket.resolution_due_at = due_times(priority, ticket.created_at, policy,
+                                                                      paused_for(ticket))
     if ticket.sla_breached_at is None:
         ticket.sla_warned_at = None
     ticket.updated_at = now

@@ -15,6 +15,7 @@ PAGES = [
     ("admin.categories", "Categories", SYSTEM),
     ("admin.priorities", "Priorities and SLA", SYSTEM),
     ("admin.policy", "Rules", SYSTEM),
+    ("admin.triage_rules", "Triage rules", SYSTEM),
     ("admin.canned", "Canned responses", SYSTEM),
     ("admin.mail_templates", "Mail wording", SYSTEM),
     ("admin.quarantine", "Quarantine", SYSTEM),

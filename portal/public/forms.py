@@ -26,6 +26,8 @@ class TicketForm(FlaskForm):
         Regexp(EMAIL, message="This does not look like an email address.")])
     school = StringField("School (optional)", validators=[Optional(), Length(max=254)])
     category = SelectField("Topic", coerce=int, validators=[Optional()])
+    # Offered only where the policy allows it (Policy.web_priority_choice).
+    priority = SelectField("Priority", coerce=int, validators=[Optional()])
     subject = StringField("Subject", validators=[
         DataRequired("Please write a short subject."), Length(max=200)])
     body = TextAreaField("Your question or problem", validators=[

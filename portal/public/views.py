@@ -17,7 +17,7 @@ from core.config.policy import Policy, load_policy
 from core.content import thumbnails
 from core.models import Status, utcnow
 from core.storage.files import Store
-from core.tickets import private_link as public, requester as customer
+from core.tickets import private_link as public, requester as customer, triage
 from core.tickets.intake import find_by_token
 from core.content.uploads import UploadRefused
 from core.tickets.requester import UnknownSchool, WebTicket
@@ -54,6 +54,11 @@ def new_ticket():
     with db().begin() as s:
         policy = load_policy(s)
         form.category.choices = [(0, _("Choose a topic"))] + customer.category_choices(s)
+        if policy.web_priority_choice:
+            form.priority.choices = [(0, _("Normal (as usual)"))] + [
+                (p.id, p.name) for p in reversed(triage.priorities(s))]
+        else:
+            del form.priority
     if request.method == "GET":
         form.stamp.data = spam.new_stamp(settings().secret_key, now)
         return render_template("public/new.html", form=form, file_hint=file_hint(policy))
@@ -77,7 +82,8 @@ def new_ticket():
             ticket = customer.submit_web_ticket(s, settings(), policy, WebTicket(
                 name=form.name.data, email=form.email.data.strip(), subject=form.subject.data,
                 body=form.body.data, language=g.lang, school=form.school.data or "",
-                category_id=form.category.data or None, uploads=uploads_of(form.attachments)), now=now)
+                category_id=form.category.data or None,
+                priority_id=form.priority.data or None if policy.web_priority_choice else None, uploads=uploads_of(form.attachments)), now=now)
             spam.count_ticket(s, form.email.data, now)
             ref, email = ticket.ref, ticket.requester_email
     except spam.Refusal as refusal:

@@ -36,6 +36,8 @@ LABELS = {
     "policy:default_language": "Default language (id or en)",
     "policy:allow_remote_images": "Show remote images in HTML mail",
     "policy:token_days": "Days a customer's private link stays valid (0: forever)",
+    "policy:web_priority_choice": "The public form offers a choice of priority",
+    "category": "Category changed", "triaged": "Set by a triage rule", "by_category": "By category",
 }
 
 

@@ -9,11 +9,12 @@ from core.config.policy import load_policy
 from core.models import Status
 from core.queries.queues import Choice
 from core.storage.files import Store
-from core.tickets import actions, links
+from core.tickets import actions, links, triage
 from core.tickets.actions import ActionRefused, ReadOnly, TicketNotFound
 from core.tickets.canned import UnknownCanned, list_canned
 from core.tickets.lifecycle import ALLOWED, ForbiddenTransition
 from core.content.uploads import Upload, UploadRefused
+from core.tickets.requester import category_choices
 from portal.context import db, settings
 from portal.auth import STAFF, access
 from portal.i18n import translate as _
@@ -74,6 +75,8 @@ def ticket(ref: str):
             "staff/ticket.html", ticket=found, user=user, acting=acting,
             linked=links.linked(session, user, found), canned=_canned(session, user) if acting else [],
             assignable=_assignable(session, found) if acting else [],
+            priorities=_priorities(session) if acting else [],
+            categories=_categories(session) if acting else [],
             reply_statuses=REPLY_STATUSES, next_statuses=[s for s in Status if s in ALLOWED[found.status]
                                                           and s is not Status.forwarded])
 
@@ -83,6 +86,18 @@ def _canned(session, user) -> list[Choice]:
     (the reply itself reads the chosen one afresh, and refuses one no longer usable)."""
     return recent("directory").get(("canned", user.office.path), lambda: [
         Choice(c.id, c.title) for c in list_canned(session, user)])
+
+
+def _priorities(session) -> list[Choice]:
+    """The priorities the form offers, most urgent first, kept a while (setting one reads it afresh)."""
+    return recent("directory").get(("priorities",), lambda: [
+        Choice(p.id, p.name) for p in triage.priorities(session)])
+
+
+def _categories(session) -> list[Choice]:
+    """The category tree as "Group › Category › Sub" choices, kept a while."""
+    return recent("directory").get(("categories",), lambda: [
+        Choice(*pair) for pair in category_choices(session)])
 
 
 def _assignable(session, ticket) -> list[Choice]:
@@ -130,6 +145,26 @@ def assign(session, user, ticket):
     value = request.form.get("assignee", "")
     actions.assign(session, ticket, user, int(value) if value.isdigit() else None)
     return _("Assignee changed.")
+
+
+@bp.post("/staff/tickets/<ref>/priority")
+@access(STAFF)
+@ticket_action
+def priority(session, user, ticket):
+    value = request.form.get("priority", "")
+    if not triage.set_priority(session, load_policy(session), ticket, user, int(value) if value.isdigit() else None):
+        return _("Nothing changed.")
+    return _("Priority set to {name}; the due times moved.", name=ticket.priority.name)
+
+
+@bp.post("/staff/tickets/<ref>/category")
+@access(STAFF)
+@ticket_action
+def category(session, user, ticket):
+    value = request.form.get("category", "")
+    if not triage.set_category(session, ticket, user, int(value) if value.isdigit() else None):
+        return _("Nothing changed.")
+    return _("Category changed.")
 
 
 @bp.post("/staff/tickets/<ref>/take")
