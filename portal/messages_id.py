@@ -353,4 +353,16 @@ MESSAGES = {
     "These words are in very many tickets, so only the newest were searched. Add a word to narrow the search and reach older tickets.":
         "Kata-kata ini ada di sangat banyak tiket, jadi hanya tiket terbaru yang dicari. Tambahkan kata untuk mempersempit pencarian dan menjangkau tiket yang lebih lama.",
     "One ticket found.": "Satu tiket ditemukan.",
+    # Participants (Cc) of a ticket.
+    "Participants": "Peserta",
+    "from Cc": "dari Cc",
+    "added by staff": "ditambahkan staf",
+    "Remove": "Hapus",
+    "Nobody is copied on this ticket.": "Tidak ada yang ditembuskan pada tiket ini.",
+    "Copy an address on the replies": "Tembuskan balasan ke sebuah alamat",
+    "Add": "Tambah",
+    "{address} is copied on the replies.": "{address} ditembuskan pada balasan.",
+    "{address} is no longer copied.": "{address} tidak lagi ditembuskan.",
+    "Participant added": "Peserta ditambahkan",
+    "Participant removed": "Peserta dihapus",
 }

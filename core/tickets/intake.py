@@ -36,6 +36,8 @@ class Incoming:
     auto_reply: bool = False
     raw_mail_id: int | None = None
     attachments: list[Attachment] = field(default_factory=list)
+    # Cc of a mail: on a new ticket these become participants (core.tickets.participants).
+    cc: tuple[str, ...] = ()
 
 
 # Built once: every new ticket runs these. The rules (which office is a

@@ -9,7 +9,7 @@ from core.config.policy import load_policy
 from core.models import Status
 from core.queries.queues import Choice
 from core.storage.files import Store
-from core.tickets import actions, links
+from core.tickets import actions, links, participants
 from core.tickets.actions import ActionRefused, ReadOnly, TicketNotFound
 from core.tickets.canned import UnknownCanned, list_canned
 from core.tickets.lifecycle import ALLOWED, ForbiddenTransition
@@ -72,7 +72,8 @@ def ticket(ref: str):
         acting = actions.can_act(user, found)
         return render_template(
             "staff/ticket.html", ticket=found, user=user, acting=acting,
-            linked=links.linked(session, user, found), canned=_canned(session, user) if acting else [],
+            linked=links.linked(session, user, found), participants=participants.listed(session, found.id),
+            canned=_canned(session, user) if acting else [],
             assignable=_assignable(session, found) if acting else [],
             reply_statuses=REPLY_STATUSES, next_statuses=[s for s in Status if s in ALLOWED[found.status]
                                                           and s is not Status.forwarded])
@@ -182,6 +183,22 @@ def link(session, user, ticket):
     other = _other(session, user, "other")
     links.link(session, ticket, other, user)
     return _("Linked to {ref}.", ref=other.ref)
+
+
+@bp.post("/staff/tickets/<ref>/participants")
+@access(STAFF)
+@ticket_action
+def add_participant(session, user, ticket):
+    address = participants.add(session, settings(), ticket, user, request.form.get("address", ""))
+    return _("{address} is copied on the replies.", address=address)
+
+
+@bp.post("/staff/tickets/<ref>/participants/remove")
+@access(STAFF)
+@ticket_action
+def remove_participant(session, user, ticket):
+    participants.remove(session, ticket, user, request.form.get("address", ""))
+    return _("{address} is no longer copied.", address=request.form.get("address", "").strip().lower())
 
 
 @bp.get("/staff/tickets/<ref>/attachments/<int:attachment_id>")
