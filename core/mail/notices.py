@@ -180,12 +180,15 @@ def _office_recipients(session: Session, office: Office, policy: Policy) -> list
 
 
 def assigned(session: Session, settings: Settings, policy: Policy, ticket: Ticket, assignee: User, *,
-             actor: User | None = None, now: datetime | None = None) -> Outbox | None:
-    """Tell an agent a ticket is theirs; None when they took it themselves."""
+             actor: User | None = None, now: datetime | None = None,
+             thread: tuple[str | None, str | None] | None = None) -> Outbox | None:
+    """Tell an agent a ticket is theirs; None when they took it themselves.
+    (core.mail.staff_notices.assigned also keeps it for the portal and
+    heeds the agent's choice of mail.)"""
     if actor is not None and actor.id == assignee.id:
         return None
     return notify(session, settings, policy, ticket, template="assigned", to=assignee.email, to_staff=True,
-                  language=assignee.language or policy.default_language, now=now, context={
+                  language=assignee.language or policy.default_language, now=now, thread=thread, context={
                       **_customer(ticket), "assigned_by": actor.name if actor else None,
                       "requester": ticket.requester_email})
 
@@ -243,12 +246,18 @@ def sla_breached(session: Session, settings: Settings, policy: Policy, ticket: T
 
 def _sla_notice(session: Session, settings: Settings, policy: Policy, ticket: Ticket, template: str, clock: str,
                 due: datetime, now: datetime | None) -> list[Outbox]:
+    return [row for address, language in _sla_recipients(session, ticket, policy)
+            for row in sla_notice_to(session, settings, policy, ticket, template, clock, due, address, language, now)]
+
+
+def sla_notice_to(session: Session, settings: Settings, policy: Policy, ticket: Ticket, template: str, clock: str,
+                  due: datetime, address: str, language: str, now: datetime | None) -> list[Outbox]:
+    """One SLA notice to one address."""
     context = {**_customer(ticket), "requester": ticket.requester_email, "clock": clock,
                "due": due.strftime("%Y-%m-%d %H:%M UTC"), "office": ticket.office.name,
                "priority": ticket.priority.name if ticket.priority else None}
     return [notify(session, settings, policy, ticket, template=template, to=address, language=language,
-                   context=context, to_staff=True, now=now)
-            for address, language in _sla_recipients(session, ticket, policy)]
+                   context=context, to_staff=True, now=now)]
 
 
 def _sla_recipients(session: Session, ticket: Ticket, policy: Policy) -> list[tuple[str, str]]:

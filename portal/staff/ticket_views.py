@@ -3,9 +3,11 @@ from __future__ import annotations
 
 from functools import wraps
 
-from flask import abort, flash, redirect, render_template, request, send_file, url_for
+from flask import abort, flash, g, redirect, render_template, request, send_file, url_for
+from flask_login import current_user
 
 from core.config.policy import load_policy
+from core.mail import staff_notices
 from core.models import Status
 from core.queries.queues import Choice
 from core.storage.files import Store
@@ -17,7 +19,7 @@ from core.content.uploads import Upload, UploadRefused
 from portal.context import db, settings
 from portal.auth import STAFF, access
 from portal.i18n import translate as _
-from portal.staff.blueprint import bp, me
+from portal.staff.blueprint import bp, me, unread_notices
 from portal.staff.queue_views import forget_counts, recent
 
 REPLY_STATUSES = (Status.answered, Status.open, Status.on_hold, Status.closed)
@@ -63,6 +65,7 @@ def ticket_action(view):
 @bp.get("/staff/tickets/<ref>")
 @access(STAFF)
 def ticket(ref: str):
+    _read_notices(ref)
     with db().read() as session:
         user = me(session)
         try:
@@ -77,6 +80,15 @@ def ticket(ref: str):
             assignable=_assignable(session, found) if acting else [],
             reply_statuses=REPLY_STATUSES, next_statuses=[s for s in Status if s in ALLOWED[found.status]
                                                           and s is not Status.forwarded])
+
+
+def _read_notices(ref: str) -> None:
+    """Opening a ticket reads the user's notices about it; the write happens
+    only when the header's count (kept for the page) says some are unread."""
+    if not unread_notices():
+        return
+    with db().begin() as session:
+        g.unread_notices -= staff_notices.mark_read_ref(session, current_user.id, ref)
 
 
 def _canned(session, user) -> list[Choice]:
@@ -129,7 +141,7 @@ def status(session, user, ticket):
 @ticket_action
 def assign(session, user, ticket):
     value = request.form.get("assignee", "")
-    actions.assign(session, ticket, user, int(value) if value.isdigit() else None)
+    actions.assign(session, settings(), load_policy(session), ticket, user, int(value) if value.isdigit() else None)
     return _("Assignee changed.")
 
 
