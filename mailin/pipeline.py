@@ -298,7 +298,7 @@ def run_steps(session: Session, db: Database, recorded: Recorded, mail: MailHead
         from_address=mail.from_address, from_name=mail.from_name, subject=mail.subject, text=cleaned.text,
         full_text=cleaned.full_text, html=cleaned.html, message_id=mail.message_id,
         in_reply_to=mail.in_reply_to, channel="mail", auto_reply=bool(auto_reason),
-        raw_mail_id=recorded.id, attachments=list(cleaned.attachments))
+        raw_mail_id=recorded.id, attachments=list(cleaned.attachments), cc=mail.cc)
     routed = route(session, settings, policy, incoming, ticket=found.ticket, linked=found.linked,
                    acknowledge_new=not screening.wants_no_auto_reply(mail), home=home, now=now)
     return settle(session, recorded.id, routed.outcome, auto_reason or found.reason, routed.ticket, now)

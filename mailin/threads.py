@@ -2,20 +2,23 @@
 
 In order: the [REF] tag in the subject; our own Message-IDs in In-Reply-To or
 References (HMAC-checked, so they cannot be forged); Message-IDs of the same
-sender's earlier mail already on a ticket. A reference only lets its sender
-in if they are on the ticket: a stranger's mail is opened as a new ticket
+sender's earlier mail already on a ticket, or of mail on a ticket the
+sender is a participant of (a principal Cc'd on a school's mail who answers
+it with reply-all). A reference only lets its sender in if they are on the
+ticket (see may_write): a stranger's mail is opened as a new ticket
 linked to the one it named.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, exists, or_, select
 from sqlalchemy.orm import Session, lazyload
 
 from core.config.settings import Settings
 from core.mail.msgids import refs_from_headers
-from core.models import Direction, Message, Ticket
+from core.models import Direction, Message, Participant, Ticket
+from core.tickets.participants import is_participant
 from core.tickets.refs import find_ref
 from mailin.inbound import MailHeader
 
@@ -59,9 +62,11 @@ def by_ref(session: Session, ref: str | None) -> Ticket | None:
 # them, and each costs a join and an object; one read later loads then.
 _JUST_THE_TICKET = (lazyload(Ticket.office), lazyload(Ticket.assignee), lazyload(Ticket.priority))
 _BY_REF = select(Ticket).where(Ticket.ref == bindparam("ref")).options(*_JUST_THE_TICKET)
+_IS_PARTICIPANT = exists().where(Participant.ticket_id == Message.ticket_id,
+                                 Participant.address == bindparam("sender"))
 _BY_EARLIER_MAIL = select(Ticket).options(*_JUST_THE_TICKET).join(Message, Message.ticket_id == Ticket.id).where(
     Message.message_id.in_(bindparam("ids", expanding=True)), Message.direction == Direction.inbound,
-    Message.from_address == bindparam("sender")).order_by(Message.id.desc()).limit(1)
+    or_(Message.from_address == bindparam("sender"), _IS_PARTICIPANT)).order_by(Message.id.desc()).limit(1)
 
 
 def _unmerged(session: Session, ticket: Ticket | None) -> Ticket | None:
@@ -74,8 +79,9 @@ def _unmerged(session: Session, ticket: Ticket | None) -> Ticket | None:
 
 
 def may_write(session: Session, ticket: Ticket, address: str) -> bool:
-    """The requester, anyone who wrote on the ticket before, and the school's
-    registered address are on a ticket; nobody else is."""
+    """The requester, the school's registered address, the ticket's
+    participants and anyone who wrote on it before are on a ticket; nobody
+    else is."""
     address = address.lower()
     if address == (ticket.requester_email or "").lower():
         return True
@@ -83,4 +89,4 @@ def may_write(session: Session, ticket: Ticket, address: str) -> bool:
         return True
     return session.scalar(select(Message.id).where(
         Message.ticket_id == ticket.id, Message.direction == Direction.inbound,
-        Message.from_address == address).limit(1)) is not None
+        Message.from_address == address).limit(1)) is not None or is_participant(session, ticket.id, address)

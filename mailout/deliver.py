@@ -78,10 +78,10 @@ def _deliver_batch(db: Database, renderer: Renderer, rows: list[Row], channel: T
     sent: list[int] = []
     unreachable: DeliveryFailure | None = None
     for start in range(0, len(rows), RENDER_CHUNK):
-        for outbox_id, mail, to in _render_chunk(db, renderer, rows[start:start + RENDER_CHUNK]):
+        for outbox_id, mail, to, cc in _render_chunk(db, renderer, rows[start:start + RENDER_CHUNK]):
             if unreachable is None and isinstance(mail, OutgoingMail):
                 try:
-                    channel.send(mail, db.settings.address, to)
+                    channel.send(mail, db.settings.address, to, cc=cc)
                     sent.append(outbox_id)
                     continue
                 except DeliveryFailure as failure:
@@ -93,7 +93,8 @@ def _deliver_batch(db: Database, renderer: Renderer, rows: list[Row], channel: T
     return report
 
 
-Rendered = tuple[int, OutgoingMail | DeliveryFailure, str]  # outbox id, the mail or why not, recipient
+# Outbox id, the mail or why not, recipient, those copied.
+Rendered = tuple[int, OutgoingMail | DeliveryFailure, str, tuple[str, ...]]
 
 
 def _render_chunk(db: Database, renderer: Renderer, rows: list[Row]) -> list[Rendered]:
@@ -102,7 +103,8 @@ def _render_chunk(db: Database, renderer: Renderer, rows: list[Row]) -> list[Ren
     before the sends (and the marking)."""
     with db.session() as reader:
         tickets = _tickets(reader, {row.ticket_id for row in rows if row.ticket_id})
-        return [(row.id, _render_or_failure(reader, renderer, row, tickets.get(row.ticket_id)), row.to_address)
+        return [(row.id, _render_or_failure(reader, renderer, row, tickets.get(row.ticket_id)), row.to_address,
+                 tuple(address.strip() for address in row.cc.split(",")) if row.cc else ())
                 for row in rows]
 
 

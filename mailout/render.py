@@ -202,8 +202,10 @@ class Renderer:
         if ticket is not None and ticket.ref not in subject:
             subject = f"{tag(ticket.ref)} {subject}"
         in_reply_to, references = thread_headers(session, row, ticket)
-        lines = [self.sender_headers(row.language), header("To", row.to_address), header("Subject", subject),
-                 header("Date", self.date), header("Message-ID", row.message_id)]
+        lines = [self.sender_headers(row.language), header("To", row.to_address)]
+        if row.cc:
+            lines.append(header("Cc", row.cc))
+        lines += [header("Subject", subject), header("Date", self.date), header("Message-ID", row.message_id)]
         if in_reply_to:
             lines.append(header("In-Reply-To", in_reply_to))
         if references:

@@ -10,7 +10,7 @@ import os
 import re
 import smtplib
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, Sequence
 
 from core.config.settings import Settings
 from mailout.render import OutgoingMail
@@ -30,7 +30,8 @@ class Transport(Protocol):
 
     def __exit__(self, *exc) -> None: ...
 
-    def send(self, mail: OutgoingMail, sender: str, recipient: str) -> None: ...
+    def send(self, mail: OutgoingMail, sender: str, recipient: str, *, cc: Sequence[str] = ()) -> None:
+        """Send to the recipient and those copied; a refusal of the recipient is a DeliveryFailure."""
 
 
 class RelayTransport:
@@ -57,18 +58,18 @@ class RelayTransport:
                 raise DeliveryFailure(f"relay {self.host}:{self.port} unreachable: {exc}", unreachable=True) from None
         return self._smtp
 
-    def send(self, mail: OutgoingMail, sender: str, recipient: str) -> None:
+    def send(self, mail: OutgoingMail, sender: str, recipient: str, *, cc: Sequence[str] = ()) -> None:
         try:
-            self._send(mail, sender, recipient)
+            self._send(mail, sender, recipient, cc)
         except smtplib.SMTPServerDisconnected:
             # A relay may drop an idle or long-lived connection; one fresh try.
             self._smtp = None
-            self._send(mail, sender, recipient)
+            self._send(mail, sender, recipient, cc)
 
-    def _send(self, mail: OutgoingMail, sender: str, recipient: str) -> None:
+    def _send(self, mail: OutgoingMail, sender: str, recipient: str, cc: Sequence[str]) -> None:
         smtp = self._connection()
         try:
-            smtp.sendmail(sender, [recipient], mail.as_bytes())
+            refused = smtp.sendmail(sender, [recipient, *cc], mail.as_bytes())
         except smtplib.SMTPRecipientsRefused as exc:
             code, text = exc.recipients.get(recipient, (450, b"refused"))
             raise DeliveryFailure(_reply(code, text), permanent=code >= 500) from None
@@ -79,6 +80,12 @@ class RelayTransport:
         except (smtplib.SMTPException, OSError) as exc:
             self._smtp = None
             raise DeliveryFailure(f"relay error: {exc}", unreachable=True) from None
+        if recipient in refused:
+            # Those copied took it; the retry re-sends it to them with the same
+            # Message-ID, which mail clients de-duplicate. A copy refused alone
+            # is theirs to fix: the customer's mail went out.
+            code, text = refused[recipient]
+            raise DeliveryFailure(_reply(code, text), permanent=code >= 500)
 
 
 def _reply(code: int, text: bytes | str) -> str:
@@ -101,7 +108,7 @@ class FolderTransport:
     def __exit__(self, *exc) -> None:
         return None
 
-    def send(self, mail: OutgoingMail, sender: str, recipient: str) -> None:
+    def send(self, mail: OutgoingMail, sender: str, recipient: str, *, cc: Sequence[str] = ()) -> None:
         name = re.sub(r"[^A-Za-z0-9._@-]", "", mail.message_id) or "message"
         target = self.folder / f"{name}.eml"
         tmp = self.folder / f".{name}.{os.getpid()}.tmp"

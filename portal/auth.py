@@ -14,13 +14,15 @@ Rules:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Callable
 
 from flask import Flask, abort, current_app, redirect, request, url_for
 from flask_login import LoginManager, current_user
 
 from core.access.logins import active_user
-from core.models import Role, User
+from core.directory.staff import mark_seen, stale_seen
+from core.models import Role, User, utcnow
 
 PUBLIC, STAFF, ADMIN, SYSTEM = "public", "staff", "admin", "system"
 RULES = (PUBLIC, STAFF, ADMIN, SYSTEM)
@@ -45,6 +47,7 @@ class SessionUser:
     is_root_office: bool
     generation: str
     language: str | None = None
+    last_seen_at: datetime | None = None
     is_authenticated: bool = True
     is_active: bool = True
     is_anonymous: bool = False
@@ -59,7 +62,8 @@ class SessionUser:
     @classmethod
     def of(cls, user: User) -> "SessionUser":
         return cls(user.id, user.email, user.name, user.role, user.office_id, user.office.code,
-                   user.office.path, user.office.parent_id is None, generation(user), user.language)
+                   user.office.path, user.office.parent_id is None, generation(user), user.language,
+                   user.last_seen_at)
 
 
 def generation(user: User) -> str:
@@ -119,4 +123,16 @@ def init_app(app: Flask) -> None:
             return redirect(url_for("staff.login", next=request.full_path.rstrip("?")))
         if not allowed(rule, current_user):
             abort(403)
+        _stamp_seen()
         return None
+
+
+def _stamp_seen() -> None:
+    """A page loaded by a logged-in person keeps them available (at most one
+    write a minute: the row read by load_user says when it was last done)."""
+    if not current_user.is_authenticated:
+        return
+    now = utcnow()
+    if stale_seen(current_user.last_seen_at, now):
+        with current_app.extensions["helpdesk.db"].begin() as session:
+            mark_seen(session, current_user.id, now)

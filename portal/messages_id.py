@@ -386,4 +386,37 @@ MESSAGES = {
     'Category the customer chose': 'Kategori yang dipilih pelanggan',
     'Rule added.': 'Aturan ditambahkan.',
     'Rule removed.': 'Aturan dihapus.',
+    # Participants (Cc) of a ticket.
+    "Participants": "Peserta",
+    "from Cc": "dari Cc",
+    "added by staff": "ditambahkan staf",
+    "Nobody is copied on this ticket.": "Tidak ada yang ditembuskan pada tiket ini.",
+    "Copy an address on the replies": "Tembuskan balasan ke sebuah alamat",
+    "Add": "Tambah",
+    "{address} is copied on the replies.": "{address} ditembuskan pada balasan.",
+    "{address} is no longer copied.": "{address} tidak lagi ditembuskan.",
+    "Participant added": "Peserta ditambahkan",
+    "Participant removed": "Peserta dihapus",
+    # Staff notices and their mail.
+    "Notices": "Pemberitahuan",
+    "Unread notices: {count}": "Pemberitahuan belum dibaca: {count}",
+    "Notice mail": "Surel pemberitahuan",
+    "Mail me when:": "Kirimi saya surel ketika:",
+    "a ticket is assigned to me": "sebuah tiket ditugaskan kepada saya",
+    "a ticket arrives at my office and no agent is available (supervisors)":
+        "sebuah tiket tiba di kantor saya dan tidak ada petugas yang tersedia (penyelia)",
+    "a ticket of my office breaches its SLA (supervisors)": "sebuah tiket kantor saya melewati batas SLA (penyelia)",
+    "Notices you turn off here are still counted in the header.":
+        "Pemberitahuan yang Anda matikan di sini tetap dihitung di kepala halaman.",
+    "Save": "Simpan",
+    "Your notice mail is saved.": "Pilihan surel pemberitahuan Anda disimpan.",
+    "All notices are marked read.": "Semua pemberitahuan ditandai sudah dibaca.",
+    "Mark all read": "Tandai semua sudah dibaca",
+    "new": "baru",
+    "No notices yet.": "Belum ada pemberitahuan.",
+    "Assigned to you": "Ditugaskan kepada Anda",
+    "No agent available": "Tidak ada petugas yang tersedia",
+    "Notice mail changed": "Surel pemberitahuan diubah",
+    "Minutes without a page loaded after which an agent gets no new tickets (0: never)":
+        "Menit tanpa membuka halaman sebelum petugas tidak menerima tiket baru (0: tidak pernah)",
 }

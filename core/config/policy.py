@@ -41,6 +41,9 @@ class Policy:
     rebalance_margin: int = 1
     # Hours an agent may be unavailable before their tickets return to the pool.
     absence_hours: int = 48
+    # Minutes without a page loaded after which an available agent gets no new
+    # tickets (they closed the browser); 0: availability never lapses.
+    available_idle_minutes: int = 30
     # Hours before an SLA due time at which staff are warned.
     sla_warning_hours: int = 2
     # SLA clocks count only working time: opening hours "HH:MM-HH:MM" (empty:

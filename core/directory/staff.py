@@ -1,7 +1,10 @@
-"""Staff accounts: creation and the checks every way of creating one shares."""
+"""Staff accounts: creation and the checks every way of creating one shares;
+when a person was last seen."""
 from __future__ import annotations
 
-from sqlalchemy import select
+from datetime import datetime, timedelta
+
+from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.orm import Session
 
 from core import audit
@@ -30,3 +33,24 @@ def create_staff(session: Session, *, email: str, name: str, office_code: str, r
     session.flush()
     audit.record(session, None, "user_created", actor, to_value=f"{email} {role} {office_code}")
     return user
+
+
+# A page load stamps last_seen_at at most this often: one small write a
+# minute per person, however many pages they load.
+SEEN_EVERY = timedelta(minutes=1)
+_users = User.__table__
+_STAMP_SEEN = update(_users).where(_users.c.id == bindparam("user_id"), or_(
+    _users.c.last_seen_at.is_(None), _users.c.last_seen_at < bindparam("stale"))).values(
+    last_seen_at=bindparam("now"))
+
+
+def stale_seen(last_seen_at: datetime | None, now: datetime) -> bool:
+    """Whether a page load now should stamp the person as seen again."""
+    return last_seen_at is None or now - last_seen_at >= SEEN_EVERY
+
+
+def mark_seen(session: Session, user_id: int, now: datetime | None = None) -> None:
+    """The person loaded a page: they are here (core.tickets.assignment reads it).
+    A conditional UPDATE, so two pages at once write it once."""
+    now = now or utcnow()
+    session.execute(_STAMP_SEEN, {"user_id": user_id, "stale": now - SEEN_EVERY, "now": now})

@@ -22,7 +22,7 @@ from core.access import ratelimit
 from core.config.policy import Policy
 from core.config.settings import Settings
 from core.mail import outbox
-from core.models import Direction, Message, Office, Outbox, OutboxStatus, Ticket, User, utcnow
+from core.models import Direction, Message, Office, Outbox, OutboxStatus, Participant, Ticket, User, utcnow
 
 _NO_REPLY = re.compile(
     r"^(?:no[-_.]?reply|do[-_.]?not[-_.]?reply|mailer[-_.]?daemon|postmaster|bounces?)(?:[-+_.].*)?$", re.I)
@@ -33,6 +33,15 @@ REFERENCES_KEPT = 9
 # Built once: every notice runs it.
 _THREAD_IDS = select(Message.message_id, Message.direction).where(
     Message.ticket_id == bindparam("ticket_id"), Message.message_id.is_not(None)).order_by(Message.id)
+
+
+_PARTICIPANTS = select(Participant.address).where(Participant.ticket_id == bindparam("ticket_id")).order_by(
+    Participant.id)
+
+
+def participant_addresses(session: Session, ticket_id: int) -> list[str]:
+    """Who is copied on the ticket's replies (core.tickets.participants keeps the list)."""
+    return list(session.scalars(_PARTICIPANTS, {"ticket_id": ticket_id}))
 
 
 def thread_of(session: Session, ticket: Ticket) -> tuple[str | None, str | None]:
@@ -78,14 +87,15 @@ def over_limit(session: Session, policy: Policy, address: str, now: datetime) ->
 def notify(session: Session, settings: Settings, policy: Policy, ticket: Ticket | None, *, template: str,
            to: str, context: dict, language: str | None = None, automatic: bool = True,
            trigger: Message | None = None, to_staff: bool = False, now: datetime | None = None,
-           thread: tuple[str | None, str | None] | None = None) -> Outbox:
+           thread: tuple[str | None, str | None] | None = None, cc: tuple[str, ...] = ()) -> Outbox:
     """Queue one mail, or record it as suppressed with the reason.
 
     `to_staff`: the recipient is one of our offices or its staff. The loop
     guard still applies, but not the per-address limit, which exists to stop
     loops with outside autoresponders: an agent with forty tickets breaching
     at once must hear of all forty. `thread`: (In-Reply-To, References) when
-    the caller knows them without asking the database."""
+    the caller knows them without asking the database. `cc`: copied on
+    the same mail (a ticket's participants on a staff reply)."""
     now = now or utcnow()
     if thread is None:
         thread = thread_of(session, ticket) if ticket is not None else (None, None)
@@ -96,7 +106,7 @@ def notify(session: Session, settings: Settings, policy: Policy, ticket: Ticket 
         reason = "our own address" if to.lower() in settings.own_addresses else None
     row = outbox.enqueue(session, settings, template=template, to=to, ticket=ticket, context=context,
                          language=language or _language(ticket, policy), automatic=automatic,
-                         in_reply_to=in_reply_to, references=references, now=now,
+                         in_reply_to=in_reply_to, references=references, now=now, cc=cc,
                          suppressed=None if reason is None else f"suppressed: {reason}")
     if reason is not None:
         audit.record(session, ticket, "mail_suppressed", audit.SYSTEM, to_value=to,
@@ -132,10 +142,12 @@ def staff_reply(session: Session, settings: Settings, policy: Policy, ticket: Ti
                 now: datetime | None = None) -> Outbox:
     """Staff's answer as a mail in the customer's thread, with its attachments.
     Not automatic (a person wrote it), so neither guarded nor rate-limited;
-    the message takes the mail's Message-ID, so the customer's reply threads."""
+    the message takes the mail's Message-ID, so the customer's reply threads.
+    The ticket's participants are copied (Cc) on the same mail."""
     author = message.author
+    copied = tuple(a for a in participant_addresses(session, ticket.id) if a not in settings.own_addresses)
     row = notify(session, settings, policy, ticket, template="staff_reply", to=ticket.requester_email,
-                 automatic=False, now=now, context={
+                 automatic=False, now=now, cc=copied, context={
                      **_customer(ticket), "text": message.text, "message_id": message.id,
                      "staff_name": author.name if author else message.from_name,
                      "office": ticket.office.name if ticket.office else None,
@@ -168,12 +180,15 @@ def _office_recipients(session: Session, office: Office, policy: Policy) -> list
 
 
 def assigned(session: Session, settings: Settings, policy: Policy, ticket: Ticket, assignee: User, *,
-             actor: User | None = None, now: datetime | None = None) -> Outbox | None:
-    """Tell an agent a ticket is theirs; None when they took it themselves."""
+             actor: User | None = None, now: datetime | None = None,
+             thread: tuple[str | None, str | None] | None = None) -> Outbox | None:
+    """Tell an agent a ticket is theirs; None when they took it themselves.
+    (core.mail.staff_notices.assigned also keeps it for the portal and
+    heeds the agent's choice of mail.)"""
     if actor is not None and actor.id == assignee.id:
         return None
     return notify(session, settings, policy, ticket, template="assigned", to=assignee.email, to_staff=True,
-                  language=assignee.language or policy.default_language, now=now, context={
+                  language=assignee.language or policy.default_language, now=now, thread=thread, context={
                       **_customer(ticket), "assigned_by": actor.name if actor else None,
                       "requester": ticket.requester_email})
 
@@ -231,12 +246,18 @@ def sla_breached(session: Session, settings: Settings, policy: Policy, ticket: T
 
 def _sla_notice(session: Session, settings: Settings, policy: Policy, ticket: Ticket, template: str, clock: str,
                 due: datetime, now: datetime | None) -> list[Outbox]:
+    return [row for address, language in _sla_recipients(session, ticket, policy)
+            for row in sla_notice_to(session, settings, policy, ticket, template, clock, due, address, language, now)]
+
+
+def sla_notice_to(session: Session, settings: Settings, policy: Policy, ticket: Ticket, template: str, clock: str,
+                  due: datetime, address: str, language: str, now: datetime | None) -> list[Outbox]:
+    """One SLA notice to one address."""
     context = {**_customer(ticket), "requester": ticket.requester_email, "clock": clock,
                "due": due.strftime("%Y-%m-%d %H:%M UTC"), "office": ticket.office.name,
                "priority": ticket.priority.name if ticket.priority else None}
     return [notify(session, settings, policy, ticket, template=template, to=address, language=language,
-                   context=context, to_staff=True, now=now)
-            for address, language in _sla_recipients(session, ticket, policy)]
+                   context=context, to_staff=True, now=now)]
 
 
 def _sla_recipients(session: Session, ticket: Ticket, policy: Policy) -> list[tuple[str, str]]:

@@ -21,9 +21,9 @@ from core.storage.fast import insert_now, new
 def enqueue(session: Session, settings: Settings, *, template: str, to: str, ticket: Ticket | None = None,
             context: dict | None = None, language: str = "id", automatic: bool = True,
             in_reply_to: str | None = None, references: str | None = None,
-            now: datetime | None = None, suppressed: str | None = None) -> Outbox:
+            now: datetime | None = None, suppressed: str | None = None, cc: tuple[str, ...] = ()) -> Outbox:
     """Write the row at once (see core.storage.fast); `suppressed`: why it is held
-    back, recorded as its error, and it is never sent."""
+    back, recorded as its error, and it is never sent; `cc`: further recipients."""
     ref = ticket.ref if ticket is not None else "HD-NOTICE"
     row = new(
         Outbox, ticket_id=ticket.id if ticket is not None else None,
@@ -31,6 +31,7 @@ def enqueue(session: Session, settings: Settings, *, template: str, to: str, tic
         context=json.dumps(context or {}, default=str),
         language=language,
         to_address=to.lower(),
+        cc=", ".join(address.lower() for address in cc) or None,
         message_id=make_message_id(ref, settings.secret_key, settings.domain),
         in_reply_to=in_reply_to,
         references=references,
@@ -55,7 +56,7 @@ LEASE = timedelta(minutes=5)
 
 # What delivering a row reads of it, returned by the claim so nothing is read twice.
 CLAIMED_COLUMNS = (Outbox.id, Outbox.ticket_id, Outbox.template, Outbox.context, Outbox.language,
-                   Outbox.to_address, Outbox.message_id, Outbox.in_reply_to, Outbox.references, Outbox.automatic)
+                   Outbox.to_address, Outbox.cc, Outbox.message_id, Outbox.in_reply_to, Outbox.references, Outbox.automatic)
 
 
 def claim_due_rows(session: Session, now: datetime, limit: int = 200, lease: timedelta = LEASE) -> list[Row]:

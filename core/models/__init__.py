@@ -2,6 +2,7 @@
 from core.models.base import Base, utcnow
 from core.models.directory import Office, PasswordReset, Role, User
 from core.models.mail import ImapCursor, Outbox, OutboxStatus, Outcome, RateEvent, RawMail, Setting, UsedStamp
+from core.models.participants import Participant, StaffNotice
 from core.models.tickets import (
     Attachment, CannedResponse, Category, Direction, Event, Message, Priority, Status, Ticket, TicketLink,
 )
@@ -10,6 +11,7 @@ from core.models import fulltext  # noqa: E402,F401  (search indexes and tables 
 
 __all__ = [
     "Attachment", "Base", "CannedResponse", "Category", "Direction", "Event", "ImapCursor", "Message",
-    "Office", "Outbox", "OutboxStatus", "Outcome", "PasswordReset", "Priority", "RateEvent", "RawMail",
-    "Role", "Setting", "Status", "Ticket", "TicketLink", "TriageRule", "UsedStamp", "User", "utcnow",
+    "Office", "Outbox", "OutboxStatus", "Outcome", "Participant", "PasswordReset", "Priority", "RateEvent",
+    "RawMail", "Role", "Setting", "StaffNotice", "Status", "Ticket", "TicketLink", "TriageRule", "UsedStamp", "User",
+    "utcnow",
 ]

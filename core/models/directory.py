@@ -72,6 +72,13 @@ class User(Base):
     # drive assignment and the return of an absent agent's tickets.
     available: Mapped[bool] = mapped_column(Boolean, default=False)
     available_changed_at: Mapped[Optional[datetime]]
+    # When the person last loaded a page (stamped at most once a minute): an
+    # available agent seen longer ago than Policy.available_idle_minutes
+    # receives no new tickets. None: not known (kept available).
+    last_seen_at: Mapped[Optional[datetime]]
+    # Kinds of staff notice this person gets no mail for, space separated
+    # (see core.mail.staffnotices.KINDS); read with the row, so no query asks.
+    mail_off: Mapped[str] = mapped_column(String(100), default="", server_default="")
     last_assigned_at: Mapped[Optional[datetime]]
     # Most open tickets the automatic rules give this agent; none: the policy's cap.
     max_open: Mapped[Optional[int]] = mapped_column(Integer)

@@ -72,6 +72,8 @@ class Outbox(Base):
     context: Mapped[str] = mapped_column(Text, default="{}")  # JSON
     language: Mapped[str] = mapped_column(String(8), default="id")
     to_address: Mapped[str] = mapped_column(String(254), index=True)
+    # Further recipients, comma separated (a ticket's participants on a staff reply).
+    cc: Mapped[Optional[str]] = mapped_column(Text)
     message_id: Mapped[str] = mapped_column(String(995), unique=True)
     in_reply_to: Mapped[Optional[str]] = mapped_column(String(995))
     references: Mapped[Optional[str]] = mapped_column(Text)

@@ -19,7 +19,7 @@ from core.access.visibility import can_act, can_read
 from core.config.policy import Policy
 from core.config.settings import Settings
 from core.content.uploads import Upload, keep_uploads
-from core.mail import notices
+from core.mail import notices, staff_notices
 from core.models import Attachment, Direction, Message, Office, Status, Ticket, User, utcnow
 from core.tickets import assignment, canned, lifecycle, routing, sla
 
@@ -136,16 +136,20 @@ def assignable(session: Session, ticket: Ticket) -> list[User]:
         User.office_id == ticket.office_id, User.active.is_(True)).order_by(User.name)))
 
 
-def assign(session: Session, ticket: Ticket, actor: User, assignee_id: int | None, *,
-           now: datetime | None = None) -> None:
-    """Give the ticket to a member of the holding office (None: back to the pool)."""
+def assign(session: Session, settings: Settings, policy: Policy, ticket: Ticket, actor: User,
+           assignee_id: int | None, *, now: datetime | None = None) -> None:
+    """Give the ticket to a member of the holding office (None: back to the
+    pool); they are told, unless they took it themselves."""
     assignee = session.get(User, assignee_id) if assignee_id else None
     if assignee_id and assignee is None:
         raise ActionRefused("no such member of staff")
+    before, now = ticket.assignee_id, now or utcnow()
     try:
-        assignment.assign_to(session, ticket, actor, assignee, now=now or utcnow())
+        assignment.assign_to(session, ticket, actor, assignee, now=now)
     except assignment.AssignmentRefused as exc:
         raise ActionRefused(str(exc)) from None
+    if assignee is not None and assignee.id != before:
+        staff_notices.assigned(session, settings, policy, ticket, assignee, actor=actor, now=now)
 
 
 def take(session: Session, ticket: Ticket, actor: User, *, now: datetime | None = None) -> None:

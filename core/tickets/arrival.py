@@ -16,6 +16,7 @@ from core.config.policy import Policy
 from core.config.settings import Settings
 from core.mail import notices
 from core.models import Outcome, Ticket, utcnow
+from core.tickets import participants
 from core.tickets.links import link
 from core.tickets.intake import (
     Home, Incoming, customer_office, home_of, open_ticket_with_message, place_customer_message,
@@ -34,7 +35,8 @@ def route(session: Session, settings: Settings, policy: Policy, incoming: Incomi
     """Put the message on `ticket`, or open a new ticket (linked to `linked`,
     the ticket a stranger's mail referred to) where the sender's `home` says
     (read here if not given: see core.tickets.intake.find_home). A new ticket opened
-    by a person is acknowledged; automatic replies never are, and never
+    by a person is acknowledged, and the addresses in the Cc of its mail
+    become its participants; automatic replies never are, and never
     reopen anything.
     """
     now = now or utcnow()
@@ -52,6 +54,8 @@ def route(session: Session, settings: Settings, policy: Policy, incoming: Incomi
             home = home_of(session, policy, customer_office(session, incoming.from_address, policy))
         landed, message = open_ticket_with_message(session, settings, policy, incoming, home=home, now=now)
         opened = True
+    if opened and incoming.cc:
+        participants.add_from_mail(session, settings, landed, incoming.cc, now)
     if linked is not None:
         link(session, landed, linked, audit.SYSTEM, now=now)
     if opened and acknowledge_new and not incoming.auto_reply:

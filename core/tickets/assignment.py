@@ -61,11 +61,19 @@ def lock_staff(session: Session, office_id: int) -> list[User]:
                                 .with_for_update(of=User).execution_options(populate_existing=True)))
 
 
-def eligible(staff: list[User] | list[Row]) -> list:
-    """Who the automatic rules may give tickets to, among the office's staff."""
+def seen_since(policy: Policy, now: datetime) -> datetime | None:
+    """Who loaded no page since this moment is no longer available (None: never lapses)."""
+    return now - timedelta(minutes=policy.available_idle_minutes) if policy.available_idle_minutes else None
+
+
+def eligible(staff: list[User] | list[Row], since: datetime | None = None) -> list:
+    """Who the automatic rules may give tickets to, among the office's staff:
+    available, and (with `since`) seen since then. A person never seen since
+    last_seen_at was added counts as seen; logging in stamps it."""
     active = [u for u in staff if u.active]
     agents = [u for u in active if u.role is Role.agent]
-    return [u for u in (agents or active) if u.available]
+    return [u for u in (agents or active) if u.available and (
+        since is None or u.last_seen_at is None or u.last_seen_at >= since)]
 
 
 # The hot path (one run per new ticket) uses these statements, built once, on
@@ -75,7 +83,7 @@ def eligible(staff: list[User] | list[Row]) -> list:
 _users, _tickets = User.__table__, Ticket.__table__
 _not_closed = _tickets.c.status.in_(NOT_CLOSED)
 LOCK_STAFF = (select(_users.c.id, _users.c.email, _users.c.role, _users.c.active, _users.c.available,
-                     _users.c.max_open, _users.c.last_assigned_at)
+                     _users.c.max_open, _users.c.last_assigned_at, _users.c.last_seen_at)
               .where(_users.c.office_id == bindparam("office_id")).order_by(_users.c.id).with_for_update())
 LOADS = (select(_tickets.c.assignee_id, func.count())
          .where(_tickets.c.assignee_id.in_(bindparam("user_ids", expanding=True)), _not_closed)
@@ -108,12 +116,12 @@ class Candidate:
         return bool(self.cap) and self.load >= self.cap
 
 
-def candidates(conn: Connection, office_id: int, policy: Policy) -> list[Candidate]:
+def candidates(conn: Connection, office_id: int, policy: Policy, now: datetime) -> list[Candidate]:
     """Lock the office's staff rows (in id order, so two assigners cannot
     deadlock), then count their loads in a statement of its own, so that on
     PostgreSQL it sees what the assigner we waited for committed. The eligible
     ones under their cap, fairest first. Pending ORM changes must be flushed."""
-    people = eligible(select_plain(conn, LOCK_STAFF, {"office_id": office_id}))
+    people = eligible(select_plain(conn, LOCK_STAFF, {"office_id": office_id}), seen_since(policy, now))
     if not people:
         return []
     load = dict(conn.execute(LOADS, {"user_ids": [p.id for p in people]}).all())
@@ -177,7 +185,7 @@ def assign_id(session: Session, ticket_id: int, office_id: int, policy: Policy, 
     only; who got it, or None if nobody can take it (or it was taken meanwhile).
     Pending ORM changes must be flushed first."""
     conn = session.connection()
-    for agent in candidates(conn, office_id, policy)[:1]:
+    for agent in candidates(conn, office_id, policy, now)[:1]:
         if _claim_ids(conn, [ticket_id], agent.id, now):
             _stamp(session, conn, [agent.id], now)
             _record_automatic(conn, [(ticket_id, agent.email)], now)
@@ -231,6 +239,8 @@ def set_available(session: Session, user: User, available: bool, now: datetime |
     Returns the ticket they were given.
     """
     now = now or utcnow()
+    if available:
+        user.last_seen_at = now  # switching on is being here
     if user.available != available:
         user.available = available
         user.available_changed_at = now
@@ -242,7 +252,7 @@ def set_available(session: Session, user: User, available: bool, now: datetime |
 
 
 def _welcome(session: Session, user: User, policy: Policy, now: datetime) -> Ticket | None:
-    people = eligible(lock_staff(session, user.office_id))
+    people = eligible(lock_staff(session, user.office_id), seen_since(policy, now))
     if user not in people:
         return None
     load = loads(session, [u.id for u in people])
@@ -320,7 +330,7 @@ def fill_office(session: Session, office_id: int, policy: Policy, now: datetime,
     """
     session.flush()
     conn = session.connection()
-    people = candidates(conn, office_id, policy)
+    people = candidates(conn, office_id, policy, now)
     if not people:
         return 0
     plan = deal(_pool(conn, office_id, limit), people, now)

@@ -13,6 +13,7 @@ from core import audit
 from core.access.tokens import hash_token, link_token, new_nonce
 from core.config.policy import Policy
 from core.config.settings import Settings
+from core.mail import staff_notices
 from core.models import Attachment, Category, Direction, Message, Office, Priority, Status, Ticket, utcnow
 from core.storage.db import Database
 from core.storage.fast import insert_now, new, select_plain, set_loaded, update_now
@@ -35,6 +36,8 @@ class Incoming:
     auto_reply: bool = False
     raw_mail_id: int | None = None
     attachments: list[Attachment] = field(default_factory=list)
+    # Cc of a mail: on a new ticket these become participants (core.tickets.participants).
+    cc: tuple[str, ...] = ()
 
 
 # Built once: every new ticket runs these. The rules (which office is a
@@ -172,7 +175,8 @@ def open_ticket(session: Session, settings: Settings, policy: Policy, mail: Inco
                 priority: Priority | None = None, continues: Ticket | None = None,
                 category: Category | None = None, now: datetime | None = None) -> Ticket:
     """A new ticket held by the school's parent office (or triage), with its first message,
-    given at once to an agent of that office by the assignment rules.
+    given at once to an agent of that office by the assignment rules (who is
+    told; with no agent available, the office's supervisors are).
 
     A category's default office only routes senders the directory does not
     know: a school's ticket always starts at its parent, so no tier is skipped.
@@ -216,7 +220,10 @@ def open_ticket_with_message(session: Session, settings: Settings, policy: Polic
                  detail=f"via {mail.channel}" + (f", continues {continues.ref}" if continues else ""))
     if triaged.rule_set:
         audit.record(session, ticket, "triaged", audit.SYSTEM, to_value=triaged.rule_set, at=now)
-    assignment.assign_new(session, ticket, policy, now)
+    person = assignment.assign_new(session, ticket, policy, now)
+    # The notice answers the first message, as the acknowledgement does: no query for the thread.
+    staff_notices.arrived(session, settings, policy, ticket, person, now=now,
+                          thread=(message.message_id, message.message_id))
     return ticket, message
 
 

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from core import audit
 from core.config.policy import Policy
 from core.config.settings import Settings
-from core.mail import notices
+from core.mail import notices, staff_notices
 from core.models import Event, Office, Role, Status, Ticket, User, utcnow
 from core.tickets import assignment, lifecycle
 
@@ -50,7 +50,8 @@ def forward_to_parent(session: Session, settings: Settings, policy: Policy, tick
     below = ticket.office
     _move(session, ticket, actor, parent, "forward", reason, now)
     notices.forwarded(session, settings, policy, ticket, below, note=reason, now=now)
-    assignment.assign_new(session, ticket, policy, now)
+    staff_notices.arrived(session, settings, policy, ticket, assignment.assign_new(session, ticket, policy, now),
+                          now=now)
     return ticket
 
 
@@ -90,8 +91,8 @@ def hand_to_admin(session: Session, settings: Settings, policy: Policy, ticket: 
         lifecycle.move(session, ticket, Status.forwarded, actor, now=now, detail=reason)
     audit.record(session, ticket, "forward", actor, from_value=ticket.office.code, to_value=ticket.office.code,
                  detail=f"to {to.email}: {reason}", at=now)
-    notices.assigned(session, settings, policy, ticket, to, actor=actor if isinstance(actor, User) else None,
-                     now=now)
+    staff_notices.assigned(session, settings, policy, ticket, to, actor=actor if isinstance(actor, User) else None,
+                           now=now)
     session.flush()
     return ticket
 

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from core import audit
 from core.access import ratelimit
 from core.config.policy import Policy, load_policy
-from core.mail import notices
+from core.mail import notices, staff_notices
 from core.models import Status, Ticket, utcnow
 from core.storage.db import Database
 from core.tickets import assignment, lifecycle, routing, sla
@@ -103,7 +103,8 @@ def auto_close(db: Database, policy: Policy, now: datetime) -> int:
 
 
 def flag_breaches(db: Database, policy: Policy, now: datetime) -> tuple[int, int]:
-    """Flag tickets past a due time; escalate those whose priority says so. (breached, escalated)"""
+    """Flag tickets past a due time, tell who works them and the office's
+    supervisors; escalate those whose priority says so. (breached, escalated)"""
     escalated = 0
 
     def each(session: Session, ticket: Ticket) -> None:
@@ -111,7 +112,10 @@ def flag_breaches(db: Database, policy: Policy, now: datetime) -> tuple[int, int
         clock = sla.missed(ticket, now)
         audit.record(session, ticket, "sla_breach", audit.SYSTEM, to_value=clock, at=now)
         # Told before any escalation, so the people who let it run late hear of it.
-        notices.sla_breached(session, db.settings, policy, ticket, clock, sla.due_of(ticket, clock), now=now)
+        due = sla.due_of(ticket, clock)
+        told = notices.sla_breached(session, db.settings, policy, ticket, clock, due, now=now)
+        staff_notices.breached(session, db.settings, policy, ticket, clock, due, now=now,
+                               told={row.to_address for row in told})
         # At the root there is no tier left to escalate to; the flag and the queue say it.
         if ticket.priority is not None and ticket.priority.escalate_on_breach and ticket.office.parent_id:
             routing.forward_to_parent(session, db.settings, policy, ticket, audit.SYSTEM,

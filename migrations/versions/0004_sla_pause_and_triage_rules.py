@@ -5,7 +5,7 @@ sla_paused_at says since when, sla_paused_seconds how much working time
 they stood before, which pushes the due times back. Admins' triage rules
 (keyword, school, category -> category, priority) get a table of their own.
 
-Revision ID: sla_pause_triage_rules
+Revision ID: 0004
 Revises: 0003
 Create Date: 2026-11-24
 
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 
-revision: str = "sla_pause_triage_rules"
+revision: str = "0004"
 down_revision: Union[str, Sequence[str], None] = "0003"
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None

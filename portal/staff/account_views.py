@@ -1,12 +1,14 @@
-"""The user's own account: availability switch and password change."""
+"""The user's own account: availability switch, notice mail, password change;
+and the notices they were sent."""
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import flash, g, redirect, render_template, request, url_for
 from flask_login import login_user
 
 from core.access.logins import WrongPassword, change_password
 from core.access.passwords import WeakPassword
 from core.config.policy import load_policy
+from core.mail import staff_notices
 from core.tickets.actions import set_availability
 from portal.context import db
 from portal.auth import STAFF, SessionUser, access
@@ -19,7 +21,34 @@ from portal.staff.queue_views import forget_counts
 @access(STAFF)
 def account():
     with db().read() as session:
-        return render_template("staff/account.html", user=me(session))
+        return render_template("staff/account.html", user=me(session), kinds=staff_notices.KINDS,
+                               wants_mail=staff_notices.wants_mail)
+
+
+@bp.post("/staff/account/notices")
+@access(STAFF)
+def notice_mail():
+    with db().begin() as session:
+        staff_notices.set_mail(session, me(session), set(request.form.getlist("mail")))
+    flash(_("Your notice mail is saved."))
+    return redirect(url_for("staff.account"))
+
+
+@bp.get("/staff/notices")
+@access(STAFF)
+def notices():
+    with db().read() as session:
+        return render_template("staff/notices.html", notices=staff_notices.latest(session, me(session)))
+
+
+@bp.post("/staff/notices/read")
+@access(STAFF)
+def read_notices():
+    with db().begin() as session:
+        staff_notices.mark_read(session, me(session).id)
+    g.pop("unread_notices", None)
+    flash(_("All notices are marked read."))
+    return redirect(url_for("staff.notices"))
 
 
 @bp.post("/staff/availability")

@@ -3,11 +3,12 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, abort
+from flask import Blueprint, abort, current_app, g
 from flask_login import current_user
 from sqlalchemy.orm import Session
 
 from core.access.logins import active_user
+from core.mail import staff_notices
 from core.models import User
 
 bp = Blueprint("staff", __name__)
@@ -17,7 +18,12 @@ LABELS = {
     "open": "Open", "answered": "Answered", "on_hold": "On hold", "forwarded": "Forwarded", "closed": "Closed",
     "created": "Created", "status": "Status changed", "reply": "Replied", "note": "Internal note",
     "assign": "Assignee changed", "forward": "Forwarded up", "pull_back": "Pulled back", "merged": "Merged into",
-    "merged_in": "Merged in", "linked": "Linked", "sla_breach": "SLA breached", "sla_warning": "SLA warning",
+    "merged_in": "Merged in", "linked": "Linked", "assigned": "Assigned to you", "unstaffed": "No agent available",
+    "breach": "SLA breached", "notice_mail": "Notice mail changed",
+    "notice:assigned": "a ticket is assigned to me",
+    "notice:unstaffed": "a ticket arrives at my office and no agent is available (supervisors)",
+    "notice:breach": "a ticket of my office breaches its SLA (supervisors)",
+    "participant_added": "Participant added", "participant_removed": "Participant removed", "sla_breach": "SLA breached", "sla_warning": "SLA warning",
     "agent": "Agent", "supervisor": "Supervisor", "admin": "Administrator",
     "updated": "Recently updated", "oldest": "Least recently updated", "newest": "Newest first",
     "due": "Due soonest", "priority": "Most urgent",
@@ -28,6 +34,7 @@ LABELS = {
     "policy:triage_office": "Office code that receives mail from unknown senders (empty: the top office)",
     "policy:agent_cap": "Most open tickets the automatic rules give one agent (0: no cap)",
     "policy:absence_hours": "Hours unavailable before an agent's tickets return to the pool",
+    "policy:available_idle_minutes": "Minutes without a page loaded after which an agent gets no new tickets (0: never)",
     "policy:sla_warning_hours": "Hours before an SLA due time at which staff are warned",
     "policy:sla_business_hours": "Working hours the SLA clock runs in, e.g. 08:00-16:00 (empty: around the clock)",
     "policy:sla_business_days": "Working days (mon, tue, ... comma separated)",
@@ -49,6 +56,21 @@ def labels():
         key = str(key)
         return translate(LABELS.get(key, key.rpartition(":")[2].replace("_", " ").capitalize()))
     return {"label": label}
+
+
+def unread_notices() -> int:
+    """The header's count of the user's unread notices: one indexed count, at most once a request."""
+    if not current_user.is_authenticated:
+        return 0
+    if "unread_notices" not in g:
+        with current_app.extensions["helpdesk.db"].read() as session:
+            g.unread_notices = staff_notices.unread_count(session, current_user.id)
+    return g.unread_notices
+
+
+@bp.app_context_processor
+def notice_counter():
+    return {"unread_notices": unread_notices}
 
 
 def me(session: Session) -> User:

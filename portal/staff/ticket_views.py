@@ -3,13 +3,15 @@ from __future__ import annotations
 
 from functools import wraps
 
-from flask import abort, flash, redirect, render_template, request, send_file, url_for
+from flask import abort, flash, g, redirect, render_template, request, send_file, url_for
+from flask_login import current_user
 
 from core.config.policy import load_policy
+from core.mail import staff_notices
 from core.models import Status
 from core.queries.queues import Choice
 from core.storage.files import Store
-from core.tickets import actions, links, triage
+from core.tickets import actions, links, participants, triage
 from core.tickets.actions import ActionRefused, ReadOnly, TicketNotFound
 from core.tickets.canned import UnknownCanned, list_canned
 from core.tickets.lifecycle import ALLOWED, ForbiddenTransition
@@ -18,7 +20,7 @@ from core.tickets.requester import category_choices
 from portal.context import db, settings
 from portal.auth import STAFF, access
 from portal.i18n import translate as _
-from portal.staff.blueprint import bp, me
+from portal.staff.blueprint import bp, me, unread_notices
 from portal.staff.queue_views import forget_counts, recent
 
 REPLY_STATUSES = (Status.answered, Status.open, Status.on_hold, Status.closed)
@@ -64,6 +66,7 @@ def ticket_action(view):
 @bp.get("/staff/tickets/<ref>")
 @access(STAFF)
 def ticket(ref: str):
+    _read_notices(ref)
     with db().read() as session:
         user = me(session)
         try:
@@ -73,12 +76,22 @@ def ticket(ref: str):
         acting = actions.can_act(user, found)
         return render_template(
             "staff/ticket.html", ticket=found, user=user, acting=acting,
-            linked=links.linked(session, user, found), canned=_canned(session, user) if acting else [],
+            linked=links.linked(session, user, found), participants=participants.listed(session, found.id),
+            canned=_canned(session, user) if acting else [],
             assignable=_assignable(session, found) if acting else [],
             priorities=_priorities(session) if acting else [],
             categories=_categories(session) if acting else [],
             reply_statuses=REPLY_STATUSES, next_statuses=[s for s in Status if s in ALLOWED[found.status]
                                                           and s is not Status.forwarded])
+
+
+def _read_notices(ref: str) -> None:
+    """Opening a ticket reads the user's notices about it; the write happens
+    only when the header's count (kept for the page) says some are unread."""
+    if not unread_notices():
+        return
+    with db().begin() as session:
+        g.unread_notices -= staff_notices.mark_read_ref(session, current_user.id, ref)
 
 
 def _canned(session, user) -> list[Choice]:
@@ -143,7 +156,7 @@ def status(session, user, ticket):
 @ticket_action
 def assign(session, user, ticket):
     value = request.form.get("assignee", "")
-    actions.assign(session, ticket, user, int(value) if value.isdigit() else None)
+    actions.assign(session, settings(), load_policy(session), ticket, user, int(value) if value.isdigit() else None)
     return _("Assignee changed.")
 
 
@@ -217,6 +230,22 @@ def link(session, user, ticket):
     other = _other(session, user, "other")
     links.link(session, ticket, other, user)
     return _("Linked to {ref}.", ref=other.ref)
+
+
+@bp.post("/staff/tickets/<ref>/participants")
+@access(STAFF)
+@ticket_action
+def add_participant(session, user, ticket):
+    address = participants.add(session, settings(), ticket, user, request.form.get("address", ""))
+    return _("{address} is copied on the replies.", address=address)
+
+
+@bp.post("/staff/tickets/<ref>/participants/remove")
+@access(STAFF)
+@ticket_action
+def remove_participant(session, user, ticket):
+    participants.remove(session, ticket, user, request.form.get("address", ""))
+    return _("{address} is no longer copied.", address=request.form.get("address", "").strip().lower())
 
 
 @bp.get("/staff/tickets/<ref>/attachments/<int:attachment_id>")

@@ -25,9 +25,9 @@ pytestmark = pytest.mark.browser
 def link_in_acknowledgement(database, relay, live_server: str) -> str:
     """Deliver the outbox through a real SMTP relay on loopback and read the
     private link out of the acknowledgement that arrives there."""
-    report = deliver_due(Database(replace(database.settings, smtp_relay=relay.address)))
-    assert report.sent == 1
-    [mail] = relay.messages
+    deliver_due(Database(replace(database.settings, smtp_relay=relay.address)))
+    # Besides the acknowledgement, the triage office's mailbox hears that no agent took the ticket.
+    [mail] = [m for m in relay.messages if "sari@example.test" in m.recipients]
     parsed = email.message_from_bytes(mail.data, policy=email_policy.default)
     assert mail.recipients == ["sari@example.test"] and parsed["Subject"].startswith("[HD-")
     text = parsed.get_body(preferencelist=("plain",)).get_content()

@@ -6,6 +6,7 @@ from freezegun import freeze_time
 from sqlalchemy import func, select
 
 from core.config.policy import Policy, update_policy
+from core.directory.staff import mark_seen
 from core.models import Event, Outbox, Status, Ticket, User
 from core.tickets import lifecycle, routing
 from core.tickets.assignment import set_available
@@ -160,6 +161,8 @@ def test_an_absent_agents_tickets_return_to_the_pool_and_go_to_a_colleague(datab
         set_available(s, s.scalar(select(User).where(User.email == "agent.c3171@staff.test")), False, now=T0)
         set_available(s, s.scalar(select(User).where(User.email == "second@staff.test")), True, now=T0)
     assert run_sweep(database, T0 + timedelta(hours=47)).returned == 0
+    with database.begin() as s:  # the colleague is at work, loading pages
+        mark_seen(s, s.scalar(select(User.id).where(User.email == "second@staff.test")), T0 + timedelta(hours=48))
     report = run_sweep(database, T0 + timedelta(hours=48))
     assert report.returned == 3
     assert {read(database, i).assignee.email for i in ids} == {"second@staff.test"}

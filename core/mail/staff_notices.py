@@ -1,0 +1,149 @@
+"""Staff told of their work: a ticket assigned to them, a ticket that arrived
+where no agent is available, a ticket of their office past its SLA.
+
+Each notice to a person is kept as a StaffNotice (the portal header counts
+the unread ones) and mailed unless the person turned that kind off
+(User.mail_off, set on their account page). An office with no supervisor
+hears of an unstaffed ticket at its shared mailbox, if it has one.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import and_, bindparam, func, select, update
+from sqlalchemy.orm import Session
+
+from core import audit
+from core.access.visibility import visible_tickets
+from core.config.policy import Policy
+from core.config.settings import Settings
+from core.mail import notices
+from core.models import Office, Outbox, Role, StaffNotice, Ticket, User, utcnow
+from core.storage.fast import insert_now, new
+
+ASSIGNED, UNSTAFFED, BREACH = "assigned", "unstaffed", "breach"
+KINDS = (ASSIGNED, UNSTAFFED, BREACH)
+
+
+def wants_mail(user: User, kind: str) -> bool:
+    return kind not in (user.mail_off or "").split()
+
+
+def _keep(session: Session, user: User, ticket: Ticket, kind: str, now: datetime) -> None:
+    insert_now(session, new(StaffNotice, user_id=user.id, ticket_id=ticket.id, kind=kind, created_at=now))
+
+
+def assigned(session: Session, settings: Settings, policy: Policy, ticket: Ticket, person: User, *,
+             actor: User | None = None, now: datetime | None = None,
+             thread: tuple[str | None, str | None] | None = None) -> Outbox | None:
+    """The ticket is the person's now; nothing when they took it themselves."""
+    if actor is not None and actor.id == person.id:
+        return None
+    now = now or utcnow()
+    _keep(session, person, ticket, ASSIGNED, now)
+    if not wants_mail(person, ASSIGNED):
+        return None
+    return notices.assigned(session, settings, policy, ticket, person, actor=actor, now=now, thread=thread)
+
+
+def arrived(session: Session, settings: Settings, policy: Policy, ticket: Ticket, person: User | None, *,
+            now: datetime | None = None, thread: tuple[str | None, str | None] | None = None) -> list[Outbox]:
+    """A ticket came to its office (new, or forwarded) and the automatic rules
+    gave it to `person`, or to nobody: then the office's supervisors hear of it."""
+    if person is not None:
+        row = assigned(session, settings, policy, ticket, person, now=now, thread=thread)
+        return [row] if row is not None else []
+    return unstaffed(session, settings, policy, ticket, now=now, thread=thread)
+
+
+_OFFICE = select(Office.name, Office.email, Office.language).where(Office.id == bindparam("office_id"))
+_SUPERVISORS = select(User).where(User.office_id == bindparam("office_id"), User.active.is_(True),
+                                  User.role == Role.supervisor).order_by(User.id)
+
+
+def supervisors(session: Session, office_id: int) -> list[User]:
+    return list(session.scalars(_SUPERVISORS, {"office_id": office_id}))
+
+
+def unstaffed(session: Session, settings: Settings, policy: Policy, ticket: Ticket, *,
+              now: datetime | None = None, thread: tuple[str | None, str | None] | None = None) -> list[Outbox]:
+    """No available agent could take the ticket: tell the office's supervisors,
+    or, with none, its shared mailbox."""
+    now = now or utcnow()
+    office = session.execute(_OFFICE, {"office_id": ticket.office_id}).one()
+    context = {"ref": ticket.ref, "subject": ticket.subject, "requester": ticket.requester_email,
+               "office": office.name}
+    people = supervisors(session, ticket.office_id)
+    if not people:
+        if not office.email:
+            return []
+        return [notices.notify(session, settings, policy, ticket, template=UNSTAFFED, to=office.email,
+                               to_staff=True, language=office.language or policy.default_language,
+                               context=context, now=now, thread=thread)]
+    rows = []
+    for person in people:
+        _keep(session, person, ticket, UNSTAFFED, now)
+        if wants_mail(person, UNSTAFFED):
+            rows.append(notices.notify(session, settings, policy, ticket, template=UNSTAFFED, to=person.email,
+                                       to_staff=True, language=person.language or policy.default_language,
+                                       context=context, now=now, thread=thread))
+    return rows
+
+
+def breached(session: Session, settings: Settings, policy: Policy, ticket: Ticket, clock: str, due: datetime, *,
+             told: set[str], now: datetime | None = None) -> list[Outbox]:
+    """The holding office's supervisors hear of a breach, besides whoever
+    works the ticket (`told`: the addresses notices.sla_breached mailed)."""
+    now = now or utcnow()
+    rows = []
+    for person in supervisors(session, ticket.office_id):
+        _keep(session, person, ticket, BREACH, now)
+        if person.email.lower() in told or not wants_mail(person, BREACH):
+            continue
+        rows += notices.sla_notice_to(session, settings, policy, ticket, "sla_breached", clock, due,
+                                      person.email, person.language or policy.default_language, now)
+    return rows
+
+
+# The header's count: one indexed read per page.
+_UNREAD = select(func.count()).select_from(StaffNotice).where(
+    StaffNotice.user_id == bindparam("user_id"), StaffNotice.read_at.is_(None))
+
+
+def unread_count(session: Session, user_id: int) -> int:
+    return session.scalar(_UNREAD, {"user_id": user_id}) or 0
+
+
+def latest(session: Session, user: User, limit: int = 50) -> list[tuple[StaffNotice, Ticket | None]]:
+    """The person's newest notices, each with its ticket if they may still
+    see it (one forwarded out of their sight shows as None)."""
+    return [tuple(row) for row in session.execute(
+        select(StaffNotice, Ticket).outerjoin(Ticket, and_(Ticket.id == StaffNotice.ticket_id,
+                                                         visible_tickets(user)))
+        .where(StaffNotice.user_id == user.id).order_by(StaffNotice.id.desc()).limit(limit))]
+
+
+def mark_read(session: Session, user_id: int, ticket_id: int | None = None, now: datetime | None = None) -> int:
+    """The person saw the ticket (None: every notice); how many were unread."""
+    where = [StaffNotice.user_id == user_id, StaffNotice.read_at.is_(None)]
+    if ticket_id is not None:
+        where.append(StaffNotice.ticket_id == ticket_id)
+    return session.execute(update(StaffNotice).where(*where).values(read_at=now or utcnow())
+                           .execution_options(synchronize_session=False)).rowcount
+
+
+def mark_read_ref(session: Session, user_id: int, ref: str, now: datetime | None = None) -> int:
+    """mark_read for the ticket of this reference (the person's own notices only)."""
+    ticket_id = session.scalar(select(Ticket.id).where(Ticket.ref == ref.strip().upper()))
+    return mark_read(session, user_id, ticket_id, now) if ticket_id is not None else 0
+
+
+def set_mail(session: Session, user: User, on: set[str], now: datetime | None = None) -> None:
+    """Which kinds of notice the person is mailed; the rest stay in the portal only."""
+    off = " ".join(kind for kind in KINDS if kind not in on)
+    if off == (user.mail_off or ""):
+        return
+    audit.record(session, None, "notice_mail", user, from_value=user.mail_off or "-", to_value=off or "-",
+                 at=now or utcnow())
+    user.mail_off = off
+    session.flush()
