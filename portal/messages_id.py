@@ -274,6 +274,10 @@ MESSAGES = {
     'No mail has failed.': 'Tidak ada email yang gagal.',
     'No mail templates are installed yet.': 'Belum ada templat email.',
     'Not saved: the template has an error ({error}).': 'Tidak disimpan: templat mengandung kesalahan ({error}).',
+    'These copies of yours cannot be used; mail goes out in the shipped wording until they are fixed:':
+        'Salinan berikut tidak dapat dipakai; email dikirim dengan isi bawaan sampai salinan diperbaiki:',
+    'This template cannot be used ({error}); mail goes out in the shipped wording.':
+        'Templat ini tidak dapat dipakai ({error}); email dikirim dengan isi bawaan.',
     'Office code': 'Kode kantor',
     'Office code that receives mail from unknown senders (empty: the top office)': 'Kode kantor penerima email dari pengirim tak dikenal (kosong: kantor teratas)',
     'Parent': 'Induk',
