@@ -55,7 +55,7 @@ def read_stamp(secret: str, stamp: str, now: datetime) -> str:
     """The stamp's nonce, if it is ours and of a believable age."""
     moment, _, rest = (stamp or "").partition(".")
     nonce, _, mac = rest.partition(".")
-    if not (moment.isdigit() and nonce and mac and signature_matches(secret, mac, "form-stamp", moment, nonce)):
+    if not (moment.isascii() and moment.isdigit() and nonce and mac and signature_matches(secret, mac, "form-stamp", moment, nonce)):
         raise Expired()
     age = now - datetime.fromtimestamp(int(moment), now.tzinfo)
     if age < MIN_AGE:
