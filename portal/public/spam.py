@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session
 
 from core.access import ratelimit
+from core.access.mailboxes import mailbox_of
 from core.access.tokens import sign, signature_matches
 from core.config.policy import Policy
 
@@ -93,7 +94,7 @@ def count_ticket(session: Session, email: str, now: datetime) -> None:
 
 
 def _address_key(email: str) -> str:
-    return f"web-ticket:address:{email.strip().lower()}"
+    return f"web-ticket:address:{mailbox_of(email)}"
 
 
 def count_links(text: str) -> int:
