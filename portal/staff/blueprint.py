@@ -18,6 +18,7 @@ LABELS = {
     "created": "Created", "status": "Status changed", "reply": "Replied", "note": "Internal note",
     "assign": "Assignee changed", "forward": "Forwarded up", "pull_back": "Pulled back", "merged": "Merged into",
     "merged_in": "Merged in", "linked": "Linked", "sla_breach": "SLA breached", "sla_warning": "SLA warning",
+    "link_reissued": "Private link replaced",
     "agent": "Agent", "supervisor": "Supervisor", "admin": "Administrator",
     "updated": "Recently updated", "oldest": "Least recently updated", "newest": "Newest first",
     "due": "Due soonest", "priority": "Most urgent",

@@ -9,7 +9,7 @@ from core.config.policy import load_policy
 from core.models import Status
 from core.queries.queues import Choice
 from core.storage.files import Store
-from core.tickets import actions, links, triage
+from core.tickets import actions, links, requester, triage
 from core.tickets.actions import ActionRefused, ReadOnly, TicketNotFound
 from core.tickets.canned import UnknownCanned, list_canned
 from core.tickets.lifecycle import ALLOWED, ForbiddenTransition
@@ -217,6 +217,14 @@ def link(session, user, ticket):
     other = _other(session, user, "other")
     links.link(session, ticket, other, user)
     return _("Linked to {ref}.", ref=other.ref)
+
+
+@bp.post("/staff/tickets/<ref>/private-link")
+@access(STAFF)
+@ticket_action
+def reissue_link(session, user, ticket):
+    requester.replace_link(session, settings(), load_policy(session), ticket, user)
+    return _("The customer's old private link no longer works; the new one is on its way by mail.")
 
 
 @bp.get("/staff/tickets/<ref>/attachments/<int:attachment_id>")
