@@ -13,7 +13,9 @@ up by the periodic pass, so a lost message on the broker costs seconds only.
 from __future__ import annotations
 
 from celery import Celery
+from celery.signals import after_setup_logger, after_setup_task_logger
 
+from core.access import redaction
 from core.config.settings import Settings, load_settings
 
 DELIVER_EVERY_SECONDS = 10.0
@@ -60,6 +62,13 @@ def make_app(settings: Settings) -> Celery:
         )
     app.helpdesk_settings = settings
     return app
+
+
+@after_setup_logger.connect
+@after_setup_task_logger.connect
+def mask_secrets_in_logs(logger, **_options) -> None:
+    """The worker's and beat's log handlers mask private and reset links, as the web's do."""
+    redaction.install(logger)
 
 
 def __getattr__(name: str) -> Celery:

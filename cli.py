@@ -191,7 +191,7 @@ def parts(host: str, web_port: int, smtp_port: int, imap: bool = False) -> list[
     poller = [("imap", [python, "-c", "from cli import main; main()", "imap-poll"], None)] if imap else []
     return [
         ("web", [python, "-m", "gunicorn", "--bind", f"{host}:{web_port}", "--workers", "2",
-                 "--access-logfile", "-", "wsgi:app"], web_port),
+                 "--access-logfile", "-", "--logger-class", "weblog.MaskingLogger", "wsgi:app"], web_port),
         ("smtp", [python, "-c", "from cli import main; main()", "smtpd", "--host", host,
                   "--port", str(smtp_port)], smtp_port),
         # The worker with beat inside (-B): one process delivers mail and runs

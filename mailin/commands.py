@@ -7,6 +7,7 @@ import sys
 
 import click
 
+from core.access import redaction
 from core.config.settings import load_settings
 from core.storage.db import Database
 
@@ -44,6 +45,7 @@ def imap_poll(once: bool, interval: float) -> None:
 
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    redaction.install()
     settings = load_settings()
     try:
         mailbox_of(settings.imap_url)

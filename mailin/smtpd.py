@@ -21,6 +21,7 @@ from email.errors import HeaderParseError
 
 from aiosmtpd.smtp import MISSING, SMTP, Envelope, Session
 
+from core.access import redaction
 from core.storage.db import Database, is_sqlite_url
 from mailin.inbound import TemporaryFailure
 from mailin.pipeline import LocalWriter, Writer, ingest
@@ -191,6 +192,7 @@ def configure_logging() -> None:
                         format="%(asctime)s %(name)s[%(process)d] %(levelname)s %(message)s")
     # aiosmtpd logs every command at INFO; the handler logs one line per message.
     logging.getLogger("mail.log").setLevel(logging.WARNING)
+    redaction.install()
 
 
 def serve(db: Database, host: str = "127.0.0.1", port: int = 2525, ready=None,

@@ -2,7 +2,9 @@
 
 Templates live in templates/mail/<name>/<language>/{subject.txt, body.txt,
 body.html}; a file of the same path under the data dir's templates/mail/
-overrides the shipped one, so admins change wording without code. The row
+overrides the shipped one, so admins change wording without code. Every template
+renders in Jinja's sandbox; a site copy that fails there (or in any other
+way) is logged and the mail goes out in the shipped wording. The row
 only names a template and holds a JSON context: the ticket is re-read here,
 so the mail says what is true when it leaves, and the outbox never stores a
 working private link.
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import binascii
 import json
+import logging
 import os
 import random
 import re
@@ -26,13 +29,15 @@ from email.policy import SMTP
 from email.utils import format_datetime, formataddr
 from functools import lru_cache
 from pathlib import Path
+from typing import Callable
 
-from jinja2 import ChoiceLoader, Environment, FileSystemLoader, Template, TemplateNotFound, select_autoescape
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, Template, TemplateNotFound
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.config.settings import Settings
 from core.mail.notices import thread_of
+from core.mail.templates import sandbox
 from core.models import Attachment, Outbox, Ticket, utcnow
 from core.storage.files import Store
 from core.tickets.intake import link_of
@@ -46,6 +51,7 @@ CRLF = "\r\n"
 # A header line we write as is stays under this length (RFC 5322 asks for 78).
 LINE = 76
 _CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]+")
+log = logging.getLogger(__name__)
 
 
 class MissingTemplate(LookupError):
@@ -66,14 +72,18 @@ class OutgoingMail:
 
 @lru_cache(maxsize=8)
 def environment(site_dir: str) -> Environment:
-    """Jinja for mail: the site's copies first, then the shipped ones; HTML autoescaped.
+    """Jinja for mail: the site's copies first, then the shipped ones, in the sandbox.
 
     Templates are not checked on disk per mail (auto_reload off: the checks
     cost a fifth of rendering); current_environment checks once per pass.
     """
-    loader = ChoiceLoader([FileSystemLoader(site_dir), FileSystemLoader(str(SHIPPED))])
-    return Environment(loader=loader, autoescape=select_autoescape(["html"], default=False), auto_reload=False,
-                       trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+    return sandbox(ChoiceLoader([FileSystemLoader(site_dir), FileSystemLoader(str(SHIPPED))]), auto_reload=False)
+
+
+@lru_cache(maxsize=1)
+def shipped_environment() -> Environment:
+    """The shipped templates alone: what a mail falls back to when a site copy fails."""
+    return sandbox(FileSystemLoader(str(SHIPPED)), auto_reload=False)
 
 
 _stamps: dict[str, tuple] = {}
@@ -134,8 +144,26 @@ def find_templates(env: Environment, name: str, wanted: str) -> MailTemplates:
 
 def render_parts(settings: Settings, name: str, language: str, context: dict) -> tuple[str, str, str]:
     """(subject, text body, HTML body) of a template in the language, or the fallback."""
-    env = current_environment(str(settings.path("templates", "mail")))
-    return find_templates(env, name, language).render(context)
+    site_dir = str(settings.path("templates", "mail"))
+    env = current_environment(site_dir)
+    return render_or_fall_back(lambda: find_templates(env, name, language), site_dir, name, language, context)
+
+
+def render_or_fall_back(lookup: Callable[[], MailTemplates], site_dir: str, name: str, language: str,
+                        context: dict) -> tuple[str, str, str]:
+    """The mail in the templates `lookup` finds; when that fails and the site
+    has copies of its own, the mail in the shipped wording, so an admin's
+    broken copy (one that breaks the sandbox, say) never stops a mail. The
+    admin page lists such copies (core.mail.templates.broken_templates)."""
+    try:
+        return lookup().render(context)
+    except MissingTemplate:
+        raise
+    except Exception:  # whatever the site's copy does wrong; with no copy, the error is ours
+        if not any(Path(site_dir).rglob("*.*")):
+            raise
+        log.exception("mail template %s/%s of the site failed; the shipped wording is sent", name, language)
+        return find_templates(shipped_environment(), name, language).render(context)
 
 
 def context_of(settings: Settings, row: Outbox, ticket: Ticket | None) -> dict:
@@ -175,7 +203,8 @@ class Renderer:
 
     def __init__(self, settings: Settings, now: datetime | None = None):
         self.settings = settings
-        self.env = current_environment(str(settings.path("templates", "mail")))
+        self.site_dir = str(settings.path("templates", "mail"))
+        self.env = current_environment(self.site_dir)
         self.date = format_datetime(now or utcnow())
         self._templates: dict[tuple[str, str], MailTemplates] = {}
         self._senders: dict[str, str] = {}
@@ -185,6 +214,10 @@ class Renderer:
         if key not in self._templates:
             self._templates[key] = find_templates(self.env, name, language)
         return self._templates[key]
+
+    def parts(self, name: str, language: str, context: dict) -> tuple[str, str, str]:
+        """(subject, text, HTML) of the mail, in the shipped wording if the site's fails."""
+        return render_or_fall_back(lambda: self.templates(name, language), self.site_dir, name, language, context)
 
     def sender_headers(self, language: str) -> str:
         """From and Reply-To: the helpdesk under the name of the mail's language."""
@@ -198,7 +231,7 @@ class Renderer:
         """The row's mail; `session` is read only for what few rows need (thread
         headers not fixed at enqueue, a staff reply's files)."""
         context = context_of(self.settings, row, ticket)
-        subject, text, html = self.templates(row.template, row.language).render(context)
+        subject, text, html = self.parts(row.template, row.language, context)
         if ticket is not None and ticket.ref not in subject:
             subject = f"{tag(ticket.ref)} {subject}"
         in_reply_to, references = thread_headers(session, row, ticket)

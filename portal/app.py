@@ -6,12 +6,14 @@ no SQL of their own: they call core services.
 """
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from flask import Flask, render_template
 from sqlalchemy import text
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from core.access.redaction import Redactor
 from core.config.settings import Settings, load_settings
 from core.storage.db import Database
 from portal import auth, i18n
@@ -42,6 +44,7 @@ def create_app(config: Settings | None = None, database: Database | None = None)
     auth.init_app(app)
     _security_headers(app)
     _error_pages(app)
+    _mask_secrets_in_logs(app)
     from portal.admin import bp as admin_bp
     from portal.staff import bp as staff_bp
     app.register_blueprint(staff_bp)
@@ -67,6 +70,14 @@ def _trust_proxies(app: Flask, count: int) -> None:
     proxy). Never without the setting: a client could claim any address."""
     if count > 0:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count)
+
+
+def _mask_secrets_in_logs(app: Flask) -> None:
+    """An exception is logged "on /t/<token>", and werkzeug's own server (the
+    tests' live server) logs each request line: both with tokens masked."""
+    for logger in (app.logger, logging.getLogger("werkzeug")):
+        if not any(isinstance(f, Redactor) for f in logger.filters):
+            logger.addFilter(Redactor())
 
 
 def _security_headers(app: Flask) -> None:

@@ -6,7 +6,7 @@ cookie, set by ?lang=), else the browser's preference, else Indonesian.
 """
 from __future__ import annotations
 
-from flask import Flask, g, request
+from flask import Flask, current_app, g, request
 
 from portal.messages_id import MESSAGES
 
@@ -43,8 +43,9 @@ def init_app(app: Flask) -> None:
     @app.after_request
     def remember_language(response):
         if request.args.get("lang") in LANGUAGES:
+            # Secure exactly when the session cookie is: under an https base URL.
             response.set_cookie(COOKIE, request.args["lang"], max_age=365 * 86400, samesite="Lax",
-                                httponly=True)
+                                httponly=True, secure=current_app.config["SESSION_COOKIE_SECURE"])
         return response
 
     app.jinja_env.globals.update(_=translate, languages=LANGUAGES)

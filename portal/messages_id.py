@@ -219,6 +219,12 @@ MESSAGES = {
     'No ticket {ref} that your office holds.': 'Tidak ada tiket {ref} yang dipegang kantor Anda.',
     'Merged into {ref}.': 'Digabung ke {ref}.',
     'Linked to {ref}.': 'Ditautkan ke {ref}.',
+    "The customer's old private link no longer works; the new one is on its way by mail.":
+        'Tautan pribadi lama pelanggan tidak berlaku lagi; tautan baru sedang dikirim lewat email.',
+    "If the customer's private link reached someone else, replace it: the old link stops working and the customer gets the new one by mail.":
+        'Jika tautan pribadi pelanggan sampai ke orang lain, ganti tautannya: tautan lama berhenti berlaku dan pelanggan menerima tautan baru lewat email.',
+    'Send a new private link': 'Kirim tautan pribadi baru',
+    'Private link replaced': 'Tautan pribadi diganti',
     # Administration
     'A canned response needs a title and a text.': 'Jawaban siap pakai perlu judul dan isi.',
     'A link to set a new password was mailed.': 'Tautan untuk membuat kata sandi baru sudah dikirim.',
@@ -274,6 +280,10 @@ MESSAGES = {
     'No mail has failed.': 'Tidak ada email yang gagal.',
     'No mail templates are installed yet.': 'Belum ada templat email.',
     'Not saved: the template has an error ({error}).': 'Tidak disimpan: templat mengandung kesalahan ({error}).',
+    'These copies of yours cannot be used; mail goes out in the shipped wording until they are fixed:':
+        'Salinan berikut tidak dapat dipakai; email dikirim dengan isi bawaan sampai salinan diperbaiki:',
+    'This template cannot be used ({error}); mail goes out in the shipped wording.':
+        'Templat ini tidak dapat dipakai ({error}); email dikirim dengan isi bawaan.',
     'Office code': 'Kode kantor',
     'Office code that receives mail from unknown senders (empty: the top office)': 'Kode kantor penerima email dari pengirim tak dikenal (kosong: kantor teratas)',
     'Parent': 'Induk',

@@ -38,4 +38,7 @@ def sign(secret: str, *parts: str, length: int = 16) -> str:
 
 
 def signature_matches(secret: str, signature: str, *parts: str, length: int = 16) -> bool:
-    return hmac.compare_digest(sign(secret, *parts, length=length), signature)
+    """Whether `signature` is ours. Compared as bytes: compare_digest refuses a
+    str with non-ASCII characters (TypeError), and a forged value is just wrong."""
+    return hmac.compare_digest(sign(secret, *parts, length=length).encode(),
+                               signature.encode("utf-8", "surrogatepass"))

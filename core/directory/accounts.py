@@ -15,7 +15,8 @@ class UserNotFound(LookupError):
 
 
 def _below(admin: User):
-    return select(Office.id).where(Office.path.startswith(admin.office.path))
+    # autoescape: an office code may hold LIKE's wildcards ("P_1" would match "PX1").
+    return select(Office.id).where(Office.path.startswith(admin.office.path, autoescape=True))
 
 
 def list_users(session: Session, admin: User) -> list[User]:

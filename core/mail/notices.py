@@ -232,6 +232,15 @@ def closed(session: Session, settings: Settings, policy: Policy, ticket: Ticket,
                   context={**_customer(ticket), "staff_name": actor.name if actor else None}, now=now)
 
 
+def link_reissued(session: Session, settings: Settings, policy: Policy, ticket: Ticket, *,
+                  now: datetime | None = None) -> Outbox:
+    """Staff revoked the private link: the customer gets the new one (mailout
+    derives it from the ticket's key when the mail leaves). Not automatic: a
+    person asked for it, so neither guarded nor rate-limited."""
+    return notify(session, settings, policy, ticket, template="link_reissued", to=ticket.requester_email,
+                  context=_customer(ticket), automatic=False, now=now)
+
+
 def sla_warning(session: Session, settings: Settings, policy: Policy, ticket: Ticket, clock: str,
                 due: datetime, *, now: datetime | None = None) -> list[Outbox]:
     """A due time is near: tell whoever works the ticket (see _sla_recipients)."""

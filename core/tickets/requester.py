@@ -145,3 +145,12 @@ def reissue_link(session: Session, settings: Settings, ticket: Ticket, actor: Us
     token = issue_link(settings, ticket, now)
     audit.record(session, ticket, "link_reissued", actor, at=now)
     return token
+
+
+def replace_link(session: Session, settings: Settings, policy: Policy, ticket: Ticket, actor: User, *,
+                 now: datetime | None = None) -> None:
+    """Staff revoke the customer's private link (a forwarded mail, a shared
+    screen) and the customer is mailed the new one; staff never see the token."""
+    now = now or utcnow()
+    reissue_link(session, settings, ticket, actor, now)
+    notices.link_reissued(session, settings, policy, ticket, now=now)

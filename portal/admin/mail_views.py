@@ -9,7 +9,7 @@ from core.mail.quarantine import (
 )
 from core.mail.templates import BadTemplate
 from core.mail.templates import NotFound as TemplateNotFound
-from core.mail.templates import read_template, restore_template, save_template, template_files
+from core.mail.templates import broken_templates, read_template, restore_template, save_template, template_files
 from portal.admin.blueprint import bp
 from portal.context import db, settings
 from portal.auth import SYSTEM, access
@@ -20,7 +20,8 @@ from portal.staff.blueprint import me
 @bp.get("/mail-templates")
 @access(SYSTEM)
 def mail_templates():
-    return render_template("admin/mail_templates.html", files=template_files(settings()))
+    return render_template("admin/mail_templates.html", files=template_files(settings()),
+                           broken=broken_templates(settings()))
 
 
 @bp.route("/mail-templates/<path:name>", methods=["GET", "POST"])
@@ -31,7 +32,10 @@ def mail_template(name: str):
     except TemplateNotFound:
         abort(404)
     if request.method == "GET":
-        return render_template("admin/mail_template.html", name=name, text=text, own=own)
+        broken = [b.error for b in broken_templates(settings()) if b.name == name] if own else []
+        error = _("This template cannot be used ({error}); mail goes out in the shipped wording.",
+                  error=broken[0]) if broken else None
+        return render_template("admin/mail_template.html", name=name, text=text, own=own, error=error)
     try:
         with db().begin() as session:
             if request.form.get("restore") == "1":
@@ -39,9 +43,9 @@ def mail_template(name: str):
             else:
                 save_template(session, settings(), me(session), name, request.form.get("text", ""))
     except BadTemplate as exc:
-        flash(_("Not saved: the template has an error ({error}).", error=str(exc)), "error")
         return render_template("admin/mail_template.html", name=name, text=request.form.get("text", ""),
-                               own=own), 400
+                               own=own, error=_("Not saved: the template has an error ({error}).",
+                                                error=str(exc))), 400
     flash(_("Saved."))
     return redirect(url_for("admin.mail_template", name=name))
 

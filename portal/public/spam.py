@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session
 
 from core.access import ratelimit
+from core.access.mailboxes import mailbox_of
 from core.access.tokens import sign, signature_matches
 from core.config.policy import Policy
 
@@ -55,7 +56,7 @@ def read_stamp(secret: str, stamp: str, now: datetime) -> str:
     """The stamp's nonce, if it is ours and of a believable age."""
     moment, _, rest = (stamp or "").partition(".")
     nonce, _, mac = rest.partition(".")
-    if not (moment.isdigit() and nonce and mac and signature_matches(secret, mac, "form-stamp", moment, nonce)):
+    if not (moment.isascii() and moment.isdigit() and nonce and mac and signature_matches(secret, mac, "form-stamp", moment, nonce)):
         raise Expired()
     age = now - datetime.fromtimestamp(int(moment), now.tzinfo)
     if age < MIN_AGE:
@@ -93,7 +94,7 @@ def count_ticket(session: Session, email: str, now: datetime) -> None:
 
 
 def _address_key(email: str) -> str:
-    return f"web-ticket:address:{email.strip().lower()}"
+    return f"web-ticket:address:{mailbox_of(email)}"
 
 
 def count_links(text: str) -> int:

@@ -11,7 +11,7 @@ from core.mail import staff_notices
 from core.models import Status
 from core.queries.queues import Choice
 from core.storage.files import Store
-from core.tickets import actions, links, participants, triage
+from core.tickets import actions, links, participants, requester, triage
 from core.tickets.actions import ActionRefused, ReadOnly, TicketNotFound
 from core.tickets.canned import UnknownCanned, list_canned
 from core.tickets.lifecycle import ALLOWED, ForbiddenTransition
@@ -246,6 +246,14 @@ def add_participant(session, user, ticket):
 def remove_participant(session, user, ticket):
     participants.remove(session, ticket, user, request.form.get("address", ""))
     return _("{address} is no longer copied.", address=request.form.get("address", "").strip().lower())
+
+
+@bp.post("/staff/tickets/<ref>/private-link")
+@access(STAFF)
+@ticket_action
+def reissue_link(session, user, ticket):
+    requester.replace_link(session, settings(), load_policy(session), ticket, user)
+    return _("The customer's old private link no longer works; the new one is on its way by mail.")
 
 
 @bp.get("/staff/tickets/<ref>/attachments/<int:attachment_id>")

@@ -111,7 +111,7 @@ def test_every_template_renders_in_both_languages(session, settings, world):
             assert mail["Subject"] and mail.get_body(("html",)).get_content().startswith("<!DOCTYPE html>")
 
 
-def test_a_broken_template_fails_the_row_and_the_pass_goes_on(database):
+def test_a_broken_site_template_falls_back_to_the_shipped_wording(database):
     with database.begin() as s:
         load_directory(s)
         open_with_ack(s, database.settings, message_id="<b1@sekolah.test>")
@@ -120,6 +120,18 @@ def test_a_broken_template_fails_the_row_and_the_pass_goes_on(database):
     broken = database.settings.path("templates", "mail", "ack", "id", "body.txt")
     broken.parent.mkdir(parents=True)
     broken.write_text("{{ ticket.nothing.deeper }}")
+    report = deliver_due(database)
+    assert (report.sent, report.retrying) == (2, 0)
+    bodies = [p.read_text() for p in database.settings.path("outgoing").glob("*.eml")]
+    assert any("telah kami terima" in body for body in bodies)
+
+
+def test_a_row_whose_template_is_missing_fails_and_the_pass_goes_on(database):
+    with database.begin() as s:
+        load_directory(s)
+        open_with_ack(s, database.settings, message_id="<b1@sekolah.test>")
+        outbox.enqueue(s, database.settings, template="no_such_mail", to="agent@staff.test", language="en",
+                       automatic=False, context={})
     report = deliver_due(database)
     assert (report.sent, report.retrying) == (1, 1)
 

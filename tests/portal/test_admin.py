@@ -126,3 +126,28 @@ def test_mail_wording_overrides_the_default_and_a_broken_template_is_refused(adm
     client.post(f"/admin/mail-templates/{name}", data={"restore": "1"})
     assert not own.exists()
     assert client.get("/admin/mail-templates/../../secret_key").status_code == 404
+
+
+def test_a_template_breaking_the_sandbox_is_refused_next_to_the_field_and_runs_nothing(admin, database, tmp_path):
+    client, _ = admin
+    marker = tmp_path / "ran"
+    name = "ack/id/body.txt"
+    escape = "{{ cycler.__init__.__globals__.os.popen('touch %s').read() }}" % marker
+    page = client.post(f"/admin/mail-templates/{name}?lang=en", data={"text": escape})
+    assert page.status_code == 400
+    assert 'id="text-error"' in page.text and "Not saved" in page.text and "unsafe" in page.text
+    assert not database.settings.path("templates", "mail", name).exists()
+    assert not marker.exists()
+
+
+def test_a_broken_copy_in_the_data_dir_is_listed_as_unused(admin, database, tmp_path):
+    client, _ = admin
+    name = "ack/en/subject.txt"
+    own = database.settings.path("templates", "mail", name)
+    own.parent.mkdir(parents=True)
+    own.write_text("{{ ''.__class__.__mro__[1].__subclasses__() }}")
+    listing = client.get("/admin/mail-templates?lang=en").text
+    assert 'id="broken-templates"' in listing and f"{name}</a>: not allowed in a mail template" in listing
+    assert "shipped wording" in client.get(f"/admin/mail-templates/{name}?lang=en").text
+    own.write_text("Received: {{ subject }}")
+    assert 'id="broken-templates"' not in client.get("/admin/mail-templates?lang=en").text

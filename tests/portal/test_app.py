@@ -1,3 +1,5 @@
+from dataclasses import replace
+
 from portal import create_app
 
 
@@ -25,3 +27,11 @@ def test_the_language_follows_the_browser_and_the_switch(database):
     page = client.get("/missing?lang=en", headers={"Accept-Language": "id"})
     assert "Page not found" in page.text
     assert "Page not found" in client.get("/missing").text  # the choice is remembered
+
+
+def test_the_language_cookie_is_secure_exactly_under_an_https_base_url(database):
+    for base_url, secure in (("https://helpdesk.example", True), ("http://127.0.0.1:8000", False)):
+        client = create_app(replace(database.settings, base_url=base_url), database).test_client()
+        cookie = client.get("/missing?lang=en").headers["Set-Cookie"]
+        assert cookie.startswith("lang=en;") and "HttpOnly" in cookie
+        assert ("Secure" in cookie.split("; ")) is secure

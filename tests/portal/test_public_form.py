@@ -146,6 +146,30 @@ def test_a_flood_from_one_address_is_refused_after_the_hourly_limit(client, data
     assert len(tickets(database)) == 5
 
 
+def test_tagged_and_trailing_dot_spellings_count_as_one_address(client, database):
+    spellings = ["sari@example.test", "Sari+1@example.test", "sari+rapor@EXAMPLE.test.", "sari@example.test..",
+                 "SARI+x@example.test", "sari+lagi@example.test"]
+    with freeze_time(START) as clock:
+        answers = []
+        for n, email in enumerate(spellings):
+            form = open_form(client)
+            clock.tick(30)
+            answers.append(send(client, form, ip=f"192.0.2.{n + 1}", email=email, subject=f"Soal {n}").status_code)
+    assert answers == [302] * 5 + [429]
+    assert len(tickets(database)) == 5
+
+
+@pytest.mark.parametrize("field, value", [("stamp", "\u0661\u0662\u0663.abc.\u00e9\u00e9"),
+                                          ("stamp", "1795400000.abc.\u00e9t\u00e9"),
+                                          ("csrf_token", "\u00e9t\u00e9.\u00e9t\u00e9")])
+def test_a_non_ascii_stamp_or_csrf_value_is_refused_with_400(client, database, field, value):
+    with freeze_time(START) as clock:
+        form = open_form(client)
+        clock.tick(30)
+        assert send(client, {**form, field: value}).status_code == 400
+    assert not tickets(database)
+
+
 def test_a_flood_from_one_ip_is_refused_whatever_the_address(client, database):
     with database.begin() as s:
         update_policy(s, "admin", web_posts_per_ip_hour=3)

@@ -250,3 +250,12 @@ def test_a_form_token_of_another_ticket_is_refused(client, database):
     with database.begin() as s:
         ticket = s.get(Ticket, a_id)
         assert ticket.status is Status.answered and len(ticket.messages) == 3
+
+
+@pytest.mark.parametrize("value", ["\u00e9t\u00e9", "\u0661" * 40, "x" * 39 + "\u00e9"])
+def test_a_non_ascii_form_token_is_refused_with_400(client, database, value):
+    ticket_id, token = make_ticket(database)
+    assert client.post(f"/t/{token}/solved", data={"csrf_token": value}).status_code == 400
+    assert client.post(f"/t/{token}/reply", data={"csrf_token": value, "body": "Halo"}).status_code == 400
+    with database.begin() as s:
+        assert s.get(Ticket, ticket_id).status is Status.answered
