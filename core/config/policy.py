@@ -90,22 +90,43 @@ def read_policy(db: Database) -> Policy:
     return _policy_of(db.read_plain(_SETTINGS))
 
 
+def policy_at(session: Session, version: tuple) -> Policy:
+    """The policy, with no query while the settings' version is the one it was
+    last read at. `version` (the table's row count and last change) comes with
+    a page's own query, so a changed setting is seen at once and an unchanged
+    one costs nothing (the customer's private page reads it this way)."""
+    cached = _last_read
+    if cached is not None and cached[1] == version:
+        return cached[2]
+    policy = load_policy(session)
+    _remember(_last_read[0] if _last_read is not None else None, version, policy)
+    return policy
+
+
 def _policy_of(rows: Iterable) -> Policy:
-    global _last_read
     rows = tuple(sorted(tuple(row) for row in rows))
     cached = _last_read
     if cached is not None and cached[0] == rows:
-        return cached[1]  # every mail reads the policy; it seldom changes
+        return cached[2]  # every mail reads the policy; it seldom changes
     stored = {key: json.loads(value) for key, value in rows}
     values = {name: tuple(value) if isinstance(value, list) else value
               for name, value in stored.items() if name in FIELDS}
     policy = Policy(**values)
-    _last_read = (rows, policy)
+    _remember(rows, None, policy)
     return policy
 
 
-# The stored rows last read and the policy made of them (Policy is frozen).
-_last_read: tuple[tuple, Policy] | None = None
+def _remember(rows: tuple | None, version: tuple | None, policy: Policy) -> None:
+    global _last_read
+    _last_read = (rows, version, policy)
+
+
+# The one cache of the policy in a process: the stored rows last read, the
+# settings' version they were read at (when known), and the policy made of
+# them (Policy is frozen, so it is shared safely). Every reader goes through
+# it: the mail path (read_policy), pages and actions (load_policy), the
+# private page (policy_at), and the triage rules compiled per policy.
+_last_read: tuple[tuple | None, tuple | None, Policy] | None = None
 
 
 class BadSetting(ValueError):

@@ -9,7 +9,7 @@ from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from core.access.tokens import hash_token, sign, signature_matches
-from core.config.policy import Policy, load_policy
+from core.config.policy import Policy
 from core.content.attachments import is_safe_inline_image
 from core.models import Attachment, Direction, Message, Office, Setting, Status, Ticket, utcnow
 
@@ -105,23 +105,6 @@ def link_expired(policy: Policy, issued_at: datetime | None, now: datetime | Non
     if not policy.token_days:
         return False
     return issued_at is None or issued_at < (now or utcnow()) - timedelta(days=policy.token_days)
-
-
-class PolicyCache:
-    """The policy as last read, reused while the settings table's version is unchanged.
-
-    The version (row count, last change) comes with the page's own query, so
-    a changed setting is seen at once and an unchanged one costs no query.
-    """
-
-    def __init__(self):
-        self._version: tuple | None = None
-        self._policy: Policy | None = None
-
-    def get(self, session: Session, version: tuple) -> Policy:
-        if self._policy is None or version != self._version:
-            self._policy, self._version = load_policy(session), version
-        return self._policy
 
 
 def form_token(secret: str, token: str) -> str:

@@ -13,7 +13,7 @@ from flask import (Blueprint, abort, current_app, flash, g, make_response, redir
 from flask_wtf.csrf import CSRFError
 
 from core.access.tokens import link_token
-from core.config.policy import Policy, load_policy
+from core.config.policy import Policy, load_policy, policy_at
 from core.content import thumbnails
 from core.models import Status, utcnow
 from core.storage.files import Store
@@ -154,12 +154,12 @@ class PageCache:
                 self._pages.popitem(last=False)
 
 
-def _caches() -> tuple[PageCache, public.PolicyCache]:
-    """This app's page and policy caches (one app per process in production, one per test)."""
-    caches = current_app.extensions.get("helpdesk.public_pages")
-    if caches is None:
-        caches = current_app.extensions["helpdesk.public_pages"] = (PageCache(), public.PolicyCache())
-    return caches
+def _pages() -> PageCache:
+    """This app's page cache (one app per process in production, one per test)."""
+    pages = current_app.extensions.get("helpdesk.public_pages")
+    if pages is None:
+        pages = current_app.extensions["helpdesk.public_pages"] = PageCache()
+    return pages
 
 
 def _render_ticket(s, state: public.PageState, token: str, reply: ReplyForm, policy: Policy):
@@ -174,7 +174,7 @@ def _state_or_404(s, token: str) -> tuple[public.PageState, Policy]:
     state = public.page_state(s, token)
     if state is None:
         abort(404)
-    policy = _caches()[1].get(s, state.policy_version)
+    policy = policy_at(s, state.policy_version)
     if public.link_expired(policy, state.token_issued_at):
         abort(404)
     return state, policy
@@ -185,7 +185,7 @@ def ticket(token: str):
     # Flashed notices (after a post) belong to one visitor: such a page is
     # rendered for them alone. Any other visit is served from the page cache.
     personal = "_flashes" in session
-    pages = _caches()[0]
+    pages = _pages()
     with db().read() as s:
         state, policy = _state_or_404(s, token)
         key = (token, g.lang, state)

@@ -34,12 +34,6 @@ def forget_counts() -> None:
     recent("counts").forget()
 
 
-def read_policy(session):
-    """The policy for pages that only read (queues, search), kept as long as the
-    counts: it changes a few times a year, and every action reads it afresh."""
-    return recent("counts").get(("policy",), lambda: load_policy(session))
-
-
 def _int(name: str) -> int | None:
     value = request.args.get(name, "")
     return int(value) if value.isdigit() else None
@@ -71,7 +65,7 @@ def home():
     sort = request.args.get("sort", "updated")
     with db().read() as session:
         user = me(session)
-        policy = read_policy(session)
+        policy = load_policy(session)
         scope = scope_of(session, user, policy, recent=recent("directory"))
         counts = count_queues(session, user, policy, scope=scope, recent=recent("counts"))
         page = list_queue(session, user, name, policy, filters=filters_from_args(), scope=scope, total=counts[name],
@@ -88,7 +82,7 @@ def search():
     query = request.args.get("q", "").strip()[:200]
     with db().read() as session:
         user = me(session)
-        result = search_tickets(session, user, query, page=_int("page") or 1, policy=read_policy(session),
+        result = search_tickets(session, user, query, page=_int("page") or 1, policy=load_policy(session),
                                 recent=recent("directory"))
         if result.exact is not None:
             return redirect(url_for("staff.ticket", ref=result.exact.ref))
