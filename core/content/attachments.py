@@ -6,18 +6,24 @@ storing the file is someone else's job.
 import codecs
 import csv
 import io
-import re
-import unicodedata
 import zipfile
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import filetype
 import olefile
 
+from core.content.archives import (
+    ZIP_MAGIC, ArchiveLimits, ArchiveRefused, check_declared_count, check_ole, check_zip, describe_size, is_program,
+)
+from core.content.filenames import extension_of as _extension
+from core.content.filenames import safe_filename
+
+__all__ = ["AttachmentRules", "Refused", "check", "is_safe_inline_image", "safe_filename", "sniff"]
+
 # rar and 7z are left out: their members cannot be listed here without a
 # non-free tool (rar) or a heavy one (7z), so a program inside would pass
-# unseen; zip archives are opened and checked (see _refuse_programs_inside),
+# unseen; zip archives are opened and checked (see core.content.archives),
 # and every school machine makes zips. Admins may add 7z per site.
 # html (and svg) are left out because a browser runs the scripts inside them.
 # eml is left out because the mail inside it carries attachments of its own
@@ -33,6 +39,7 @@ DEFAULT_EXTENSIONS = frozenset({
 class AttachmentRules:
     max_bytes: int = 5 * 1024 * 1024
     allowed_extensions: frozenset[str] = DEFAULT_EXTENSIONS
+    archives: ArchiveLimits = field(default_factory=ArchiveLimits)
 
 
 class Refused(Exception):
@@ -79,51 +86,10 @@ _GENERIC = frozenset({"application/zip", ENCRYPTED_OOXML, "text/plain", "text/cs
 _INLINE_IMAGES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
 
 EXECUTABLE = "application/x-executable"
-_EXECUTABLE_MAGIC = (
-    b"\x7fELF",
-    b"\xfe\xed\xfa\xce", b"\xfe\xed\xfa\xcf",  # Mach-O, both byte orders
-    b"\xce\xfa\xed\xfe", b"\xcf\xfa\xed\xfe",
-    b"\xca\xfe\xba\xbe",  # Mach-O universal (also Java class files)
-    b"#!",  # scripts run by the interpreter they name
-)
 _OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
-_RESERVED_NAMES = frozenset(
-    {"CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$"}
-    | {f"{port}{n}" for port in ("COM", "LPT") for n in range(1, 10)}
-)
-_WINDOWS_FORBIDDEN = re.compile(r'[<>:"|?*]')
-_MAX_NAME = 150
-_MAX_EXTENSION = 16
-
-
-def safe_filename(name: str | None, *, fallback: str = "attachment") -> str:
-    """A name safe to store, show and offer for download on any system."""
-    name = unicodedata.normalize("NFC", name or "")
-    name = name.replace("\\", "/").rsplit("/", 1)[-1]
-    # Cc are control characters, Cf invisible ones such as the right-to-left
-    # override that makes "x\u202egpj.exe" look like "xexe.jpg".
-    name = "".join(
-        " " if c.isspace() else c
-        for c in name
-        if c.isspace() or unicodedata.category(c) not in ("Cc", "Cf", "Cs", "Co")
-    )
-    name = _WINDOWS_FORBIDDEN.sub("_", " ".join(name.split()))
-    # Windows drops trailing dots and blanks, so "x.exe." would open as x.exe.
-    name = name.strip().lstrip(". ").rstrip(". ")
-    if not name:
-        return fallback
-    stem, dot, extension = name.rpartition(".")
-    if not dot or len(extension) > _MAX_EXTENSION or not stem:
-        stem, extension = name, ""
-    if stem.split(".", 1)[0].rstrip().upper() in _RESERVED_NAMES:
-        stem = "_" + stem
-    suffix = "." + extension if extension else ""
-    return stem[: _MAX_NAME - len(suffix)].rstrip(". ") + suffix
-
-
 def sniff(content: bytes) -> str | None:
     """The content type the bytes themselves show, or None when unknown."""
-    if _is_program(content):
+    if is_program(content):
         return EXECUTABLE
     if content.startswith(b"MZ"):
         return _sniff_text(content)
@@ -131,22 +97,12 @@ def sniff(content: bytes) -> str | None:
         return _sniff_ole(content)
     if content.startswith(b"%PDF-"):
         return "application/pdf"
-    if content.startswith(b"PK\x03\x04"):
+    if content.startswith(ZIP_MAGIC):
         return _sniff_zip(content)
     kind = filetype.guess_mime(content)
     if kind is not None:
         return kind
     return _sniff_text(content)
-
-
-def _is_program(content: bytes) -> bool:
-    return content.startswith(_EXECUTABLE_MAGIC) or _is_dos_program(content)
-
-
-def _is_dos_program(content: bytes) -> bool:
-    # DOS and Windows programs and libraries start "MZ" and a binary header;
-    # a text that merely starts with those letters has no NUL in it.
-    return content.startswith(b"MZ") and b"\x00" in content[:64]
 
 
 def _sniff_zip(content: bytes) -> str:
@@ -239,10 +195,15 @@ def _looks_like_csv(text: str) -> bool:
 def check(filename: str, content: bytes, rules: AttachmentRules) -> tuple[str, str]:
     """Return (safe filename, content type), or raise Refused saying why."""
     if len(content) > rules.max_bytes:
-        raise Refused(f"larger than {_size(rules.max_bytes)}")
+        raise Refused(f"larger than {describe_size(rules.max_bytes)}")
     if not content:
         raise Refused("the file is empty")
     name = safe_filename(filename)
+    if content.startswith(ZIP_MAGIC):
+        try:
+            check_declared_count(content, rules.archives)
+        except ArchiveRefused as refused:
+            raise Refused(refused.reason) from None
     sniffed = sniff(content)
     if sniffed == EXECUTABLE:
         extension = _extension(name)
@@ -262,57 +223,26 @@ def check(filename: str, content: bytes, rules: AttachmentRules) -> tuple[str, s
         raise Refused(f"extension .{extension} is not allowed")
     if extension not in _KNOWN:
         # An extension an admin added: nothing to compare the content with.
+        _check_container(content, sniffed, rules.archives)
         return name, sniffed or "application/octet-stream"
     declared, accepted = _KNOWN[extension]
     if sniffed not in accepted:
         found = f"is {sniffed}" if sniffed else "is of an unknown kind"
         raise Refused(f"content {found} but the name says .{extension}")
-    if sniffed == "application/zip":
-        _refuse_programs_inside(content)
+    _check_container(content, sniffed, rules.archives)
     return name, declared if sniffed in _GENERIC else sniffed
 
 
-# What Windows runs (or installs, or mounts) on a double click inside an
-# archive; the archive's own allowlist check cannot see them.
-PROGRAM_EXTENSIONS = frozenset({
-    "exe", "com", "scr", "pif", "bat", "cmd", "msi", "msp", "msc", "dll", "cpl", "sys", "ocx",
-    "jar", "js", "jse", "vbs", "vbe", "wsf", "wsh", "hta", "ps1", "psm1", "lnk", "url", "reg",
-    "inf", "scf", "sh", "apk", "app", "iso", "img", "vhd", "vhdx", "appx", "msix", "application",
-})
-_MAX_MEMBERS = 10_000
-_NESTED_LIMIT = 20 * 1024 * 1024
-
-
-def _refuse_programs_inside(content: bytes, depth: int = 0) -> None:
-    """Refuse a zip holding a program, by member name or by content, one archive deep."""
+def _check_container(content: bytes, sniffed: str | None, limits: ArchiveLimits) -> None:
+    """Hold zips and Office containers to the archive limits; in a plain zip
+    (not an Office file, whose parts are its own) refuse programs too."""
     try:
-        with zipfile.ZipFile(io.BytesIO(content)) as archive:
-            members = [m for m in archive.infolist() if not m.is_dir()][:_MAX_MEMBERS]
-            for member in members:
-                inner = safe_filename(member.filename)
-                if _extension(inner) in PROGRAM_EXTENSIONS:
-                    raise Refused(f"the archive holds a program: {inner}")
-                head = _member_head(archive, member, _NESTED_LIMIT if depth == 0 else 64)
-                if head is None:
-                    continue
-                if _is_program(head):
-                    raise Refused(f"the archive holds a program: {inner}")
-                if depth == 0 and head.startswith(b"PK\x03\x04"):
-                    _refuse_programs_inside(head, depth + 1)
-    except (zipfile.BadZipFile, OSError, RuntimeError, NotImplementedError,
-            EOFError, ValueError, zlib.error):
-        # Damaged or encrypted: the names above were still checked where readable.
-        return
-
-
-def _member_head(archive: zipfile.ZipFile, member: zipfile.ZipInfo, limit: int) -> bytes | None:
-    """A member's first bytes, or the whole member when it may be an archive
-    small enough to open; None when it cannot be read (encrypted)."""
-    if member.flag_bits & 0x1:
-        return None
-    whole = member.file_size <= limit and _extension(member.filename) in {"zip", ""}
-    with archive.open(member) as stream:
-        return stream.read(limit if whole else 64)
+        if content.startswith(ZIP_MAGIC):
+            check_zip(content, limits, programs=sniffed == "application/zip")
+        elif content.startswith(_OLE2):
+            check_ole(content, limits)
+    except ArchiveRefused as refused:
+        raise Refused(refused.reason) from None
 
 
 def is_safe_inline_image(content_type: str) -> bool:
@@ -320,20 +250,8 @@ def is_safe_inline_image(content_type: str) -> bool:
     return content_type.split(";", 1)[0].strip().lower() in _INLINE_IMAGES
 
 
-def _extension(name: str) -> str:
-    stem, dot, extension = name.rpartition(".")
-    return extension.lower() if dot and stem else ""
-
-
 def _extension_for(content_type: str) -> str:
     for extension, (declared, _) in _KNOWN.items():
         if declared == content_type:
             return extension
     return ""
-
-
-def _size(limit: int) -> str:
-    for unit, size in (("MB", 1024 * 1024), ("KB", 1024)):
-        if limit >= size:
-            return f"{limit / size:g} {unit}"
-    return f"{limit} bytes"

@@ -1,11 +1,14 @@
 import io
 import struct
+import time
 import zipfile
+from dataclasses import replace
 from email.message import Message
 
 import pytest
 from PIL import Image
 
+from core.content.archives import ArchiveLimits
 from core.content.attachments import (
     DEFAULT_EXTENSIONS,
     AttachmentRules,
@@ -15,6 +18,7 @@ from core.content.attachments import (
     safe_filename,
     sniff,
 )
+from tests.bombs import crowded, nested_bomb, stored, zeros_bomb
 from tests.core.cfb import compound_file
 
 RULES = AttachmentRules()
@@ -46,6 +50,39 @@ def docx() -> bytes:
 
 def xlsx() -> bytes:
     return archive({"[Content_Types].xml": b"<Types/>", "xl/workbook.xml": b"<workbook/>"})
+
+
+def real_xlsx(rows: int = 20_000) -> bytes:
+    """An xlsx laid out as Excel saves one, with a sheet of a few megabytes."""
+    cells = "".join(f'<row r="{r}"><c r="A{r}" t="s"><v>{r % 97}</v></c><c r="B{r}"><v>{r * 7.25}</v></c>'
+                    f'<c r="C{r}" s="1"><f>B{r}*2</f><v>{r * 14.5}</v></c></row>' for r in range(1, rows + 1))
+    strings = "".join(f"<si><t>SD Negeri {n} Semarang</t></si>" for n in range(97))
+    return archive({
+        "[Content_Types].xml": b'<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/'
+                               b'2006/content-types"><Default Extension="xml" ContentType="application/xml"/></Types>',
+        "_rels/.rels": b"<Relationships/>",
+        "docProps/app.xml": b"<Properties><Application>Microsoft Excel</Application></Properties>",
+        "xl/workbook.xml": b'<workbook><sheets><sheet name="Nilai" sheetId="1" r:id="rId1"/></sheets></workbook>',
+        "xl/_rels/workbook.xml.rels": b"<Relationships/>",
+        "xl/styles.xml": b"<styleSheet/>",
+        "xl/sharedStrings.xml": f"<sst>{strings}</sst>".encode(),
+        "xl/worksheets/sheet1.xml": f"<worksheet><sheetData>{cells}</sheetData></worksheet>".encode(),
+    })
+
+
+def real_docx(paragraphs: int = 5_000) -> bytes:
+    """A docx laid out as Word saves one, with a long text and a picture."""
+    body = "".join(f'<w:p><w:pPr><w:pStyle w:val="Normal"/></w:pPr><w:r><w:t>Paragraf {n}: laporan kegiatan '
+                   f'sekolah bulan {n % 12 + 1}, siswa hadir {n % 40}.</w:t></w:r></w:p>' for n in range(paragraphs))
+    return archive({
+        "[Content_Types].xml": b'<?xml version="1.0"?><Types/>',
+        "_rels/.rels": b"<Relationships/>",
+        "docProps/core.xml": b"<cp:coreProperties/>",
+        "word/document.xml": f"<w:document><w:body>{body}</w:body></w:document>".encode(),
+        "word/styles.xml": b"<w:styles/>",
+        "word/_rels/document.xml.rels": b"<Relationships/>",
+        "word/media/image1.png": image("PNG"),
+    })
 
 
 def odt() -> bytes:
@@ -389,3 +426,119 @@ def test_check_accepts_archives_of_documents_and_archives_of_archives():
     inner = archive({"nilai.xlsx": xlsx(), "foto.png": image("PNG")})
     content = archive({"rapor.pdf": PDF, "folder/": b"", "lampiran.zip": inner, "catatan.txt": b"halo\n"})
     assert check("arsip.zip", content, RULES) == ("arsip.zip", "application/zip")
+
+
+def nested(depth: int) -> bytes:
+    content = archive({"isi.txt": b"halo\n"})
+    for level in range(depth):
+        content = archive({f"level{level}.zip": content})
+    return content
+
+
+def test_check_refuses_a_zip_bomb_by_its_ratio_without_inflating_it():
+    bomb = zeros_bomb()
+    started = time.process_time()
+    with pytest.raises(Refused) as refused:
+        check("tugas.zip", bomb, RULES)
+    assert time.process_time() - started < 0.5
+    assert refused.value.reason.startswith("nol.txt in the archive unpacks to ")
+    assert refused.value.reason.endswith(" times its packed size (at most 100:1)")
+
+
+def test_check_refuses_a_zip_of_zip_bombs_within_its_budget():
+    # 230 inner zips, each 20 MB of zeros stored (1:1), packed about 1000:1 by the outer one.
+    bomb = nested_bomb()
+    started = time.process_time()
+    with pytest.raises(Refused) as refused:
+        check("tugas.zip", bomb, RULES)
+    assert time.process_time() - started < 0.5
+    assert "bagian0.zip in the archive unpacks to " in refused.value.reason
+
+
+def test_check_refuses_more_unpacked_bytes_than_the_budget_at_any_ratio():
+    rules = AttachmentRules(archives=ArchiveLimits(max_inflated_bytes=3 * 1048576))
+    content = stored({"a.bin": b"\1" * (2 * 1048576), "b.bin": b"\2" * (2 * 1048576)})
+    with pytest.raises(Refused) as refused:
+        check("arsip.zip", content, replace(rules, max_bytes=10 * 1048576))
+    assert refused.value.reason == "the archive unpacks to more than 3 MB"
+
+
+def test_check_counts_the_bytes_of_inner_archives_against_the_same_budget():
+    rules = AttachmentRules(archives=ArchiveLimits(max_inflated_bytes=3 * 1048576))
+    inner = stored({"a.bin": b"\1" * (1024 * 1024), "b.bin": b"\2" * (1024 * 1024)})
+    with pytest.raises(Refused) as refused:
+        check("arsip.zip", stored({"dalam.zip": inner}), replace(rules, max_bytes=10 * 1048576))
+    assert refused.value.reason == "the archive unpacks to more than 3 MB"
+
+
+def test_check_refuses_too_many_members_before_reading_them():
+    started = time.process_time()
+    with pytest.raises(Refused) as refused:
+        check("arsip.zip", crowded(50_000), RULES)
+    assert time.process_time() - started < 0.1
+    assert refused.value.reason == "the archive holds more than 10,000 files"
+
+
+def test_check_counts_members_even_when_the_end_record_understates_them():
+    content = bytearray(crowded(10_001))
+    end = content.rfind(b"PK\x05\x06")
+    content[end + 8:end + 12] = (5).to_bytes(2, "little") * 2
+    with pytest.raises(Refused) as refused:
+        check("arsip.zip", bytes(content), RULES)
+    assert refused.value.reason == "the archive holds more than 10,000 files"
+
+
+def test_check_counts_members_of_inner_archives_too():
+    rules = AttachmentRules(archives=ArchiveLimits(max_members=5))
+    inner = archive({f"{n}.txt": b"x" for n in range(4)})
+    with pytest.raises(Refused) as refused:
+        check("arsip.zip", archive({"a.txt": b"x", "dalam.zip": inner}), rules)
+    assert refused.value.reason == "the archive holds more than 5 files"
+
+
+def test_check_refuses_archives_nested_deeper_than_the_limit():
+    assert check("arsip.zip", nested(3), RULES) == ("arsip.zip", "application/zip")
+    with pytest.raises(Refused) as refused:
+        check("arsip.zip", nested(4), RULES)
+    assert refused.value.reason == "archives are nested more than 3 deep"
+
+
+def test_check_finds_a_program_three_archives_deep():
+    content = archive({"run.dat": ELF})
+    for level in range(3):
+        content = archive({f"level{level}.zip": content})
+    with pytest.raises(Refused) as refused:
+        check("arsip.zip", content, RULES)
+    assert refused.value.reason == "the archive holds a program: run.dat"
+
+
+def test_check_lets_small_members_pack_tightly():
+    # A blank sheet or bitmap packs far beyond 100:1; under 1 MB that is harmless.
+    assert check("arsip.zip", archive({"kosong.bmp": b"\0" * 900_000}), RULES) == ("arsip.zip", "application/zip")
+
+
+def test_check_holds_office_documents_to_the_same_limits():
+    buffer = io.BytesIO(real_docx())
+    with zipfile.ZipFile(buffer, "a", zipfile.ZIP_DEFLATED) as zf:
+        with zf.open("word/media/image1.bmp", "w", force_zip64=True) as member:
+            for _ in range(30):
+                member.write(b"\0" * 1048576)
+    with pytest.raises(Refused) as refused:
+        check("surat.docx", buffer.getvalue(), RULES)
+    assert refused.value.reason.startswith("image1.bmp in the archive unpacks to ")
+
+
+def test_check_refuses_an_ole_document_with_more_parts_than_an_archive_may_hold():
+    rules = AttachmentRules(archives=ArchiveLimits(max_members=2))
+    with pytest.raises(Refused) as refused:
+        check("surat.doc", compound_file(["WordDocument", "1Table", "Data"]), rules)
+    assert refused.value.reason == "the document holds more than 2 parts"
+    assert check("surat.doc", compound_file(["WordDocument", "1Table", "Data"]), RULES)[1] == "application/msword"
+
+
+def test_check_still_accepts_real_office_files_and_ordinary_zips():
+    assert check("nilai.xlsx", real_xlsx(), RULES) == ("nilai.xlsx", XLSX)
+    assert check("surat.docx", real_docx(), RULES) == ("surat.docx", DOCX)
+    ordinary = archive({"rapor.pdf": PDF, "nilai.xlsx": real_xlsx(), "foto.png": image("PNG"),
+                        "catatan.txt": ("baris\n" * 20_000).encode()})
+    assert check("rapor.zip", ordinary, RULES) == ("rapor.zip", "application/zip")
