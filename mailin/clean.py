@@ -34,8 +34,7 @@ class Cleaned:
 
 
 def clean(mail: InboundMail, store: Store, policy: Policy) -> Cleaned:
-    rules = AttachmentRules(max_bytes=policy.attachment_max_bytes,
-                            allowed_extensions=frozenset(policy.attachment_extensions))
+    rules = policy.attachment_rules()
     rows = tuple(keep_attachment(item, store, rules) for item in mail.attachments)
     html = None
     if mail.html.strip():

@@ -267,6 +267,14 @@ MESSAGES = {
     'Import': 'Impor',
     'Import report': 'Laporan impor',
     'Largest attachment (bytes)': 'Lampiran terbesar (byte)',
+    'Most bytes one archive or Office file may unpack to, at every depth together':
+        'Ukuran terbesar hasil ekstrak satu arsip atau berkas Office (byte), semua tingkat digabung',
+    'Most files one archive or Office file may hold, at every depth together':
+        'Jumlah berkas terbanyak dalam satu arsip atau berkas Office, semua tingkat digabung',
+    'Most archives inside archives (1: a zip may hold zips that hold none)':
+        'Tingkat arsip di dalam arsip terbanyak (1: zip boleh berisi zip yang tidak berisi zip lagi)',
+    'Most an archive member over 1 MB may unpack to, in times its packed size':
+        'Rasio ekstrak terbesar untuk isi arsip di atas 1 MB (kali ukuran terkompresinya)',
     'Last error': 'Galat terakhir',
     'Last log-in': 'Terakhir masuk',
     'Level (higher is more urgent)': 'Tingkat (makin tinggi makin mendesak)',

@@ -13,6 +13,8 @@ from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
 from core import audit
+from core.content.archives import ArchiveLimits
+from core.content.attachments import AttachmentRules
 from core.models import Setting, User
 from core.storage.db import Database
 from core.config import hours
@@ -33,6 +35,15 @@ class Policy:
     # Largest single attachment, in bytes (seed 000: 5 MB).
     attachment_max_bytes: int = 5 * 1024 * 1024
     attachment_extensions: tuple[str, ...] = DEFAULT_EXTENSIONS
+    # What one attachment (a zip, or an Office file, which is a zip or an
+    # OLE2 container) may make the check unpack: a 4.7 MB zip can hold
+    # 4.6 GB. Bytes and entries count every depth together; the ratio is
+    # unpacked over packed size of one member over 1 MB; depth counts
+    # archives inside archives.
+    archive_max_unpacked_bytes: int = 200 * 1024 * 1024
+    archive_max_members: int = 10_000
+    archive_max_depth: int = 3
+    archive_max_ratio: int = 100
     # Office code that receives mail from unknown senders; empty: the root.
     triage_office: str = ""
     # Most open tickets the automatic rules give one agent; 0: no cap.
@@ -72,6 +83,14 @@ class Policy:
     # The public form lets the customer pick a priority; off, every web
     # ticket starts at the default and only staff or triage rules raise it.
     web_priority_choice: bool = False
+
+    def attachment_rules(self) -> AttachmentRules:
+        """The rules every channel checks attachments against."""
+        return AttachmentRules(
+            max_bytes=self.attachment_max_bytes, allowed_extensions=frozenset(self.attachment_extensions),
+            archives=ArchiveLimits(max_inflated_bytes=self.archive_max_unpacked_bytes,
+                                   max_members=self.archive_max_members, max_depth=self.archive_max_depth,
+                                   max_ratio=self.archive_max_ratio))
 
 
 FIELDS = {f.name: f for f in fields(Policy)}

@@ -7,10 +7,11 @@ file's name and reason instead)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Sequence
 
 from core.config.policy import Policy
 from core.config.settings import Settings
-from core.content.attachments import AttachmentRules, Refused, check
+from core.content.attachments import Refused, check
 from core.models import Attachment
 from core.storage.files import Store
 
@@ -22,6 +23,15 @@ class Upload:
     content: bytes
 
 
+@dataclass(frozen=True)
+class CheckedUpload:
+    """A file the attachment rules accepted (see check_uploads): its safe
+    name, its real type and its bytes."""
+    filename: str
+    content_type: str
+    content: bytes
+
+
 class UploadRefused(Exception):
     """A file the attachment rules turn away; the web form asks for another."""
 
@@ -30,26 +40,25 @@ class UploadRefused(Exception):
         self.filename, self.reason = filename, reason
 
 
-def rules_of(policy: Policy) -> AttachmentRules:
-    return AttachmentRules(max_bytes=policy.attachment_max_bytes,
-                           allowed_extensions=frozenset(policy.attachment_extensions))
-
-
-def keep_uploads(settings: Settings, policy: Policy, uploads: list[Upload]) -> list[Attachment]:
-    """Check every file against the same rules as mail, then store them.
-
-    All or nothing: a web customer can pick another file at once, so one
-    refused file refuses the post (mail, which cannot be asked again, keeps
-    the refused file's name and reason instead).
-    """
-    rules = rules_of(policy)
+def check_uploads(policy: Policy, uploads: Sequence[Upload]) -> list[CheckedUpload]:
+    """Check every file against the same rules as mail; raise UploadRefused
+    for the first refused one. Call it before opening the transaction:
+    looking into an archive takes a moment (bounded by the archive limits),
+    and the database's write lock must not wait for it."""
+    rules = policy.attachment_rules()
     checked = []
     for upload in uploads:
         try:
-            checked.append((upload, *check(upload.filename, upload.content, rules)))
+            name, kind = check(upload.filename, upload.content, rules)
         except Refused as refused:
             raise UploadRefused(upload.filename, refused.reason) from None
+        checked.append(CheckedUpload(name, kind, upload.content))
+    return checked
+
+
+def keep_uploads(settings: Settings, uploads: Sequence[CheckedUpload]) -> list[Attachment]:
+    """Store checked files and return their Attachment rows."""
     store = Store(settings.path("store"))
-    return [Attachment(filename=name, content_type=kind, size=len(upload.content),
+    return [Attachment(filename=upload.filename, content_type=upload.content_type, size=len(upload.content),
                        sha256=store.put(upload.content))
-            for upload, name, kind in checked]
+            for upload in uploads]

@@ -18,7 +18,7 @@ from core import audit
 from core.access.visibility import can_act, can_read
 from core.config.policy import Policy
 from core.config.settings import Settings
-from core.content.uploads import Upload, keep_uploads
+from core.content.uploads import CheckedUpload, keep_uploads
 from core.mail import notices, staff_notices
 from core.models import Attachment, Direction, Message, Office, Status, Ticket, User, utcnow
 from core.tickets import assignment, canned, lifecycle, routing, sla
@@ -70,7 +70,7 @@ def _staff_message(ticket: Ticket, actor: User, direction: Direction, text: str,
 
 
 def reply(session: Session, settings: Settings, policy: Policy, ticket: Ticket, actor: User, text: str, *,
-          uploads: Sequence[Upload] = (), status: Status = Status.answered, canned_id: int | None = None,
+          uploads: Sequence[CheckedUpload] = (), status: Status = Status.answered, canned_id: int | None = None,
           now: datetime | None = None) -> Message:
     """Answer the customer: the message, the status, first_response_at and the mail, at once.
 
@@ -83,7 +83,7 @@ def reply(session: Session, settings: Settings, policy: Policy, ticket: Ticket, 
     text = (text or "").strip()
     if not text:
         raise ActionRefused("a reply needs some text")
-    message = _staff_message(ticket, actor, Direction.outbound, text, now, keep_uploads(settings, policy, list(uploads)))
+    message = _staff_message(ticket, actor, Direction.outbound, text, now, keep_uploads(settings, uploads))
     session.add(message)
     session.flush()
     notices.staff_reply(session, settings, policy, ticket, message, now=now)
@@ -99,13 +99,13 @@ def reply(session: Session, settings: Settings, policy: Policy, ticket: Ticket, 
 
 
 def add_note(session: Session, settings: Settings, policy: Policy, ticket: Ticket, actor: User, text: str, *,
-             uploads: Sequence[Upload] = (), now: datetime | None = None) -> Message:
+             uploads: Sequence[CheckedUpload] = (), now: datetime | None = None) -> Message:
     """An internal note: on the ticket for staff, never mailed, never shown to the customer."""
     now = now or utcnow()
     text = (text or "").strip()
     if not text:
         raise ActionRefused("a note needs some text")
-    message = _staff_message(ticket, actor, Direction.note, text, now, keep_uploads(settings, policy, list(uploads)))
+    message = _staff_message(ticket, actor, Direction.note, text, now, keep_uploads(settings, uploads))
     session.add(message)
     ticket.updated_at = now
     session.flush()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Sequence
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
@@ -16,7 +17,7 @@ from sqlalchemy.orm import Session
 from core import audit
 from core.config.policy import Policy
 from core.config.settings import Settings
-from core.content.uploads import Upload, keep_uploads
+from core.content.uploads import CheckedUpload, keep_uploads
 from core.mail import notices
 from core.models import Category, Office, Priority, Status, Ticket, User, utcnow
 from core.tickets import lifecycle
@@ -39,7 +40,7 @@ class WebTicket:
     school: str = ""          # the school's code or registered address, if known
     category_id: int | None = None
     priority_id: int | None = None  # heeded only where Policy.web_priority_choice allows it
-    uploads: list[Upload] = field(default_factory=list)
+    uploads: Sequence[CheckedUpload] = field(default_factory=tuple)
 
 
 
@@ -75,7 +76,8 @@ def submit_web_ticket(session: Session, settings: Settings, policy: Policy, web:
                       now: datetime | None = None) -> Ticket:
     """Open a ticket from the public form and queue its acknowledgement.
 
-    Raises UnknownSchool or UploadRefused before anything is written.
+    Raises UnknownSchool before anything is written; the uploads were
+    checked before the transaction (core.content.uploads.check_uploads).
     """
     now = now or utcnow()
     school = find_school(session, policy, web.school)
@@ -84,7 +86,7 @@ def submit_web_ticket(session: Session, settings: Settings, policy: Policy, web:
     school = school or customer_office(session, web.email, policy)
     category = session.get(Category, web.category_id) if web.category_id else None
     priority = session.get(Priority, web.priority_id) if web.priority_id and policy.web_priority_choice else None
-    attachments = keep_uploads(settings, policy, web.uploads)
+    attachments = keep_uploads(settings, web.uploads)
     ticket = open_ticket(session, settings, policy, Incoming(
         from_address=web.email, from_name=web.name.strip() or None, subject=web.subject,
         text=web.body.strip(), full_text=web.body, channel="web", attachments=attachments),
@@ -95,12 +97,12 @@ def submit_web_ticket(session: Session, settings: Settings, policy: Policy, web:
 
 
 def customer_reply(session: Session, settings: Settings, policy: Policy, ticket: Ticket, text: str,
-                   attachments: list[Upload], now: datetime | None = None) -> Ticket:
+                   attachments: Sequence[CheckedUpload], now: datetime | None = None) -> Ticket:
     """The customer's reply from their private page; returns the ticket it landed on
     (a new one continuing this when it was closed past the reopen window)."""
 
     now = now or utcnow()
-    kept = keep_uploads(settings, policy, attachments)
+    kept = keep_uploads(settings, attachments)
     # The same routing as a reply by mail: reopening, a continuing ticket with
     # its acknowledgement, and the notice to the agent, decided in one place.
     return route(session, settings, policy, Incoming(

@@ -19,7 +19,7 @@ from core.models import Status, utcnow
 from core.storage.files import Store
 from core.tickets import private_link as public, requester as customer, triage
 from core.tickets.intake import find_by_token
-from core.content.uploads import UploadRefused
+from core.content.uploads import CheckedUpload, UploadRefused, check_uploads
 from core.tickets.requester import UnknownSchool, WebTicket
 from portal.context import csrf, db, settings
 from portal.i18n import translate as _
@@ -76,6 +76,8 @@ def new_ticket():
                                   n=policy.web_max_links))
         return _refused(form, policy, "Please correct the fields marked below.", 400, now)
     try:
+        # Before the write transaction: looking into an archive must not hold the write lock.
+        uploads = check_uploads(policy, uploads_of(form.attachments))
         with db().begin() as s:
             spam.spend_stamp(s, nonce, now)
             spam.check_address(s, policy, form.email.data, now)
@@ -83,7 +85,7 @@ def new_ticket():
                 name=form.name.data, email=form.email.data.strip(), subject=form.subject.data,
                 body=form.body.data, language=g.lang, school=form.school.data or "",
                 category_id=form.category.data or None,
-                priority_id=form.priority.data or None if policy.web_priority_choice else None, uploads=uploads_of(form.attachments)), now=now)
+                priority_id=form.priority.data or None if policy.web_priority_choice else None, uploads=uploads), now=now)
             spam.count_ticket(s, form.email.data, now)
             ref, email = ticket.ref, ticket.requester_email
     except spam.Refusal as refusal:
@@ -207,19 +209,20 @@ def _check_form_token(token: str) -> None:
 @bp.post("/t/<token>/reply")
 def ticket_reply(token: str):
     form = ReplyForm(meta={"csrf": False})
-    with db().begin() as s:
+    with db().read() as s:
         policy = load_policy(s)
-        ticket = _ticket_or_404(s, token, policy)
+        _ticket_or_404(s, token, policy)
         _check_form_token(token)
-        if not form.validate_on_submit():
+        valid = form.validate_on_submit()
+    # The files are checked outside any transaction: looking into an
+    # archive takes a moment, and the database must not wait for it.
+    uploads = _checked_uploads(form, policy) if valid else None
+    if uploads is None:
+        with db().read() as s:
             return _refused_reply(s, token, form)
-        try:
-            landed = customer.customer_reply(s, settings(), policy, ticket, form.body.data,
-                                             uploads_of(form.attachments))
-        except UploadRefused as refused:
-            form.attachments.errors.append(_("{name} was not accepted: {reason}.",
-                                             name=refused.filename, reason=refused.reason))
-            return _refused_reply(s, token, form)
+    with db().begin() as s:
+        ticket = _ticket_or_404(s, token, policy)
+        landed = customer.customer_reply(s, settings(), policy, ticket, form.body.data, uploads)
         if landed is not ticket:
             token = link_token(settings().secret_key, landed.id, landed.token_nonce)
             flash(_("Your earlier ticket was closed, so your message opened this new ticket ({ref}).",
@@ -227,6 +230,16 @@ def ticket_reply(token: str):
         else:
             flash(_("Thank you: your reply was added."), "info")
     return redirect(url_for("public.ticket", token=token) + "#latest")
+
+
+def _checked_uploads(form: ReplyForm, policy: Policy) -> list[CheckedUpload] | None:
+    """The reply's files as the rules accept them; None, with the reason on the form, when one is refused."""
+    try:
+        return check_uploads(policy, uploads_of(form.attachments))
+    except UploadRefused as refused:
+        form.attachments.errors.append(_("{name} was not accepted: {reason}.",
+                                         name=refused.filename, reason=refused.reason))
+        return None
 
 
 def _refused_reply(s, token: str, form: ReplyForm):

@@ -6,7 +6,7 @@ from functools import wraps
 from flask import abort, flash, g, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
 
-from core.config.policy import load_policy
+from core.config.policy import load_policy, read_policy
 from core.mail import staff_notices
 from core.models import Status
 from core.queries.queues import Choice
@@ -15,7 +15,7 @@ from core.tickets import actions, links, participants, requester, triage
 from core.tickets.actions import ActionRefused, ReadOnly, TicketNotFound
 from core.tickets.canned import UnknownCanned, list_canned
 from core.tickets.lifecycle import ALLOWED, ForbiddenTransition
-from core.content.uploads import Upload, UploadRefused
+from core.content.uploads import CheckedUpload, Upload, UploadRefused, check_uploads
 from core.tickets.requester import category_choices
 from portal.context import db, settings
 from portal.auth import STAFF, access
@@ -26,8 +26,10 @@ from portal.staff.queue_views import forget_counts, recent
 REPLY_STATUSES = (Status.answered, Status.open, Status.on_hold, Status.closed)
 
 
-def _uploads() -> list[Upload]:
-    return [Upload(f.filename or "attachment", f.read()) for f in request.files.getlist("files") if f.filename]
+def _checked_uploads() -> list[CheckedUpload]:
+    """The posted files as the attachment rules accept them, or UploadRefused."""
+    uploads = [Upload(f.filename or "attachment", f.read()) for f in request.files.getlist("files") if f.filename]
+    return check_uploads(read_policy(db()), uploads) if uploads else []
 
 
 def ticket_action(view):
@@ -37,14 +39,26 @@ def ticket_action(view):
     flash message, or (message, URL) when the ticket leaves the user's sight;
     refusals roll back and are shown on the ticket page.
     """
+    return _ticket_action(view, files=False)
+
+
+def ticket_action_with_files(view):
+    """ticket_action for a view that also takes the posted files, as
+    (session, user, ticket, uploads). They are checked before the
+    transaction opens: looking into an archive must not hold the write lock."""
+    return _ticket_action(view, files=True)
+
+
+def _ticket_action(view, files: bool):
     @wraps(view)
     def run(ref: str):
         problem = None
         try:
+            uploads = (_checked_uploads(),) if files else ()
             with db().begin() as session:
                 user = me(session)
                 ticket = actions.find_actionable(session, user, ref)
-                done = view(session, user, ticket)
+                done = view(session, user, ticket, *uploads)
         except TicketNotFound:
             abort(404)
         except ReadOnly:
@@ -121,21 +135,21 @@ def _assignable(session, ticket) -> list[Choice]:
 
 @bp.post("/staff/tickets/<ref>/reply")
 @access(STAFF)
-@ticket_action
-def reply(session, user, ticket):
+@ticket_action_with_files
+def reply(session, user, ticket, uploads):
     status = request.form.get("status", "answered")
     actions.reply(session, settings(), load_policy(session), ticket, user, request.form.get("text", ""),
-                  uploads=_uploads(), status=Status(status) if status in Status.__members__ else Status.answered,
+                  uploads=uploads, status=Status(status) if status in Status.__members__ else Status.answered,
                   canned_id=int(request.form["canned"]) if request.form.get("canned", "").isdigit() else None)
     return _("Reply sent.")
 
 
 @bp.post("/staff/tickets/<ref>/note")
 @access(STAFF)
-@ticket_action
-def note(session, user, ticket):
+@ticket_action_with_files
+def note(session, user, ticket, uploads):
     actions.add_note(session, settings(), load_policy(session), ticket, user, request.form.get("text", ""),
-                     uploads=_uploads())
+                     uploads=uploads)
     return _("Note saved.")
 
 

@@ -12,13 +12,14 @@ from core.access import ratelimit
 from core.config.policy import Policy
 from core.content.thumbnails import MAX_PIXELS, NoThumbnail, shrink, thumbnail
 from core.demo import seed_defaults
-from core.content.uploads import Upload, UploadRefused
+from core.content.uploads import Upload, UploadRefused, check_uploads
 from core.models import Attachment, Category, Event, Outbox, Status
 from core.tickets.private_link import serving
 from core.tickets.requester import (
     WebTicket, can_rate, category_choices, customer_reply, mark_satisfied,
     mark_unsatisfied, submit_web_ticket,
 )
+from tests.bombs import zeros_bomb
 from tests.factories import load_directory
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)
@@ -71,12 +72,26 @@ def test_a_web_ticket_from_a_schools_address_is_held_by_its_city_and_acknowledge
     assert (ack.template, ack.language, ack.to_address) == ("ack", "id", "sman1@sekolah.test")
 
 
-def test_one_refused_file_refuses_the_post_before_anything_is_written(session, settings, world):
+def test_one_refused_file_refuses_the_whole_post():
     uploads = [Upload("ok.txt", b"hello"), Upload("run.exe", b"MZ\x90\x00\x03\x00\x00\x00")]
     with pytest.raises(UploadRefused) as refused:
-        submit_web_ticket(session, settings, Policy(), web(uploads=uploads), now=NOW)
-    assert refused.value.filename == "run.exe"
-    assert not session.scalars(select(Attachment)).all()
+        check_uploads(Policy(), uploads)
+    assert (refused.value.filename, refused.value.reason) == ("run.exe", "content is an executable but the name says .exe")
+
+
+def test_checked_files_are_stored_with_the_ticket(session, settings, world):
+    uploads = check_uploads(Policy(), [Upload("ok.txt", b"hello")])
+    ticket = submit_web_ticket(session, settings, Policy(), web(uploads=uploads), now=NOW)
+    [attachment] = ticket.messages[0].attachments
+    assert (attachment.filename, attachment.content_type, attachment.size) == ("ok.txt", "text/plain", 5)
+
+
+def test_the_archive_limits_are_the_policys(session):
+    uploads = [Upload("arsip.zip", zeros_bomb(3))]
+    assert check_uploads(Policy(archive_max_ratio=2000), uploads)[0].content_type == "application/zip"
+    with pytest.raises(UploadRefused) as refused:
+        check_uploads(Policy(archive_max_unpacked_bytes=2 * 1024 * 1024, archive_max_ratio=2000), uploads)
+    assert refused.value.reason == "the archive unpacks to more than 2 MB"
 
 
 def test_the_category_tree_lists_groups_before_their_children(session, world):
