@@ -14,6 +14,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 BENCHES = {  # name: (script, arguments, runs by default)
     "replies": ("reply_score.py", [], True),
+    "attachment-check": ("attachment_check_bench.py", ["--rounds", "5"], True),
     "import": ("import_bench.py", ["--rounds", "3"], True),
     "outbox": ("outbox_bench.py", ["--count", "1000", "--rounds", "3"], True),
     "ingest": ("ingest/run.py", [], False),

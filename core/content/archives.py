@@ -66,6 +66,8 @@ _READABLE = frozenset({zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED})
 _END_MAGIC = b"PK\x05\x06"
 _END_SEARCH = 22 + 65535
 _ZIP64_COUNT = 0xFFFF
+# An entry's local header and central directory record, with an empty name.
+_MIN_ENTRY_BYTES = 30 + 46
 _DAMAGED = (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, RuntimeError, NotImplementedError,
             EOFError, ValueError, zlib.error)
 
@@ -116,6 +118,8 @@ def check_declared_count(content: bytes, limits: ArchiveLimits) -> None:
     before anything parses its central directory (a 5 MB zip can list
     60,000 empty files, and parsing them costs a quarter of a second each
     time). The count read after parsing is the one that binds."""
+    if len(content) <= limits.max_members * _MIN_ENTRY_BYTES:
+        return  # too small to hold that many entries: nothing to save
     end = content.rfind(_END_MAGIC, max(0, len(content) - _END_SEARCH))
     if end < 0 or end + 12 > len(content):
         return
