@@ -32,7 +32,7 @@ import mailgen  # noqa: E402
 from core.config.policy import Policy  # noqa: E402
 from core.content import attachments  # noqa: E402
 from core.content.archives import PROGRAM_EXTENSIONS, is_program  # noqa: E402
-from core.content.attachments import AttachmentRules, Refused, check, safe_filename, sniff  # noqa: E402
+from core.content.attachments import AttachmentRules, Refused, check, rules_for, safe_filename, sniff  # noqa: E402
 from core.content.filenames import extension_of  # noqa: E402
 from mailin.parse import parse  # noqa: E402
 
@@ -124,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--count", type=int, default=2000)
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args(argv)
-    rules = Policy().attachment_rules()
+    rules = rules_for(Policy())
     corpus = corpus_attachments(args.count)
     with_files = [files for files in corpus if files]
     sets = {"corpus, all mails": corpus, "corpus, mails with files": with_files, "office": office_files()}

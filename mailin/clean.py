@@ -14,7 +14,7 @@ import hashlib
 from dataclasses import dataclass
 
 from core.config.policy import Policy
-from core.content.attachments import AttachmentRules, Refused, check, is_safe_inline_image, safe_filename
+from core.content.attachments import AttachmentRules, Refused, check, is_safe_inline_image, rules_for, safe_filename
 from core.content.htmltext import html_to_text
 from core.content.quotes import display_text
 from core.content.sanitize import sanitize_html
@@ -34,7 +34,7 @@ class Cleaned:
 
 
 def clean(mail: InboundMail, store: Store, policy: Policy) -> Cleaned:
-    rules = policy.attachment_rules()
+    rules = rules_for(policy)
     rows = tuple(keep_attachment(item, store, rules) for item in mail.attachments)
     html = None
     if mail.html.strip():

@@ -13,8 +13,6 @@ from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
 from core import audit
-from core.content.archives import ArchiveLimits
-from core.content.attachments import AttachmentRules
 from core.models import Setting, User
 from core.storage.db import Database
 from core.config import hours
@@ -83,14 +81,6 @@ class Policy:
     # The public form lets the customer pick a priority; off, every web
     # ticket starts at the default and only staff or triage rules raise it.
     web_priority_choice: bool = False
-
-    def attachment_rules(self) -> AttachmentRules:
-        """The rules every channel checks attachments against."""
-        return AttachmentRules(
-            max_bytes=self.attachment_max_bytes, allowed_extensions=frozenset(self.attachment_extensions),
-            archives=ArchiveLimits(max_inflated_bytes=self.archive_max_unpacked_bytes,
-                                   max_members=self.archive_max_members, max_depth=self.archive_max_depth,
-                                   max_ratio=self.archive_max_ratio))
 
 
 FIELDS = {f.name: f for f in fields(Policy)}

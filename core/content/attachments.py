@@ -13,13 +13,14 @@ from dataclasses import dataclass, field
 import filetype
 import olefile
 
+from core.config.policy import Policy
 from core.content.archives import (
     ZIP_MAGIC, ArchiveLimits, ArchiveRefused, check_declared_count, check_ole, check_zip, describe_size, is_program,
 )
 from core.content.filenames import extension_of as _extension
 from core.content.filenames import safe_filename
 
-__all__ = ["AttachmentRules", "Refused", "check", "is_safe_inline_image", "safe_filename", "sniff"]
+__all__ = ["AttachmentRules", "Refused", "check", "is_safe_inline_image", "rules_for", "safe_filename", "sniff"]
 
 # rar and 7z are left out: their members cannot be listed here without a
 # non-free tool (rar) or a heavy one (7z), so a program inside would pass
@@ -40,6 +41,15 @@ class AttachmentRules:
     max_bytes: int = 5 * 1024 * 1024
     allowed_extensions: frozenset[str] = DEFAULT_EXTENSIONS
     archives: ArchiveLimits = field(default_factory=ArchiveLimits)
+
+
+def rules_for(policy: Policy) -> AttachmentRules:
+    """The admins' rules, which every channel checks attachments against."""
+    return AttachmentRules(
+        max_bytes=policy.attachment_max_bytes, allowed_extensions=frozenset(policy.attachment_extensions),
+        archives=ArchiveLimits(max_inflated_bytes=policy.archive_max_unpacked_bytes,
+                               max_members=policy.archive_max_members, max_depth=policy.archive_max_depth,
+                               max_ratio=policy.archive_max_ratio))
 
 
 class Refused(Exception):

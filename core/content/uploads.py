@@ -11,7 +11,7 @@ from typing import Sequence
 
 from core.config.policy import Policy
 from core.config.settings import Settings
-from core.content.attachments import Refused, check
+from core.content.attachments import Refused, check, rules_for
 from core.models import Attachment
 from core.storage.files import Store
 
@@ -45,7 +45,7 @@ def check_uploads(policy: Policy, uploads: Sequence[Upload]) -> list[CheckedUplo
     for the first refused one. Call it before opening the transaction:
     looking into an archive takes a moment (bounded by the archive limits),
     and the database's write lock must not wait for it."""
-    rules = policy.attachment_rules()
+    rules = rules_for(policy)
     checked = []
     for upload in uploads:
         try:

@@ -12,7 +12,7 @@ import zipfile
 import pytest
 from sqlalchemy import func, select, text
 
-import core.tickets.requester
+import core.content.uploads
 from core.models import Message, Ticket
 from mailin.smtpd import BackgroundServer
 from tests.bombs import nested_bomb
@@ -32,8 +32,8 @@ class WatchedCheck:
     whether another connection could take the write lock meanwhile."""
 
     def __init__(self, monkeypatch, database):
-        self.real, self.database, self.seconds, self.lock_free = core.tickets.requester.check, database, {}, []
-        monkeypatch.setattr(core.tickets.requester, "check", self)
+        self.real, self.database, self.seconds, self.lock_free = core.content.uploads.check, database, {}, []
+        monkeypatch.setattr(core.content.uploads, "check", self)
 
     def __call__(self, filename, content, rules):
         self.lock_free.append(write_lock_free(self.database))
