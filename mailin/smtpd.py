@@ -13,6 +13,7 @@ import logging
 import multiprocessing
 import signal
 import socket
+import ssl
 import sys
 import threading
 import time
@@ -47,6 +48,7 @@ class Handler:
         self.db, self.writer = db, writer or LocalWriter(db)
         self.recipients = db.settings.own_addresses
         self.pipeline = concurrent.futures.ThreadPoolExecutor(threads, thread_name_prefix="pipeline")
+        self.tls = listener_tls(db.settings.smtp_tls_cert, db.settings.smtp_tls_key)
 
     async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope,
                           address: str, rcpt_options: list[str]) -> str:
@@ -176,9 +178,20 @@ class Server(SMTP):
 DATA_BLOCK = 256 * 1024
 
 
+def listener_tls(cert: str, key: str) -> ssl.SSLContext | None:
+    """The context STARTTLS offers when a certificate and its key are given.
+    TLS is offered, not required: a sender that cannot do it still delivers."""
+    if not (cert and key):
+        return None
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    return context
+
+
 def make_protocol(db: Database, handler: Handler | None = None) -> SMTP:
-    return Server(handler or Handler(db), data_size_limit=db.settings.max_message_bytes, enable_SMTPUTF8=True,
-                  hostname=db.settings.domain, ident="helpdesk")
+    handler = handler or Handler(db)
+    return Server(handler, data_size_limit=db.settings.max_message_bytes, enable_SMTPUTF8=True,
+                  hostname=db.settings.domain, ident="helpdesk", tls_context=handler.tls, require_starttls=False)
 
 
 async def start(db: Database, host: str, port: int) -> asyncio.Server:
