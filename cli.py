@@ -258,9 +258,10 @@ def run_all(processes: list[tuple[str, list[str], int | None]], banner: str = ""
     return 0 if asked_to_stop else next((code for code in codes if code), 0)
 
 
-from mailout.commands import deliver as deliver_command  # noqa: E402
+from mailout.commands import deliver as deliver_command, dkim_keygen  # noqa: E402
 
 main.add_command(deliver_command)
+main.add_command(dkim_keygen)
 
 
 from mailin.commands import imap_poll, ingest_files, mail_log_command, reprocess_command, smtpd  # noqa: E402

@@ -110,6 +110,12 @@ class FromOurselves(IngestStop):
     outcome = Outcome.quarantined
 
 
+class Spam(IngestStop):
+    """rspamd's verdict asks for a human: kept in the quarantine, where staff
+    release it (processed again, without asking rspamd) or discard it."""
+    outcome = Outcome.quarantined
+
+
 class AlreadyProcessed(Exception):
     """Only quarantined or interrupted mail may be processed again."""
 

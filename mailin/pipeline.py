@@ -50,9 +50,10 @@ from core.tickets.intake import Home, Incoming, find_home
 from mailin import screen as screening
 from mailin.clean import Cleaned, clean
 from mailin.inbound import (
-    AlreadyProcessed, DeliveryReport, IngestResult, IngestStop, MailHeader, TemporaryFailure, Unthreaded,
+    AlreadyProcessed, DeliveryReport, IngestResult, IngestStop, MailHeader, Spam, TemporaryFailure, Unthreaded,
 )
 from mailin.parse import message_id_in, parse
+from mailin.spam import SpamVerdict
 from mailin.threads import thread
 
 log = logging.getLogger("helpdesk.mailin")
@@ -64,19 +65,24 @@ _BLANK_LINE = re.compile(rb"\r?\n\r?\n")
 
 
 def ingest(db: Database, raw: bytes, envelope_from: str | None, envelope_to: list[str] | tuple[str, ...] = (),
-           channel: str = "smtp", writer: Writer | None = None) -> IngestResult:
+           channel: str = "smtp", writer: Writer | None = None, spam: SpamVerdict | None = None) -> IngestResult:
     """Record and process one message. Raises TemporaryFailure when the
     message could not be taken now; otherwise it is safely ours. `writer`
-    makes the database writes (default: this process, see LocalWriter)."""
+    makes the database writes (default: this process, see LocalWriter).
+    `spam`: rspamd's verdict at the SMTP dialogue, recorded with the row; one
+    that asks for a human quarantines the message."""
     if envelope_from is not None and envelope_from.strip() in ("", "<>"):
         envelope_from = NULL_SENDER
-    arrival = store(db, raw, envelope_from, envelope_to, channel)
+    arrival = store(db, raw, envelope_from, envelope_to, channel, spam)
     writer = writer or LocalWriter(db)
-    return decide(prepare(db, raw, envelope_from), lambda decided: writer.take(arrival, decided))
+    prepared = Spam(spam.reason) if spam is not None and spam.quarantines else prepare(db, raw, envelope_from)
+    return decide(prepared, lambda decided: writer.take(arrival, decided))
 
 
 def reprocess(db: Database, raw_mail_id: int) -> IngestResult:
-    """Run a quarantined (or interrupted) message through the pipeline again."""
+    """Run a quarantined (or interrupted) message through the pipeline again.
+    rspamd is not asked again: staff releasing a mail from the spam quarantine
+    have judged it, so it goes through."""
     with db.begin() as session:
         raw_mail = session.get(RawMail, raw_mail_id)
         if raw_mail is None:
@@ -108,7 +114,8 @@ class Arrival(NamedTuple):
         return Recorded(raw_mail_id, self.sha256, self.message_id)
 
 
-def store(db: Database, raw: bytes, envelope_from: str | None, envelope_to, channel: str) -> Arrival:
+def store(db: Database, raw: bytes, envelope_from: str | None, envelope_to, channel: str,
+          spam: SpamVerdict | None = None) -> Arrival:
     """Step 2: the bytes in the content store, fsynced, before parsing; and
     what their RawMail row will say."""
     try:
@@ -118,7 +125,8 @@ def store(db: Database, raw: bytes, envelope_from: str | None, envelope_to, chan
         raise TemporaryFailure(f"could not store the message: {error}") from error
     row = {"channel": channel[:8], "envelope_from": (envelope_from or "")[:_ENVELOPE_MAX] or None,
            "envelope_to": ", ".join(envelope_to) or None, "message_id": message_id,
-           "sha256": sha256, "size": len(raw), "received_at": utcnow()}
+           "sha256": sha256, "size": len(raw), "received_at": utcnow(),
+           "spam_action": spam.action if spam else None, "spam_score": spam.score if spam else None}
     return Arrival(row, sha256, message_id)
 
 

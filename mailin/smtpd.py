@@ -13,6 +13,7 @@ import logging
 import multiprocessing
 import signal
 import socket
+import ssl
 import sys
 import threading
 import time
@@ -25,6 +26,7 @@ from core.access import redaction
 from core.storage.db import Database, is_sqlite_url
 from mailin.inbound import TemporaryFailure
 from mailin.pipeline import LocalWriter, Writer, ingest
+from mailin.spam import Client, Refused, check_envelope_sender, judge
 from mailin.writer import RemoteWriter, run_writer_process
 
 log = logging.getLogger("helpdesk.smtpd")
@@ -47,20 +49,30 @@ class Handler:
         self.db, self.writer = db, writer or LocalWriter(db)
         self.recipients = db.settings.own_addresses
         self.pipeline = concurrent.futures.ThreadPoolExecutor(threads, thread_name_prefix="pipeline")
+        self.tls = listener_tls(db.settings.smtp_tls_cert, db.settings.smtp_tls_key)
 
     async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope,
                           address: str, rcpt_options: list[str]) -> str:
         if address.strip().lower() not in self.recipients:
             return f"550 5.1.1 <{address}>: no such mailbox here"
+        try:  # the ban list is read in a pipeline thread: a database read never blocks the loop
+            await asyncio.get_running_loop().run_in_executor(self.pipeline, check_envelope_sender, self.db,
+                                                             envelope.mail_from)
+        except Refused as refusal:
+            log.info("refused at RCPT from=%s: %s", envelope.mail_from, refusal.reply)
+            return refusal.reply
         envelope.rcpt_tos.append(address)
         return "250 2.1.5 OK"
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         content = envelope.original_content or b""
+        client = Client(session.peer[0] if isinstance(session.peer, tuple) else None, session.host_name)
         try:
             result = await asyncio.get_running_loop().run_in_executor(
-                self.pipeline, ingest, self.db, content, envelope.mail_from, tuple(envelope.rcpt_tos), "smtp",
-                self.writer)
+                self.pipeline, self.take, content, envelope.mail_from, tuple(envelope.rcpt_tos), client)
+        except Refused as refusal:
+            log.info("refused at DATA from=%s size=%d: %s", envelope.mail_from, len(content), refusal.reply)
+            return refusal.reply
         except TemporaryFailure as failure:
             log.warning("451 from=%s size=%d: %s", envelope.mail_from, len(content), failure)
             return "451 4.3.0 Temporary failure, please try again later"
@@ -73,6 +85,11 @@ class Handler:
                  len(content), result.outcome, result.ticket_ref or "-",
                  f" reason={result.reason!r}" if result.reason else "")
         return f"250 2.0.0 OK {result.ticket_ref or 'accepted'}"
+
+    def take(self, content: bytes, mail_from: str | None, rcpt_tos: tuple[str, ...], client: Client):
+        """In a pipeline thread: the front door's judgement (mailin.spam), then the pipeline."""
+        verdict = judge(self.db, content, mail_from, rcpt_tos, client)
+        return ingest(self.db, content, mail_from, rcpt_tos, "smtp", self.writer, spam=verdict)
 
 
 class Server(SMTP):
@@ -176,9 +193,20 @@ class Server(SMTP):
 DATA_BLOCK = 256 * 1024
 
 
+def listener_tls(cert: str, key: str) -> ssl.SSLContext | None:
+    """The context STARTTLS offers when a certificate and its key are given.
+    TLS is offered, not required: a sender that cannot do it still delivers."""
+    if not (cert and key):
+        return None
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    return context
+
+
 def make_protocol(db: Database, handler: Handler | None = None) -> SMTP:
-    return Server(handler or Handler(db), data_size_limit=db.settings.max_message_bytes, enable_SMTPUTF8=True,
-                  hostname=db.settings.domain, ident="helpdesk")
+    handler = handler or Handler(db)
+    return Server(handler, data_size_limit=db.settings.max_message_bytes, enable_SMTPUTF8=True,
+                  hostname=db.settings.domain, ident="helpdesk", tls_context=handler.tls, require_starttls=False)
 
 
 async def start(db: Database, host: str, port: int) -> asyncio.Server:

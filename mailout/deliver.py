@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, lazyload, load_only
 from core.mail import outbox
 from core.models import OutboxStatus, Ticket, utcnow
 from core.storage.db import Database
+from mailout.dkim import Signer, signer_for
 from mailout.render import OutgoingMail, Renderer
 from mailout.transport import DeliveryFailure, Transport, transport_for
 
@@ -60,20 +61,23 @@ def deliver_due(db: Database, now: datetime | None = None, *, transport: Transpo
     report = PassReport()
     started = time.monotonic()
     renderer = Renderer(db.settings, now)
+    signer = signer_for(db.settings)
     with transport or transport_for(db.settings) as channel:
         while time.monotonic() - started < PASS_SECONDS:
             with db.begin() as session:
                 rows = outbox.claim_due_rows(session, now, batch)
             if not rows:
                 break
-            report.add(_deliver_batch(db, renderer, rows, channel, now))
+            report.add(_deliver_batch(db, renderer, rows, channel, now, signer))
             if len(rows) < batch:
                 break
     return report
 
 
 def _deliver_batch(db: Database, renderer: Renderer, rows: list[Row], channel: Transport,
-                   now: datetime) -> PassReport:
+                   now: datetime, signer: Signer | None = None) -> PassReport:
+    """Send a batch of claimed rows; each mail is DKIM-signed just before it
+    goes (when a key is configured), after rendering and outside any transaction."""
     report = PassReport()
     sent: list[int] = []
     unreachable: DeliveryFailure | None = None
@@ -81,7 +85,7 @@ def _deliver_batch(db: Database, renderer: Renderer, rows: list[Row], channel: T
         for outbox_id, mail, to, cc in _render_chunk(db, renderer, rows[start:start + RENDER_CHUNK]):
             if unreachable is None and isinstance(mail, OutgoingMail):
                 try:
-                    channel.send(mail, db.settings.address, to, cc=cc)
+                    channel.send(signer.sign(mail) if signer else mail, db.settings.address, to, cc=cc)
                     sent.append(outbox_id)
                     continue
                 except DeliveryFailure as failure:

@@ -9,8 +9,11 @@ from __future__ import annotations
 import os
 import re
 import smtplib
+import ssl
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol, Sequence
+from typing import Literal, Protocol, Sequence
+from urllib.parse import unquote, urlsplit
 
 from core.config.settings import Settings
 from mailout.render import OutgoingMail
@@ -34,9 +37,50 @@ class Transport(Protocol):
         """Send to the recipient and those copied; a refusal of the recipient is a DeliveryFailure."""
 
 
+Security = Literal["plain", "starttls", "tls"]
+
+
+@dataclass(frozen=True)
+class RelayTarget:
+    """Where HELPDESK_SMTP_RELAY sends, and how: `host:port` as plain SMTP (a
+    relay on the same host or network), `smtp://user:password@host:port`
+    with STARTTLS (port 587 by default) and `smtps://...` over implicit TLS
+    (465). The user and password are optional; percent-escape `@` or `:` in them."""
+    host: str
+    port: int
+    security: Security = "plain"
+    user: str = ""
+    password: str = ""
+
+
+def relay_target(value: str) -> RelayTarget:
+    """HELPDESK_SMTP_RELAY read; ValueError names what is wrong with it."""
+    if "://" not in value:
+        host, _, port = value.rpartition(":")
+        return RelayTarget(host or value, int(port) if host else 25)
+    parts = urlsplit(value)
+    security: Security | None = {"smtp": "starttls", "smtps": "tls"}.get(parts.scheme)
+    if security is None or not parts.hostname:
+        raise ValueError(f"HELPDESK_SMTP_RELAY: expected smtp://[user:password@]host[:port] or smtps://..., "
+                         f"not {parts.scheme}://")
+    return RelayTarget(parts.hostname, parts.port or (587 if security == "starttls" else 465), security,
+                       unquote(parts.username or ""), unquote(parts.password or ""))
+
+
+def tls_context(ca_file: str = "") -> ssl.SSLContext:
+    """Certificates verified, host names checked: the system's CAs, and
+    `ca_file` too when given (a private relay's own CA)."""
+    context = ssl.create_default_context()
+    if ca_file:
+        context.load_verify_locations(cafile=ca_file)
+    return context
+
+
 class RelayTransport:
-    def __init__(self, host: str, port: int, timeout: float = 30.0):
+    def __init__(self, host: str, port: int, timeout: float = 30.0, *, security: Security = "plain",
+                 user: str = "", password: str = "", ca_file: str = ""):
         self.host, self.port, self.timeout = host, port, timeout
+        self.security, self.user, self.password, self.ca_file = security, user, password, ca_file
         self._smtp: smtplib.SMTP | None = None
 
     def __enter__(self) -> "RelayTransport":
@@ -53,10 +97,31 @@ class RelayTransport:
     def _connection(self) -> smtplib.SMTP:
         if self._smtp is None:
             try:
-                self._smtp = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
-            except (OSError, smtplib.SMTPException) as exc:
+                self._smtp = self._connect()
+            except smtplib.SMTPAuthenticationError as exc:
+                raise DeliveryFailure(f"relay {self.host}:{self.port} refused the login: "
+                                      f"{_reply(exc.smtp_code, exc.smtp_error)}", unreachable=True) from None
+            except smtplib.SMTPNotSupportedError as exc:
+                raise DeliveryFailure(f"relay {self.host}:{self.port}: {exc}", unreachable=True) from None
+            except (OSError, smtplib.SMTPException) as exc:  # ssl.SSLError (a bad certificate) is an OSError
                 raise DeliveryFailure(f"relay {self.host}:{self.port} unreachable: {exc}", unreachable=True) from None
         return self._smtp
+
+    def _connect(self) -> smtplib.SMTP:
+        """A connection ready for MAIL: TLS as configured, logged in when a user is given."""
+        if self.security == "tls":
+            smtp = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout, context=tls_context(self.ca_file))
+        else:
+            smtp = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+        try:
+            if self.security == "starttls":
+                smtp.starttls(context=tls_context(self.ca_file))  # raises SMTPNotSupportedError when not offered
+            if self.user:
+                smtp.login(self.user, self.password)
+        except BaseException:
+            smtp.close()
+            raise
+        return smtp
 
     def send(self, mail: OutgoingMail, sender: str, recipient: str, *, cc: Sequence[str] = ()) -> None:
         try:
@@ -123,8 +188,9 @@ class FolderTransport:
 
 
 def transport_for(settings: Settings) -> Transport:
-    """The relay when HELPDESK_SMTP_RELAY is host:port, else the outgoing folder."""
+    """The relay when HELPDESK_SMTP_RELAY is set (see RelayTarget), else the outgoing folder."""
     if settings.smtp_relay:
-        host, _, port = settings.smtp_relay.rpartition(":")
-        return RelayTransport(host or settings.smtp_relay, int(port) if host else 25)
+        target = relay_target(settings.smtp_relay)
+        return RelayTransport(target.host, target.port, security=target.security, user=target.user,
+                              password=target.password, ca_file=settings.smtp_relay_ca_file)
     return FolderTransport(settings.path("outgoing"))

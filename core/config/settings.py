@@ -40,6 +40,22 @@ class Settings:
     # Reverse proxies in front of the portal whose X-Forwarded-For/-Proto the
     # portal believes (0: none, the peer address is the client's).
     trusted_proxies: int = 0
+    # --- The mail front door's transport: TLS, DKIM, spam scoring. ---
+    # PEM certificate chain and key of the SMTP listener; both set: it offers
+    # STARTTLS (not required: a sender without TLS is still taken).
+    smtp_tls_cert: str = ""
+    smtp_tls_key: str = ""
+    # A CA file (PEM) the relay's certificate is checked against, besides the
+    # system's: for a private relay with its own CA. Verification stays on.
+    smtp_relay_ca_file: str = ""
+    # PEM private key and selector that DKIM-sign every mail we send, for the
+    # domain of `address`; either unset: mail goes out unsigned.
+    dkim_key: str = ""
+    dkim_selector: str = ""
+    # rspamd's normal worker (http://host:11333); empty: no spam scoring.
+    rspamd_url: str = ""
+    # Seconds the SMTP server waits for rspamd before taking the mail unscored.
+    rspamd_timeout: float = 10.0
 
     @property
     def domain(self) -> str:
@@ -89,4 +105,11 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         max_message_bytes=int(get("MAX_MESSAGE_BYTES", str(25 * 1024 * 1024))),
         imap_url=get("IMAP_URL"),
         trusted_proxies=int(get("TRUSTED_PROXIES", "0")),
+        smtp_tls_cert=get("SMTP_TLS_CERT"),
+        smtp_tls_key=get("SMTP_TLS_KEY"),
+        smtp_relay_ca_file=get("SMTP_RELAY_CA_FILE"),
+        dkim_key=get("DKIM_KEY"),
+        dkim_selector=get("DKIM_SELECTOR"),
+        rspamd_url=get("RSPAMD_URL").rstrip("/"),
+        rspamd_timeout=float(get("RSPAMD_TIMEOUT", "10")),
     )

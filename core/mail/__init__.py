@@ -1,6 +1,7 @@
 """Records of mail: the outbox (outbox), the notices a change causes (notices),
 our Message-IDs (msgids), the log of raw mail received (log), mail that needs
-an admin (quarantine) and the wording of mail templates (templates). Rendering
-and sending live in mailout/; receiving in mailin/.
+an admin (quarantine), the wording of mail templates (templates) and the
+senders admins ban or allow (senders). Rendering and sending live in
+mailout/; receiving in mailin/.
 
 May import: core.models, core.storage, core.config, core.access, core.audit."""

@@ -1,7 +1,9 @@
 """The domain's tables. Import from here: `from core.models import Ticket`."""
 from core.models.base import Base, utcnow
 from core.models.directory import Office, PasswordReset, Role, User
-from core.models.mail import ImapCursor, Outbox, OutboxStatus, Outcome, RateEvent, RawMail, Setting, UsedStamp
+from core.models.mail import (
+    ImapCursor, Outbox, OutboxStatus, Outcome, RateEvent, RawMail, SenderRule, SenderRuleKind, Setting, UsedStamp,
+)
 from core.models.participants import Participant, StaffNotice
 from core.models.tickets import (
     Attachment, CannedResponse, Category, Direction, Event, Message, Priority, Status, Ticket, TicketLink,
@@ -12,6 +14,6 @@ from core.models import fulltext  # noqa: E402,F401  (search indexes and tables 
 __all__ = [
     "Attachment", "Base", "CannedResponse", "Category", "Direction", "Event", "ImapCursor", "Message",
     "Office", "Outbox", "OutboxStatus", "Outcome", "Participant", "PasswordReset", "Priority", "RateEvent",
-    "RawMail", "Role", "Setting", "StaffNotice", "Status", "Ticket", "TicketLink", "TriageRule", "UsedStamp", "User",
-    "utcnow",
+    "RawMail", "Role", "SenderRule", "SenderRuleKind", "Setting", "StaffNotice", "Status", "Ticket", "TicketLink",
+    "TriageRule", "UsedStamp", "User", "utcnow",
 ]

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Optional
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.models.base import Base, StrEnum, utcnow
@@ -46,6 +46,10 @@ class RawMail(Base):
     # An admin asked for the message to go through the pipeline again; a task
     # does it (the portal never runs the mail pipeline itself) and clears this.
     reprocess_requested_at: Mapped[Optional[datetime]] = mapped_column(index=True)
+    # rspamd's verdict at the SMTP dialogue (no action, add header, ...) and its
+    # score; empty when no rspamd was asked (or it did not answer in time).
+    spam_action: Mapped[Optional[str]] = mapped_column(String(16))
+    spam_score: Mapped[Optional[float]] = mapped_column(Float)
 
 
 class OutboxStatus(StrEnum):
@@ -126,3 +130,20 @@ class Setting(Base):
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class SenderRuleKind(StrEnum):
+    ban = "ban"      # refused at the SMTP dialogue with 550
+    allow = "allow"  # taken whatever the spam filter says
+
+
+class SenderRule(Base):
+    """An address (name@domain) or a whole domain that admins ban or allow,
+    with their reason. One rule per address or domain."""
+
+    __tablename__ = "sender_rule"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[SenderRuleKind] = enum_column(SenderRuleKind)
+    pattern: Mapped[str] = mapped_column(String(254), unique=True)  # lower case; a domain has no "@"
+    reason: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

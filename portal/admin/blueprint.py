@@ -19,6 +19,7 @@ PAGES = [
     ("admin.canned", "Canned responses", SYSTEM),
     ("admin.mail_templates", "Mail wording", SYSTEM),
     ("admin.quarantine", "Quarantine", SYSTEM),
+    ("admin.sender_rules", "Banned and allowed senders", SYSTEM),
     ("admin.outbox", "Failed mail", SYSTEM),
 ]
 
