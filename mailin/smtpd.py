@@ -22,6 +22,7 @@ from email.errors import HeaderParseError
 from aiosmtpd.smtp import MISSING, SMTP, Envelope, Session
 
 from core.access import redaction
+from core.mail.auth import Client
 from core.storage.db import Database, is_sqlite_url
 from mailin.inbound import TemporaryFailure
 from mailin.pipeline import LocalWriter, Writer, ingest
@@ -60,7 +61,7 @@ class Handler:
         try:
             result = await asyncio.get_running_loop().run_in_executor(
                 self.pipeline, ingest, self.db, content, envelope.mail_from, tuple(envelope.rcpt_tos), "smtp",
-                self.writer)
+                self.writer, client_of_session(session))
         except TemporaryFailure as failure:
             log.warning("451 from=%s size=%d: %s", envelope.mail_from, len(content), failure)
             return "451 4.3.0 Temporary failure, please try again later"
@@ -73,6 +74,14 @@ class Handler:
                  len(content), result.outcome, result.ticket_ref or "-",
                  f" reason={result.reason!r}" if result.reason else "")
         return f"250 2.0.0 OK {result.ticket_ref or 'accepted'}"
+
+
+def client_of_session(session: Session) -> Client | None:
+    """The client's IP and HELO name, which SPF is checked for (None: not a TCP peer)."""
+    peer = session.peer
+    if not isinstance(peer, tuple) or not peer:
+        return None
+    return Client(str(peer[0]), session.host_name or None)
 
 
 class Server(SMTP):

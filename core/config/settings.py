@@ -40,6 +40,16 @@ class Settings:
     # Reverse proxies in front of the portal whose X-Forwarded-For/-Proto the
     # portal believes (0: none, the peer address is the client's).
     trusted_proxies: int = 0
+    # host:port of the DNS server the SPF, DKIM and DMARC lookups ask; empty:
+    # the system resolver (tests point it at a local server of their own).
+    dns_resolver: str = ""
+    # Seconds one of those lookups may take before the check is a temporary
+    # error (the mail is kept and checked again later).
+    dns_timeout: float = 5.0
+    # The authserv-id of our own front MTA: its Authentication-Results header
+    # is believed for mail that reaches us without a client IP of its own
+    # (IMAP, `helpdesk ingest`) or through that MTA. Empty: believe none.
+    front_mta: str = ""
 
     @property
     def domain(self) -> str:
@@ -89,4 +99,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         max_message_bytes=int(get("MAX_MESSAGE_BYTES", str(25 * 1024 * 1024))),
         imap_url=get("IMAP_URL"),
         trusted_proxies=int(get("TRUSTED_PROXIES", "0")),
+        dns_resolver=get("DNS_RESOLVER"),
+        dns_timeout=float(get("DNS_TIMEOUT", "5")),
+        front_mta=get("FRONT_MTA").lower(),
     )

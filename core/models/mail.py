@@ -46,6 +46,9 @@ class RawMail(Base):
     # An admin asked for the message to go through the pipeline again; a task
     # does it (the portal never runs the mail pipeline itself) and clears this.
     reprocess_requested_at: Mapped[Optional[datetime]] = mapped_column(index=True)
+    # The sender authentication verdict (core.mail.auth.Verdict) as JSON:
+    # SPF, DKIM, DMARC, and the client IP and HELO they were checked for.
+    auth: Mapped[Optional[str]] = mapped_column(Text)
 
 
 class OutboxStatus(StrEnum):
