@@ -3,8 +3,8 @@
 Recorded for every mail received (core.mail.auth.Verdict), shown in the mail
 log, the export and on the staff ticket page.
 
-Revision ID: raw_mail_sender_auth
-Revises: 0003
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-12-04
 
 """
@@ -13,8 +13,8 @@ from typing import Sequence, Union
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "raw_mail_sender_auth"
-down_revision: Union[str, Sequence[str], None] = "0003"
+revision: str = "0006"
+down_revision: Union[str, Sequence[str], None] = "0005"
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
