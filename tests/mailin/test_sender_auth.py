@@ -56,8 +56,10 @@ def one(db, model):
 
 
 def outbox(db) -> list[tuple[str, str, OutboxStatus]]:
+    """The mails queued for the sender (staff's own notices left out)."""
     with db.session() as session:
-        return [(row.template, row.to_address, row.status) for row in session.scalars(select(Outbox))]
+        return [(row.template, row.to_address, row.status) for row in session.scalars(select(Outbox))
+                if not row.to_address.endswith(("@kemdik.test", "@helpdesk.test"))]
 
 
 # (spf, dkim: valid|broken|absent, DMARC record) -> (spf, dkim, dmarc results, outcome, acknowledged)
@@ -205,7 +207,7 @@ def test_a_file_or_imap_mail_is_not_checked_unless_our_front_mta_vouches(db, dns
     assert plain.outcome is vouched.outcome is not_ours.outcome is Outcome.new_ticket
     with db.session() as session:
         verdicts = [json.loads(a) for a in session.scalars(select(RawMail.auth).order_by(RawMail.id))]
-        statuses = session.scalars(select(Outbox.status).order_by(Outbox.id)).all()
+        statuses = session.scalars(select(Outbox.status).where(Outbox.template == "ack").order_by(Outbox.id)).all()
     # Another host's header is ignored: that mail is merely unchecked, and so not answered.
     assert [(v["source"], v["dmarc"]) for v in verdicts] == [("none", "none"), ("front_mta", "pass"),
                                                              ("none", "none")]
