@@ -85,6 +85,8 @@ class IngestResult:
 class IngestStop(Exception):
     """A message that goes no further than this step; `outcome` is logged."""
     outcome: Outcome = Outcome.quarantined
+    # Quarantined for now, and taken again by the quarantine's re-process later.
+    recheck: bool = False
 
     def __init__(self, reason: str, ticket_id: int | None = None):
         super().__init__(reason)

@@ -9,13 +9,17 @@ lock is taken, and the write transaction stays short):
     2 record    store: the bytes in the content store, fsynced, before anything can fail
     3 parse     prepare: mail-parser into an InboundMail (mailin.parse)
     4 screen    prepare: loops from ourselves (mailin.screen.check_loop)
+                prepare: sender authentication, SPF/DKIM/DMARC (mailin.authenticate): a
+                         DNS timeout keeps the mail to check again, a spoofed one is quarantined
     6 clean     prepare: quotes cut, HTML sanitised, attachments checked (mailin.clean)
                 prepare: where a new ticket of the sender's would start (core.tickets.intake.find_home)
     -- one write transaction (the writer: this process, or mailin.writer's) --
     2 record    the RawMail row (hash, size, envelope, time)
     4 screen    duplicates and interrupted deliveries; bounces tied to our mail; auto-replies
-    5 thread    the ticket it answers, if any (mailin.threads)
-    7 route     the ticket, message, attachments, audit and outbox rows (core.tickets.arrival)
+    5 thread    the ticket it answers, if any (mailin.threads); a registered school's
+                address that failed authentication enters none (quarantined, linked)
+    7 route     the ticket, message, attachments, audit and outbox rows (core.tickets.arrival);
+                the acknowledgement only where core.mail.trust.may_auto_reply allows it
       settle    the RawMail row's outcome
     --
     8 answer    the channel answers 250 (or flags the IMAP message) after the commit
@@ -31,7 +35,7 @@ from __future__ import annotations
 
 import logging
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Callable, NamedTuple, Protocol
 
 from sqlalchemy import exc as sa_exc
@@ -39,6 +43,8 @@ from sqlalchemy import Connection, Row, bindparam, insert, update
 from sqlalchemy.orm import Session
 
 from core.config.policy import Policy, read_policy
+from core.mail import trust
+from core.mail.auth import Client, Verdict, verdict_from_json
 from core.mail.notices import mark_bounced
 from core.models import Outcome, RawMail, Ticket, utcnow
 from core.storage.db import Database, is_transient
@@ -48,6 +54,7 @@ from core.storage.files import Store
 from core.tickets.arrival import route
 from core.tickets.intake import Home, Incoming, find_home
 from mailin import screen as screening
+from mailin.authenticate import AuthStop, authenticate, claimed_ticket
 from mailin.clean import Cleaned, clean
 from mailin.inbound import (
     AlreadyProcessed, DeliveryReport, IngestResult, IngestStop, MailHeader, Spam, TemporaryFailure, Unthreaded,
@@ -65,17 +72,25 @@ _BLANK_LINE = re.compile(rb"\r?\n\r?\n")
 
 
 def ingest(db: Database, raw: bytes, envelope_from: str | None, envelope_to: list[str] | tuple[str, ...] = (),
-           channel: str = "smtp", writer: Writer | None = None, spam: SpamVerdict | None = None) -> IngestResult:
+           channel: str = "smtp", writer: Writer | None = None, spam: SpamVerdict | None = None,
+           client: Client | None = None) -> IngestResult:
     """Record and process one message. Raises TemporaryFailure when the
     message could not be taken now; otherwise it is safely ours. `writer`
     makes the database writes (default: this process, see LocalWriter).
     `spam`: rspamd's verdict at the SMTP dialogue, recorded with the row; one
-    that asks for a human quarantines the message."""
+    that asks for a human quarantines the message. `client`: the SMTP
+    client's IP and HELO, which SPF is checked for."""
     if envelope_from is not None and envelope_from.strip() in ("", "<>"):
         envelope_from = NULL_SENDER
     arrival = store(db, raw, envelope_from, envelope_to, channel, spam)
     writer = writer or LocalWriter(db)
-    prepared = Spam(spam.reason) if spam is not None and spam.quarantines else prepare(db, raw, envelope_from)
+    if spam is not None and spam.quarantines:
+        prepared = Spam(spam.reason)
+    else:
+        prepared = prepare(db, raw, envelope_from, client)
+        verdict = verdict_of(prepared)
+        if verdict is not None:
+            arrival.row["auth"] = verdict.as_json()
     return decide(prepared, lambda decided: writer.take(arrival, decided))
 
 
@@ -92,7 +107,15 @@ def reprocess(db: Database, raw_mail_id: int) -> IngestResult:
             raise AlreadyProcessed(f"raw mail {raw_mail_id} was processed already ({raw_mail.outcome})")
         recorded = Recorded(raw_mail.id, raw_mail.sha256, raw_mail.message_id)
         envelope_from = raw_mail.envelope_from
-    return process(db, recorded, Store(db.settings.path("store")).get(recorded.sha256), envelope_from)
+        client = client_of(verdict_from_json(raw_mail.auth))
+    return process(db, recorded, Store(db.settings.path("store")).get(recorded.sha256), envelope_from, client)
+
+
+def client_of(verdict: Verdict | None) -> Client | None:
+    """The SMTP client a message was checked for, to check it again."""
+    if verdict is None or verdict.ip is None:
+        return None
+    return Client(verdict.ip, verdict.helo)
 
 
 class Recorded(NamedTuple):
@@ -143,13 +166,20 @@ def sniff_message_id(raw: bytes) -> str | None:
     return message_id_in(found.group(1).decode("utf-8", "replace")) if found else None
 
 
-def process(db: Database, recorded: Recorded, raw: bytes, envelope_from: str | None) -> IngestResult:
+def process(db: Database, recorded: Recorded, raw: bytes, envelope_from: str | None,
+            client: Client | None = None) -> IngestResult:
     """Steps 3 to 7 for a message whose row is written (reprocess), in a
-    transaction of their own."""
-    def write(decided: Prepared | Stopped) -> IngestResult:
-        return in_transaction(db, lambda session: decide_within(session, db, recorded, decided))
+    transaction of their own; its authentication is checked again."""
+    prepared = prepare(db, raw, envelope_from, client)
+    verdict = verdict_of(prepared)
 
-    return decide(prepare(db, raw, envelope_from), write)
+    def within(session: Session, decided: Prepared | Stopped) -> IngestResult:
+        if verdict is not None:
+            session.execute(update(RawMail).where(RawMail.id == recorded.id).values(auth=verdict.as_json())
+                            .execution_options(synchronize_session=False))
+        return decide_within(session, db, recorded, decided)
+
+    return decide(prepared, lambda decided: in_transaction(db, lambda session: within(session, decided)))
 
 
 class Prepared(NamedTuple):
@@ -158,6 +188,7 @@ class Prepared(NamedTuple):
     policy: Policy
     cleaned: Cleaned | None  # None for a bounce only
     home: Home | None  # where a new ticket of the sender's starts; None for a bounce, or with no directory
+    auth: Verdict | None = None  # the sender authentication verdict
 
 
 class Stopped(NamedTuple):
@@ -165,17 +196,19 @@ class Stopped(NamedTuple):
     outcome: Outcome
     reason: str
     ticket_id: int | None = None
+    recheck: bool = False  # check it again later (a DNS timeout): see settle_stopped
 
 
-def prepare(db: Database, raw: bytes, envelope_from: str | None) -> Prepared | Exception:
-    """Everything that needs no write: parsing, the loop check, reading the
-    policy, cleaning. It runs before the writer takes the write lock, so the
-    write transaction is short: on SQLite it is the one thing that cannot
-    overlap. An error is returned, to be recorded as the message's outcome
-    with its row."""
+def prepare(db: Database, raw: bytes, envelope_from: str | None, client: Client | None = None) -> Prepared | Exception:
+    """Everything that needs no write: parsing, the loop check, sender
+    authentication (its DNS lookups), reading the policy, cleaning. It runs
+    before the writer takes the write lock, so the write transaction is
+    short: on SQLite it is the one thing that cannot overlap. An error is
+    returned, to be recorded as the message's outcome with its row."""
     try:
         mail = parse(raw, envelope_from)
         screening.check_loop(mail, db.settings)
+        verdict = authenticate(db.settings, raw, mail, envelope_from, client)
         # Read a moment before the transaction: a change made meanwhile
         # applies from the next mail, as if this one had come a moment sooner.
         policy = read_policy(db)
@@ -186,7 +219,14 @@ def prepare(db: Database, raw: bytes, envelope_from: str | None) -> Prepared | E
             home = find_home(db, mail.from_address, policy)
     except Exception as error:
         return error
-    return Prepared(mail.header_only(), policy, cleaned, home)
+    return Prepared(mail.header_only(), policy, cleaned, home, verdict)
+
+
+def verdict_of(prepared: Prepared | Exception) -> Verdict | None:
+    """The authentication verdict prepare reached, if it got that far."""
+    if isinstance(prepared, Prepared):
+        return prepared.auth
+    return prepared.verdict if isinstance(prepared, AuthStop) else None
 
 
 def decide(prepared: Prepared | Exception, write: Callable[[Prepared | Stopped], IngestResult]) -> IngestResult:
@@ -232,7 +272,8 @@ def in_transaction(db: Database, writes: Callable[[Session], IngestResult]) -> I
 
 
 def apply_within(session: Session, db: Database, recorded: Recorded, mail: MailHeader, policy: Policy,
-                 cleaned: Cleaned | None, home: Home | None, *, light: bool = False) -> IngestResult:
+                 cleaned: Cleaned | None, home: Home | None, auth: Verdict | None = None, *,
+                 light: bool = False) -> IngestResult:
     """Steps 4 to 7 inside a transaction the caller commits, perhaps along
     with other mails' (mailin.writer's batches): a savepoint takes back the
     writes of a mail a step stopped, and its outcome is settled in the same
@@ -246,7 +287,7 @@ def apply_within(session: Session, db: Database, recorded: Recorded, mail: MailH
     if not light:
         try:
             with session.begin_nested():
-                return run_steps(session, db, recorded, mail, policy, cleaned, home)
+                return run_steps(session, db, recorded, mail, policy, cleaned, home, auth)
         except Exception as error:
             forget(session)  # see core.storage.fast.forget
             stop = stop_outcome(error)
@@ -254,7 +295,7 @@ def apply_within(session: Session, db: Database, recorded: Recorded, mail: MailH
         return settle_stopped(session, recorded.id, *stop)
     try:
         with savepoint(session, rolls_back=IngestStop):
-            return run_steps(session, db, recorded, mail, policy, cleaned, home)
+            return run_steps(session, db, recorded, mail, policy, cleaned, home, auth)
     except IngestStop as error:
         stop = stop_outcome(error)
     except Exception as error:
@@ -276,7 +317,7 @@ def stop_outcome(error: Exception) -> Stopped:
     or quarantine for an error; a temporary failure is raised for the sender
     to retry."""
     if isinstance(error, IngestStop):
-        return Stopped(error.outcome, error.reason, error.ticket_id)
+        return Stopped(error.outcome, error.reason, error.ticket_id, error.recheck)
     if isinstance(error, TemporaryFailure):
         raise error
     if is_transient(error):
@@ -292,7 +333,7 @@ def log_stopped(raw_mail_id: int, error: Exception) -> None:
 
 
 def run_steps(session: Session, db: Database, recorded: Recorded, mail: MailHeader, policy: Policy,
-              cleaned: Cleaned | None, home: Home | None) -> IngestResult:
+              cleaned: Cleaned | None, home: Home | None, auth: Verdict | None = None) -> IngestResult:
     """Steps 4 to 7 in the write transaction; `cleaned` is None for a bounce only."""
     settings, now = db.settings, utcnow()
     screen_copies(session, recorded, mail)
@@ -300,6 +341,8 @@ def run_steps(session: Session, db: Database, recorded: Recorded, mail: MailHead
         return settle_bounce(session, recorded.id, mail.report, now)
     auto_reason = screening.auto_reply_reason(mail)
     found = thread(session, settings, mail)
+    school_id = home.school_id if home is not None else None
+    claimed_ticket(session, auth, mail.from_address, school_id, found.ticket)  # raises for a forged school
     if auto_reason and found.ticket is None:
         raise Unthreaded(auto_reason if found.linked is None else f"{auto_reason}; {found.reason}")
     incoming = Incoming(
@@ -307,8 +350,11 @@ def run_steps(session: Session, db: Database, recorded: Recorded, mail: MailHead
         full_text=cleaned.full_text, html=cleaned.html, message_id=mail.message_id,
         in_reply_to=mail.in_reply_to, channel="mail", auto_reply=bool(auto_reason),
         raw_mail_id=recorded.id, attachments=list(cleaned.attachments), cc=mail.cc)
+    # Known senders: registered schools (confirmed contacts and participants plug in here).
+    answerable = trust.may_auto_reply(auth, known_sender=school_id is not None)
     routed = route(session, settings, policy, incoming, ticket=found.ticket, linked=found.linked,
-                   acknowledge_new=not screening.wants_no_auto_reply(mail), home=home, now=now)
+                   acknowledge_new=not screening.wants_no_auto_reply(mail), home=home, now=now,
+                   withhold_ack=None if answerable else trust.withheld_reason(auth))
     return settle(session, recorded.id, routed.outcome, auto_reason or found.reason, routed.ticket, now)
 
 
@@ -359,9 +405,20 @@ def settle_interrupted(session: Session, this: Row, deliveries: list[Row]) -> No
 
 
 def settle_stopped(session: Session, raw_mail_id: int, outcome: Outcome, reason: str,
-                   ticket_id: int | None = None) -> IngestResult:
+                   ticket_id: int | None = None, recheck: bool = False) -> IngestResult:
+    """A stopped message's outcome; `recheck`: the quarantine's re-process
+    takes it again after RECHECK_AFTER (its authentication hit a DNS timeout)."""
     ticket = session.get(Ticket, ticket_id) if ticket_id else None
-    return settle(session, raw_mail_id, outcome, reason, ticket, utcnow())
+    now = utcnow()
+    if recheck:
+        session.execute(update(RawMail).where(RawMail.id == raw_mail_id)
+                        .values(reprocess_requested_at=now + RECHECK_AFTER)
+                        .execution_options(synchronize_session=False))
+    return settle(session, raw_mail_id, outcome, reason, ticket, now)
+
+
+# How long a mail whose authentication met a DNS timeout waits to be checked again.
+RECHECK_AFTER = timedelta(minutes=5)
 
 
 def record_row(connection: Connection, row: dict) -> int:

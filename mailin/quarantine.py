@@ -7,6 +7,7 @@ import logging
 from dataclasses import dataclass
 
 from core.mail.quarantine import reprocess_done, reprocess_requests
+from core.models import utcnow
 from core.storage.db import Database
 from mailin.inbound import AlreadyProcessed, TemporaryFailure
 from mailin.pipeline import reprocess
@@ -23,8 +24,9 @@ class Pass:
 
 def reprocess_requested(db: Database, limit: int = 50) -> Pass:
     """Process the marked messages; a temporary failure leaves the mark for the next pass."""
+    started = utcnow()
     with db.begin() as session:
-        waiting = reprocess_requests(session, limit)
+        waiting = reprocess_requests(session, limit, now=started)
     result = Pass()
     for raw_id in waiting:
         try:
@@ -37,7 +39,7 @@ def reprocess_requested(db: Database, limit: int = 50) -> Pass:
             outcome = f"skipped ({gone})"
         log.info("raw mail %d processed again: %s", raw_id, outcome)
         with db.begin() as session:
-            reprocess_done(session, raw_id)
+            reprocess_done(session, raw_id, asked_by=started)
         if outcome == "quarantined":
             result.still_quarantined += 1
         else:

@@ -23,10 +23,11 @@ from email.errors import HeaderParseError
 from aiosmtpd.smtp import MISSING, SMTP, Envelope, Session
 
 from core.access import redaction
+from core.mail.auth import Client
 from core.storage.db import Database, is_sqlite_url
 from mailin.inbound import TemporaryFailure
 from mailin.pipeline import LocalWriter, Writer, ingest
-from mailin.spam import Client, Refused, check_envelope_sender, judge
+from mailin.spam import Refused, check_envelope_sender, judge
 from mailin.writer import RemoteWriter, run_writer_process
 
 log = logging.getLogger("helpdesk.smtpd")
@@ -66,7 +67,7 @@ class Handler:
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         content = envelope.original_content or b""
-        client = Client(session.peer[0] if isinstance(session.peer, tuple) else None, session.host_name)
+        client = client_of_session(session)
         try:
             result = await asyncio.get_running_loop().run_in_executor(
                 self.pipeline, self.take, content, envelope.mail_from, tuple(envelope.rcpt_tos), client)
@@ -86,10 +87,18 @@ class Handler:
                  f" reason={result.reason!r}" if result.reason else "")
         return f"250 2.0.0 OK {result.ticket_ref or 'accepted'}"
 
-    def take(self, content: bytes, mail_from: str | None, rcpt_tos: tuple[str, ...], client: Client):
+    def take(self, content: bytes, mail_from: str | None, rcpt_tos: tuple[str, ...], client: Client | None):
         """In a pipeline thread: the front door's judgement (mailin.spam), then the pipeline."""
         verdict = judge(self.db, content, mail_from, rcpt_tos, client)
-        return ingest(self.db, content, mail_from, rcpt_tos, "smtp", self.writer, spam=verdict)
+        return ingest(self.db, content, mail_from, rcpt_tos, "smtp", self.writer, spam=verdict, client=client)
+
+
+def client_of_session(session: Session) -> Client | None:
+    """The client's IP and HELO name, which SPF is checked for (None: not a TCP peer)."""
+    peer = session.peer
+    if not isinstance(peer, tuple) or not peer:
+        return None
+    return Client(str(peer[0]), session.host_name or None)
 
 
 class Server(SMTP):

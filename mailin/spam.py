@@ -18,6 +18,7 @@ from email.policy import compat32
 from email.utils import getaddresses
 
 from core.config.settings import Settings
+from core.mail.auth import Client
 from core.mail.senders import rule_for
 from core.storage.db import Database
 
@@ -55,13 +56,6 @@ class SpamVerdict:
         return f"spam: rspamd {self.action}, score {self.score:.2f}"
 
 
-@dataclass(frozen=True)
-class Client:
-    """What the SMTP session knows of the sender, as rspamd takes it."""
-    ip: str | None = None
-    helo: str | None = None
-
-
 def header_from(raw: bytes) -> str | None:
     """The address of the header From, lower case, read from the header only
     (the parser comes later): None when there is none."""
@@ -79,7 +73,7 @@ def check_envelope_sender(db: Database, envelope_from: str | None) -> None:
 
 
 def judge(db: Database, raw: bytes, envelope_from: str | None, recipients: tuple[str, ...],
-          client: Client) -> SpamVerdict | None:
+          client: Client | None) -> SpamVerdict | None:
     """At DATA, before the message is accepted: Refused for a banned header
     From or mail rspamd rejects; otherwise rspamd's verdict (None for an
     allowed sender, without rspamd, or when rspamd did not answer)."""
@@ -97,12 +91,12 @@ def judge(db: Database, raw: bytes, envelope_from: str | None, recipients: tuple
 
 
 def score(settings: Settings, raw: bytes, envelope_from: str | None, recipients: tuple[str, ...],
-          client: Client) -> SpamVerdict | None:
+          client: Client | None) -> SpamVerdict | None:
     """rspamd's verdict on the message; None (logged) when it cannot be had in time."""
     headers = {"Content-Type": "message/rfc822"}
-    if client.ip:
+    if client is not None and client.ip:
         headers["IP"] = client.ip
-    if client.helo:
+    if client is not None and client.helo:
         headers["Helo"] = client.helo
     if envelope_from and envelope_from != "<>":
         headers["From"] = envelope_from

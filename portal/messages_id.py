@@ -449,4 +449,8 @@ MESSAGES = {
     "Notice mail changed": "Surel pemberitahuan diubah",
     "Minutes without a page loaded after which an agent gets no new tickets (0: never)":
         "Menit tanpa membuka halaman sebelum petugas tidak menerima tiket baru (0: tidak pernah)",
+    # Sender authentication on the staff ticket page.
+    "Sender authentication": "Autentikasi pengirim",
+    "the sender's address is not authenticated": "alamat pengirim tidak terautentikasi",
+    "not checked (no SMTP client)": "tidak diperiksa (tanpa klien SMTP)",
 }

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from core.config.settings import Settings, load_settings
 from core.models import Base
 from core.storage.db import Database, make_engine
+from tests.dnsserver import LocalDns, shared_dns
 from tests.mailout.relay import Relay
 
 SERVER_URL = os.environ.get("HELPDESK_DATABASE_URL", "")
@@ -60,6 +61,9 @@ def make_settings(data_dir: Path, database_url: str, **overrides) -> Settings:
         "HELPDESK_ADDRESS": "helpdesk@helpdesk.test",
         "HELPDESK_BASE_URL": "http://helpdesk.test",
         "HELPDESK_BROKER_URL": os.environ.get("HELPDESK_BROKER_URL", ""),
+        # Sender authentication asks a local DNS server, never the real DNS.
+        "HELPDESK_DNS_RESOLVER": shared_dns().address,
+        "HELPDESK_DNS_TIMEOUT": "1",
     }
     return replace(load_settings(environ), **overrides)
 
@@ -97,6 +101,16 @@ def database(tmp_path) -> Database:
     yield db
     db.engine.dispose()
     _drop_database(url)
+
+
+@pytest.fixture
+def dns() -> LocalDns:
+    """The local DNS server every test's settings point at, with no records:
+    the test adds those it needs."""
+    server = shared_dns()
+    server.clear()
+    yield server
+    server.clear()
 
 
 @pytest.fixture

@@ -43,7 +43,7 @@ import verify  # noqa: E402
 PEER_PYTHON = HERE.parent / ".peer-venv" / "bin" / "python"
 PEER_RUNNER = HERE / "peer_django_helpdesk" / "run_peer.py"
 OUT_DIR = HERE.parent / "out"
-TARGETS = {"ours_over_ceiling": 0.5, "ours_over_peer": 4.0, "replies_right_share": 1.0}
+TARGETS = {"ours_over_ceiling": 0.5, "ours_over_peer": 4.0, "replies_right_share": 1.0, "auth_over_noauth": 0.8}
 
 
 def free_port() -> int:
@@ -65,15 +65,23 @@ def wait_for_ready(log: Path, server: subprocess.Popen, seconds: float = 60) -> 
     raise RuntimeError("helpdesk smtpd did not say it listens")
 
 
-def ours(corpus_dir: Path, directory_csv: Path, concurrency: int, manifest: list[dict], processes: int = 2) -> dict:
+def ours(corpus_dir: Path, directory_csv: Path, concurrency: int, manifest: list[dict], processes: int = 2,
+         auth: str = "") -> dict:
     """One round against the product's SMTP server (`helpdesk smtpd`) on a fresh
     SQLite data dir with the corpus's directory imported; threading is read
-    back from `helpdesk export`."""
+    back from `helpdesk export`. `auth`: "" as configured by the caller's
+    environment; "off" without the sender authentication checks (noauth/);
+    "host:port" with them, asking that DNS server."""
     with tempfile.TemporaryDirectory(prefix="ours-") as data:
         env = {**os.environ, "HELPDESK_DATA_DIR": data,
                "HELPDESK_DATABASE_URL": f"sqlite:///{data}/helpdesk.db", "HELPDESK_ADDRESS": "helpdesk@localhost"}
         for key in ("HELPDESK_SECRET_KEY", "HELPDESK_BROKER_URL", "HELPDESK_SMTP_RELAY"):
             env.pop(key, None)
+        if auth == "off":
+            env["HELPDESK_BENCH_NO_AUTH"] = "1"
+            env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(HERE / "noauth"), env.get("PYTHONPATH")]))
+        elif auth:
+            env["HELPDESK_DNS_RESOLVER"] = auth
 
         def helpdesk(*args: str, **kwargs) -> subprocess.CompletedProcess:
             return subprocess.run([sys.executable, "-c", "from cli import main; main()", *args], cwd=ROOT,
@@ -132,16 +140,22 @@ def measure_rounds(corpus_dir: Path, workdir: Path, manifest: list[dict],
     """
     files = sorted(corpus_dir.glob("*.eml"))
     rounds: dict[str, list[dict]] = {"ceiling": [], "ours": [], "peer": []}
+    names = ["ceiling", "ours"]
+    if args.auth_compare:
+        dns = auth_dns(manifest)
+        rounds["ours_noauth"] = []
+        names.append("ours_noauth")
     peer_seconds = 0.0
     for number in range(1, args.rounds + 1):
-        for name in ("ceiling", "ours") if number % 2 else ("ours", "ceiling"):
+        for name in names if number % 2 else names[::-1]:
             settle()
             if name == "ceiling":
                 rounds["ceiling"].append(
                     ceiling.measure(files, args.concurrency, workdir / f"ceiling-{number}"))
             else:
-                rounds["ours"].append(ours(corpus_dir, corpus_dir / "directory.csv",
-                                           args.concurrency, manifest, args.processes))
+                auth = ("off" if name == "ours_noauth" else dns.address) if args.auth_compare else ""
+                rounds[name].append(ours(corpus_dir, corpus_dir / "directory.csv",
+                                         args.concurrency, manifest, args.processes, auth))
         done = len(rounds["peer"])
         if (not args.skip_peer and done < args.peer_rounds
                 and (done == 0 or peer_seconds * (done + 1) / done <= args.peer_budget)):
@@ -151,6 +165,22 @@ def measure_rounds(corpus_dir: Path, workdir: Path, manifest: list[dict],
             rounds["peer"].append(run_peer_round(corpus_dir, workdir / f"peer-{number}", manifest))
             peer_seconds += time.monotonic() - started
     return rounds
+
+
+def auth_dns(manifest: list[dict]):
+    """A local DNS server (dnslib) publishing, for every sender domain of the
+    corpus, an SPF record the loopback client passes and a DMARC record:
+    each mail then costs its checks their full lookups (SPF, HELO, DMARC),
+    answered from this process's cache of one server."""
+    sys.path.insert(0, str(ROOT))
+    from tests.dnsserver import LocalDns
+
+    dns = LocalDns().start()
+    for domain in sorted({row["sender"].rpartition("@")[2].lower() for row in manifest}):
+        dns.txt(domain, "v=spf1 ip4:127.0.0.0/8 -all")
+        dns.txt(f"_dmarc.{domain}", "v=DMARC1; p=quarantine")
+    dns.txt("localhost", "v=spf1 ip4:127.0.0.0/8 -all")
+    return dns
 
 
 def median(results: list[dict], key: str) -> float | None:
@@ -178,7 +208,9 @@ def paired_ratio(tops: list[dict], bottoms: list[dict]) -> float | None:
 def ratios(rounds: dict[str, list[dict]], summary: dict[str, dict]) -> dict:
     if not rounds["ours"]:
         return {}
-    return {"ours_over_ceiling": paired_ratio(rounds["ours"], rounds["ceiling"]),
+    extra = {"auth_over_noauth": paired_ratio(rounds["ours"], rounds["ours_noauth"])} \
+        if rounds.get("ours_noauth") else {}
+    return {**extra, "ours_over_ceiling": paired_ratio(rounds["ours"], rounds["ceiling"]),
             "ours_over_peer": paired_ratio(rounds["ours"], rounds["peer"]),
             "replies_right_share": summary["ours"]["replies_right_share"]}
 
@@ -207,6 +239,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--peer-budget", type=float, default=900.0,
                         help="seconds the peer may take in all; fewer rounds past it")
     parser.add_argument("--skip-peer", action="store_true")
+    parser.add_argument("--auth-compare", action="store_true",
+                        help="ours with the sender authentication checks against a local DNS server, "
+                             "and ours_noauth without them, every round")
     parser.add_argument("--processes", type=int, default=2,
                         help="ours runs as `helpdesk smtpd --processes N`")
     args = parser.parse_args(argv)

@@ -56,6 +56,16 @@ class Settings:
     rspamd_url: str = ""
     # Seconds the SMTP server waits for rspamd before taking the mail unscored.
     rspamd_timeout: float = 10.0
+    # host:port of the DNS server the SPF, DKIM and DMARC lookups ask; empty:
+    # the system resolver (tests point it at a local server of their own).
+    dns_resolver: str = ""
+    # Seconds one of those lookups may take before the check is a temporary
+    # error (the mail is kept and checked again later).
+    dns_timeout: float = 5.0
+    # The authserv-id of our own front MTA: its Authentication-Results header
+    # is believed for mail that reaches us without a client IP of its own
+    # (IMAP, `helpdesk ingest`) or through that MTA. Empty: believe none.
+    front_mta: str = ""
 
     @property
     def domain(self) -> str:
@@ -112,4 +122,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         dkim_selector=get("DKIM_SELECTOR"),
         rspamd_url=get("RSPAMD_URL").rstrip("/"),
         rspamd_timeout=float(get("RSPAMD_TIMEOUT", "10")),
+        dns_resolver=get("DNS_RESOLVER"),
+        dns_timeout=float(get("DNS_TIMEOUT", "5")),
+        front_mta=get("FRONT_MTA").lower(),
     )

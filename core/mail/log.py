@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+import json
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.mail.auth import verdict_from_json
 from core.models import RawMail, Ticket
 
 
@@ -31,4 +33,17 @@ def log_row(raw: RawMail, ticket_ref: str | None) -> dict:
         "outcome": raw.outcome.value if raw.outcome is not None else None,
         "ticket_ref": ticket_ref,
         "reason": raw.reason,
+        "auth": auth_dict(raw.auth),
     }
+
+
+def auth_dict(auth_json: str | None) -> dict | None:
+    """A raw mail's authentication verdict as the log and the export show it:
+    `spf`, `dkim` and `dmarc` results first, then the details; None for mail
+    received before the checks existed."""
+    verdict = verdict_from_json(auth_json)
+    if verdict is None:
+        return None
+    details = json.loads(verdict.as_json())
+    return {"spf": verdict.spf, "dkim": verdict.dkim, "dmarc": verdict.dmarc,
+            **{key: value for key, value in details.items() if key not in ("spf", "dkim", "dmarc")}}

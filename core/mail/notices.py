@@ -87,7 +87,8 @@ def over_limit(session: Session, policy: Policy, address: str, now: datetime) ->
 def notify(session: Session, settings: Settings, policy: Policy, ticket: Ticket | None, *, template: str,
            to: str, context: dict, language: str | None = None, automatic: bool = True,
            trigger: Message | None = None, to_staff: bool = False, now: datetime | None = None,
-           thread: tuple[str | None, str | None] | None = None, cc: tuple[str, ...] = ()) -> Outbox:
+           thread: tuple[str | None, str | None] | None = None, cc: tuple[str, ...] = (),
+           withheld: str | None = None) -> Outbox:
     """Queue one mail, or record it as suppressed with the reason.
 
     `to_staff`: the recipient is one of our offices or its staff. The loop
@@ -95,12 +96,15 @@ def notify(session: Session, settings: Settings, policy: Policy, ticket: Ticket 
     loops with outside autoresponders: an agent with forty tickets breaching
     at once must hear of all forty. `thread`: (In-Reply-To, References) when
     the caller knows them without asking the database. `cc`: copied on
-    the same mail (a ticket's participants on a staff reply)."""
+    the same mail (a ticket's participants on a staff reply). `withheld`: a
+    reason the mail must not go (core.mail.trust: an unauthenticated sender)."""
     now = now or utcnow()
     if thread is None:
         thread = thread_of(session, ticket) if ticket is not None else (None, None)
     in_reply_to, references = thread
-    if automatic:
+    if withheld:
+        reason = withheld
+    elif automatic:
         reason = loop_risk(settings, to, trigger) or (None if to_staff else over_limit(session, policy, to, now))
     else:  # a person wrote it; only mail to ourselves would loop
         reason = "our own address" if to.lower() in settings.own_addresses else None
@@ -127,7 +131,7 @@ def _customer(ticket: Ticket) -> dict:
 
 
 def ack(session: Session, settings: Settings, policy: Policy, ticket: Ticket, message: Message | None = None,
-        *, now: datetime | None = None) -> Outbox:
+        *, now: datetime | None = None, withheld: str | None = None) -> Outbox:
     """The acknowledgement of a new ticket: its reference and the private link,
     and which attachments were not kept and why, so the customer can send them
     again in a form that passes instead of waiting for an answer that needs them."""
@@ -135,7 +139,8 @@ def ack(session: Session, settings: Settings, policy: Policy, ticket: Ticket, me
     # A new ticket's only message is the one acknowledged: its thread is that message.
     thread = (message.message_id, message.message_id) if message is not None else None
     return notify(session, settings, policy, ticket, template="ack", to=ticket.requester_email,
-                  context={**_customer(ticket), "refused": refused}, trigger=message, now=now, thread=thread)
+                  context={**_customer(ticket), "refused": refused}, trigger=message, now=now, thread=thread,
+                  withheld=withheld)
 
 
 def staff_reply(session: Session, settings: Settings, policy: Policy, ticket: Ticket, message: Message, *,

@@ -58,15 +58,19 @@ def request_reprocess(session: Session, actor: User, raw_id: int, *, now: dateti
     session.flush()
 
 
-def reprocess_requests(session: Session, limit: int = 50) -> list[int]:
-    """The raw mails waiting to be processed again, oldest request first."""
-    return list(session.scalars(select(RawMail.id).where(RawMail.reprocess_requested_at.is_not(None))
+def reprocess_requests(session: Session, limit: int = 50, *, now: datetime | None = None) -> list[int]:
+    """The raw mails due to be processed again, oldest request first (a
+    mail whose authentication met a DNS timeout is due a few minutes on)."""
+    return list(session.scalars(select(RawMail.id).where(RawMail.reprocess_requested_at <= (now or utcnow()))
                                 .order_by(RawMail.reprocess_requested_at, RawMail.id).limit(limit)))
 
 
-def reprocess_done(session: Session, raw_id: int) -> None:
+def reprocess_done(session: Session, raw_id: int, *, asked_by: datetime | None = None) -> None:
+    """Clear the request, unless processing asked again for a time after
+    `asked_by` (a DNS timeout: checked again later)."""
     raw = session.get(RawMail, raw_id)
-    if raw is not None:
+    if raw is not None and (asked_by is None or raw.reprocess_requested_at is None
+                            or raw.reprocess_requested_at <= asked_by):
         raw.reprocess_requested_at = None
     session.flush()
 

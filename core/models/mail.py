@@ -50,6 +50,9 @@ class RawMail(Base):
     # score; empty when no rspamd was asked (or it did not answer in time).
     spam_action: Mapped[Optional[str]] = mapped_column(String(16))
     spam_score: Mapped[Optional[float]] = mapped_column(Float)
+    # The sender authentication verdict (core.mail.auth.Verdict) as JSON:
+    # SPF, DKIM, DMARC, and the client IP and HELO they were checked for.
+    auth: Mapped[Optional[str]] = mapped_column(Text)
 
 
 class OutboxStatus(StrEnum):

@@ -4,16 +4,18 @@ from __future__ import annotations
 from typing import Iterator
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, object_session, selectinload
 
-from core.models import Message, Ticket
+from core.mail.log import auth_dict
+from core.models import Message, RawMail, Ticket
 
 
 def _iso(value) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def message_dict(message: Message) -> dict:
+def message_dict(message: Message, auth: dict | None = None) -> dict:
+    """One message; `auth`: its raw mail's authentication verdict (inbound mail)."""
     return {
         "direction": message.direction.value,
         "from": message.from_address or (message.author.email if message.author else None),
@@ -28,10 +30,24 @@ def message_dict(message: Message) -> dict:
             for a in message.attachments if a.refused_reason is None],
         "refused": [{"filename": a.filename, "reason": a.refused_reason}
                     for a in message.attachments if a.refused_reason is not None],
+        "auth": auth,
     }
 
 
-def ticket_dict(ticket: Ticket) -> dict:
+def auth_of_messages(session: Session, messages) -> dict[int, dict | None]:
+    """The authentication verdict of each message's raw mail, by raw mail id, in one query."""
+    ids = sorted({m.raw_mail_id for m in messages if m.raw_mail_id is not None})
+    if not ids:
+        return {}
+    return {raw_id: auth_dict(auth) for raw_id, auth in session.execute(
+        select(RawMail.id, RawMail.auth).where(RawMail.id.in_(ids)))}
+
+
+def ticket_dict(ticket: Ticket, auth: dict[int, dict | None] | None = None) -> dict:
+    """One ticket; `auth` as auth_of_messages gives it (read here if not given)."""
+    if auth is None:
+        session = object_session(ticket)
+        auth = auth_of_messages(session, ticket.messages) if session is not None else {}
     return {
         "ref": ticket.ref,
         "status": ticket.status.value,
@@ -44,7 +60,7 @@ def ticket_dict(ticket: Ticket) -> dict:
         "subject": ticket.subject,
         "created_at": _iso(ticket.created_at),
         "closed_at": _iso(ticket.closed_at),
-        "messages": [message_dict(m) for m in ticket.messages],
+        "messages": [message_dict(m, auth.get(m.raw_mail_id)) for m in ticket.messages],
         "events": [{"at": _iso(e.at), "actor": e.actor, "kind": e.kind, "from": e.from_value,
                     "to": e.to_value} for e in ticket.events],
     }
@@ -62,7 +78,8 @@ def export_tickets(session: Session, batch: int = 500) -> Iterator[dict]:
             )).all()
         if not tickets:
             return
+        auth = auth_of_messages(session, [m for ticket in tickets for m in ticket.messages])
         for ticket in tickets:
-            yield ticket_dict(ticket)
+            yield ticket_dict(ticket, auth)
         last_id = tickets[-1].id
         session.expunge_all()

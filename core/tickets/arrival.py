@@ -31,13 +31,14 @@ class Routed:
 
 def route(session: Session, settings: Settings, policy: Policy, incoming: Incoming, *, ticket: Ticket | None = None,
           linked: Ticket | None = None, acknowledge_new: bool = True, home: Home | None = None,
-          now: datetime | None = None) -> Routed:
+          now: datetime | None = None, withhold_ack: str | None = None) -> Routed:
     """Put the message on `ticket`, or open a new ticket (linked to `linked`,
     the ticket a stranger's mail referred to) where the sender's `home` says
     (read here if not given: see core.tickets.intake.find_home). A new ticket opened
     by a person is acknowledged, and the addresses in the Cc of its mail
     become its participants; automatic replies never are, and never
-    reopen anything.
+    reopen anything. `withhold_ack`: why the sender may get no automatic
+    mail (core.mail.trust): the acknowledgement is recorded as suppressed.
     """
     now = now or utcnow()
     if ticket is not None:
@@ -60,7 +61,7 @@ def route(session: Session, settings: Settings, policy: Policy, incoming: Incomi
         link(session, landed, linked, audit.SYSTEM, now=now)
     if opened and acknowledge_new and not incoming.auto_reply:
         # Through notices, so the loop guard and the per-address rate limit apply.
-        notices.ack(session, settings, policy, landed, message, now=now)
+        notices.ack(session, settings, policy, landed, message, now=now, withheld=withhold_ack)
     if incoming.auto_reply:
         outcome = Outcome.auto_reply
     else:

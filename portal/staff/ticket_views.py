@@ -9,6 +9,7 @@ from flask_login import current_user
 from core.config.policy import load_policy, read_policy
 from core.mail import staff_notices
 from core.models import Status
+from core.queries.export import auth_of_messages
 from core.queries.queues import Choice
 from core.storage.files import Store
 from core.tickets import actions, links, participants, requester, triage
@@ -90,6 +91,7 @@ def ticket(ref: str):
         acting = actions.can_act(user, found)
         return render_template(
             "staff/ticket.html", ticket=found, user=user, acting=acting,
+            auth=auth_of_messages(session, found.messages),
             linked=links.linked(session, user, found), participants=participants.listed(session, found.id),
             canned=_canned(session, user) if acting else [],
             assignable=_assignable(session, found) if acting else [],
