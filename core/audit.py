@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
+from core.hooks import events as webhook_events
 from core.models import Event, Ticket, User, utcnow
 from core.storage.fast import write_plain
 
@@ -29,10 +30,12 @@ def record(session: Session, ticket: Ticket | None, kind: str, actor: User | str
            at: datetime | None = None) -> None:
     """Write the event at once, by a plain INSERT: events are only ever added,
     and the unit of work would cost more than the row. The ticket must have
-    its id already (be flushed)."""
+    its id already (be flushed). A ticket event that webhooks want queues
+    their deliveries in the same transaction (core.hooks.events)."""
+    at = at or utcnow()
     write_plain(session.connection(), INSERT_EVENT, {
         "ticket_id": ticket.id if ticket is not None else None,
-        "at": at or utcnow(),
+        "at": at,
         "actor": actor_name(actor),
         "actor_id": actor.id if isinstance(actor, User) else None,
         "kind": kind,
@@ -40,3 +43,5 @@ def record(session: Session, ticket: Ticket | None, kind: str, actor: User | str
         "to_value": None if to_value is None else str(to_value)[:255],
         "detail": detail,
     })
+    if kind in webhook_events.EVENT_OF_KIND:
+        webhook_events.on_audit(session, ticket, kind, actor_name(actor), from_value, to_value, at)

@@ -66,6 +66,18 @@ class Settings:
     # is believed for mail that reaches us without a client IP of its own
     # (IMAP, `helpdesk ingest`) or through that MTA. Empty: believe none.
     front_mta: str = ""
+    # Webhooks and chat notices must use https; http is accepted only for a
+    # loopback host, or anywhere when this is set (tests, a private network).
+    webhook_allow_http: bool = False
+    # WhatsApp Business Cloud API: the access token and the sending number's
+    # id (both unset: no WhatsApp messages), the API's base URL with its
+    # version (tests point it at a local server), and the names of the
+    # message templates approved for the acknowledgement and a staff reply.
+    whatsapp_token: str = ""
+    whatsapp_phone_id: str = ""
+    whatsapp_api_url: str = "https://graph.facebook.com/v21.0"
+    whatsapp_template_ack: str = "helpdesk_ack"
+    whatsapp_template_reply: str = "helpdesk_staff_replied"
 
     @property
     def domain(self) -> str:
@@ -74,6 +86,10 @@ class Settings:
     @property
     def own_addresses(self) -> frozenset[str]:
         return frozenset(a.lower() for a in (self.address, *self.aliases))
+
+    @property
+    def whatsapp_on(self) -> bool:
+        return bool(self.whatsapp_token and self.whatsapp_phone_id)
 
     @property
     def embedded_broker(self) -> bool:
@@ -125,4 +141,10 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         dns_resolver=get("DNS_RESOLVER"),
         dns_timeout=float(get("DNS_TIMEOUT", "5")),
         front_mta=get("FRONT_MTA").lower(),
+        webhook_allow_http=get("WEBHOOK_ALLOW_HTTP", "0").lower() in ("1", "true", "yes"),
+        whatsapp_token=get("WHATSAPP_TOKEN"),
+        whatsapp_phone_id=get("WHATSAPP_PHONE_ID"),
+        whatsapp_api_url=get("WHATSAPP_API_URL", "https://graph.facebook.com/v21.0").rstrip("/"),
+        whatsapp_template_ack=get("WHATSAPP_TEMPLATE_ACK", "helpdesk_ack"),
+        whatsapp_template_reply=get("WHATSAPP_TEMPLATE_REPLY", "helpdesk_staff_replied"),
     )

@@ -32,6 +32,7 @@ SAMPLE_CONTEXT = {
     "reason": "alasan", "priority": "high", "due": "2025-01-01 09:00", "clock": "first response", "text": "teks",
     "note": "catatan", "excerpt": "kutipan", "days": 7, "assigned_by": "Supervisor", "reopened": True,
     "refused": [["arsip.zip", "the archive holds a program: setup.exe"]], "message_id": None,
+    "url": "https://hooks.example/helpdesk", "since": "2025-01-01 09:00 UTC",
 }
 
 

@@ -1,6 +1,7 @@
 """The domain's tables. Import from here: `from core.models import Ticket`."""
 from core.models.base import Base, utcnow
 from core.models.directory import Office, PasswordReset, Role, User
+from core.models.hooks import Channel, HookDelivery, Webhook
 from core.models.mail import (
     ImapCursor, Outbox, OutboxStatus, Outcome, RateEvent, RawMail, SenderRule, SenderRuleKind, Setting, UsedStamp,
 )
@@ -12,8 +13,9 @@ from core.models.triage import TriageRule
 from core.models import fulltext  # noqa: E402,F401  (search indexes and tables join the schema)
 
 __all__ = [
-    "Attachment", "Base", "CannedResponse", "Category", "Direction", "Event", "ImapCursor", "Message",
+    "Attachment", "Base", "CannedResponse", "Category", "Channel", "Direction", "Event", "HookDelivery", "ImapCursor",
+    "Message",
     "Office", "Outbox", "OutboxStatus", "Outcome", "Participant", "PasswordReset", "Priority", "RateEvent",
     "RawMail", "Role", "SenderRule", "SenderRuleKind", "Setting", "StaffNotice", "Status", "Ticket", "TicketLink",
-    "TriageRule", "UsedStamp", "User", "utcnow",
+    "TriageRule", "UsedStamp", "User", "Webhook", "utcnow",
 ]

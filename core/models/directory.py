@@ -44,6 +44,10 @@ class Office(Base):
     language: Mapped[Optional[str]] = mapped_column(String(8))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Incoming-webhook URLs of the office's Slack and Microsoft Teams channels:
+    # told of a ticket no agent could take and of SLA breaches (core.hooks.chat).
+    slack_url: Mapped[Optional[str]] = mapped_column(String(2000))
+    teams_url: Mapped[Optional[str]] = mapped_column(String(2000))
 
     parent: Mapped[Optional["Office"]] = relationship(remote_side=[id], lazy="joined", join_depth=1)
 

@@ -80,6 +80,10 @@ class Ticket(Base):
     requester_name: Mapped[Optional[str]] = mapped_column(String(200))
     school_id: Mapped[Optional[int]] = mapped_column(ForeignKey("office.id"), index=True)
     language: Mapped[Optional[str]] = mapped_column(String(8))
+    # A phone number the customer gave on the web form (E.164 digits, no "+"),
+    # and whether they agreed to WhatsApp messages about the ticket there.
+    requester_phone: Mapped[Optional[str]] = mapped_column(String(20))
+    whatsapp_consent: Mapped[bool] = mapped_column(Boolean, default=False)
     # The customer's private link. The token is an HMAC of the ticket id and
     # this random nonce under the secret key (so every mail can carry the same
     # link without the token being stored); its SHA-256 finds the ticket.

@@ -12,6 +12,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from core import audit
+from core.hooks import events as webhook_events
 from core.config.policy import Policy
 from core.config.settings import Settings
 from core.mail import notices
@@ -48,6 +49,7 @@ def route(session: Session, settings: Settings, policy: Policy, incoming: Incomi
         if not opened and not incoming.auto_reply:
             notices.customer_replied(session, settings, policy, landed, message,
                                      reopened=landed.status is not was, now=now)
+            webhook_events.on_audit(session, landed, "customer_reply", audit.CUSTOMER, None, "customer", now)
     else:
         if incoming.auto_reply:
             raise ValueError("an automatic reply must not open a ticket")
