@@ -36,6 +36,8 @@ def make_app(settings: Settings) -> Celery:
             "deliver-outbox": {"task": "tasks.outbox.deliver_outbox", "schedule": DELIVER_EVERY_SECONDS,
                                # a pass not picked up before the next one is pointless
                                "options": {"expires": DELIVER_EVERY_SECONDS * 3}},
+            "deliver-hooks": {"task": "tasks.outbox.deliver_hooks", "schedule": DELIVER_EVERY_SECONDS,
+                              "options": {"expires": DELIVER_EVERY_SECONDS * 3}},
             "sweep": {"task": "tasks.sweep.sweep", "schedule": SWEEP_EVERY_SECONDS,
                       "options": {"expires": SWEEP_EVERY_SECONDS * 2}},
             "reprocess-quarantined": {"task": "tasks.mail.reprocess_quarantined", "schedule": REPROCESS_EVERY_SECONDS,

@@ -10,13 +10,17 @@ import click
 
 @click.command("deliver")
 def deliver() -> None:
-    """Deliver due outbox rows once."""
+    """Deliver due outbox rows once, then the due webhook and chat deliveries."""
     from core.config.settings import load_settings
     from core.storage.db import Database
     from mailout.deliver import deliver_due
+    from mailout.hooks import deliver_hooks_due
 
-    report = deliver_due(Database(load_settings()))
+    db = Database(load_settings())
+    report = deliver_due(db)
     click.echo(f"sent {report.sent}, retrying {report.retrying}, failed {report.failed}")
+    hooks = deliver_hooks_due(db)
+    click.echo(f"webhooks and chat: sent {hooks.sent}, retrying {hooks.retrying}, failed {hooks.failed}")
 
 
 @click.command("dkim-keygen")

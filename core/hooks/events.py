@@ -44,6 +44,14 @@ def on_audit(session: Session, ticket: Ticket | None, kind: str, actor: str, fro
                       ticket_id=ticket.id, webhook_id=webhook_id, now=at)
 
 
+def on_audit_ids(session: Session, kind: str, changes: list[tuple[int, object]], actor: str, at: datetime) -> None:
+    """on_audit for events written in bulk: (ticket id, new value) pairs."""
+    if EVENT_OF_KIND.get(kind) is None or not changes or not queue.any_enabled(session):
+        return
+    for ticket_id, to_value in changes:
+        on_audit(session, session.get(Ticket, ticket_id), kind, actor, None, to_value, at)
+
+
 def payload(ticket: Ticket, event: str, actor: str, from_value: object, to_value: object, at: datetime) -> dict:
     """What a receiver gets: the event, the change, and the ticket as it is now."""
     return {

@@ -21,6 +21,7 @@ from core import audit
 from core.access import ratelimit
 from core.config.policy import Policy
 from core.config.settings import Settings
+from core.hooks import chat
 from core.mail import outbox
 from core.models import Direction, Message, Office, Outbox, OutboxStatus, Participant, Ticket, User, utcnow
 
@@ -138,9 +139,12 @@ def ack(session: Session, settings: Settings, policy: Policy, ticket: Ticket, me
     refused = [[a.filename, a.refused_reason] for a in (message.attachments if message else ()) if a.refused_reason]
     # A new ticket's only message is the one acknowledged: its thread is that message.
     thread = (message.message_id, message.message_id) if message is not None else None
-    return notify(session, settings, policy, ticket, template="ack", to=ticket.requester_email,
-                  context={**_customer(ticket), "refused": refused}, trigger=message, now=now, thread=thread,
-                  withheld=withheld)
+    row = notify(session, settings, policy, ticket, template="ack", to=ticket.requester_email,
+                 context={**_customer(ticket), "refused": refused}, trigger=message, now=now, thread=thread,
+                 withheld=withheld)
+    if ticket.whatsapp_consent and not withheld:  # held back as mail (spam): not sent by WhatsApp either
+        chat.whatsapp(session, settings, ticket, chat.ACK, now=now)
+    return row
 
 
 def staff_reply(session: Session, settings: Settings, policy: Policy, ticket: Ticket, message: Message, *,
@@ -158,6 +162,8 @@ def staff_reply(session: Session, settings: Settings, policy: Policy, ticket: Ti
                      "office": ticket.office.name if ticket.office else None,
                      "attachments": [a.id for a in message.attachments if a.refused_reason is None]})
     message.message_id = row.message_id
+    if ticket.whatsapp_consent:
+        chat.whatsapp(session, settings, ticket, chat.STAFF_REPLIED, now=now)
     return row
 
 

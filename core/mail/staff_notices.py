@@ -17,6 +17,7 @@ from core import audit
 from core.access.visibility import visible_tickets
 from core.config.policy import Policy
 from core.config.settings import Settings
+from core.hooks import chat
 from core.mail import notices
 from core.models import Office, Outbox, Role, StaffNotice, Ticket, User, utcnow
 from core.storage.fast import insert_now, new
@@ -56,7 +57,8 @@ def arrived(session: Session, settings: Settings, policy: Policy, ticket: Ticket
     return unstaffed(session, settings, policy, ticket, now=now, thread=thread)
 
 
-_OFFICE = select(Office.name, Office.email, Office.language).where(Office.id == bindparam("office_id"))
+_OFFICE = select(Office.name, Office.email, Office.language, Office.slack_url, Office.teams_url).where(
+    Office.id == bindparam("office_id"))
 _SUPERVISORS = select(User).where(User.office_id == bindparam("office_id"), User.active.is_(True),
                                   User.role == Role.supervisor).order_by(User.id)
 
@@ -68,9 +70,11 @@ def supervisors(session: Session, office_id: int) -> list[User]:
 def unstaffed(session: Session, settings: Settings, policy: Policy, ticket: Ticket, *,
               now: datetime | None = None, thread: tuple[str | None, str | None] | None = None) -> list[Outbox]:
     """No available agent could take the ticket: tell the office's supervisors,
-    or, with none, its shared mailbox."""
+    or, with none, its shared mailbox; and its Slack and Teams channels."""
     now = now or utcnow()
     office = session.execute(_OFFICE, {"office_id": ticket.office_id}).one()
+    chat.office_notice(session, settings, ticket, office, chat.UNSTAFFED,
+                       language=office.language or policy.default_language, now=now)
     context = {"ref": ticket.ref, "subject": ticket.subject, "requester": ticket.requester_email,
                "office": office.name}
     people = supervisors(session, ticket.office_id)
@@ -93,8 +97,12 @@ def unstaffed(session: Session, settings: Settings, policy: Policy, ticket: Tick
 def breached(session: Session, settings: Settings, policy: Policy, ticket: Ticket, clock: str, due: datetime, *,
              told: set[str], now: datetime | None = None) -> list[Outbox]:
     """The holding office's supervisors hear of a breach, besides whoever
-    works the ticket (`told`: the addresses notices.sla_breached mailed)."""
+    works the ticket (`told`: the addresses notices.sla_breached mailed);
+    so do its Slack and Teams channels."""
     now = now or utcnow()
+    office = ticket.office
+    chat.office_notice(session, settings, ticket, office, chat.SLA_BREACHED, clock=clock,
+                       language=office.language or policy.default_language, now=now)
     rows = []
     for person in supervisors(session, ticket.office_id):
         _keep(session, person, ticket, BREACH, now)

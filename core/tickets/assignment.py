@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session, lazyload
 from sqlalchemy.orm.util import identity_key
 
 from core import audit
+from core.hooks import events as webhook_events
 from core.config.policy import Policy
 from core.models import Role, Status, Ticket, User, utcnow
 from core.storage.fast import select_plain, set_loaded
@@ -159,11 +160,13 @@ def _stamp(session: Session, conn: Connection, user_ids: list[int], now: datetim
             set_loaded(user, last_assigned_at=now)
 
 
-def _record_automatic(conn: Connection, given: list[tuple[int, str]], now: datetime) -> None:
-    """One audit event per (ticket id, assignee email), in one statement."""
+def _record_automatic(session: Session, conn: Connection, given: list[tuple[int, str]], now: datetime) -> None:
+    """One audit event per (ticket id, assignee email), in one statement; and
+    the webhook deliveries they cause, as audit.record would queue them."""
     conn.execute(audit.INSERT_EVENT, [
         {"ticket_id": ticket_id, "at": now, "actor": audit.SYSTEM, "actor_id": None, "kind": "assign",
          "from_value": None, "to_value": email, "detail": "automatic"} for ticket_id, email in given])
+    webhook_events.on_audit_ids(session, "assign", given, audit.SYSTEM, now)
 
 
 def _mirror(session: Session, ticket_id: int, to: User | None, now: datetime | None) -> None:
@@ -188,7 +191,7 @@ def assign_id(session: Session, ticket_id: int, office_id: int, policy: Policy, 
     for agent in candidates(conn, office_id, policy, now)[:1]:
         if _claim_ids(conn, [ticket_id], agent.id, now):
             _stamp(session, conn, [agent.id], now)
-            _record_automatic(conn, [(ticket_id, agent.email)], now)
+            _record_automatic(session, conn, [(ticket_id, agent.email)], now)
             return agent
     return None
 
@@ -339,7 +342,7 @@ def fill_office(session: Session, office_id: int, policy: Policy, now: datetime,
         given += [(ticket_id, agent.email) for ticket_id in _claim_ids(conn, ticket_ids, agent.id, now)]
     if given:
         _stamp(session, conn, [agent.id for agent in plan], now)
-        _record_automatic(conn, sorted(given), now)
+        _record_automatic(session, conn, sorted(given), now)
         _forget_loaded(session, [ticket_id for ticket_id, _ in given])
     return len(given)
 

@@ -1,0 +1,121 @@
+"""Chat notices, delivered like webhooks (core.hooks.queue, mailout.hooks).
+
+- Slack and Microsoft Teams incoming webhooks, per office: a ticket that
+  arrived where no agent is available, and an SLA breach.
+- WhatsApp, through the WhatsApp Business Cloud API, to a customer who gave a
+  phone number on the web form and agreed: the acknowledgement and "staff
+  replied", as approved template messages whose parameters are the ticket's
+  reference and private link. The link is filled in when the message leaves
+  (mailout.hooks), like a mail's, so it is never stored in a queued body.
+
+Each body is in the provider's documented format: Slack's {"text"} with a
+section block; Teams' MessageCard; WhatsApp's template message.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from core.config.settings import Settings
+from core.hooks import queue
+from core.models import Channel, Office, Ticket
+
+UNSTAFFED, SLA_BREACHED = "unstaffed", "sla_breached"
+# The placeholder for the private link in a queued WhatsApp body.
+LINK = "{{link}}"
+
+_WORDS = {
+    "en": {UNSTAFFED: "Ticket {ref} arrived at {office} and no agent is available to take it: {subject}",
+           SLA_BREACHED: "Ticket {ref} at {office} is past its {clock} time: {subject}",
+           "open": "Open the ticket"},
+    "id": {UNSTAFFED: "Tiket {ref} tiba di {office} dan tidak ada petugas yang tersedia: {subject}",
+           SLA_BREACHED: "Tiket {ref} di {office} melewati batas waktu {clock}: {subject}",
+           "open": "Buka tiket"},
+}
+
+
+def office_notice(session: Session, settings: Settings, ticket: Ticket, office: Office, event: str, *,
+                  language: str, clock: str = "", now: datetime | None = None) -> list[str]:
+    """Queue the office's Slack and Teams notices of `event`; their delivery ids."""
+    if not (office.slack_url or office.teams_url):
+        return []
+    words = _WORDS.get(language, _WORDS["en"])
+    text = words[event].format(ref=ticket.ref, office=office.name, subject=ticket.subject or "", clock=clock)
+    link = f"{settings.base_url}/staff/tickets/{ticket.ref}"
+    queued = []
+    if office.slack_url:
+        queued.append(queue.enqueue(session, channel=Channel.slack, endpoint=office.slack_url, event=event,
+                                    body=slack_body(text, link, words["open"]), ticket_id=ticket.id, now=now))
+    if office.teams_url:
+        queued.append(queue.enqueue(session, channel=Channel.teams, endpoint=office.teams_url, event=event,
+                                    body=teams_body(text, link, words["open"]), ticket_id=ticket.id, now=now))
+    return queued
+
+
+def _slack_escape(text: str) -> str:
+    # Slack's mrkdwn reserves these three (api.slack.com, "Formatting text").
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def slack_body(text: str, link: str, open_label: str) -> dict:
+    """An incoming-webhook message: `text` (the notification's fallback) and a
+    section block with the link."""
+    shown = _slack_escape(text)
+    return {"text": shown, "blocks": [{"type": "section", "text": {
+        "type": "mrkdwn", "text": f"{shown}\n<{link}|{_slack_escape(open_label)}>"}}]}
+
+
+def teams_body(text: str, link: str, open_label: str) -> dict:
+    """A legacy actionable MessageCard, which Teams' incoming webhooks take."""
+    return {"@type": "MessageCard", "@context": "https://schema.org/extensions", "summary": text[:200],
+            "themeColor": "C4314B", "text": text,
+            "potentialAction": [{"@type": "OpenUri", "name": open_label,
+                                 "targets": [{"os": "default", "uri": link}]}]}
+
+
+ACK, STAFF_REPLIED = "ack", "staff_replied"
+
+
+def wants_whatsapp(settings: Settings, ticket: Ticket) -> bool:
+    return bool(settings.whatsapp_on and ticket.whatsapp_consent and ticket.requester_phone)
+
+
+def whatsapp(session: Session, settings: Settings, ticket: Ticket, kind: str, *,
+             now: datetime | None = None) -> str | None:
+    """Queue the customer's WhatsApp template message (ACK or STAFF_REPLIED)
+    when they gave a number and agreed; its delivery id, or None."""
+    if not wants_whatsapp(settings, ticket):
+        return None
+    name = settings.whatsapp_template_ack if kind == ACK else settings.whatsapp_template_reply
+    return queue.enqueue(session, channel=Channel.whatsapp, endpoint=f"whatsapp:{ticket.requester_phone}",
+                         event=kind, ticket_id=ticket.id, now=now,
+                         body=whatsapp_body(ticket.requester_phone, name, ticket.language or "id", ticket.ref))
+
+
+def whatsapp_body(phone: str, template: str, language: str, ref: str, link: str = LINK) -> dict:
+    """A Cloud API template message: the reference and the private link as
+    the body's two parameters ({{1}} and {{2}} of the approved template)."""
+    return {"messaging_product": "whatsapp", "recipient_type": "individual", "to": phone, "type": "template",
+            "template": {"name": template, "language": {"code": language},
+                         "components": [{"type": "body", "parameters": [
+                             {"type": "text", "text": ref}, {"type": "text", "text": link}]}]}}
+
+
+class BadPhone(ValueError):
+    pass
+
+
+def phone_digits(text: str, country_code: str = "62") -> str:
+    """A phone number as the Cloud API's `to` takes it: the digits of the
+    international form, no "+". A national number (leading 0) is taken as
+    Indonesian, the first users' country."""
+    digits = "".join(ch for ch in (text or "") if ch.isdigit())
+    stripped = (text or "").strip()
+    if not stripped or any(not (ch.isdigit() or ch in "+ -().") for ch in stripped):
+        raise BadPhone("a phone number has only digits, spaces, dashes and a leading +")
+    if not stripped.startswith("+") and digits.startswith("0"):
+        digits = country_code + digits[1:]
+    if not 8 <= len(digits) <= 15:
+        raise BadPhone("a phone number has 8 to 15 digits")
+    return digits
