@@ -110,7 +110,7 @@ _enabled_cache: dict[object, tuple[float, bool]] = {}
 
 
 def any_enabled(session: Session) -> bool:
-    key = session.get_bind().url
+    key = session.get_bind().engine.url
     cached = _enabled_cache.get(key)
     clock = time.monotonic()
     if cached is not None and cached[0] > clock:
