@@ -263,6 +263,10 @@ from mailout.commands import deliver as deliver_command, dkim_keygen  # noqa: E4
 main.add_command(deliver_command)
 main.add_command(dkim_keygen)
 
+from mailout.hook_commands import webhook as webhook_command  # noqa: E402
+
+main.add_command(webhook_command)
+
 
 from mailin.commands import imap_poll, ingest_files, mail_log_command, reprocess_command, smtpd  # noqa: E402
 
