@@ -15,6 +15,7 @@ import hashlib
 import hmac
 import json
 import logging
+import time
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -29,7 +30,7 @@ from core.hooks.webhooks import secret_of
 from core.models import Channel, OutboxStatus, Ticket, Webhook, utcnow
 from core.storage.db import Database
 from core.tickets.intake import link_of
-from mailout.deliver import PassReport
+from mailout.deliver import PASS_SECONDS, PassReport
 
 log = logging.getLogger(__name__)
 BATCH = 100
@@ -56,17 +57,20 @@ def sign(secret: str, body: bytes) -> str:
 
 def deliver_hooks_due(db: Database, now: datetime | None = None, *, client: httpx.Client | None = None,
                       batch: int = BATCH) -> PassReport:
-    """POST every due delivery once (one pass; rows that become due because an
-    earlier one just went out are taken by the next pass)."""
+    """POST every due delivery once. Claims again after each batch, since a
+    sent delivery lets the next one about its ticket go; a claimed row stays
+    locked for the lease, so no row is tried twice in a pass."""
     now = now or utcnow()
     report = PassReport()
-    with db.begin() as session:
-        rows = queue.claim_due(session, now, batch)
-    if not rows:
-        return report
+    started = time.monotonic()
     with client or httpx.Client(timeout=TIMEOUT, follow_redirects=False) as http:
-        for row in rows:
-            _deliver_one(db, http, row, now, report)
+        while time.monotonic() - started < PASS_SECONDS:
+            with db.begin() as session:
+                rows = queue.claim_due(session, now, batch)
+            if not rows:
+                break
+            for row in rows:
+                _deliver_one(db, http, row, now, report)
     return report
 
 
