@@ -453,4 +453,55 @@ MESSAGES = {
     "Sender authentication": "Autentikasi pengirim",
     "the sender's address is not authenticated": "alamat pengirim tidak terautentikasi",
     "not checked (no SMTP client)": "tidak diperiksa (tanpa klien SMTP)",
+    # Webhooks and chat notices (admin page), WhatsApp on the public form.
+    'Webhooks and chat':
+        'Webhook dan obrolan',
+    'Webhooks':
+        'Webhook',
+    "Each event is POSTed as JSON with the headers X-Helpdesk-Event, X-Helpdesk-Delivery and X-Helpdesk-Signature (sha256= the HMAC-SHA256 of the body with the webhook's secret). A webhook that fails for a day is disabled and the admins are mailed.":
+        'Setiap peristiwa dikirim (POST) sebagai JSON dengan header X-Helpdesk-Event, X-Helpdesk-Delivery dan X-Helpdesk-Signature (sha256= HMAC-SHA256 isi pesan dengan rahasia webhook). Webhook yang gagal selama sehari dinonaktifkan dan admin diberi tahu lewat surel.',
+    'Webhook {id} registered. Its secret is shown only now: copy it to the receiver.':
+        'Webhook {id} terdaftar. Rahasianya hanya ditampilkan sekarang: salin ke penerima.',
+    'Id':
+        'Id',
+    'URL':
+        'URL',
+    'Events':
+        'Peristiwa',
+    'enabled':
+        'aktif',
+    'disabled':
+        'nonaktif',
+    'No webhooks yet.':
+        'Belum ada webhook.',
+    'Register a webhook':
+        'Daftarkan webhook',
+    'URL (https)':
+        'URL (https)',
+    'Register':
+        'Daftarkan',
+    'Chat notices':
+        'Pemberitahuan obrolan',
+    "An office's Slack and Microsoft Teams channels hear of a ticket no agent could take and of SLA breaches. Paste the channel's incoming-webhook URL; leave a field empty to stop.":
+        'Kanal Slack dan Microsoft Teams sebuah kantor diberi tahu tentang tiket yang tidak dapat diambil petugas mana pun dan tentang pelanggaran SLA. Tempelkan URL incoming webhook kanal itu; kosongkan kolom untuk berhenti.',
+    'set':
+        'terpasang',
+    'Office (code)':
+        'Kantor (kode)',
+    'Slack incoming-webhook URL':
+        'URL incoming webhook Slack',
+    'Teams incoming-webhook URL':
+        'URL incoming webhook Teams',
+    'Webhook removed.':
+        'Webhook dihapus.',
+    'No such webhook.':
+        'Webhook tidak ditemukan.',
+    'Chat notices saved.':
+        'Pemberitahuan obrolan disimpan.',
+    'Phone number for WhatsApp (optional)':
+        'Nomor telepon untuk WhatsApp (tidak wajib)',
+    'Send me WhatsApp messages about this ticket at this number (the acknowledgement and our replies).':
+        'Kirimi saya pesan WhatsApp tentang tiket ini ke nomor ini (tanda terima dan balasan kami).',
+    'Tick the box to agree to WhatsApp messages, or leave the number empty.':
+        'Centang kotak untuk menyetujui pesan WhatsApp, atau kosongkan nomornya.',
 }

@@ -15,11 +15,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from core import audit
 from core.config.settings import Settings
 from core.hooks import queue
-from core.models import Channel, Office, Ticket
+from core.hooks.webhooks import BadWebhook, check_url
+from core.models import Channel, Office, Ticket, User
 
 UNSTAFFED, SLA_BREACHED = "unstaffed", "sla_breached"
 # The placeholder for the private link in a queued WhatsApp body.
@@ -119,3 +122,26 @@ def phone_digits(text: str, country_code: str = "62") -> str:
     if not 8 <= len(digits) <= 15:
         raise BadPhone("a phone number has 8 to 15 digits")
     return digits
+
+
+def offices_with_chat(session: Session) -> list[Office]:
+    return list(session.scalars(select(Office).where(or_(Office.slack_url.is_not(None), Office.teams_url.is_not(None)))
+                                .order_by(Office.path)))
+
+
+def set_office_urls(session: Session, settings: Settings, office_code: str, slack_url: str, teams_url: str,
+                    actor: User | str | None = None) -> Office:
+    """Set (or, with an empty value, clear) an office's Slack and Teams
+    incoming-webhook URLs; raises BadWebhook with the reason."""
+    office = session.scalar(select(Office).where(Office.code == (office_code or "").strip().upper()))
+    if office is None:
+        raise BadWebhook(f"no office with code {office_code.strip()!r}")
+    slack = check_url(settings, slack_url) if (slack_url or "").strip() else None
+    teams = check_url(settings, teams_url) if (teams_url or "").strip() else None
+    if (slack, teams) != (office.slack_url, office.teams_url):
+        # The URLs are secrets of their own (anyone holding one can post): the trail names the channel only.
+        audit.record(session, None, "office_chat", actor, to_value=office.code,
+                     detail=f"slack {'set' if slack else 'none'}, teams {'set' if teams else 'none'}")
+        office.slack_url, office.teams_url = slack, teams
+        session.flush()
+    return office

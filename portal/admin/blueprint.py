@@ -21,6 +21,7 @@ PAGES = [
     ("admin.quarantine", "Quarantine", SYSTEM),
     ("admin.sender_rules", "Banned and allowed senders", SYSTEM),
     ("admin.outbox", "Failed mail", SYSTEM),
+    ("admin.webhook_list", "Webhooks and chat", SYSTEM),
 ]
 
 
