@@ -502,6 +502,9 @@ MESSAGES = {
         'Nomor telepon untuk WhatsApp (tidak wajib)',
     'Send me WhatsApp messages about this ticket at this number (the acknowledgement and our replies).':
         'Kirimi saya pesan WhatsApp tentang tiket ini ke nomor ini (tanda terima dan balasan kami).',
-    'Tick the box to agree to WhatsApp messages, or leave the number empty.':
-        'Centang kotak untuk menyetujui pesan WhatsApp, atau kosongkan nomornya.',
+    'Give the phone number the WhatsApp messages should go to.':
+        'Isikan nomor telepon tujuan pesan WhatsApp.',
+    'a phone number has only digits, spaces, dashes and a leading +':
+        'nomor telepon hanya berisi angka, spasi, tanda hubung dan + di depan',
+    'a phone number has 8 to 15 digits': 'nomor telepon terdiri dari 8 sampai 15 angka',
 }

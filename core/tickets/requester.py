@@ -18,6 +18,7 @@ from core import audit
 from core.config.policy import Policy
 from core.config.settings import Settings
 from core.content.uploads import CheckedUpload, keep_uploads
+from core.hooks import chat
 from core.mail import notices
 from core.models import Category, Office, Priority, Status, Ticket, User, utcnow
 from core.tickets import lifecycle
@@ -41,6 +42,8 @@ class WebTicket:
     category_id: int | None = None
     priority_id: int | None = None  # heeded only where Policy.web_priority_choice allows it
     uploads: Sequence[CheckedUpload] = field(default_factory=tuple)
+    phone: str = ""           # for WhatsApp notices, with `whatsapp` the customer's consent
+    whatsapp: bool = False
 
 
 
@@ -76,10 +79,13 @@ def submit_web_ticket(session: Session, settings: Settings, policy: Policy, web:
                       now: datetime | None = None) -> Ticket:
     """Open a ticket from the public form and queue its acknowledgement.
 
-    Raises UnknownSchool before anything is written; the uploads were
+    Raises UnknownSchool or BadPhone before anything is written; the uploads were
     checked before the transaction (core.content.uploads.check_uploads).
     """
     now = now or utcnow()
+    phone = chat.phone_digits(web.phone) if web.phone.strip() else None
+    if web.whatsapp and phone is None:
+        raise chat.BadPhone("Give the phone number the WhatsApp messages should go to.")
     school = find_school(session, policy, web.school)
     if web.school.strip() and school is None:
         raise UnknownSchool(web.school)
@@ -92,6 +98,7 @@ def submit_web_ticket(session: Session, settings: Settings, policy: Policy, web:
         text=web.body.strip(), full_text=web.body, channel="web", attachments=attachments),
         school=school, category=category, priority=priority, now=now)
     ticket.language = web.language
+    ticket.requester_phone, ticket.whatsapp_consent = phone, bool(web.whatsapp and phone)
     notices.ack(session, settings, policy, ticket, ticket.messages[0], now=now)
     return ticket
 

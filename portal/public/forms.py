@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, MultipleFileField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, HiddenField, MultipleFileField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
 
 from core.content.uploads import Upload
@@ -33,6 +33,10 @@ class TicketForm(FlaskForm):
     body = TextAreaField("Your question or problem", validators=[
         DataRequired("Please describe your question or problem."), Length(max=20000)])
     attachments = MultipleFileField("Attachments (optional)", validators=[_at_most_files])
+    # Shown only when WhatsApp is configured (HELPDESK_WHATSAPP_*); core reads the number.
+    phone = StringField("Phone number for WhatsApp (optional)", validators=[Optional(), Length(max=30)])
+    whatsapp = BooleanField(
+        "Send me WhatsApp messages about this ticket at this number (the acknowledgement and our replies).")
     # The honeypot: hidden from people by CSS, irresistible to form-filling robots.
     website = StringField("Leave this field empty")
     stamp = HiddenField()

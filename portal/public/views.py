@@ -20,6 +20,7 @@ from core.storage.files import Store
 from core.tickets import private_link as public, requester as customer, triage
 from core.tickets.intake import find_by_token
 from core.content.uploads import CheckedUpload, UploadRefused, check_uploads
+from core.hooks.chat import BadPhone
 from core.tickets.requester import UnknownSchool, WebTicket
 from portal.context import csrf, db, settings
 from portal.i18n import translate as _
@@ -59,6 +60,8 @@ def new_ticket():
                 (p.id, p.name) for p in reversed(triage.priorities(s))]
         else:
             del form.priority
+    if not settings().whatsapp_on:
+        del form.phone, form.whatsapp
     if request.method == "GET":
         form.stamp.data = spam.new_stamp(settings().secret_key, now)
         return render_template("public/new.html", form=form, file_hint=file_hint(policy))
@@ -85,7 +88,9 @@ def new_ticket():
                 name=form.name.data, email=form.email.data.strip(), subject=form.subject.data,
                 body=form.body.data, language=g.lang, school=form.school.data or "",
                 category_id=form.category.data or None,
-                priority_id=form.priority.data or None if policy.web_priority_choice else None, uploads=uploads), now=now)
+                priority_id=form.priority.data or None if policy.web_priority_choice else None, uploads=uploads,
+                phone=form.phone.data or "" if form.phone else "", whatsapp=bool(form.whatsapp and form.whatsapp.data)),
+                now=now)
             spam.count_ticket(s, form.email.data, now)
             ref, email = ticket.ref, ticket.requester_email
     except spam.Refusal as refusal:
@@ -95,6 +100,9 @@ def new_ticket():
         return _refused(form, policy, "Please correct the fields marked below.", 400, now)
     except UploadRefused as refused:
         form.attachments.errors.append(_("{name} was not accepted: {reason}.", name=refused.filename, reason=refused.reason))
+        return _refused(form, policy, "Please correct the fields marked below.", 400, now)
+    except BadPhone as bad:
+        form.phone.errors.append(str(bad))
         return _refused(form, policy, "Please correct the fields marked below.", 400, now)
     session["submitted"] = {"ref": ref, "email": email}
     return redirect(url_for("public.sent"))
