@@ -7,7 +7,8 @@ from datetime import datetime
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
-from core.hooks import events as webhook_events
+from typing import Callable
+
 from core.models import Event, Ticket, User, utcnow
 from core.storage.fast import write_plain
 
@@ -21,6 +22,12 @@ def actor_name(actor: User | str | None) -> str:
     return actor if isinstance(actor, str) else actor.email
 
 
+# Called after each event is written, with (session, ticket, kind, actor name,
+# from, to, at): core.hooks.events queues webhook deliveries here. The audit
+# trail sits below everything in core, so it calls up only through this list.
+LISTENERS: list[Callable[..., None]] = []
+
+
 # Built once: nearly every change records an event (batches too: core.tickets.assignment).
 INSERT_EVENT = insert(Event.__table__)
 
@@ -30,8 +37,8 @@ def record(session: Session, ticket: Ticket | None, kind: str, actor: User | str
            at: datetime | None = None) -> None:
     """Write the event at once, by a plain INSERT: events are only ever added,
     and the unit of work would cost more than the row. The ticket must have
-    its id already (be flushed). A ticket event that webhooks want queues
-    their deliveries in the same transaction (core.hooks.events)."""
+    its id already (be flushed). LISTENERS run in the same transaction (a
+    ticket event that webhooks want queues their deliveries)."""
     at = at or utcnow()
     write_plain(session.connection(), INSERT_EVENT, {
         "ticket_id": ticket.id if ticket is not None else None,
@@ -43,5 +50,5 @@ def record(session: Session, ticket: Ticket | None, kind: str, actor: User | str
         "to_value": None if to_value is None else str(to_value)[:255],
         "detail": detail,
     })
-    if kind in webhook_events.EVENT_OF_KIND:
-        webhook_events.on_audit(session, ticket, kind, actor_name(actor), from_value, to_value, at)
+    for listener in LISTENERS:
+        listener(session, ticket, kind, actor_name(actor), from_value, to_value, at)

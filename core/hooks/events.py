@@ -1,7 +1,8 @@
 """Which webhook event an audit event is, and its delivery queued for every
 webhook that wants it.
 
-Called by core.audit.record for every ticket event, so no change path (mail
+Called by core.audit.record (as its listener, registered on import) for every
+event, so no change path (mail
 intake, staff actions, moves, assignment, the sweep) can be missed; a
 customer's reply, which the audit trail does not record as an event, is
 passed here by core.tickets.arrival. Cost without webhooks: a dict lookup, and a cached flag
@@ -13,6 +14,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from core import audit
 from core.hooks import queue
 from core.models import Channel, Ticket
 
@@ -71,3 +73,6 @@ def payload(ticket: Ticket, event: str, actor: str, from_value: object, to_value
             "created_at": ticket.created_at.isoformat() if ticket.created_at else None,
         },
     }
+
+
+audit.LISTENERS.append(on_audit)

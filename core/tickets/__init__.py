@@ -8,3 +8,7 @@ what staff do (actions), what the requester does and reads on the web
 
 May import: every core package below it (models, storage, config, access,
 directory, mail, content, audit); never core.queries."""
+
+# Every change to a ticket is audited, and webhooks hear of it through the
+# audit trail's listener: importing any ticket service registers it.
+import core.hooks  # noqa: E402,F401
