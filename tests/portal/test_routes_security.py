@@ -30,7 +30,8 @@ def setup(app, database):
         s.flush()
         far_user = s.scalar(select(User.id).where(User.email == world.emails["c3273"]))  # under P32
         values = {"ref": ticket.ref, "attachment_id": attachment.id, "raw_id": raw.id, "outbox_id": mail.id,
-                  "user_id": far_user, "token": "no-such-token", "name": "staff_reply/body.txt", "rule_id": 1}
+                  "user_id": far_user, "token": "no-such-token", "name": "staff_reply/body.txt", "rule_id": 1,
+                  "webhook_id": 1}
     return app, world, values
 
 
