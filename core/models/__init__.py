@@ -5,6 +5,7 @@ from core.models.hooks import Channel, HookDelivery, Webhook
 from core.models.mail import (
     ImapCursor, Outbox, OutboxStatus, Outcome, RateEvent, RawMail, SenderRule, SenderRuleKind, Setting, UsedStamp,
 )
+from core.models.routing import Contact, Handoff
 from core.models.participants import Participant, StaffNotice
 from core.models.tickets import (
     Attachment, CannedResponse, Category, Direction, Event, Message, Priority, Status, Ticket, TicketLink,
@@ -13,9 +14,8 @@ from core.models.triage import TriageRule
 from core.models import fulltext  # noqa: E402,F401  (search indexes and tables join the schema)
 
 __all__ = [
-    "Attachment", "Base", "CannedResponse", "Category", "Channel", "Direction", "Event", "HookDelivery", "ImapCursor",
-    "Message",
-    "Office", "Outbox", "OutboxStatus", "Outcome", "Participant", "PasswordReset", "Priority", "RateEvent",
-    "RawMail", "Role", "SenderRule", "SenderRuleKind", "Setting", "StaffNotice", "Status", "Ticket", "TicketLink",
-    "TriageRule", "UsedStamp", "User", "Webhook", "utcnow",
+    "Attachment", "Base", "CannedResponse", "Category", "Channel", "Contact", "Direction", "Event", "Handoff",
+    "HookDelivery", "ImapCursor", "Message", "Office", "Outbox", "OutboxStatus", "Outcome", "Participant",
+    "PasswordReset", "Priority", "RateEvent", "RawMail", "Role", "SenderRule", "SenderRuleKind", "Setting",
+    "StaffNotice", "Status", "Ticket", "TicketLink", "TriageRule", "UsedStamp", "User", "Webhook", "utcnow",
 ]

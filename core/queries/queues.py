@@ -14,7 +14,7 @@ from typing import Callable, NamedTuple
 from sqlalchemy import ColumnElement, Row, Select, and_, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
-from core.access.visibility import visible_tickets
+from core.access.visibility import handed_off, held_below, visible_tickets
 from core.config.policy import Policy
 from core.models import Category, Office, Priority, Status, Ticket, User, utcnow
 from core.storage.recent import RecentAnswers, remembered
@@ -58,7 +58,9 @@ QUEUES: dict[str, Queue] = {q.name: q for q in [
     Queue("answered", "Answered", lambda u, n, p: and_(_held(u), Ticket.status == Status.answered)),
     Queue("sla", "SLA breached or near", _sla_due),
     Queue("below", "Held below my office", lambda u, n, p: and_(
-        Ticket.office_id != u.office_id, Ticket.status.in_(OPEN_STATES)), read_only=True),
+        Ticket.office_id != u.office_id, held_below(u), Ticket.status.in_(OPEN_STATES)), read_only=True),
+    Queue("sent_on", "Sent on by my office", lambda u, n, p: and_(
+        Ticket.office_id != u.office_id, handed_off(u), Ticket.status.in_(OPEN_STATES)), read_only=True),
     Queue("closed", "Closed", lambda u, n, p: and_(_held(u), Ticket.status == Status.closed)),
 ]}
 
@@ -163,14 +165,15 @@ def scope_of(session: Session, user: User, policy: Policy, *,
     it guessing, and a guess on a million tickets is a sequential scan.
     Customer offices (schools) never hold tickets, so they are left out. The
     ids may come from `recent`: being a second clause, a stale list can only
-    narrow what is shown.
+    narrow what is shown. The tickets the office handed on are OR'ed in, in
+    the form the planner reads through an index beside the office list.
     """
     clauses = [visible_tickets(user)]
     if user.office.parent_id is not None:
         path, kind = user.office.path, policy.customer_kind
         ids = remembered(("offices below", path, kind), lambda: list(session.scalars(select(Office.id).where(
             Office.path.startswith(path, autoescape=True), Office.kind != kind))), recent)
-        clauses.append(Ticket.office_id.in_(ids))
+        clauses.append(or_(Ticket.office_id.in_(ids), handed_off(user, session.get_bind().dialect.name)))
     return clauses
 
 

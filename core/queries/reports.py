@@ -17,7 +17,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.orm import Session
 
-from core.access.visibility import visible_tickets
+from core.access.visibility import held_below
 from core.models import Category, Office, Priority, Status, Ticket, User
 
 MAX_DAYS = 366
@@ -117,7 +117,7 @@ def office_report(session: Session, user: User, start: date, end: date) -> Repor
             func.count(Ticket.sla_breached_at),
             _count(Ticket.satisfied.is_(True)), _count(Ticket.satisfied.is_(False)),
         )
-        .where(Ticket.created_at >= since, Ticket.created_at < until, visible_tickets(user))
+        .where(Ticket.created_at >= since, Ticket.created_at < until, held_below(user))
         .group_by(Ticket.office_id, Ticket.assignee_id)
     ).all()
     office = user.office
@@ -150,7 +150,7 @@ def _breakdowns(session: Session, user: User, since: datetime, until: datetime) 
     rows = session.execute(
         select(Ticket.priority_id, Ticket.category_id, func.count(), _count(closed), _count(~closed),
                func.count(Ticket.sla_breached_at))
-        .where(Ticket.created_at >= since, Ticket.created_at < until, visible_tickets(user))
+        .where(Ticket.created_at >= since, Ticket.created_at < until, held_below(user))
         .group_by(Ticket.priority_id, Ticket.category_id)).all()
     priorities = {p.id: p for p in session.scalars(select(Priority))}
     names = {c.id: c for c in session.scalars(select(Category))}
