@@ -507,4 +507,38 @@ MESSAGES = {
     'a phone number has only digits, spaces, dashes and a leading +':
         'nomor telepon hanya berisi angka, spasi, tanda hubung dan + di depan',
     'a phone number has 8 to 15 digits': 'nomor telepon terdiri dari 8 sampai 15 angka',
+    # Dispatch, hand-offs and confirmed contacts.
+    "Dispatched down": "Diteruskan ke bawah",
+    "Moved to the school's office": "Dipindahkan ke kantor sekolahnya",
+    "School set": "Sekolah ditetapkan",
+    "Sent on by my office": "Diteruskan oleh kantor saya",
+    "Your office sent these tickets on: you may read them, the office holding them acts on them.":
+        "Kantor Anda meneruskan tiket ini: Anda boleh membacanya, kantor yang memegangnya yang menanganinya.",
+    "Your office sent this ticket on to {office} on {at}: {reason}":
+        "Kantor Anda meneruskan tiket ini ke {office} pada {at}: {reason}",
+    "It is now held by {office}.": "Kini dipegang oleh {office}.",
+    "Send down to": "Teruskan ke bawah, ke",
+    "Dispatch": "Teruskan",
+    "Sent to {office}.": "Dikirim ke {office}.",
+    "{address} belongs to school (code or registered address)":
+        "{address} milik sekolah (kode atau alamat terdaftar)",
+    "Confirm as the school's contact": "Tetapkan sebagai kontak sekolah",
+    "{address} is now a contact of {school}; the ticket went to {office}.":
+        "{address} kini kontak {school}; tiket dikirim ke {office}.",
+    "say why the ticket moves": "tuliskan alasan tiket dipindahkan",
+    "a closed ticket does not move; reopen it first": "tiket yang ditutup tidak dapat dipindahkan; buka kembali dulu",
+    "only the office holding a ticket may move it": "hanya kantor yang memegang tiket yang boleh memindahkannya",
+    "choose the office to send the ticket to": "pilih kantor tujuan tiket",
+    "the ticket is already there": "tiket sudah berada di sana",
+    "that office does not take tickets": "kantor itu tidak menerima tiket",
+    "an office dispatches only to offices below it; forward the ticket up instead":
+        "kantor hanya dapat meneruskan ke kantor di bawahnya; teruskan tiket ke atas",
+    "no school with that code or address in the directory": "tidak ada sekolah dengan kode atau alamat itu di direktori",
+    "Confirmed contacts": "Kontak terkonfirmasi",
+    "Addresses staff confirmed as belonging to a school: their mail goes straight to the school's office.":
+        "Alamat yang dikonfirmasi staf sebagai milik sekolah: emailnya langsung ke kantor sekolah itu.",
+    "No school {code} in your part of the directory.": "Tidak ada sekolah {code} di bagian direktori Anda.",
+    "No confirmed contacts.": "Belum ada kontak terkonfirmasi.",
+    "Confirmed by {who} on {at}": "Dikonfirmasi oleh {who} pada {at}",
+    "Removed {address}: its next mail goes to triage.": "{address} dihapus: email berikutnya ke kantor triase.",
 }

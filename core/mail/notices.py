@@ -134,14 +134,18 @@ def _customer(ticket: Ticket) -> dict:
 def ack(session: Session, settings: Settings, policy: Policy, ticket: Ticket, message: Message | None = None,
         *, now: datetime | None = None, withheld: str | None = None) -> Outbox:
     """The acknowledgement of a new ticket: its reference and the private link,
+    whether it is being routed to the right office (an unknown sender's),
     and which attachments were not kept and why, so the customer can send them
     again in a form that passes instead of waiting for an answer that needs them."""
     refused = [[a.filename, a.refused_reason] for a in (message.attachments if message else ()) if a.refused_reason]
     # A new ticket's only message is the one acknowledged: its thread is that message.
     thread = (message.message_id, message.message_id) if message is not None else None
+    # A sender the directory does not know: the ticket waits at triage for
+    # staff to find the right office, and the customer is told so.
+    routing = ticket.school_id is None
     row = notify(session, settings, policy, ticket, template="ack", to=ticket.requester_email,
-                 context={**_customer(ticket), "refused": refused}, trigger=message, now=now, thread=thread,
-                 withheld=withheld)
+                 context={**_customer(ticket), "refused": refused, "routing": routing}, trigger=message, now=now,
+                 thread=thread, withheld=withheld)
     if ticket.whatsapp_consent and not withheld:  # held back as mail (spam): not sent by WhatsApp either
         chat.whatsapp(session, settings, ticket, chat.ACK, now=now)
     return row

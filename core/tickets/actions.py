@@ -22,6 +22,7 @@ from core.content.uploads import CheckedUpload, keep_uploads
 from core.mail import notices, staff_notices
 from core.models import Attachment, Direction, Message, Office, Status, Ticket, User, utcnow
 from core.tickets import assignment, canned, lifecycle, routing, sla
+from core.tickets.requester import find_school
 
 
 class TicketNotFound(LookupError):
@@ -217,3 +218,24 @@ def find_attachment(session: Session, user: User, ref: str, attachment_id: int) 
     if found is None:
         raise TicketNotFound(ref)
     return found
+
+
+def dispatch(session: Session, settings: Settings, policy: Policy, ticket: Ticket, actor: User,
+             office_id: int | None, reason: str, *, now: datetime | None = None) -> Ticket:
+    """Send the ticket down to an office of the holder's subtree (from triage: any office)."""
+    to = session.get(Office, office_id) if office_id else None
+    try:
+        return routing.dispatch(session, settings, policy, ticket, actor, to, reason, now=now)
+    except routing.RouteRefused as exc:
+        raise ActionRefused(str(exc)) from None
+
+
+def confirm_sender(session: Session, policy: Policy, ticket: Ticket, actor: User, school_hint: str, *,
+                   now: datetime | None = None) -> Ticket:
+    """The requester's address belongs to the school named by code or registered
+    address: it becomes the school's contact and the ticket goes to its City."""
+    try:
+        return routing.confirm_sender(session, policy, ticket, actor, find_school(session, policy, school_hint),
+                                      now=now)
+    except routing.RouteRefused as exc:
+        raise ActionRefused(str(exc)) from None

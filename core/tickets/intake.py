@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import NamedTuple
 
-from sqlalchemy import bindparam, inspect, select
+from sqlalchemy import bindparam, case, inspect, or_, select
 from sqlalchemy.orm import Session, aliased, object_session
 
 from core import audit
@@ -14,7 +14,7 @@ from core.access.tokens import hash_token, link_token, new_nonce
 from core.config.policy import Policy
 from core.config.settings import Settings
 from core.mail import staff_notices
-from core.models import Attachment, Category, Direction, Message, Office, Priority, Status, Ticket, utcnow
+from core.models import Attachment, Category, Contact, Direction, Message, Office, Priority, Status, Ticket, utcnow
 from core.storage.db import Database
 from core.storage.fast import insert_now, new, select_plain, set_loaded, update_now
 from core.tickets import assignment, categories, lifecycle, rules, sla
@@ -44,9 +44,16 @@ class Incoming:
 # customer's, which priority is the default, which office takes unknown
 # senders) are written once, for the objects here and the plain rows of
 # find_home.
-_IS_CUSTOMER = (Office.email == bindparam("email"), Office.kind == bindparam("kind"), Office.active.is_(True))
+# An address is a school's when it is the school's registered address or one
+# staff confirmed as its contact: one query, each side read through a unique
+# index (the registered address first, should a directory import since have
+# given a contact's address to an office).
+_REGISTERED = Office.email == bindparam("email")
+_CONFIRMED = Office.id == select(Contact.school_id).where(Contact.email == bindparam("email")).scalar_subquery()
+_IS_CUSTOMER = (or_(_REGISTERED, _CONFIRMED), Office.kind == bindparam("kind"), Office.active.is_(True))
+_REGISTERED_FIRST = case((_REGISTERED, 0), else_=1)
 _DEFAULT_FIRST = (Priority.is_default.desc(), Priority.level)
-_CUSTOMER_OFFICE = select(Office).where(*_IS_CUSTOMER)
+_CUSTOMER_OFFICE = select(Office).where(*_IS_CUSTOMER).order_by(_REGISTERED_FIRST).limit(1)
 _DEFAULT_PRIORITY = select(Priority).order_by(*_DEFAULT_FIRST).limit(1)
 _OFFICE_BY_CODE = select(Office.id, Office.code).where(Office.code == bindparam("code"))
 _ROOT_OFFICE = select(Office.id, Office.code).where(Office.parent_id.is_(None)).order_by(Office.id).limit(1)
@@ -54,7 +61,8 @@ _REF_TAKEN = select(Ticket.id).where(Ticket.ref == bindparam("ref"))
 
 
 def customer_office(session: Session, email: str, policy: Policy) -> Office | None:
-    """The school (or other customer office) registered with this address."""
+    """The school (or other customer office) registered with this address, or
+    whose confirmed contact it is."""
     return session.scalar(_CUSTOMER_OFFICE, {"email": email.lower(), "kind": policy.customer_kind})
 
 
@@ -111,7 +119,7 @@ def home_of(session: Session, policy: Policy, school: Office | None, office: Off
 # Built once: mail ingest reads a sender's home for every mail (find_home).
 _Parent = aliased(Office)
 _SCHOOL_HOME = select(Office.id, Office.language, _Parent.id, _Parent.code).outerjoin(
-    _Parent, _Parent.id == Office.parent_id).where(*_IS_CUSTOMER)
+    _Parent, _Parent.id == Office.parent_id).where(*_IS_CUSTOMER).order_by(_REGISTERED_FIRST).limit(1)
 _DEFAULT_TERMS = select(Priority.id, Priority.first_response_hours, Priority.resolution_hours).order_by(
     *_DEFAULT_FIRST).limit(1)
 

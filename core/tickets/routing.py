@@ -1,12 +1,17 @@
 """Moving a ticket along the tier chain.
 
 A ticket goes up one tier at a time, to the parent of the office holding it,
-with a reason; never down, never sideways, never past a tier. At the root
-there is no office above, so forwarding hands the ticket to a fellow admin.
+with a reason; never sideways, never past a tier. At the root there is no
+office above, so forwarding hands the ticket to a fellow admin. An office
+may dispatch a ticket it holds down to any office in its subtree (a Province
+to one of its Cities), and the triage office to any office, with a reason.
 A supervisor may pull a ticket back down to the office that forwarded it.
-The higher office picking the ticket up (its first action, or taking
-ownership) moves it from `forwarded` to `open`. Every move is audited with
-the office codes it went from and to.
+A ticket from an unknown sender re-homes to a school's City once staff
+confirm the sender as that school's contact. The higher office picking the
+ticket up (its first action, or taking ownership) moves it from `forwarded`
+to `open`. Every move is audited with the office codes it went from and to,
+and the office a ticket left keeps reading it (a Handoff row: see
+core.access.visibility).
 """
 from __future__ import annotations
 
@@ -16,11 +21,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core import audit
+from core.access.visibility import was_handed_off
 from core.config.policy import Policy
 from core.config.settings import Settings
+from core.directory import contacts
 from core.mail import notices, staff_notices
-from core.models import Event, Office, Role, Status, Ticket, User, utcnow
+from core.models import Event, Handoff, Office, Role, Status, Ticket, User, utcnow
 from core.tickets import assignment, lifecycle
+
+# The audit kinds of a move that hands the ticket to another office.
+HANDED_ON = ("forward", "dispatch", "rehome")
 
 
 class RouteRefused(ValueError):
@@ -59,6 +69,8 @@ def _move(session: Session, ticket: Ticket, actor: User | str, to: Office, kind:
           now: datetime) -> None:
     audit.record(session, ticket, kind, actor, from_value=ticket.office.code, to_value=to.code,
                  detail=reason, at=now)
+    if kind in HANDED_ON and not was_handed_off(session, ticket, ticket.office_id):
+        session.add(Handoff(ticket_id=ticket.id, office_id=ticket.office_id, at=now))
     ticket.office = to
     ticket.assignee = None
     ticket.assigned_at = None
@@ -138,3 +150,85 @@ def take_ownership(session: Session, ticket: Ticket, actor: User, now: datetime 
     now = now or utcnow()
     assignment.assign_to(session, ticket, actor, actor, now=now, detail="took ownership")
     pick_up(session, ticket, actor, now)
+
+
+def is_triage(policy: Policy, office: Office) -> bool:
+    """The office that takes unknown senders' mail (the root when none is set)."""
+    return office.code == policy.triage_office if policy.triage_office else office.parent_id is None
+
+
+def dispatch_targets(session: Session, policy: Policy, office: Office) -> list[Office]:
+    """Where `office` may dispatch a ticket it holds: the active offices of its
+    subtree below it (every office, for the triage office), never a customer
+    office (schools hold no tickets), in path order."""
+    query = select(Office).where(Office.active.is_(True), Office.kind != policy.customer_kind,
+                                 Office.id != office.id)
+    if not is_triage(policy, office):
+        query = query.where(Office.path.startswith(office.path, autoescape=True))
+    return list(session.scalars(query.order_by(Office.path)))
+
+
+def dispatch(session: Session, settings: Settings, policy: Policy, ticket: Ticket, actor: User | str,
+             to: Office | None, reason: str, now: datetime | None = None) -> Ticket:
+    """Send the ticket down to an office in the holder's subtree (from triage: anywhere),
+    tell the customer and the receiving office, and assign it there."""
+    reason = _check(ticket, actor, reason)
+    if to is None:
+        raise RouteRefused("choose the office to send the ticket to")
+    if to.id == ticket.office_id:
+        raise RouteRefused("the ticket is already there")
+    if to.kind == policy.customer_kind or not to.active:
+        raise RouteRefused("that office does not take tickets")
+    if not (is_triage(policy, ticket.office) or to.path.startswith(ticket.office.path)):
+        raise RouteRefused("an office dispatches only to offices below it; forward the ticket up instead")
+    now = now or utcnow()
+    came = ticket.office
+    _move(session, ticket, actor, to, "dispatch", reason, now)
+    notices.forwarded(session, settings, policy, ticket, came, note=reason, now=now)
+    assignment.assign_new(session, ticket, policy, now)
+    return ticket
+
+
+def rehome(session: Session, policy: Policy, ticket: Ticket, actor: User, school: Office, reason: str,
+           now: datetime | None = None) -> Ticket:
+    """The ticket is the school's after all: it becomes the school's and moves
+    to the school's parent, where its own mail starts (no mail to the customer:
+    the acknowledgement said it was being routed)."""
+    reason = _check(ticket, actor, reason)
+    home = school.parent
+    if school.kind != policy.customer_kind or home is None:
+        raise RouteRefused(f"{school.code} is not a school in the directory")
+    now = now or utcnow()
+    audit.record(session, ticket, "school", actor, from_value=ticket.school.code if ticket.school else None,
+                 to_value=school.code, detail=reason, at=now)
+    ticket.school = school
+    if home.id != ticket.office_id:
+        _move(session, ticket, actor, home, "rehome", reason, now)
+        assignment.assign_new(session, ticket, policy, now)
+    return ticket
+
+
+def went_to(session: Session, ticket: Ticket, office: Office) -> Event | None:
+    """The latest move by which `office` handed the ticket on (to_value: where it went,
+    detail: why), from the audit trail; None if it never did."""
+    return session.scalar(select(Event).where(
+        Event.ticket_id == ticket.id, Event.kind.in_(HANDED_ON), Event.from_value == office.code,
+        Event.to_value != office.code).order_by(Event.id.desc()).limit(1))
+
+
+def confirm_sender(session: Session, policy: Policy, ticket: Ticket, actor: User, school: Office | None,
+                   now: datetime | None = None) -> Ticket:
+    """"This sender belongs to school S": the requester's address becomes a
+    confirmed contact of S, and the ticket re-homes to S's City. The
+    address's next mail routes there directly."""
+    if school is None or school.kind != policy.customer_kind or not school.active:
+        raise RouteRefused("no school with that code or address in the directory")
+    if actor.office_id != ticket.office_id:
+        raise RouteRefused("only the office holding a ticket may move it")
+    now = now or utcnow()
+    try:
+        contacts.confirm(session, ticket.requester_email, school, actor, now=now)
+    except contacts.ContactRefused as exc:
+        raise RouteRefused(str(exc)) from None
+    return rehome(session, policy, ticket, actor, school,
+                  f"{ticket.requester_email} confirmed as a contact of {school.code}", now=now)

@@ -17,7 +17,8 @@ bp = Blueprint("staff", __name__)
 LABELS = {
     "open": "Open", "answered": "Answered", "on_hold": "On hold", "forwarded": "Forwarded", "closed": "Closed",
     "created": "Created", "status": "Status changed", "reply": "Replied", "note": "Internal note",
-    "assign": "Assignee changed", "forward": "Forwarded up", "pull_back": "Pulled back", "merged": "Merged into",
+    "assign": "Assignee changed", "forward": "Forwarded up", "dispatch": "Dispatched down",
+    "rehome": "Moved to the school's office", "school": "School set", "pull_back": "Pulled back", "merged": "Merged into",
     "merged_in": "Merged in", "linked": "Linked", "assigned": "Assigned to you", "unstaffed": "No agent available",
     "breach": "SLA breached", "notice_mail": "Notice mail changed",
     "notice:assigned": "a ticket is assigned to me",

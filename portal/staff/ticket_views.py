@@ -12,7 +12,7 @@ from core.models import Status
 from core.queries.export import auth_of_messages
 from core.queries.queues import Choice
 from core.storage.files import Store
-from core.tickets import actions, links, participants, requester, triage
+from core.tickets import actions, links, participants, requester, routing, triage
 from core.tickets.actions import ActionRefused, ReadOnly, TicketNotFound
 from core.tickets.canned import UnknownCanned, list_canned
 from core.tickets.lifecycle import ALLOWED, ForbiddenTransition
@@ -22,7 +22,7 @@ from portal.context import db, settings
 from portal.auth import STAFF, access
 from portal.i18n import translate as _
 from portal.staff.blueprint import bp, me, unread_notices
-from portal.staff.queue_views import forget_counts, recent
+from portal.staff.queue_views import forget_counts, read_policy, recent
 
 REPLY_STATUSES = (Status.answered, Status.open, Status.on_hold, Status.closed)
 
@@ -82,6 +82,11 @@ def _ticket_action(view, files: bool):
 @access(STAFF)
 def ticket(ref: str):
     _read_notices(ref)
+    return _page(ref)
+
+
+def _page(ref: str, errors: dict[str, str] | None = None, status: int = 200):
+    """The ticket page; `errors` (field name -> message) are shown next to their fields."""
     with db().read() as session:
         user = me(session)
         try:
@@ -97,8 +102,18 @@ def ticket(ref: str):
             assignable=_assignable(session, found) if acting else [],
             priorities=_priorities(session) if acting else [],
             categories=_categories(session) if acting else [],
+            dispatch_to=_dispatch_targets(session, user) if acting else [],
+            went=None if acting else routing.went_to(session, found, user.office),
+            errors=errors or {}, form=request.form if errors else {},
             reply_statuses=REPLY_STATUSES, next_statuses=[s for s in Status if s in ALLOWED[found.status]
-                                                          and s is not Status.forwarded])
+                                                          and s is not Status.forwarded]), status
+
+
+def _dispatch_targets(session, user) -> list[Choice]:
+    """The offices the dispatch form offers, kept a while (dispatching checks the office afresh)."""
+    policy = read_policy(session)
+    return recent("directory").get(("dispatch", user.office_id, user.office.path, policy.triage_office), lambda: [
+        Choice(o.id, f"{o.code} · {o.name}") for o in routing.dispatch_targets(session, policy, user.office)])
 
 
 def _read_notices(ref: str) -> None:
@@ -286,3 +301,43 @@ def attachment(ref: str, attachment_id: int):
         abort(404)
     # Always a download: a file from a stranger is never rendered in our origin.
     return send_file(path, mimetype=kind or "application/octet-stream", as_attachment=True, download_name=name)
+
+
+def _refusable(field: str, action):
+    """Run `action(session, user, ticket)` on a ticket the user's office holds; a
+    refusal re-renders the page (400) with the reason next to `field`."""
+    try:
+        with db().begin() as session:
+            user = me(session)
+            done = action(session, user, actions.find_actionable(session, user, request.view_args["ref"]))
+    except TicketNotFound:
+        abort(404)
+    except ReadOnly:
+        abort(403)
+    except ActionRefused as exc:
+        return _page(request.view_args["ref"], {field: _(str(exc))}, 400)
+    forget_counts()
+    flash(done)
+    # The office that sent the ticket on still reads it, and sees where it went.
+    return redirect(url_for("staff.ticket", ref=request.view_args["ref"].upper()))
+
+
+@bp.post("/staff/tickets/<ref>/dispatch")
+@access(STAFF)
+def dispatch(ref: str):
+    def send(session, user, ticket):
+        value = request.form.get("office", "")
+        actions.dispatch(session, settings(), load_policy(session), ticket, user,
+                         int(value) if value.isdigit() else None, request.form.get("reason", ""))
+        return _("Sent to {office}.", office=ticket.office.name)
+    return _refusable("dispatch", send)
+
+
+@bp.post("/staff/tickets/<ref>/confirm-sender")
+@access(STAFF)
+def confirm_sender(ref: str):
+    def confirm(session, user, ticket):
+        actions.confirm_sender(session, load_policy(session), ticket, user, request.form.get("school", ""))
+        return _("{address} is now a contact of {school}; the ticket went to {office}.",
+                 address=ticket.requester_email, school=ticket.school.name, office=ticket.office.name)
+    return _refusable("school", confirm)

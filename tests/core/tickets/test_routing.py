@@ -42,7 +42,8 @@ def test_a_ticket_climbs_city_region_province_ministry_one_tier_at_a_time(sessio
     assert ticket.office.code == "MIN" and ticket.status is Status.forwarded
     assert moves(session, ticket) == [("forward", "C3171", "R31A"), ("forward", "R31A", "P31"),
                                       ("forward", "P31", "MIN")]
-    assert can_act(staff["MIN"], ticket) and can_read(staff["P31"], ticket) is False
+    # The Province that sent it up reads it still (it can answer the school's call), but no longer acts.
+    assert can_act(staff["MIN"], ticket) and can_read(staff["P31"], ticket) and not can_act(staff["P31"], ticket)
 
 
 def test_forwarding_needs_a_reason(session, settings, chain):

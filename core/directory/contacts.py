@@ -1,0 +1,53 @@
+"""Confirmed contacts: addresses staff said belong to a school (a teacher's or a
+parent's own mailbox). Mail from one routes as the school's own
+(core.tickets.intake.find_home); removing it sends the next mail to triage."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core import audit
+from core.directory.csvrows import EMAIL
+from core.models import Contact, Office, User, utcnow
+
+
+class ContactRefused(ValueError):
+    """The address cannot become this school's contact (and why)."""
+
+
+def confirm(session: Session, email: str, school: Office, actor: User | str, *,
+            now: datetime | None = None) -> Contact:
+    """Make the address a contact of the school (again the same row if it is one
+    already). Refused for an office's registered address, which routes by the
+    directory, and for another school's contact, which must be removed first."""
+    email = (email or "").strip().lower()
+    if not EMAIL.fullmatch(email):
+        raise ContactRefused(f"{email!r} is not an email address")
+    registered = session.scalar(select(Office).where(Office.email == email))
+    if registered is not None:
+        raise ContactRefused(f"{email} is the registered address of {registered.name}")
+    contact = session.scalar(select(Contact).where(Contact.email == email))
+    if contact is not None:
+        if contact.school_id != school.id:
+            raise ContactRefused(f"{email} is already a contact of {contact.school.name}; remove it there first")
+        return contact
+    now = now or utcnow()
+    contact = Contact(email=email, school=school, created_at=now, created_by=audit.actor_name(actor))
+    session.add(contact)
+    session.flush()
+    audit.record(session, None, "contact_confirmed", actor, from_value=email, to_value=school.code, at=now)
+    return contact
+
+
+def contacts_of(session: Session, school: Office) -> list[Contact]:
+    return list(session.scalars(select(Contact).where(Contact.school_id == school.id).order_by(Contact.email)))
+
+
+def remove(session: Session, contact: Contact, actor: User | str, *, now: datetime | None = None) -> None:
+    """The address is no longer the school's: its next mail goes to triage."""
+    audit.record(session, None, "contact_removed", actor, from_value=contact.email, to_value=contact.school.code,
+                 at=now or utcnow())
+    session.delete(contact)
+    session.flush()
