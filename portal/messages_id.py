@@ -535,6 +535,7 @@ MESSAGES = {
         "kantor hanya dapat meneruskan ke kantor di bawahnya; teruskan tiket ke atas",
     "no school with that code or address in the directory": "tidak ada sekolah dengan kode atau alamat itu di direktori",
     "Confirmed contacts": "Kontak terkonfirmasi",
+    "Schools": "Sekolah",
     "Addresses staff confirmed as belonging to a school: their mail goes straight to the school's office.":
         "Alamat yang dikonfirmasi staf sebagai milik sekolah: emailnya langsung ke kantor sekolah itu.",
     "No school {code} in your part of the directory.": "Tidak ada sekolah {code} di bagian direktori Anda.",

@@ -51,3 +51,17 @@ def remove(session: Session, contact: Contact, actor: User | str, *, now: dateti
                  at=now or utcnow())
     session.delete(contact)
     session.flush()
+
+
+def school_in_reach(session: Session, user: User, code: str, customer_kind: str) -> Office | None:
+    """The school with this code if it lies in the user's part of the directory
+    (an admin manages the schools below their office)."""
+    return session.scalar(select(Office).where(
+        Office.code == (code or "").strip().upper(), Office.kind == customer_kind,
+        Office.path.startswith(user.office.path, autoescape=True)))
+
+
+def contact_in_reach(session: Session, user: User, contact_id: int) -> Contact | None:
+    """A contact of a school in the user's part of the directory."""
+    return session.scalar(select(Contact).join(Office, Office.id == Contact.school_id).where(
+        Contact.id == contact_id, Office.path.startswith(user.office.path, autoescape=True)))

@@ -1,7 +1,7 @@
 """Administration: users, the directory, categories, priorities and SLA, policy,
 mail wording, the quarantine and the failed outbox, webhooks and chat notices."""
 from portal.admin import (  # noqa: F401  (their routes)
-    directory_views, hook_views, mail_views, sender_views, settings_views, triage_views, user_views,
+    contact_views, directory_views, hook_views, mail_views, sender_views, settings_views, triage_views, user_views,
 )
 from portal.admin.blueprint import bp
 

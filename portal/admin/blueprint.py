@@ -12,6 +12,7 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 PAGES = [
     ("admin.users", "Users", ADMIN),
     ("admin.directory", "Directory", SYSTEM),
+    ("admin.schools", "Schools", ADMIN),
     ("admin.categories", "Categories", SYSTEM),
     ("admin.priorities", "Priorities and SLA", SYSTEM),
     ("admin.policy", "Rules", SYSTEM),
