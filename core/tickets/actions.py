@@ -22,7 +22,6 @@ from core.content.uploads import CheckedUpload, keep_uploads
 from core.mail import notices, staff_notices
 from core.models import Attachment, Direction, Message, Office, Status, Ticket, User, utcnow
 from core.tickets import assignment, canned, lifecycle, routing, sla
-from core.tickets.requester import find_school
 
 
 class TicketNotFound(LookupError):
@@ -234,6 +233,10 @@ def confirm_sender(session: Session, policy: Policy, ticket: Ticket, actor: User
                    now: datetime | None = None) -> Ticket:
     """The requester's address belongs to the school named by code or registered
     address: it becomes the school's contact and the ticket goes to its City."""
+    # Imported here: core.tickets.requester reaches this module through
+    # core.tickets.arrival and core.tickets.links.
+    from core.tickets.requester import find_school
+
     try:
         return routing.confirm_sender(session, policy, ticket, actor, find_school(session, policy, school_hint),
                                       now=now)
