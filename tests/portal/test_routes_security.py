@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from core.models import Attachment, Message, Outbox, OutboxStatus, Outcome, RawMail, Ticket, User
+from core.models import Attachment, Contact, Message, Office, Outbox, OutboxStatus, Outcome, RawMail, Ticket, User
 from portal.auth import ADMIN, PUBLIC, STAFF, SYSTEM, rule_of
 from tests.portal.staff_world import build_world, log_in
 
@@ -26,12 +26,14 @@ def setup(app, database):
         raw = RawMail(channel="smtp", sha256="1" * 64, size=10, outcome=Outcome.quarantined, reason="malformed")
         mail = Outbox(template="staff_reply", to_address="x@sekolah.test", message_id="<x@helpdesk.test>",
                       status=OutboxStatus.failed)
-        s.add_all([raw, mail])
+        far_school = s.scalar(select(Office).where(Office.code == "S004"))  # under P32
+        contact = Contact(email="guru@gmail.test", school=far_school)
+        s.add_all([raw, mail, contact])
         s.flush()
         far_user = s.scalar(select(User.id).where(User.email == world.emails["c3273"]))  # under P32
         values = {"ref": ticket.ref, "attachment_id": attachment.id, "raw_id": raw.id, "outbox_id": mail.id,
-                  "user_id": far_user, "token": "no-such-token", "name": "staff_reply/body.txt", "rule_id": 1,
-                  "webhook_id": 1}
+                  "user_id": far_user, "contact_id": contact.id, "token": "no-such-token",
+                  "name": "staff_reply/body.txt", "rule_id": 1, "webhook_id": 1}
     return app, world, values
 
 
@@ -100,16 +102,16 @@ def test_a_sibling_office_gets_404_on_every_ticket_route(setup):
     assert checked >= 9
 
 
-def test_an_admin_gets_404_for_users_outside_their_part_of_the_directory(setup):
+def test_an_admin_gets_404_for_users_and_contacts_outside_their_part_of_the_directory(setup):
     app, world, values = setup
     client = app.test_client()
     log_in(client, world.emails["p31admin"])
     checked = 0
     for rule, method, url in calls(app, values):
-        if "user_id" in rule.arguments:
+        if "user_id" in rule.arguments or "contact_id" in rule.arguments:
             assert client.open(url, method=method).status_code == 404, (method, url)
             checked += 1
-    assert checked >= 2
+    assert checked >= 3
 
 
 def test_the_root_admin_opens_every_admin_page(setup):
