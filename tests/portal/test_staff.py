@@ -75,7 +75,10 @@ def test_forwarding_moves_the_ticket_to_the_province_which_sees_it(app, database
     assert ticket.status is Status.forwarded and ticket.office.code == "P31"
     log_in(province, world.emails["p31"])
     assert ref in province.get("/staff/?queue=forwarded").text
-    assert city.get(f"/staff/tickets/{ref}").status_code == 404  # now held above the city
+    # Held above the city now: the city still reads it (the school may phone), but acts no more.
+    page = city.get(f"/staff/tickets/{ref}?lang=en")
+    assert page.status_code == 200 and "Read only" in page.text
+    assert city.post(f"/staff/tickets/{ref}/note", data={"text": "x"}).status_code == 403
 
 
 def test_a_sibling_city_gets_404_and_finds_nothing(client, world):
