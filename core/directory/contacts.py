@@ -5,16 +5,28 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from core import audit
+from core.config.policy import Policy
 from core.directory.csvrows import EMAIL
 from core.models import Contact, Office, User, utcnow
 
 
 class ContactRefused(ValueError):
     """The address cannot become this school's contact (and why)."""
+
+
+def find_school(session: Session, policy: Policy, hint: str) -> Office | None:
+    """A customer office by its code or its registered address (the public
+    form's school field, and staff naming a sender's school)."""
+    hint = hint.strip()
+    if not hint:
+        return None
+    return session.scalar(select(Office).where(
+        or_(Office.code == hint.upper(), Office.email == hint.lower()),
+        Office.kind == policy.customer_kind, Office.active.is_(True)))
 
 
 def confirm(session: Session, email: str, school: Office, actor: User | str, *,

@@ -19,6 +19,7 @@ from core.access.visibility import can_act, can_read
 from core.config.policy import Policy
 from core.config.settings import Settings
 from core.content.uploads import CheckedUpload, keep_uploads
+from core.directory import contacts
 from core.mail import notices, staff_notices
 from core.models import Attachment, Direction, Message, Office, Status, Ticket, User, utcnow
 from core.tickets import assignment, canned, lifecycle, routing, sla
@@ -233,12 +234,9 @@ def confirm_sender(session: Session, policy: Policy, ticket: Ticket, actor: User
                    now: datetime | None = None) -> Ticket:
     """The requester's address belongs to the school named by code or registered
     address: it becomes the school's contact and the ticket goes to its City."""
-    # Imported here: core.tickets.requester reaches this module through
-    # core.tickets.arrival and core.tickets.links.
-    from core.tickets.requester import find_school
-
     try:
-        return routing.confirm_sender(session, policy, ticket, actor, find_school(session, policy, school_hint),
+        return routing.confirm_sender(session, policy, ticket, actor,
+                                      contacts.find_school(session, policy, school_hint),
                                       now=now)
     except routing.RouteRefused as exc:
         raise ActionRefused(str(exc)) from None

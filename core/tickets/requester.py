@@ -11,16 +11,17 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Sequence
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core import audit
 from core.config.policy import Policy
 from core.config.settings import Settings
 from core.content.uploads import CheckedUpload, keep_uploads
+from core.directory.contacts import find_school
 from core.hooks import chat
 from core.mail import notices
-from core.models import Category, Office, Priority, Status, Ticket, User, utcnow
+from core.models import Category, Priority, Status, Ticket, User, utcnow
 from core.tickets import lifecycle
 from core.tickets.arrival import route
 from core.tickets.intake import Incoming, customer_office, issue_link, open_ticket
@@ -45,16 +46,6 @@ class WebTicket:
     phone: str = ""           # for WhatsApp notices, with `whatsapp` the customer's consent
     whatsapp: bool = False
 
-
-
-def find_school(session: Session, policy: Policy, hint: str) -> Office | None:
-    """A customer office by its code or its registered address."""
-    hint = hint.strip()
-    if not hint:
-        return None
-    return session.scalar(select(Office).where(
-        or_(Office.code == hint.upper(), Office.email == hint.lower()),
-        Office.kind == policy.customer_kind, Office.active.is_(True)))
 
 
 def category_choices(session: Session) -> list[tuple[int, str]]:
