@@ -230,12 +230,12 @@ def dispatch(session: Session, settings: Settings, policy: Policy, ticket: Ticke
         raise ActionRefused(str(exc)) from None
 
 
-def confirm_sender(session: Session, policy: Policy, ticket: Ticket, actor: User, school_hint: str, *,
-                   now: datetime | None = None) -> Ticket:
+def confirm_sender(session: Session, settings: Settings, policy: Policy, ticket: Ticket, actor: User,
+                   school_hint: str, *, now: datetime | None = None) -> Ticket:
     """The requester's address belongs to the school named by code or registered
     address: it becomes the school's contact and the ticket goes to its City."""
     try:
-        return routing.confirm_sender(session, policy, ticket, actor,
+        return routing.confirm_sender(session, settings, policy, ticket, actor,
                                       contacts.find_school(session, policy, school_hint),
                                       now=now)
     except routing.RouteRefused as exc:

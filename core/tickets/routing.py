@@ -185,12 +185,13 @@ def dispatch(session: Session, settings: Settings, policy: Policy, ticket: Ticke
     came = ticket.office
     _move(session, ticket, actor, to, "dispatch", reason, now)
     notices.forwarded(session, settings, policy, ticket, came, note=reason, now=now)
-    assignment.assign_new(session, ticket, policy, now)
+    staff_notices.arrived(session, settings, policy, ticket, assignment.assign_new(session, ticket, policy, now),
+                          now=now)
     return ticket
 
 
-def rehome(session: Session, policy: Policy, ticket: Ticket, actor: User, school: Office, reason: str,
-           now: datetime | None = None) -> Ticket:
+def rehome(session: Session, settings: Settings, policy: Policy, ticket: Ticket, actor: User, school: Office,
+           reason: str, now: datetime | None = None) -> Ticket:
     """The ticket is the school's after all: it becomes the school's and moves
     to the school's parent, where its own mail starts (no mail to the customer:
     the acknowledgement said it was being routed)."""
@@ -204,7 +205,8 @@ def rehome(session: Session, policy: Policy, ticket: Ticket, actor: User, school
     ticket.school = school
     if home.id != ticket.office_id:
         _move(session, ticket, actor, home, "rehome", reason, now)
-        assignment.assign_new(session, ticket, policy, now)
+        staff_notices.arrived(session, settings, policy, ticket, assignment.assign_new(session, ticket, policy, now),
+                              now=now)
     return ticket
 
 
@@ -216,8 +218,8 @@ def went_to(session: Session, ticket: Ticket, office: Office) -> Event | None:
         Event.to_value != office.code).order_by(Event.id.desc()).limit(1))
 
 
-def confirm_sender(session: Session, policy: Policy, ticket: Ticket, actor: User, school: Office | None,
-                   now: datetime | None = None) -> Ticket:
+def confirm_sender(session: Session, settings: Settings, policy: Policy, ticket: Ticket, actor: User,
+                   school: Office | None, now: datetime | None = None) -> Ticket:
     """"This sender belongs to school S": the requester's address becomes a
     confirmed contact of S, and the ticket re-homes to S's City. The
     address's next mail routes there directly."""
@@ -230,5 +232,5 @@ def confirm_sender(session: Session, policy: Policy, ticket: Ticket, actor: User
         contacts.confirm(session, ticket.requester_email, school, actor, now=now)
     except contacts.ContactRefused as exc:
         raise RouteRefused(str(exc)) from None
-    return rehome(session, policy, ticket, actor, school,
+    return rehome(session, settings, policy, ticket, actor, school,
                   f"{ticket.requester_email} confirmed as a contact of {school.code}", now=now)

@@ -337,7 +337,8 @@ def dispatch(ref: str):
 @access(STAFF)
 def confirm_sender(ref: str):
     def confirm(session, user, ticket):
-        actions.confirm_sender(session, load_policy(session), ticket, user, request.form.get("school", ""))
+        actions.confirm_sender(session, settings(), load_policy(session), ticket, user,
+                               request.form.get("school", ""))
         return _("{address} is now a contact of {school}; the ticket went to {office}.",
                  address=ticket.requester_email, school=ticket.school.name, office=ticket.office.name)
     return _refusable("school", confirm)

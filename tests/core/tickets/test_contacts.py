@@ -28,7 +28,7 @@ def test_confirming_the_sender_makes_a_contact_and_moves_the_ticket_to_the_schoo
     offices, staff = chain
     ticket = open_from(session, settings, TEACHER, policy=POLICY)
     assert (ticket.office.code, ticket.school) == ("P33", None)
-    confirm_sender(session, POLICY, ticket, staff["P33"], offices["S003"], now=T0)
+    confirm_sender(session, settings, POLICY, ticket, staff["P33"], offices["S003"], now=T0)
     assert (ticket.office.code, ticket.school.code, ticket.assignee) == ("C3172", "S003", staff["C3172"])
     contact = session.scalars(select(Contact)).one()
     assert (contact.email, contact.school.code, contact.created_by) == ("guru.budi@gmail.test", "S003",
@@ -79,7 +79,7 @@ def test_an_address_belongs_to_one_school(session, settings, chain):
     assert ticket.office.code == "C3374"  # routed as the contact's school's mail already
     other = open_from(session, settings, "ortu.siswa@gmail.test", policy=POLICY)
     with pytest.raises(RouteRefused, match="no school"):
-        confirm_sender(session, POLICY, other, staff["P33"], offices["C3172"])  # a city is no school
+        confirm_sender(session, settings, POLICY, other, staff["P33"], offices["C3172"])  # a city is no school
     contacts.confirm(session, "ortu.siswa@gmail.test", offices["S006"], "admin@kemdik.test")
     with pytest.raises(contacts.ContactRefused, match="already a contact of SMA Negeri 1 Surakarta"):
         contacts.confirm(session, "ortu.siswa@gmail.test", offices["S003"], "admin@kemdik.test")
@@ -89,5 +89,5 @@ def test_only_the_holding_office_confirms(session, settings, chain):
     offices, staff = chain
     ticket = open_from(session, settings, TEACHER, policy=POLICY)
     with pytest.raises(RouteRefused, match="holding"):
-        confirm_sender(session, POLICY, ticket, staff["C3171"], offices["S001"])
+        confirm_sender(session, settings, POLICY, ticket, staff["C3171"], offices["S001"])
     assert session.scalars(select(Contact)).all() == []
