@@ -22,7 +22,7 @@ from portal.context import db, settings
 from portal.auth import STAFF, access
 from portal.i18n import translate as _
 from portal.staff.blueprint import bp, me, unread_notices
-from portal.staff.queue_views import forget_counts, read_policy, recent
+from portal.staff.queue_views import forget_counts, recent
 
 REPLY_STATUSES = (Status.answered, Status.open, Status.on_hold, Status.closed)
 
@@ -111,7 +111,7 @@ def _page(ref: str, errors: dict[str, str] | None = None, status: int = 200):
 
 def _dispatch_targets(session, user) -> list[Choice]:
     """The offices the dispatch form offers, kept a while (dispatching checks the office afresh)."""
-    policy = read_policy(session)
+    policy = load_policy(session)
     return recent("directory").get(("dispatch", user.office_id, user.office.path, policy.triage_office), lambda: [
         Choice(o.id, f"{o.code} · {o.name}") for o in routing.dispatch_targets(session, policy, user.office)])
 
