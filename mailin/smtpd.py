@@ -28,6 +28,7 @@ from core.storage.db import Database, is_sqlite_url
 from mailin.inbound import TemporaryFailure
 from mailin.pipeline import LocalWriter, Writer, ingest
 from mailin.spam import Refused, check_envelope_sender, judge
+from mailin.throttle import Throttle, client_host
 from mailin.writer import RemoteWriter, run_writer_process
 
 log = logging.getLogger("helpdesk.smtpd")
@@ -49,11 +50,34 @@ class Handler:
     def __init__(self, db: Database, threads: int = PIPELINE_THREADS, writer: Writer | None = None):
         self.db, self.writer = db, writer or LocalWriter(db)
         self.recipients = db.settings.own_addresses
+        self.max_recipients = db.settings.smtp_max_recipients
+        self.throttle = Throttle(db.settings)
         self.pipeline = concurrent.futures.ThreadPoolExecutor(threads, thread_name_prefix="pipeline")
         self.tls = listener_tls(db.settings.smtp_tls_cert, db.settings.smtp_tls_key)
 
+    def refuse_connection(self, peer: object) -> str | None:
+        """The reply that turns a new connection away (its client is over its
+        limit per minute), or None to greet it."""
+        if self.throttle.admit_connection(peer):
+            return None
+        log.warning("421 connection from %s: over %d connections a minute", client_host(peer),
+                    self.throttle.connections.limit)
+        return "421 4.7.0 Too many connections from your address; try again in a minute"
+
+    async def handle_MAIL(self, server: SMTP, session: Session, envelope: Envelope,
+                          address: str, mail_options: list[str]) -> str:
+        if not self.throttle.admit_message(session.peer):
+            log.warning("451 MAIL from %s <%s>: over %d messages a minute", client_host(session.peer), address,
+                        self.throttle.messages.limit)
+            return "451 4.7.1 Too many messages from your address; try again in a minute"
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
+
     async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope,
                           address: str, rcpt_options: list[str]) -> str:
+        if 0 < self.max_recipients <= len(envelope.rcpt_tos):
+            return "452 4.5.3 Too many recipients"
         if address.strip().lower() not in self.recipients:
             return f"550 5.1.1 <{address}>: no such mailbox here"
         try:  # the ban list is read in a pipeline thread: a database read never blocks the loop
@@ -114,8 +138,20 @@ class Server(SMTP):
     period is removed from every line (4.5.2), more than data_size_limit
     bytes is 552 and a line longer than line_length_limit is 500, both
     answered once the end mark has come (4.2.5), as aiosmtpd does. Bytes
-    after the end mark stay in the reader for the next command.
+    after the end mark stay in the reader for the next command. A client
+    the handler turns away (too many connections) gets 421 instead of the
+    greeting.
     """
+
+    async def _handle_client(self) -> None:
+        """Greet the client, or answer 421 and hang up when the handler turns
+        it away (aiosmtpd has no hook before its greeting)."""
+        refusal = self.event_handler.refuse_connection(self.session.peer)
+        if refusal is None:
+            await super()._handle_client()
+            return
+        await self.push(refusal)
+        self.transport.close()
 
     async def smtp_DATA(self, arg: str) -> None:
         if await self.check_helo_needed() or await self.check_auth_needed("DATA"):

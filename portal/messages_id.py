@@ -242,6 +242,22 @@ MESSAGES = {
     'Choose a CSV file.': 'Pilih berkas CSV.',
     'Code': 'Kode',
     "Days a customer's private link stays valid (0: forever)": 'Hari tautan pribadi pelanggan berlaku (0: selamanya)',
+    "Replies to one ticket from its private page per minute (0: no limit)":
+        "Balasan ke satu tiket dari halaman pribadinya per menit (0: tanpa batas)",
+    "Replies from one client address on private pages per minute (0: no limit)":
+        "Balasan dari satu alamat klien di halaman pribadi per menit (0: tanpa batas)",
+    "Bytes of files one ticket may receive from its private page per hour (0: no limit)":
+        "Byte berkas yang boleh diterima satu tiket dari halaman pribadinya per jam (0: tanpa batas)",
+    "Password-reset mails to one address per hour (0: no limit)":
+        "Email pengaturan ulang kata sandi ke satu alamat per jam (0: tanpa batas)",
+    "Password-reset requests from one client address per hour (0: no limit)":
+        "Permintaan pengaturan ulang kata sandi dari satu alamat klien per jam (0: tanpa batas)",
+    "Too many replies were sent in the last minute. Please wait a minute, then send your reply again.":
+        "Terlalu banyak balasan dikirim dalam satu menit terakhir. Mohon tunggu satu menit, lalu kirim balasan Anda lagi.",
+    "This ticket has received too many files in the last hour. Please wait an hour, or send fewer or smaller files.":
+        "Tiket ini sudah menerima terlalu banyak berkas dalam satu jam terakhir. Mohon tunggu satu jam, atau kirim berkas yang lebih sedikit atau lebih kecil.",
+    "Too many requests. Please wait a moment and try again.":
+        "Terlalu banyak permintaan. Mohon tunggu sebentar lalu coba lagi.",
     "Days after closing in which the customer's mail reopens the ticket": 'Hari setelah ditutup ketika email pelanggan membuka kembali tiket',
     'Days an answered ticket waits before it closes itself': 'Hari tiket yang sudah dijawab menunggu sebelum tertutup sendiri',
     'Default': 'Bawaan',

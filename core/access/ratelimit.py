@@ -23,13 +23,22 @@ STAMP_LIFETIME = timedelta(hours=6)
 _RATE = RateEvent.__table__
 _HIT = insert(_RATE)
 _COUNT = select(func.count()).where(_RATE.c.key == bindparam("key"), _RATE.c.at > bindparam("since"))
+_TOTAL = select(func.coalesce(func.sum(_RATE.c.amount), 0)).where(
+    _RATE.c.key == bindparam("key"), _RATE.c.at > bindparam("since"))
 _COUNT_TWO = select(func.count().filter(_RATE.c.at > bindparam("short_since")), func.count()).where(
     _RATE.c.key == bindparam("key"), _RATE.c.at > bindparam("long_since"))
 
 
-def hit(session: Session, key: str, now: datetime | None = None) -> None:
-    """Count one action under `key` (written at once, by a plain INSERT)."""
-    write_plain(session.connection(), _HIT, {"key": key[:300], "at": now or utcnow()})
+def hit(session: Session, key: str, now: datetime | None = None, amount: int = 1) -> None:
+    """Count one action under `key` (written at once, by a plain INSERT);
+    `amount` is what it weighs for `total` (bytes, say)."""
+    write_plain(session.connection(), _HIT, {"key": key[:300], "at": now or utcnow(), "amount": amount})
+
+
+def total(session: Session, key: str, window: timedelta, now: datetime | None = None) -> int:
+    """The sum of the amounts counted under `key` in the window."""
+    since = (now or utcnow()) - window
+    return int(session.connection().execute(_TOTAL, {"key": key[:300], "since": since}).scalar() or 0)
 
 
 def count(session: Session, key: str, window: timedelta, now: datetime | None = None) -> int:

@@ -81,6 +81,17 @@ class Policy:
     # The public form lets the customer pick a priority; off, every web
     # ticket starts at the default and only staff or triage rules raise it.
     web_priority_choice: bool = False
+    # Replies on customers' private pages per minute: to one ticket, and from
+    # one client address over every ticket (a school behind a shared address
+    # still has room); and the bytes of files one ticket may receive from the
+    # page per hour (two replies of the largest size the web accepts).
+    web_replies_per_ticket_minute: int = 20
+    web_replies_per_ip_minute: int = 60
+    web_upload_bytes_per_ticket_hour: int = 50 * 1024 * 1024
+    # Password-reset requests per hour: mails to one address, and requests
+    # from one client address (whatever address they name).
+    reset_mails_per_address_hour: int = 5
+    reset_requests_per_ip_hour: int = 20
 
 
 FIELDS = {f.name: f for f in fields(Policy)}

@@ -6,6 +6,7 @@ Settings that admins change at run time (auto-close days, attachment rules,
 """
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from dataclasses import dataclass
@@ -78,6 +79,22 @@ class Settings:
     whatsapp_api_url: str = "https://graph.facebook.com/v21.0"
     whatsapp_template_ack: str = "helpdesk_ack"
     whatsapp_template_reply: str = "helpdesk_staff_replied"
+    # Most recipients one SMTP transaction may name; beyond it RCPT gets 452
+    # and the client sends the rest in another transaction. RFC 5321 asks a
+    # server to take at least 100; the helpdesk has one address (and its
+    # aliases), so more is an attack or a broken client, never a school.
+    smtp_max_recipients: int = 100
+    # Connections, and messages (MAIL commands), one client address may open
+    # per minute; over it the server answers 421 at connect or 451 at MAIL,
+    # both temporary, so a real sender retries and loses nothing. Counted in
+    # each SMTP server process's memory, as they are on the hot path; 0: no limit.
+    smtp_connections_per_minute: int = 60
+    smtp_messages_per_minute: int = 120
+    # Client addresses or networks (CIDR) never limited: the relays that hand
+    # us mail. Loopback by default, as Postfix's mynetworks: a process on this
+    # host can write the database anyway, and `helpdesk run` and a local
+    # relay send from it. "none" limits every client.
+    smtp_trusted_networks: tuple[str, ...] = ("127.0.0.0/8", "::1")
 
     @property
     def domain(self) -> str:
@@ -147,4 +164,22 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         whatsapp_api_url=get("WHATSAPP_API_URL", "https://graph.facebook.com/v21.0").rstrip("/"),
         whatsapp_template_ack=get("WHATSAPP_TEMPLATE_ACK", "helpdesk_ack"),
         whatsapp_template_reply=get("WHATSAPP_TEMPLATE_REPLY", "helpdesk_staff_replied"),
+        smtp_max_recipients=int(get("SMTP_MAX_RECIPIENTS", "100")),
+        smtp_connections_per_minute=int(get("SMTP_CONNECTIONS_PER_MINUTE", "60")),
+        smtp_messages_per_minute=int(get("SMTP_MESSAGES_PER_MINUTE", "120")),
+        smtp_trusted_networks=_networks(get("SMTP_TRUSTED_NETWORKS", "127.0.0.0/8,::1")),
     )
+
+
+def _networks(value: str) -> tuple[str, ...]:
+    """Comma-separated addresses or CIDR networks, checked now so a typo stops
+    the start with its name rather than failing open later; "none": empty."""
+    if value.lower() == "none":
+        return ()
+    networks = tuple(part.strip() for part in value.split(",") if part.strip())
+    for network in networks:
+        try:
+            ipaddress.ip_network(network, strict=False)
+        except ValueError:
+            raise ValueError(f"HELPDESK_SMTP_TRUSTED_NETWORKS: {network!r} is not an address or network") from None
+    return networks

@@ -108,13 +108,16 @@ class ImapCursor(Base):
 
 class RateEvent(Base):
     """One counted action (an automatic mail to an address, a web form post from
-    an IP). Counted in the database so limits hold across processes."""
+    an IP). Counted in the database so limits hold across processes. `amount`
+    is what the action weighs where a limit sums rather than counts (the
+    bytes a customer's reply uploads); 1 elsewhere."""
 
     __tablename__ = "rate_event"
     __table_args__ = (Index("ix_rate_event_key_at", "key", "at"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(300))
     at: Mapped[datetime] = mapped_column(default=utcnow)
+    amount: Mapped[int] = mapped_column(Integer, server_default="1")
 
 
 class UsedStamp(Base):

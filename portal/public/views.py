@@ -12,6 +12,7 @@ from flask import (Blueprint, abort, current_app, flash, g, make_response, redir
                    send_file, session, url_for)
 from flask_wtf.csrf import CSRFError
 
+from core.access import limits
 from core.access.tokens import link_token
 from core.config.policy import Policy, load_policy, policy_at
 from core.content import thumbnails
@@ -19,7 +20,7 @@ from core.models import Status, utcnow
 from core.storage.files import Store
 from core.tickets import private_link as public, requester as customer, triage
 from core.tickets.intake import find_by_token
-from core.content.uploads import CheckedUpload, UploadRefused, check_uploads
+from core.content.uploads import CheckedUpload, Upload, UploadRefused, check_uploads
 from core.hooks.chat import BadPhone
 from core.tickets.requester import UnknownSchool, WebTicket
 from portal.context import csrf, db, settings
@@ -172,11 +173,12 @@ def _pages() -> PageCache:
     return pages
 
 
-def _render_ticket(s, state: public.PageState, token: str, reply: ReplyForm, policy: Policy):
+def _render_ticket(s, state: public.PageState, token: str, reply: ReplyForm, policy: Policy,
+                   refusal: str | None = None):
     return render_template(
         "public/ticket.html", ticket=state, token=token, form_token=public.form_token(settings().secret_key, token),
         thread=public.public_thread(s, state.id), status_label=STATUS_LABELS[state.status], reply=reply,
-        can_rate=customer.can_rate(state), file_hint=file_hint(policy))
+        can_rate=customer.can_rate(state), file_hint=file_hint(policy), refusal=refusal)
 
 
 def _state_or_404(s, token: str) -> tuple[public.PageState, Policy]:
@@ -219,12 +221,25 @@ def ticket_reply(token: str):
     form = ReplyForm(meta={"csrf": False})
     with db().read() as s:
         policy = load_policy(s)
-        _ticket_or_404(s, token, policy)
+        ticket_id = _ticket_or_404(s, token, policy).id
         _check_form_token(token)
         valid = form.validate_on_submit()
+    files = uploads_of(form.attachments) if valid else []
+    try:
+        # Counted, in a short write of its own, before the files are looked
+        # into: that look is the cost the limits bound.
+        if valid:
+            with db().begin() as s:
+                limits.admit_reply(s, policy, ticket_id, request.remote_addr or "-",
+                                   sum(len(upload.content) for upload in files))
+    except limits.LimitReached as reached:
+        with db().read() as s:
+            response = _refused_reply(s, token, form, reached.message, 429)
+        response.headers["Retry-After"] = str(reached.retry_after)
+        return response
     # The files are checked outside any transaction: looking into an
     # archive takes a moment, and the database must not wait for it.
-    uploads = _checked_uploads(form, policy) if valid else None
+    uploads = _checked_uploads(form, policy, files) if valid else None
     if uploads is None:
         with db().read() as s:
             return _refused_reply(s, token, form)
@@ -240,22 +255,23 @@ def ticket_reply(token: str):
     return redirect(url_for("public.ticket", token=token) + "#latest")
 
 
-def _checked_uploads(form: ReplyForm, policy: Policy) -> list[CheckedUpload] | None:
+def _checked_uploads(form: ReplyForm, policy: Policy, files: list[Upload]) -> list[CheckedUpload] | None:
     """The reply's files as the rules accept them; None, with the reason on the form, when one is refused."""
     try:
-        return check_uploads(policy, uploads_of(form.attachments))
+        return check_uploads(policy, files)
     except UploadRefused as refused:
         form.attachments.errors.append(_("{name} was not accepted: {reason}.",
                                          name=refused.filename, reason=refused.reason))
         return None
 
 
-def _refused_reply(s, token: str, form: ReplyForm):
-    """The page again with the reply's text and errors; nothing was written."""
+def _refused_reply(s, token: str, form: ReplyForm, refusal: str | None = None, status: int = 400):
+    """The page again with the reply's text and errors, and `refusal` (English)
+    above the form; nothing of the reply was written."""
     if has_files(form.attachments):
         form.attachments.errors.append(FILES_NOT_KEPT)
     state, policy = _state_or_404(s, token)
-    return _render_ticket(s, state, token, form, policy), 400
+    return make_response(_render_ticket(s, state, token, form, policy, refusal), status)
 
 
 @csrf.exempt

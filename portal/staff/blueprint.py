@@ -51,6 +51,11 @@ LABELS = {
     "policy:token_days": "Days a customer's private link stays valid (0: forever)",
     "policy:web_priority_choice": "The public form offers a choice of priority",
     "category": "Category changed", "triaged": "Set by a triage rule", "by_category": "By category",
+    "policy:web_replies_per_ticket_minute": "Replies to one ticket from its private page per minute (0: no limit)",
+    "policy:web_replies_per_ip_minute": "Replies from one client address on private pages per minute (0: no limit)",
+    "policy:web_upload_bytes_per_ticket_hour": "Bytes of files one ticket may receive from its private page per hour (0: no limit)",
+    "policy:reset_mails_per_address_hour": "Password-reset mails to one address per hour (0: no limit)",
+    "policy:reset_requests_per_ip_hour": "Password-reset requests from one client address per hour (0: no limit)",
 }
 
 

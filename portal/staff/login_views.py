@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import login_user, logout_user, current_user
 
+from core.access import limits
 from core.access.logins import BadResetToken, LoginRefused, request_reset, reset_password, user_of_reset, verify_login
 from core.access.passwords import WeakPassword
 from core.config.policy import load_policy
@@ -60,8 +61,11 @@ def logout():
 def forgot_password():
     if request.method == "GET":
         return render_template("staff/forgot.html")
+    email = request.form.get("email", "")
     with db().begin() as session:
-        issued = request_reset(session, request.form.get("email", ""))
+        # Over a limit, no mail goes, and the answer below stays the same.
+        admitted = limits.admit_reset(session, load_policy(session), email, request.remote_addr or "-")
+        issued = request_reset(session, email) if admitted else None
         if issued is not None:
             user, token = issued
             outbox.enqueue(session, settings(), template="password_reset", to=user.email,
