@@ -24,6 +24,8 @@ MINUTE = 60.0
 # Forget idle clients every this many events, so the table does not grow
 # with every address that ever connected.
 SWEEP_EVERY = 1024
+# Hosts whose trust is remembered before the memory starts over.
+TRUST_CACHE = 4096
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -89,14 +91,25 @@ class Throttle:
         self.trusted = parse_networks(settings.smtp_trusted_networks)
         self.connections = Window(settings.smtp_connections_per_minute, clock=clock)
         self.messages = Window(settings.smtp_messages_per_minute, clock=clock)
+        # Whether a host is trusted, remembered: parsing the address cost 4 us
+        # a check, against half a microsecond for counting it.
+        self._trust: dict[str, bool] = {}
 
     def admit_connection(self, peer: object) -> bool:
         host = client_host(peer)
-        return is_trusted(host, self.trusted) or self.connections.take(host)
+        return self._trusted(host) or self.connections.take(host)
 
     def admit_message(self, peer: object) -> bool:
         host = client_host(peer)
-        return is_trusted(host, self.trusted) or self.messages.take(host)
+        return self._trusted(host) or self.messages.take(host)
+
+    def _trusted(self, host: str) -> bool:
+        trusted = self._trust.get(host)
+        if trusted is None:
+            if len(self._trust) >= TRUST_CACHE:
+                self._trust.clear()
+            trusted = self._trust[host] = is_trusted(host, self.trusted)
+        return trusted
 
 
 def client_host(peer: object) -> str:
