@@ -145,8 +145,10 @@ class Server(SMTP):
 
     async def _handle_client(self) -> None:
         """Greet the client, or answer 421 and hang up when the handler turns
-        it away (aiosmtpd has no hook before its greeting)."""
-        refusal = self.event_handler.refuse_connection(self.session.peer)
+        it away (aiosmtpd has no hook before its greeting; as with its own
+        hooks, a handler without `refuse_connection` greets everyone)."""
+        refuse = getattr(self.event_handler, "refuse_connection", None)
+        refusal = refuse(self.session.peer) if refuse is not None else None
         if refusal is None:
             await super()._handle_client()
             return
