@@ -1,7 +1,7 @@
 """rate event: an amount, so a limit can sum bytes as well as count actions
 
-Revision ID: rate_event_amount
-Revises: sla_pause_triage_rules
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-11-24
 
 """
@@ -10,8 +10,8 @@ from typing import Sequence, Union
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "rate_event_amount"
-down_revision: Union[str, Sequence[str], None] = "sla_pause_triage_rules"
+revision: str = "0006"
+down_revision: Union[str, Sequence[str], None] = "0005"
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
