@@ -542,4 +542,10 @@ MESSAGES = {
     "No confirmed contacts.": "Belum ada kontak terkonfirmasi.",
     "Confirmed by {who} on {at}": "Dikonfirmasi oleh {who} pada {at}",
     "Removed {address}: its next mail goes to triage.": "{address} dihapus: email berikutnya ke kantor triase.",
+    # Error pages.
+    "Not allowed": "Tidak diizinkan",
+    "You may not open this page or do this action.": "Anda tidak berhak membuka halaman ini atau melakukan tindakan ini.",
+    "Something went wrong": "Terjadi kesalahan",
+    "Error {code}": "Galat {code}",
+    "Back to the start": "Kembali ke awal",
 }
