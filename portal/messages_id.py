@@ -566,4 +566,10 @@ MESSAGES = {
     "every office": "semua kantor",
     "Placeholders such as {example} are filled in for the ticket (the list is on the staff page of canned responses). Without an office, every office may use the answer.":
         "Penanda seperti {example} diisi sesuai tiket (daftarnya ada di halaman staf jawaban siap pakai). Tanpa kantor, semua kantor boleh memakai jawaban ini.",
+    # A customer's history on the staff ticket page.
+    "Other tickets of {school}": "Tiket lain dari {school}",
+    "Other tickets of the school": "Tiket lain dari sekolah",
+    "None that you may read.": "Tidak ada yang boleh Anda baca.",
+    "The sender belongs to no known school.": "Pengirim tidak termasuk sekolah yang dikenal.",
+    "Other tickets from {address}": "Tiket lain dari {address}",
 }

@@ -7,7 +7,9 @@ from flask import abort, flash, g, redirect, render_template, request, send_file
 from flask_login import current_user
 
 from core.config.policy import load_policy, read_policy
+from core.content import thumbnails
 from core.mail import staff_notices
+from core.queries.history import history
 from core.models import Status
 from core.queries.export import auth_of_messages
 from core.queries.queues import Choice
@@ -17,6 +19,7 @@ from core.tickets.actions import ActionRefused, ReadOnly, TicketNotFound
 from core.tickets import canned as canned_answers
 from core.tickets.canned import CannedRefused, UnknownCanned, list_canned
 from core.tickets.lifecycle import ALLOWED, ForbiddenTransition
+from core.tickets.private_link import has_thumbnail
 from core.content.uploads import CheckedUpload, Upload, UploadRefused, check_uploads
 from core.tickets.requester import category_choices
 from portal.context import db, settings
@@ -131,6 +134,7 @@ def _page(ref: str, errors: dict[str, str] | None = None, status: int = 200, dra
         return render_template(
             "staff/ticket.html", ticket=found, user=user, acting=acting, draft=draft,
             auth=auth_of_messages(session, found.messages),
+            history=history(session, user, found), has_thumbnail=has_thumbnail,
             linked=links.linked(session, user, found), participants=participants.listed(session, found.id),
             canned=_canned(session, user) if acting else [],
             assignable=_assignable(session, found) if acting else [],
@@ -376,3 +380,26 @@ def confirm_sender(ref: str):
         return _("{address} is now a contact of {school}; the ticket went to {office}.",
                  address=ticket.requester_email, school=ticket.school.name, office=ticket.office.name)
     return _refusable("school", confirm)
+
+
+@bp.get("/staff/tickets/<ref>/attachments/<int:attachment_id>/thumb")
+@access(STAFF)
+def attachment_thumbnail(ref: str, attachment_id: int):
+    """A small JPEG made on the server from an attached picture (as the
+    customer's page shows them): only our own re-encoding reaches the browser."""
+    with db().read() as session:
+        try:
+            found = actions.find_attachment(session, me(session), ref, attachment_id)
+        except TicketNotFound:
+            abort(404)
+        wanted, sha256 = has_thumbnail(found), found.sha256
+    store = Store(settings().path("store"))
+    if not wanted or not store.exists(sha256):
+        abort(404)
+    try:
+        path = thumbnails.thumbnail(settings().path("thumbs"), sha256, store.path(sha256))
+    except thumbnails.NoThumbnail:
+        abort(404)
+    response = send_file(path, mimetype="image/jpeg", max_age=86400)
+    response.headers["Cache-Control"] = "private, max-age=86400"
+    return response
