@@ -9,7 +9,8 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from flask import Flask, render_template
+from flask import Flask, render_template, request
+from flask_login import current_user
 from sqlalchemy import text
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -90,13 +91,25 @@ def _security_headers(app: Flask) -> None:
         return response
 
 
-def _error_pages(app: Flask) -> None:
-    @app.errorhandler(404)
-    def not_found(_error):
-        return render_template("error.html", title=i18n.translate("Page not found"),
-                               message=i18n.translate("The page does not exist, or you may not see it.")), 404
+ERRORS = {
+    403: ("Not allowed", "You may not open this page or do this action."),
+    404: ("Page not found", "The page does not exist, or you may not see it."),
+    500: ("Something went wrong", "Something went wrong on our side. Please try again in a moment."),
+}
 
-    @app.errorhandler(500)
-    def server_error(_error):
-        return render_template("error.html", title="500", message=i18n.translate(
-            "Something went wrong on our side. Please try again in a moment.")), 500
+
+def _error_pages(app: Flask) -> None:
+    """403, 404 and 500 in the site's layout and the visitor's language.
+
+    Signed-in staff keep the staff header on staff and admin paths; a 500
+    uses the plain layout, which asks the database nothing (the database may
+    be why the request failed)."""
+    def page(code: int):
+        title, message = ERRORS[code]
+        staff = (code != 500 and current_user.is_authenticated
+                 and request.path.startswith(("/staff", "/admin")))
+        return render_template("error.html", layout="staff/layout.html" if staff else "base.html",
+                               code=code, title=i18n.translate(title), message=i18n.translate(message)), code
+
+    for code in ERRORS:
+        app.register_error_handler(code, lambda _error, code=code: page(code))

@@ -48,6 +48,7 @@ class SessionUser:
     generation: str
     language: str | None = None
     last_seen_at: datetime | None = None
+    office_timezone: str | None = None  # the zone the person's lists show times in
     is_authenticated: bool = True
     is_active: bool = True
     is_anonymous: bool = False
@@ -63,7 +64,7 @@ class SessionUser:
     def of(cls, user: User) -> "SessionUser":
         return cls(user.id, user.email, user.name, user.role, user.office_id, user.office.code,
                    user.office.path, user.office.parent_id is None, generation(user), user.language,
-                   user.last_seen_at)
+                   user.last_seen_at, user.office.timezone)
 
 
 def generation(user: User) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from flask import Flask, current_app, g, request
 
+from core.config.zones import show as show_time
 from portal.messages_id import MESSAGES
 
 LANGUAGES = ("id", "en")
@@ -50,6 +51,8 @@ def init_app(app: Flask) -> None:
 
     app.jinja_env.globals.update(_=translate, languages=LANGUAGES)
     app.jinja_env.filters["filesize"] = filesize
+    # {{ moment | localtime(office.timezone) }}: "2024-05-01 14:30 WITA", never bare UTC.
+    app.jinja_env.filters["localtime"] = show_time
 
     @app.context_processor
     def language():

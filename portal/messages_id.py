@@ -558,4 +558,34 @@ MESSAGES = {
     "No confirmed contacts.": "Belum ada kontak terkonfirmasi.",
     "Confirmed by {who} on {at}": "Dikonfirmasi oleh {who} pada {at}",
     "Removed {address}: its next mail goes to triage.": "{address} dihapus: email berikutnya ke kantor triase.",
+    # Error pages.
+    "Not allowed": "Tidak diizinkan",
+    "You may not open this page or do this action.": "Anda tidak berhak membuka halaman ini atau melakukan tindakan ini.",
+    "Something went wrong": "Terjadi kesalahan",
+    "Error {code}": "Galat {code}",
+    "Back to the start": "Kembali ke awal",
+    # Canned responses.
+    "Insert into the reply": "Sisipkan ke balasan",
+    "Inserting fills in the ticket's details; read and edit the text before you send it.":
+        "Penyisipan mengisi rincian tiket; baca dan sunting teksnya sebelum Anda mengirim.",
+    "That canned response is not offered to your office.": "Jawaban siap pakai itu tidak tersedia untuk kantor Anda.",
+    "The text names a placeholder that does not exist.": "Teks memuat penanda yang tidak ada.",
+    "Only supervisors and admins write their office's canned responses.":
+        "Hanya penyelia dan admin yang menulis jawaban siap pakai kantornya.",
+    "A supervisor writes the canned responses of their own office only.":
+        "Penyelia hanya menulis jawaban siap pakai kantornya sendiri.",
+    "No such office in your part of the directory.": "Kantor itu tidak ada di bagian direktori Anda.",
+    "Your office's answers are offered to its staff and to every office below it. These placeholders are filled in for the ticket when an answer is inserted:":
+        "Jawaban kantor Anda tersedia bagi stafnya dan setiap kantor di bawahnya. Penanda berikut diisi sesuai tiket saat jawaban disisipkan:",
+    "Office code (empty: your own office)": "Kode kantor (kosong: kantor Anda sendiri)",
+    "Also offered to your office": "Juga tersedia untuk kantor Anda",
+    "every office": "semua kantor",
+    "Placeholders such as {example} are filled in for the ticket (the list is on the staff page of canned responses). Without an office, every office may use the answer.":
+        "Penanda seperti {example} diisi sesuai tiket (daftarnya ada di halaman staf jawaban siap pakai). Tanpa kantor, semua kantor boleh memakai jawaban ini.",
+    # A customer's history on the staff ticket page.
+    "Other tickets of {school}": "Tiket lain dari {school}",
+    "Other tickets of the school": "Tiket lain dari sekolah",
+    "None that you may read.": "Tidak ada yang boleh Anda baca.",
+    "The sender belongs to no known school.": "Pengirim tidak termasuk sekolah yang dikenal.",
+    "Other tickets from {address}": "Tiket lain dari {address}",
 }

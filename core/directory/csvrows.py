@@ -1,4 +1,4 @@
-"""Reading the directory CSV (code,name,kind,parent_code,email) into checked rows.
+"""Reading the directory CSV (code,name,kind,parent_code,email[,timezone]) into checked rows.
 
 Each row is checked on its own here; core/directory/offices.py checks the rows
 against each other and the database (parents, cycles, e-mail owners).
@@ -11,7 +11,12 @@ import re
 from dataclasses import dataclass
 from typing import Iterable, Iterator
 
+from core.config.zones import is_zone
+
 COLUMNS = ("code", "name", "kind", "parent_code", "email")
+# Optional: a file without it (or an empty cell) leaves an office's zone as it
+# is, and a new office gets the default (core.config.zones.DEFAULT_ZONE).
+OPTIONAL = ("timezone",)
 CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,31}")
 KIND = re.compile(r"[a-z][a-z0-9_]{0,31}")
 EMAIL = re.compile(r"[^@\s<>(),;:\"]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*")
@@ -25,6 +30,7 @@ class Row:
     kind: str
     parent_code: str
     email: str | None
+    timezone: str | None = None  # an IANA name; None: not given
 
 
 @dataclass(frozen=True)
@@ -58,7 +64,7 @@ def read_directory(raw: bytes | str | Iterable[str]) -> Iterator[Row | RowError]
     missing = [c for c in COLUMNS if c not in header]
     if missing:
         raise BadDirectory(f"missing column(s) {', '.join(missing)}; expected {','.join(COLUMNS)}")
-    index = {c: header.index(c) for c in COLUMNS}
+    index = {c: header.index(c) for c in COLUMNS + OPTIONAL if c in header}
     for fields in reader:
         line = reader.line_num
         if not any(f.strip() for f in fields):
@@ -71,6 +77,7 @@ def read_directory(raw: bytes | str | Iterable[str]) -> Iterator[Row | RowError]
 def check_row(line: int, values: dict[str, str]) -> Row | RowError:
     code, name, kind = values["code"], values["name"], values["kind"]
     parent, email = values["parent_code"], values["email"].lower() or None
+    zone = values.get("timezone") or None
 
     def error(reason: str) -> RowError:
         return RowError(line, code, reason)
@@ -91,4 +98,6 @@ def check_row(line: int, values: dict[str, str]) -> Row | RowError:
         return error(f"parent_code {parent!r} is not a valid code")
     if email and not EMAIL.fullmatch(email):
         return error(f"email {email!r} is not an address")
-    return Row(line, code, name, kind, parent, email)
+    if zone and not is_zone(zone):
+        return error(f"timezone {zone!r} is not a known time zone name such as Asia/Makassar")
+    return Row(line, code, name, kind, parent, email, zone)

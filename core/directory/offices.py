@@ -12,6 +12,7 @@ from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from core import audit
+from core.config.zones import DEFAULT_ZONE
 from core.directory.csvrows import Row, RowError
 from core.models import Office, User
 
@@ -46,9 +47,13 @@ class _Office:
     kind: str
     parent_code: str
     email: str | None
+    timezone: str = DEFAULT_ZONE
     id: int | None = None
     path: str = ""
-    old: tuple | None = None  # (name, kind, parent_code, email, path) in the database
+    old: tuple | None = None  # (name, kind, parent_code, email, path, timezone) in the database
+
+    def now(self) -> tuple:
+        return (self.name, self.kind, self.parent_code, self.email, self.path, self.timezone)
 
 
 def import_directory(session: Session, items: Iterable[Row | RowError], actor: User | str | None = None,
@@ -70,10 +75,12 @@ def import_directory(session: Session, items: Iterable[Row | RowError], actor: U
     for row in rows.values():
         office = offices.get(row.code)
         if office is None:
-            office = offices[row.code] = _Office(row.code, row.name, row.kind, row.parent_code, row.email)
+            office = offices[row.code] = _Office(row.code, row.name, row.kind, row.parent_code, row.email,
+                                                 row.timezone or DEFAULT_ZONE)
         else:
             office.name, office.kind, office.parent_code, office.email = (
                 row.name, row.kind, row.parent_code, row.email)
+            office.timezone = row.timezone or office.timezone
     _compute_paths(offices)
     changed = _write(session, offices, progress)
     report.created = sum(1 for o in offices.values() if o.old is None)
@@ -88,13 +95,13 @@ def import_directory(session: Session, items: Iterable[Row | RowError], actor: U
 def _load(session: Session) -> dict[str, _Office]:
     table = Office.__table__
     found = session.execute(select(table.c.id, table.c.code, table.c.name, table.c.kind,
-                                   table.c.parent_id, table.c.email, table.c.path)).all()
+                                   table.c.parent_id, table.c.email, table.c.path, table.c.timezone)).all()
     code_of = {r.id: r.code for r in found}
     offices = {}
     for r in found:
         parent = code_of.get(r.parent_id, "")
-        offices[r.code] = _Office(r.code, r.name, r.kind, parent, r.email, r.id, r.path,
-                                  (r.name, r.kind, parent, r.email, r.path))
+        offices[r.code] = _Office(r.code, r.name, r.kind, parent, r.email, r.timezone, r.id, r.path,
+                                  (r.name, r.kind, parent, r.email, r.path, r.timezone))
     return offices
 
 
@@ -201,8 +208,7 @@ def _write(session: Session, offices: dict[str, _Office],
     table = Office.__table__
     ids = {o.code: o.id for o in offices.values() if o.id is not None}
     new = sorted((o for o in offices.values() if o.id is None), key=lambda o: o.path.count("/"))
-    changed = [o for o in offices.values() if o.old is not None
-               and o.old != (o.name, o.kind, o.parent_code, o.email, o.path)]
+    changed = [o for o in offices.values() if o.old is not None and o.old != o.now()]
     # Free the addresses that move first, so a swap never trips the unique index.
     moving = [{"b_id": o.id} for o in changed if o.email != o.old[3] and o.old[3]]
     if moving:
@@ -223,9 +229,9 @@ def _write(session: Session, offices: dict[str, _Office],
         chunk = changed[start:start + CHUNK]
         session.execute(update(table).where(table.c.id == bindparam("b_id")).values(
             name=bindparam("b_name"), kind=bindparam("b_kind"), parent_id=bindparam("b_parent"),
-            email=bindparam("b_email"), path=bindparam("b_path")),
+            email=bindparam("b_email"), path=bindparam("b_path"), timezone=bindparam("b_zone")),
             [{"b_id": o.id, "b_name": o.name, "b_kind": o.kind, "b_parent": ids.get(o.parent_code),
-              "b_email": o.email, "b_path": o.path} for o in chunk])
+              "b_email": o.email, "b_path": o.path, "b_zone": o.timezone} for o in chunk])
         if progress:
             progress(len(chunk))
     return {o.code for o in changed}
@@ -236,7 +242,7 @@ def _insert(session: Session, batch: list[_Office], ids: dict[str, int]) -> None
     result = session.execute(
         insert(table).returning(table.c.id, table.c.code, sort_by_parameter_order=True),
         [{"code": o.code, "name": o.name, "kind": o.kind, "parent_id": ids.get(o.parent_code),
-          "email": o.email, "path": o.path, "active": True} for o in batch])
+          "email": o.email, "path": o.path, "timezone": o.timezone, "active": True} for o in batch])
     for office_id, code in result:
         ids[code] = office_id
 

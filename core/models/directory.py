@@ -42,6 +42,8 @@ class Office(Base):
     email: Mapped[Optional[str]] = mapped_column(String(254), unique=True)
     # Language of mail to this office's people ("id" or "en"); none: the default.
     language: Mapped[Optional[str]] = mapped_column(String(8))
+    # IANA zone the office's times are shown in (stored times stay UTC).
+    timezone: Mapped[str] = mapped_column(String(64), default="Asia/Jakarta", server_default="Asia/Jakarta")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     # Incoming-webhook URLs of the office's Slack and Microsoft Teams channels:

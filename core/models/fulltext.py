@@ -12,6 +12,7 @@ import sqlalchemy.dialects.postgresql  # noqa: F401  (registers the typed to_tsv
 from sqlalchemy import DDL, Connection, Index, event, func, text
 
 from core.models.base import Base
+from core.models.directory import Office
 from core.models.tickets import Message, Ticket
 
 # A tsvector may not pass 1 MB; the first 200,000 characters of a message are
@@ -31,6 +32,10 @@ def ticket_document():
 
 def message_document():
     return func.to_tsvector(text(CONFIG), func.left(Message.__table__.c.text, text(str(MESSAGE_CHARS))))
+
+
+def office_document():
+    return func.to_tsvector(text(CONFIG), Office.__table__.c.name)
 
 
 FULLTEXT_INDEXES = (
@@ -57,7 +62,21 @@ SQLITE_DDL = [
        INSERT INTO message_fts(rowid, text) VALUES (new.id, new.text); END""",
 ]
 
-for statement in SQLITE_DDL:
+# Office names (search finds a school's tickets by its name): added in
+# migration 0010, so kept apart from what 0001 installs.
+OFFICE_INDEX = Index("ix_office_name_fts", office_document(), postgresql_using="gin").ddl_if(dialect="postgresql")
+OFFICE_SQLITE_DDL = [
+    "CREATE VIRTUAL TABLE IF NOT EXISTS office_fts USING fts5(name, content='office', content_rowid='id')",
+    """CREATE TRIGGER IF NOT EXISTS office_fts_ai AFTER INSERT ON office BEGIN
+       INSERT INTO office_fts(rowid, name) VALUES (new.id, new.name); END""",
+    """CREATE TRIGGER IF NOT EXISTS office_fts_ad AFTER DELETE ON office BEGIN
+       INSERT INTO office_fts(office_fts, rowid, name) VALUES ('delete', old.id, old.name); END""",
+    """CREATE TRIGGER IF NOT EXISTS office_fts_au AFTER UPDATE OF name ON office BEGIN
+       INSERT INTO office_fts(office_fts, rowid, name) VALUES ('delete', old.id, old.name);
+       INSERT INTO office_fts(rowid, name) VALUES (new.id, new.name); END""",
+]
+
+for statement in SQLITE_DDL + OFFICE_SQLITE_DDL:
     event.listen(Base.metadata, "after_create", DDL(statement).execute_if(dialect="sqlite"))
 
 
@@ -69,3 +88,12 @@ def install(connection: Connection) -> None:
         connection.exec_driver_sql(statement)
     connection.exec_driver_sql("INSERT INTO ticket_fts(ticket_fts) VALUES ('rebuild')")
     connection.exec_driver_sql("INSERT INTO message_fts(message_fts) VALUES ('rebuild')")
+
+
+def install_office_names(connection: Connection) -> None:
+    """Create the SQLite search table of office names (and index existing rows), for a migration."""
+    if connection.dialect.name != "sqlite":
+        return
+    for statement in OFFICE_SQLITE_DDL:
+        connection.exec_driver_sql(statement)
+    connection.exec_driver_sql("INSERT INTO office_fts(office_fts) VALUES ('rebuild')")

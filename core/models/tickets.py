@@ -66,6 +66,10 @@ class Ticket(Base):
         Index("ix_ticket_updated_at", "updated_at"),
         # An agent's load (tickets not closed) without reading their closed history.
         Index("ix_ticket_assignee_status", "assignee_id", "status"),
+        # A school's and a requester's other tickets, newest first (the staff
+        # ticket page's history), and search by school or address.
+        Index("ix_ticket_school_created", "school_id", "created_at"),
+        Index("ix_ticket_requester_created", "requester_email", "created_at"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     ref: Mapped[str] = mapped_column(String(16), unique=True)
@@ -76,9 +80,9 @@ class Ticket(Base):
     office_id: Mapped[int] = mapped_column(ForeignKey("office.id"))  # the holding office
     assignee_id: Mapped[Optional[int]] = mapped_column(ForeignKey("app_user.id"))
     assigned_at: Mapped[Optional[datetime]]
-    requester_email: Mapped[str] = mapped_column(String(254), index=True)
+    requester_email: Mapped[str] = mapped_column(String(254))
     requester_name: Mapped[Optional[str]] = mapped_column(String(200))
-    school_id: Mapped[Optional[int]] = mapped_column(ForeignKey("office.id"), index=True)
+    school_id: Mapped[Optional[int]] = mapped_column(ForeignKey("office.id"))
     language: Mapped[Optional[str]] = mapped_column(String(8))
     # A phone number the customer gave on the web form (E.164 digits, no "+"),
     # and whether they agreed to WhatsApp messages about the ticket there.

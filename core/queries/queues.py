@@ -115,7 +115,9 @@ def _midnight(day: date) -> datetime:
 _school, _office, _assignee, _priority = aliased(Office), aliased(Office), aliased(User), aliased(Priority)
 _category = aliased(Category)
 SUMMARY = (Ticket.id, Ticket.ref, Ticket.subject, Ticket.status, Ticket.requester_email, Ticket.updated_at,
+           Ticket.created_at,
            Ticket.sla_breached_at, _school.name.label("school_name"), _office.code.label("office_code"),
+           _office.timezone.label("office_timezone"),
            _assignee.name.label("assignee_name"), _priority.name.label("priority_name"),
            _category.name.label("category_name"))
 SUMMARY_FROM = (Ticket.__table__.join(_office, _office.id == Ticket.office_id)

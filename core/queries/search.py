@@ -11,6 +11,12 @@ newest tickets of the scope are read, subject and messages, one by one after
 a cheap substring test (Bounds). Results are the newest first, and counting
 stops at COUNT_CAP, so a common word fills its pages from the newest tickets
 either way.
+
+A query may also name the customer: an address finds the tickets of that
+requester (ix_ticket_requester_created); a school's code, or words all found
+in school names (the office-name full-text index, at most MAX_SCHOOLS
+schools), find the tickets of those schools (ix_ticket_school_created).
+Those tickets join the words' matches, newest first.
 """
 from __future__ import annotations
 
@@ -23,8 +29,8 @@ from sqlalchemy.orm import Session
 
 from core.access.visibility import can_read
 from core.config.policy import Policy
-from core.models import Message, Ticket, User
-from core.models.fulltext import CONFIG, MESSAGE_CHARS, message_document, ticket_document
+from core.models import Message, Office, Ticket, User
+from core.models.fulltext import CONFIG, MESSAGE_CHARS, message_document, office_document, ticket_document
 from core.queries.queues import COUNT_CAP, PAGE_SIZE, scope_of, summaries
 from core.storage.recent import RecentAnswers, remembered
 from core.tickets.refs import ALPHABET, LENGTH, PREFIX
@@ -34,6 +40,8 @@ from core.tickets.refs import ALPHABET, LENGTH, PREFIX
 WORD = re.compile(r"[^\W_]+", re.UNICODE)
 REF = re.compile(rf"\[?\s*({PREFIX}-[{ALPHABET}]{{{LENGTH}}})\s*\]?", re.IGNORECASE)
 MAX_WORDS = 8
+ADDRESS = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+MAX_SCHOOLS = 200
 
 
 @dataclass(frozen=True)
@@ -126,6 +134,37 @@ def _among(column, ids: list[int]) -> ColumnElement[bool]:
     return column == any_(bindparam("ids", ids, type_=ARRAY(Integer), unique=True))
 
 
+def _schools(session: Session, query: str, words: list[str]) -> list[int]:
+    """The offices whose code is the query, then those whose name has all the words."""
+    by_code = select(Office.id).where(Office.code.in_({query.strip(), query.strip().upper()}))
+    if session.get_bind().dialect.name == "sqlite":
+        match = " ".join(f'"{w}"' for w in words)
+        by_name = select(literal_column("rowid")).select_from(text("office_fts")).where(
+            text("office_fts MATCH :office_match").bindparams(office_match=match))
+    else:
+        by_name = select(Office.id).where(office_document().op("@@")(
+            func.to_tsquery(text(CONFIG), " & ".join(words))))
+    found = list(session.scalars(by_code)) + list(session.scalars(by_name.limit(MAX_SCHOOLS)))
+    return list(dict.fromkeys(found))[:MAX_SCHOOLS]
+
+
+def _customer_match(session: Session, query: str, words: list[str]) -> ColumnElement[bool] | None:
+    """Tickets of the requester the query names, or of the schools it names; None when it names none."""
+    if ADDRESS.fullmatch(query.strip()):
+        return Ticket.requester_email == query.strip().lower()
+    schools = _schools(session, query, words)
+    if not schools:
+        return None
+    if session.get_bind().dialect.name == "sqlite":
+        return Ticket.school_id.in_(schools)
+    return _among(Ticket.school_id, schools)
+
+
+def _newest_ids(session: Session, scope: list, match: ColumnElement[bool]) -> list[tuple]:
+    return list(session.execute(select(Ticket.updated_at, Ticket.id).where(*scope, match)
+                                .order_by(Ticket.updated_at.desc(), Ticket.id.desc()).limit(COUNT_CAP + 1)))
+
+
 def search_tickets(session: Session, user: User, query: str, *, page: int = 1,
                    policy: Policy = Policy(), recent: RecentAnswers | None = None,
                    bounds: Bounds = Bounds()) -> SearchResult:
@@ -141,13 +180,16 @@ def search_tickets(session: Session, user: User, query: str, *, page: int = 1,
     if not words:
         return result
     scope = scope_of(session, user, policy, recent=recent)
-    if session.get_bind().dialect.name == "sqlite":
-        match = _sqlite_match(words)
-    else:
-        match, result.newest_only = _postgres_match(session, scope, words, bounds, recent)
-    # One pass over the matches (the costly part) gives both the count and the page.
-    ids = list(session.scalars(select(Ticket.id).where(*scope, match)
-                               .order_by(Ticket.updated_at.desc(), Ticket.id.desc()).limit(COUNT_CAP + 1)))
+    customer = _customer_match(session, query, words)
+    found = _newest_ids(session, scope, customer) if customer is not None else []
+    if not ADDRESS.fullmatch(query.strip()):
+        if session.get_bind().dialect.name == "sqlite":
+            match = _sqlite_match(words)
+        else:
+            match, result.newest_only = _postgres_match(session, scope, words, bounds, recent)
+        # One pass over the matches (the costly part) gives both the count and the page.
+        found += _newest_ids(session, scope, match)
+    ids = list(dict.fromkeys(i for _at, i in sorted(found, reverse=True)))[:COUNT_CAP + 1]
     result.total = len(ids)
     wanted = ids[(result.page - 1) * PAGE_SIZE:result.page * PAGE_SIZE]
     by_id = {row.id: row for row in session.execute(summaries([Ticket.id.in_(wanted)]))} if wanted else {}

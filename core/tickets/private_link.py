@@ -66,6 +66,7 @@ class PageState:
     created_at: datetime
     token_issued_at: datetime | None
     office_name: str | None
+    office_timezone: str | None  # the holding office's zone: times are shown in it
     messages: int
     last_message_id: int | None
     policy_version: tuple
@@ -74,7 +75,7 @@ class PageState:
 _public = (Message.ticket_id == Ticket.id, Message.direction != Direction.note)
 _PAGE_STATE = (
     select(Ticket.id, Ticket.ref, Ticket.subject, Ticket.status, Ticket.created_at, Ticket.token_issued_at,
-           Office.name,
+           Office.name, Office.timezone,
            select(func.count(Message.id)).where(*_public).scalar_subquery(),
            select(func.max(Message.id)).where(*_public).scalar_subquery(),
            select(func.count()).select_from(Setting).scalar_subquery(),

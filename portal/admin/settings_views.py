@@ -6,7 +6,7 @@ from flask import flash, redirect, render_template, request, url_for
 from core.config.policy import FIELDS, BadSetting, Policy, load_policy, update_policy
 from core.directory.accounts import managed_office
 from core.directory.staff import StaffError
-from core.tickets.canned import UnknownCanned, list_all_canned, save_canned
+from core.tickets.canned import CannedRefused, UnknownCanned, list_all_canned, save_canned
 from core.tickets.catalog import CatalogError, PriorityForm, list_categories, list_priorities, save_category, save_priority
 from portal.admin.blueprint import bp
 from portal.context import db
@@ -107,10 +107,10 @@ def canned():
         with db().begin() as session:
             admin = me(session)
             office = managed_office(session, admin, form["office"]) if form.get("office", "").strip() else None
-            if not form.get("title", "").strip() or not form.get("body", "").strip():
-                raise CatalogError(_("A canned response needs a title and a text."))
             save_canned(session, admin, form["title"], form["body"], office, canned_id=_int(form.get("id")),
                         active=form.get("active", "1") == "1")
-    except (CatalogError, StaffError, UnknownCanned) as exc:
+    except (StaffError, UnknownCanned) as exc:
         problem = str(exc)
+    except CannedRefused as exc:
+        problem = _(exc.message) + (f" ({exc.detail})" if exc.detail else "")
     return _done(problem, "admin.canned")

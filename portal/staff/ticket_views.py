@@ -7,15 +7,19 @@ from flask import abort, flash, g, redirect, render_template, request, send_file
 from flask_login import current_user
 
 from core.config.policy import load_policy, read_policy
+from core.content import thumbnails
 from core.mail import staff_notices
+from core.queries.history import history
 from core.models import Status
 from core.queries.export import auth_of_messages
 from core.queries.queues import Choice
 from core.storage.files import Store
 from core.tickets import actions, links, participants, requester, routing, triage
 from core.tickets.actions import ActionRefused, ReadOnly, TicketNotFound
-from core.tickets.canned import UnknownCanned, list_canned
+from core.tickets import canned as canned_answers
+from core.tickets.canned import CannedRefused, UnknownCanned, list_canned
 from core.tickets.lifecycle import ALLOWED, ForbiddenTransition
+from core.tickets.private_link import has_thumbnail
 from core.content.uploads import CheckedUpload, Upload, UploadRefused, check_uploads
 from core.tickets.requester import category_choices
 from portal.context import db, settings
@@ -66,8 +70,10 @@ def _ticket_action(view, files: bool):
             abort(403)
         except UploadRefused as exc:
             problem = _("{name} was refused: {reason}", name=exc.filename, reason=exc.reason)
-        except (ActionRefused, ForbiddenTransition, UnknownCanned) as exc:
+        except (ActionRefused, ForbiddenTransition) as exc:
             problem = str(exc)
+        except (UnknownCanned, CannedRefused) as exc:
+            problem = canned_problem(exc)
         if problem:
             flash(problem, "error")
             return redirect(url_for("staff.ticket", ref=ref.upper()))
@@ -78,6 +84,13 @@ def _ticket_action(view, files: bool):
     return run
 
 
+def canned_problem(exc: UnknownCanned | CannedRefused) -> str:
+    """What the page says when a canned response cannot be used or saved."""
+    if isinstance(exc, UnknownCanned):
+        return _("That canned response is not offered to your office.")
+    return _(exc.message) + (f" ({exc.detail})" if exc.detail else "")
+
+
 @bp.get("/staff/tickets/<ref>")
 @access(STAFF)
 def ticket(ref: str):
@@ -85,8 +98,32 @@ def ticket(ref: str):
     return _page(ref)
 
 
-def _page(ref: str, errors: dict[str, str] | None = None, status: int = 200):
-    """The ticket page; `errors` (field name -> message) are shown next to their fields."""
+@bp.post("/staff/tickets/<ref>/compose")
+@access(STAFF)
+def compose(ref: str):
+    """Put the chosen canned response, filled in for this ticket, into the
+    reply box above what was typed, for the agent to read and edit before
+    sending: the page again, with nothing saved (a form round trip, no script)."""
+    text = request.form.get("text", "")
+    chosen = request.form.get("canned", "")
+    with db().read() as session:
+        user = me(session)
+        try:
+            found = actions.find_actionable(session, user, ref)
+            if chosen.isdigit():
+                text = canned_answers.fill(session, user, int(chosen), text, found)
+        except TicketNotFound:
+            abort(404)
+        except ReadOnly:
+            abort(403)
+        except (UnknownCanned, CannedRefused) as exc:
+            flash(canned_problem(exc), "error")
+    return _page(ref, draft=text)
+
+
+def _page(ref: str, errors: dict[str, str] | None = None, status: int = 200, draft: str = ""):
+    """The ticket page; `errors` (field name -> message) are shown next to their fields,
+    `draft` is put in the reply box."""
     with db().read() as session:
         user = me(session)
         try:
@@ -95,8 +132,9 @@ def _page(ref: str, errors: dict[str, str] | None = None, status: int = 200):
             abort(404)
         acting = actions.can_act(user, found)
         return render_template(
-            "staff/ticket.html", ticket=found, user=user, acting=acting,
+            "staff/ticket.html", ticket=found, user=user, acting=acting, draft=draft,
             auth=auth_of_messages(session, found.messages),
+            history=history(session, user, found), has_thumbnail=has_thumbnail,
             linked=links.linked(session, user, found), participants=participants.listed(session, found.id),
             canned=_canned(session, user) if acting else [],
             assignable=_assignable(session, found) if acting else [],
@@ -342,3 +380,26 @@ def confirm_sender(ref: str):
         return _("{address} is now a contact of {school}; the ticket went to {office}.",
                  address=ticket.requester_email, school=ticket.school.name, office=ticket.office.name)
     return _refusable("school", confirm)
+
+
+@bp.get("/staff/tickets/<ref>/attachments/<int:attachment_id>/thumb")
+@access(STAFF)
+def attachment_thumbnail(ref: str, attachment_id: int):
+    """A small JPEG made on the server from an attached picture (as the
+    customer's page shows them): only our own re-encoding reaches the browser."""
+    with db().read() as session:
+        try:
+            found = actions.find_attachment(session, me(session), ref, attachment_id)
+        except TicketNotFound:
+            abort(404)
+        wanted, sha256 = has_thumbnail(found), found.sha256
+    store = Store(settings().path("store"))
+    if not wanted or not store.exists(sha256):
+        abort(404)
+    try:
+        path = thumbnails.thumbnail(settings().path("thumbs"), sha256, store.path(sha256))
+    except thumbnails.NoThumbnail:
+        abort(404)
+    response = send_file(path, mimetype="image/jpeg", max_age=86400)
+    response.headers["Cache-Control"] = "private, max-age=86400"
+    return response

@@ -88,3 +88,38 @@ def test_whether_words_are_common_is_remembered_and_the_plan_follows(session, wo
     assert [t.ref for t in search_tickets(session, users["C3171"], "kasus17", recent=recent).tickets] == [ticket.ref]
     assert recent.get(("message matches", ("kasus17",), Bounds().rare), lambda: None) is False
     assert recent.get(("subject matches", ("kasus17",), Bounds().rare), lambda: None) is False
+
+
+def test_an_address_finds_that_requesters_tickets_only(session, world):
+    users, _, new_ticket = world
+    theirs = new_ticket("sman1@sekolah.test", "Rapor", "Mohon dicek.")
+    mentions = new_ticket("sman8@sekolah.test", "Pertanyaan", "Tolong hubungi sman1@sekolah.test")
+    found = search_tickets(session, users["C3171"], " SMAN1@Sekolah.test ")
+    assert [t.ref for t in found.tickets] == [theirs.ref]
+    assert mentions.ref not in [t.ref for t in found.tickets]
+
+
+def test_a_school_code_and_words_of_a_school_name_find_its_tickets_within_scope(session, world):
+    users, _, new_ticket = world
+    first = new_ticket("sman1@sekolah.test", "Rapor", "Mohon dicek.")
+    second = new_ticket("sman1@sekolah.test", "Akun", "Terkunci.")
+    other = new_ticket("sman8@sekolah.test", "Akun", "Terkunci.")          # SMA Negeri 8 Jakarta
+    sibling = new_ticket("smkn26@sekolah.test", "Akun", "Terkunci.")       # another city's school
+    second.updated_at = first.updated_at.replace(year=first.updated_at.year + 1)
+    session.flush()
+    by_code = search_tickets(session, users["C3171"], "s001")
+    assert [t.ref for t in by_code.tickets] == [second.ref, first.ref]
+    by_name = search_tickets(session, users["C3171"], "negeri 1 jakarta")
+    assert [t.ref for t in by_name.tickets] == [second.ref, first.ref]
+    all_jakarta = {t.ref for t in search_tickets(session, users["P31"], "jakarta").tickets}
+    assert {first.ref, second.ref, other.ref, sibling.ref} <= all_jakarta
+    assert sibling.ref not in {t.ref for t in search_tickets(session, users["C3171"], "jakarta").tickets}
+
+
+def test_words_in_a_subject_and_in_a_school_name_are_found_together_once(session, world):
+    users, _, new_ticket = world
+    named = new_ticket("sman8@sekolah.test", "Rapor", "Mohon dicek.")      # SMA Negeri 8 Jakarta
+    in_subject = new_ticket("sman1@sekolah.test", "Sekolah negeri minta akun", "...")
+    found = search_tickets(session, users["C3171"], "negeri")
+    refs = [t.ref for t in found.tickets]
+    assert named.ref in refs and in_subject.ref in refs and len(refs) == len(set(refs)) == found.total
