@@ -130,9 +130,6 @@ class Supervisor:
         for running in self.running:
             self._start(running)
 
-    def pids(self) -> dict[str, int]:
-        return {r.part.name: r.child.pid for r in self.running if r.child is not None}
-
     def wait_until(self, ready: Callable[[], bool], timeout: float | None = None) -> bool:
         """Until ready() holds; False when a part dies first, a stop is asked or `timeout` passes."""
         deadline = None if timeout is None else time.monotonic() + timeout
