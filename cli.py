@@ -142,15 +142,21 @@ def sweep(as_of: str | None) -> None:
 @click.option("--host", default="127.0.0.1")
 @click.option("--web-port", default=8000, type=int)
 @click.option("--smtp-port", default=2525, type=int)
+@click.option("--smtp-processes", default=None, type=click.IntRange(min=1),
+              help="SMTP server processes behind the one port (default: one per core, 2 to 4)")
 @click.option("--demo", "with_demo", is_flag=True, help="load the demo data first")
-def run(host: str, web_port: int, smtp_port: int, with_demo: bool) -> None:
-    """Everything in one process tree: web, SMTP, worker and scheduler."""
+def run(host: str, web_port: int, smtp_port: int, smtp_processes: int | None, with_demo: bool) -> None:
+    """Everything in one process tree: web, SMTP, worker and scheduler; a part that dies is started again."""
+    from mailin.supervise import configure_logging
+
     ctx = click.get_current_context()
     ctx.invoke(init_db)
     if with_demo:
         ctx.invoke(demo)
+    configure_logging()
     imap = bool(load_settings().imap_url)
-    sys.exit(run_all(parts(host, web_port, smtp_port, imap=imap), banner(host, web_port, smtp_port, with_demo)))
+    sys.exit(run_all(parts(host, web_port, smtp_port, imap=imap, smtp_processes=smtp_processes),
+                     banner(host, web_port, smtp_port, with_demo)))
 
 
 def banner(host: str, web_port: int, smtp_port: int, with_demo: bool) -> str:
@@ -184,16 +190,31 @@ def _mailbox_name(imap_url: str) -> str:
         return f"imap (HELPDESK_IMAP_URL: {error})"
 
 
-def parts(host: str, web_port: int, smtp_port: int, imap: bool = False) -> list[tuple[str, list[str], int | None]]:
+# gunicorn's settings, shared with the Procfile's `web` so the two cannot drift.
+GUNICORN_CONFIG = Path(__file__).resolve().parent / "gunicorn.conf.py"
+
+
+def default_smtp_processes() -> int:
+    """One SMTP server process per core, at least two (on SQLite the writer
+    process makes one more): the layout bench/ingest measures fastest. More
+    than four only added memory there, the writer being the serial part."""
+    from mailin.supervise import available_cores
+
+    return min(4, max(2, available_cores()))
+
+
+def parts(host: str, web_port: int, smtp_port: int, imap: bool = False,
+          smtp_processes: int | None = None) -> list[tuple[str, list[str], int | None]]:
     """The processes of an all-in-one installation: (name, argv, port it listens on).
     The IMAP poller runs when a mailbox is configured (HELPDESK_IMAP_URL)."""
     python = sys.executable
-    poller = [("imap", [python, "-c", "from cli import main; main()", "imap-poll"], None)] if imap else []
+    helpdesk = [python, "-c", "from cli import main; main()"]
+    poller = [("imap", [*helpdesk, "imap-poll"], None)] if imap else []
     return [
-        ("web", [python, "-m", "gunicorn", "--bind", f"{host}:{web_port}", "--workers", "2",
-                 "--access-logfile", "-", "--logger-class", "weblog.MaskingLogger", "wsgi:app"], web_port),
-        ("smtp", [python, "-c", "from cli import main; main()", "smtpd", "--host", host,
-                  "--port", str(smtp_port)], smtp_port),
+        ("web", [python, "-m", "gunicorn", "--config", str(GUNICORN_CONFIG), "--bind", f"{host}:{web_port}",
+                 "wsgi:app"], web_port),
+        ("smtp", [*helpdesk, "smtpd", "--host", host, "--port", str(smtp_port),
+                  "--processes", str(smtp_processes or default_smtp_processes())], smtp_port),
         # The worker with beat inside (-B): one process delivers mail and runs
         # the schedule; production runs them apart (Procfile worker, beat).
         ("worker", [python, "-m", "tasks.worker"], None),
@@ -201,61 +222,41 @@ def parts(host: str, web_port: int, smtp_port: int, imap: bool = False) -> list[
     ]
 
 
-def _reap(child, grace: float = 20) -> int:
-    """Wait for a part to stop; one that ignores SIGTERM past the grace period is killed."""
-    import subprocess
-
-    try:
-        return child.wait(timeout=grace)
-    except subprocess.TimeoutExpired:
-        child.kill()
-        return child.wait()
+# How long the parts may take to listen before `helpdesk run` gives up.
+START_SECONDS = 120.0
 
 
 def run_all(processes: list[tuple[str, list[str], int | None]], banner: str = "") -> int:
-    """Start every part, print READY once all listen, and stop all when one stops."""
-    import signal
-    import socket
-    import subprocess
-    import time
+    """Start every part and print READY once all listen; then start again any
+    part that dies, until SIGTERM or SIGINT stops them all. A part that dies
+    before everything listens stops the rest: it would only die again."""
+    from functools import partial
 
-    children = [(name, subprocess.Popen(argv), port) for name, argv, port in processes]
+    from mailin.supervise import Backoff, Command, Part, Supervisor
 
-    asked_to_stop = []
-
-    def stop(*signal_args):
-        if signal_args:
-            asked_to_stop.append(signal_args[0])
-        for _, child, _ in children:
-            if child.poll() is None:
-                child.terminate()
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    waiting = {name: port for name, _, port in children if port}
-    deadline = time.monotonic() + 60
+    supervisor = Supervisor([Part(name, partial(Command, argv)) for name, argv, _ in processes], Backoff())
+    supervisor.stop_on_signals()
+    ports = {name: port for name, _, port in processes if port}
     try:
-        while waiting and time.monotonic() < deadline:
-            for name, port in list(waiting.items()):
-                with socket.socket() as probe:
-                    if probe.connect_ex(("127.0.0.1", port)) == 0:
-                        del waiting[name]
-            if any(child.poll() is not None for _, child, _ in children):
-                break
-            time.sleep(0.2)
-        if not waiting and all(child.poll() is None for _, child, _ in children):
-            listening = ", ".join(f"{name} on {port}" for name, _, port in children if port)
-            click.echo(f"READY {listening}")
-            if banner:
-                click.echo(banner)
-            sys.stdout.flush()
-        while all(child.poll() is None for _, child, _ in children):
-            time.sleep(0.5)
+        supervisor.start()
+        if not supervisor.wait_until(lambda: all(map(_listens, ports.values())), START_SECONDS):
+            return 0 if supervisor.stopped_by else 1
+        click.echo("READY " + ", ".join(f"{name} on {port}" for name, port in ports.items()))
+        if banner:
+            click.echo(banner)
+        sys.stdout.flush()
+        supervisor.watch()
     finally:
-        stop()
-        codes = [_reap(child) for _, child, _ in children]
+        supervisor.stop()
     # Parts stopped on the operator's signal may exit non-zero; that is a clean stop.
-    return 0 if asked_to_stop else next((code for code in codes if code), 0)
+    return 0
+
+
+def _listens(port: int) -> bool:
+    import socket
+
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0
 
 
 from mailout.commands import deliver as deliver_command, dkim_keygen  # noqa: E402

@@ -61,15 +61,35 @@ DIRECTORY_SQL = [
 ]
 
 
-def start_gunicorn(root: Path, env: dict, port: int, workers: int, threads: int = 0,
+def gunicorn_settings(root: Path, env: dict) -> dict:
+    """What gunicorn.conf.py (the product's web settings) gives in `env`: worker_class, workers, threads."""
+    import os
+    import runpy
+
+    saved = dict(os.environ)
+    os.environ.update(env)
+    try:
+        found = runpy.run_path(str(root / "gunicorn.conf.py"))
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    return {key: found[key] for key in ("worker_class", "workers", "threads")}
+
+
+def start_gunicorn(root: Path, env: dict, port: int, workers: int | None = None, threads: int | None = None,
                    wait_seconds: float = 30) -> subprocess.Popen:
-    """The portal under gunicorn on a loopback port, once /healthz answers.
-    Threads make gunicorn's gthread worker, which keeps connections alive;
-    without them it runs sync workers, as the Procfile does."""
-    extra = ["--threads", str(threads)] if threads else []
+    """The portal under gunicorn on a loopback port, once /healthz answers,
+    with the product's settings (gunicorn.conf.py, as the Procfile and
+    `helpdesk run` start it). `workers` and `threads` override them; threads=0
+    runs sync workers, which serve one connection at a time."""
+    extra = ["--workers", str(workers)] if workers else []
+    if threads == 0:
+        extra += ["--worker-class", "sync"]
+    elif threads:
+        extra += ["--worker-class", "gthread", "--threads", str(threads)]
     process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", str(workers), *extra,
-         "wsgi:app"],
+        [sys.executable, "-m", "gunicorn", "--config", str(root / "gunicorn.conf.py"), "--bind", f"127.0.0.1:{port}",
+         *extra, "wsgi:app"],
         cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + wait_seconds
     while time.monotonic() < deadline:

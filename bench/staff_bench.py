@@ -33,7 +33,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from scratch import DIRECTORY_SQL, create_database, drop_database, free_port, start_gunicorn  # noqa: E402
+from scratch import (DIRECTORY_SQL, create_database, drop_database, free_port, gunicorn_settings,  # noqa: E402
+                     start_gunicorn)
 
 from sqlalchemy import text  # noqa: E402
 
@@ -223,12 +224,12 @@ def main() -> None:
     parser.add_argument("--schools", type=int, default=100_000)
     parser.add_argument("--connections", type=int, default=20)
     parser.add_argument("--seconds", type=int, default=15)
-    parser.add_argument("--workers", type=int, default=4)
-    parser.add_argument("--threads", type=int, default=0,
-                        help="gunicorn gthread workers with this many threads each (0: sync workers). A sync "
-                             "worker waits on one connection until its request arrives, so wrk's users holding "
-                             "a connection through their think time stall it; behind a buffering proxy (as "
-                             "gunicorn asks for sync workers) no such wait occurs")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="gunicorn workers (default: gunicorn.conf.py's, as the product runs)")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="gthread workers with this many threads each; 0: sync workers (default: "
+                             "gunicorn.conf.py's). A sync worker waits on one connection until its request "
+                             "arrives, so wrk's users holding a connection through their think time stall it")
     parser.add_argument("--think-ms", type=int, default=1000, help="mean pause between one user's pages")
     parser.add_argument("--server-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--database", help="an already filled database to measure (kept afterwards)")
@@ -260,9 +261,11 @@ def main() -> None:
             measure_in_process(env, kinds, args.in_process)
             return
         gunicorn = start_gunicorn(ROOT, env, port, args.workers, args.threads)
+        web = served_by(env, args)
+        print(f"gunicorn: {web}", flush=True)
         cookie = log_in(base, "agent@c0001.bench")
         for paths in kinds.values():  # every worker compiles its templates and queries before the clock runs
-            run_wrk(base, cookie, paths, args.workers, 3, 0)
+            run_wrk(base, cookie, paths, max(4, args.workers or 0), 3, 0)
         results = []
         for think in (args.think_ms, 0):
             for kind, paths in kinds.items():
@@ -270,7 +273,7 @@ def main() -> None:
                 results.append((kind, think, figures))
                 print(kind, f"think {think} ms", figures, flush=True)
         if not args.no_record:
-            record(results, args, " ".join(["python", *sys.argv]))
+            record(results, args, web, " ".join(["python", *sys.argv]))
     finally:
         if gunicorn is not None:
             gunicorn.terminate()
@@ -279,12 +282,21 @@ def main() -> None:
             drop_database(args.server_url, url)
 
 
-def record(results: list, args, command: str) -> None:
+def served_by(env: dict, args) -> str:
+    """How gunicorn runs the portal in this bench, in words."""
+    product = gunicorn_settings(ROOT, env)
+    workers = args.workers or product["workers"]
+    threads = product["threads"] if args.threads is None else args.threads
+    layout = f"{workers} gthread workers x {threads} threads" if threads else f"{workers} sync workers"
+    return layout + (" (gunicorn.conf.py, as the product runs it)"
+                     if args.workers is None and args.threads is None else "")
+
+
+def record(results: list, args, web: str, command: str) -> None:
     target = {"queue pages": 100, "ticket page": 100, "search (words)": 200}
     lines = [f"\n## Staff pages (queues, ticket, search), {date.today().isoformat()}\n",
              f"A City agent's pages on PostgreSQL holding {args.tickets:,} tickets, {args.tickets:,} messages and "
-             f"{args.schools:,} schools (generate_series); gunicorn with {args.workers} "
-             f"{f'gthread workers x {args.threads} threads' if args.threads else 'sync workers'}; wrk with "
+             f"{args.schools:,} schools (generate_series); gunicorn with {web}; wrk with "
              f"{args.connections} connections for {args.seconds} s per row. Each connection is one user: with "
              f"think time, a page then a pause of {args.think_ms // 2}-{args.think_ms * 3 // 2} ms (wrk delay()); "
              "without, back to back (saturation). wrk, gunicorn and PostgreSQL share one 2-core machine "

@@ -27,7 +27,7 @@ from scratch import DIRECTORY_SQL, create_database, drop_database  # noqa: E402
 from sqlalchemy import select, text  # noqa: E402
 from sqlalchemy.dialects import postgresql  # noqa: E402
 
-from core import assignment, sla  # noqa: E402
+from core.tickets import assignment, sla  # noqa: E402
 from core.config.settings import load_settings  # noqa: E402
 from core.demo import seed_defaults  # noqa: E402
 from core.models import Base, Status, Ticket  # noqa: E402

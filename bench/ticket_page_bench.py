@@ -218,8 +218,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=20)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=0,
-                        help="gthread workers with this many threads; 0 (default) runs sync workers, as the "
-                             "Procfile does: with the page cached they had the lower p99 and CPU per request")
+                        help="gthread workers with this many threads; 0 (default) runs sync workers, which "
+                             "with the page cached had the lower p99 and CPU per request under wrk's busy "
+                             "connections (the Procfile runs gthread: gunicorn.conf.py)")
     parser.add_argument("--no-record", action="store_true")
     parser.add_argument("--in-process", type=int, default=500, metavar="N",
                         help="also time N pages called in-process (CPU ms per page); 0 to skip")

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import functools
 import logging
 import multiprocessing
 import signal
 import socket
 import ssl
-import sys
 import threading
 import time
 from email._header_value_parser import get_addr_spec, get_angle_addr
@@ -25,6 +25,7 @@ from aiosmtpd.smtp import MISSING, SMTP, Envelope, Session
 from core.access import redaction
 from core.mail.auth import Client
 from core.storage.db import Database, is_sqlite_url
+from mailin import supervise
 from mailin.inbound import TemporaryFailure
 from mailin.pipeline import LocalWriter, Writer, ingest
 from mailin.spam import Refused, check_envelope_sender, judge
@@ -263,8 +264,7 @@ async def start(db: Database, host: str, port: int) -> asyncio.Server:
 
 
 def configure_logging() -> None:
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
-                        format="%(asctime)s %(name)s[%(process)d] %(levelname)s %(message)s")
+    supervise.configure_logging()
     # aiosmtpd logs every command at INFO; the handler logs one line per message.
     logging.getLogger("mail.log").setLevel(logging.WARNING)
     redaction.install()
@@ -321,66 +321,76 @@ def serve_processes(count: int, host: str = "127.0.0.1", port: int = 2525, ready
     This process accepts and deals the connections out in turn, passing each
     over a Unix socket: a relay keeps a few connections open for a long time,
     and letting the kernel hash them to processes (SO_REUSEPORT) left one
-    process with six of eight. Stops them all on SIGTERM or SIGINT, or when
-    one of them dies (the exit code is then non-zero, for the supervisor to
-    restart us). Each child opens its own database connections from the
-    environment's settings.
+    process with six of eight. The port is bound at once (a port in use fails
+    the start) but listens only once every process is ready, so a connection
+    that is taken is served. Stops them all on SIGTERM or SIGINT (exit 0), or
+    when one of them dies (exit 1, for the supervisor to restart us: they
+    share the pipes made here, so one cannot be replaced alone). Each child
+    opens its own database connections from the environment's settings.
 
     On SQLite one more process makes the database writes for them all (see
     mailin.writer): the write lock is then held by a process doing nothing else."""
     from core.config.settings import load_settings
 
     context = multiprocessing.get_context("spawn")
-    stop = threading.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stop.set())
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    listener = socket.create_server((host, port), family=family, backlog=128)
+    listener = _bind(host, port)
     pairs = [socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM) for _ in range(count)]
     pipes = [[multiprocessing.Pipe() for _ in range(PIPELINE_THREADS_WITH_WRITER)] for _ in range(count)] \
         if is_sqlite_url(load_settings().database_url) else None
     started = [context.Event() for _ in range(count + bool(pipes))]
-    children = [context.Process(target=_child, name=f"smtpd-{number}",
-                                args=(theirs, event, [ask for ask, _ in pipes[number - 1]] if pipes else None))
-                for number, ((_, theirs), event) in enumerate(zip(pairs, started), start=1)]
-    if pipes:
-        children.append(context.Process(target=_writer, name="smtpd-writer", args=(
-            [answer for mine in pipes for _, answer in mine], started[-1])))
-    for child in children:
-        child.start()
+    # No Backoff: when one dies, all stop.
+    supervisor = supervise.Supervisor(_parts(context, [theirs for _, theirs in pairs], pipes, started))
+    supervisor.stop_on_signals()
+    supervisor.start()
     for _, theirs in pairs:
         theirs.close()
     for pipe in (pipe for mine in pipes or () for pair in mine for pipe in pair):
         pipe.close()  # the children hold them now; a child's death closes its ends
-    while not stop.is_set() and not all(event.is_set() for event in started):
-        if any(not child.is_alive() for child in children):
-            break
-        time.sleep(0.05)
-    dealer = None
-    if all(event.is_set() for event in started):
-        dealer = threading.Thread(target=_deal, args=(listener, [ours for ours, _ in pairs], stop),
-                                  name="smtpd-dealer", daemon=True)
-        dealer.start()
-        if ready is not None:
-            ready(listener.getsockname()[1])
-    while not stop.is_set() and all(child.is_alive() for child in children):
-        stop.wait(0.5)
-    failed = not stop.is_set()
-    stop.set()
-    if dealer is not None:
-        dealer.join(5)
-    listener.close()
-    for child in children:
-        if child.is_alive():
-            child.terminate()
-    for child in children:
-        child.join(20)
-        if child.is_alive():
-            child.kill()
-            child.join()
-    for ours, _ in pairs:
-        ours.close()
+    dealer, failed = None, True
+    try:
+        if supervisor.wait_until(lambda: all(event.is_set() for event in started)):
+            listener.listen(128)
+            dealer = threading.Thread(target=_deal, args=(listener, [ours for ours, _ in pairs], supervisor.stopping),
+                                      name="smtpd-dealer", daemon=True)
+            dealer.start()
+            if ready is not None:
+                ready(listener.getsockname()[1])
+            supervisor.watch()
+        failed = supervisor.stopped_by is None
+    finally:
+        supervisor.stopping.set()  # the dealer first: no connection is passed to a process stopping
+        if dealer is not None:
+            dealer.join(5)
+        listener.close()
+        supervisor.stop()
+        for ours, _ in pairs:
+            ours.close()
     return 1 if failed else 0
+
+
+def _parts(context, channels: list[socket.socket], pipes: list | None, started: list) -> list[supervise.Part]:
+    """The server processes, each with its channel and its ends of the pipes to the writer, and the writer."""
+    def spawn(target, name: str, args: tuple) -> supervise.Part:
+        return supervise.Part(name, functools.partial(_spawn, context, target, name, args))
+
+    parts = [spawn(_child, f"smtpd-{number}", (channel, started[number - 1],
+                                                [ask for ask, _ in pipes[number - 1]] if pipes else None))
+             for number, channel in enumerate(channels, start=1)]
+    if pipes:
+        parts.append(spawn(_writer, "smtpd-writer", ([answer for mine in pipes for _, answer in mine], started[-1])))
+    return parts
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    listener = socket.socket(family, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind((host, port))
+    return listener
+
+
+def _spawn(context, target, name: str, args: tuple) -> supervise.Spawned:
+    return supervise.Spawned(context.Process(target=target, name=name, args=args))
 
 
 def _deal(listener: socket.socket, channels: list[socket.socket], stop: threading.Event) -> None:

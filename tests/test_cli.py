@@ -3,12 +3,15 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import signal
 import shutil
 import smtplib
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -119,12 +122,13 @@ def _free_port() -> int:
 
 def start_run(database, env: dict[str, str] | None = None) -> tuple[subprocess.Popen, int, int, list[str]]:
     """`helpdesk run --demo` on free ports, once it says READY: the process,
-    the web and SMTP ports, and what it printed up to and with the banner."""
+    the web and SMTP ports, and what it printed (its log too) up to and with
+    the banner. What it prints after that is kept in `proc.lines`."""
     web, smtp = _free_port(), _free_port()
     proc = subprocess.Popen(
         [sys.executable, "-c", "from cli import main; main()", "run", "--demo", "--web-port", str(web),
          "--smtp-port", str(smtp)], cwd=ROOT, env=env or _env(database), stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL, text=True)
+        stderr=subprocess.STDOUT, text=True)
     deadline = time.monotonic() + 90
     seen = []
     while time.monotonic() < deadline:
@@ -138,6 +142,9 @@ def start_run(database, env: dict[str, str] | None = None) -> tuple[subprocess.P
         raise AssertionError(seen)
     while seen[-1].strip() != "stop with Ctrl-C":
         seen.append(proc.stdout.readline())
+    proc.lines = list(seen)
+    # Read on, so the parts never block on a full pipe, and the test can look.
+    threading.Thread(target=lambda: proc.lines.extend(proc.stdout), daemon=True).start()
     return proc, web, smtp, seen
 
 
@@ -190,3 +197,104 @@ def test_run_polls_the_imap_mailbox_too_when_one_is_configured(empty):
     finally:
         dovecot.stop()
         shutil.rmtree(root, ignore_errors=True)
+
+
+def _wait_for(condition, seconds: float, what: str):
+    deadline = time.monotonic() + seconds
+    while not (found := condition()):
+        assert time.monotonic() < deadline, f"{what} did not happen within {seconds} s"
+        time.sleep(0.2)
+    return found
+
+
+def _started_pid(proc: subprocess.Popen, part: str) -> int | None:
+    """The pid `helpdesk run` last said it started `part` with."""
+    found = [re.search(rf"helpdesk\.supervise\[{proc.pid}\] INFO started {part} \(pid (\d+)\)", line)
+             for line in list(proc.lines)]
+    pids = [int(match.group(1)) for match in found if match]
+    return pids[-1] if pids else None
+
+
+def _restarted(proc: subprocess.Popen, part: str, killed: int) -> int:
+    """Wait until `helpdesk run` has started `part` again after its pid `killed`; the new pid."""
+    new = _wait_for(lambda: (pid := _started_pid(proc, part)) != killed and pid, 60, f"{part} started again")
+    assert any(f"{part} (pid {killed}) ended: signal SIGKILL" in line for line in proc.lines)
+    return new
+
+
+def _send(port: int, to: str, sender: str, subject: str, message_id: str) -> None:
+    with smtplib.SMTP("127.0.0.1", port, timeout=60) as client:
+        client.sendmail(sender, [to], (
+            f"From: {sender}\r\nTo: {to}\r\nSubject: {subject}\r\n"
+            f"Message-ID: <{message_id}>\r\n\r\nMohon bantuan.\r\n").encode())
+
+
+def _answers(port: int) -> bool:
+    try:
+        with smtplib.SMTP("127.0.0.1", port, timeout=10) as client:
+            return client.noop()[0] == 250
+    except (OSError, smtplib.SMTPException):
+        return False
+
+
+def _descendants(pid: int) -> set[int]:
+    parents = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parents[int(entry.name)] = int((entry / "stat").read_bytes().rpartition(b")")[2].split()[1])
+            except (OSError, IndexError):
+                continue
+    found, todo = set(), [pid]
+    while todo:
+        children = {child for child, parent in parents.items() if parent == todo[-1]}
+        todo.pop()
+        todo.extend(children - found)
+        found |= children
+    return found
+
+
+def _runs(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_bytes().rpartition(b")")[2].split()[0] not in (b"Z", b"X")
+    except FileNotFoundError:
+        return False
+
+
+def _new_tickets(database) -> dict[str, str]:
+    """Message-ID to ticket reference of the mails that opened a ticket, from `helpdesk mail-log`."""
+    rows = [json.loads(line) for line in helpdesk(database, "mail-log", "--format", "jsonl").stdout.splitlines()]
+    return {row["message_id"]: row["ticket_ref"] for row in rows if row["outcome"] == "new_ticket"}
+
+
+def test_run_starts_a_killed_part_again_and_sigterm_stops_every_process(empty):
+    """The one-machine install survives a crash of its SMTP server or its
+    worker: `helpdesk run` starts the part again; SIGTERM still stops all."""
+    database = empty
+    address = database.settings.address
+    proc, _web, smtp, _seen = start_run(database)
+    try:
+        _send(smtp, address, "sekolah01@sekolah.demo", "Sebelum", "before@sekolah.demo")
+        killed = _started_pid(proc, "smtp")
+        os.kill(killed, signal.SIGKILL)
+        _restarted(proc, "smtp", killed)
+        _wait_for(lambda: _answers(smtp), 60, "the SMTP port answering again")
+        _send(smtp, address, "sekolah02@sekolah.demo", "Sesudah", "after@sekolah.demo")
+        tickets = _new_tickets(database)
+        assert tickets.keys() >= {"<before@sekolah.demo>", "<after@sekolah.demo>"}, tickets
+
+        killed = _started_pid(proc, "worker")
+        os.kill(killed, signal.SIGKILL)
+        _restarted(proc, "worker", killed)
+        _send(smtp, address, "sekolah03@sekolah.demo", "Setelah pekerja mati", "worker@sekolah.demo")
+        ref = _new_tickets(database)["<worker@sekolah.demo>"]
+        # Only the new worker can deliver this mail's acknowledgement.
+        outgoing = database.settings.path("outgoing")
+        _wait_for(lambda: any(ref in path.read_text(errors="replace") for path in outgoing.glob("*.eml")),
+                  90, "the acknowledgement written by the restarted worker")
+        everything = _descendants(proc.pid)
+        assert everything
+    finally:
+        proc.terminate()
+        assert proc.wait(timeout=90) == 0
+    assert [pid for pid in everything if _runs(pid)] == []

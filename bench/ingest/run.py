@@ -8,7 +8,9 @@ Generates the corpus into a temp dir, then measures in the same run:
            own venv (peer_django_helpdesk/; run setup.sh once first);
   ours     the product's SMTP server, through `ours()` below, as
            `helpdesk smtpd --processes N` (--processes, default 2: one per
-           core of the reference machine).
+           core of the reference machine); or with --server run the whole
+           `helpdesk run`, as `make run` starts it, with the CPU each of its
+           parts spends per mail (through_run.py).
 Each round runs ceiling, ours and peer in turn, so all three see the same
 noise; ceiling and ours swap places every round (ceiling first in odd rounds,
 ours first in even ones), as a round run straight after another is slowed
@@ -19,11 +21,9 @@ everything to bench/out/ingest-<time>.json.
 """
 
 import argparse
-import collections
 import json
 import os
 import platform
-import re
 import socket
 import statistics
 import subprocess
@@ -38,6 +38,7 @@ sys.path.insert(0, str(HERE))
 
 import ceiling  # noqa: E402
 import mailgen  # noqa: E402
+import product  # noqa: E402
 import verify  # noqa: E402
 
 PEER_PYTHON = HERE.parent / ".peer-venv" / "bin" / "python"
@@ -73,41 +74,37 @@ def ours(corpus_dir: Path, directory_csv: Path, concurrency: int, manifest: list
     environment; "off" without the sender authentication checks (noauth/);
     "host:port" with them, asking that DNS server."""
     with tempfile.TemporaryDirectory(prefix="ours-") as data:
-        env = {**os.environ, "HELPDESK_DATA_DIR": data,
-               "HELPDESK_DATABASE_URL": f"sqlite:///{data}/helpdesk.db", "HELPDESK_ADDRESS": "helpdesk@localhost"}
-        for key in ("HELPDESK_SECRET_KEY", "HELPDESK_BROKER_URL", "HELPDESK_SMTP_RELAY"):
-            env.pop(key, None)
+        env = product.fresh_env(Path(data))
         if auth == "off":
             env["HELPDESK_BENCH_NO_AUTH"] = "1"
             env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(HERE / "noauth"), env.get("PYTHONPATH")]))
         elif auth:
             env["HELPDESK_DNS_RESOLVER"] = auth
-
-        def helpdesk(*args: str, **kwargs) -> subprocess.CompletedProcess:
-            return subprocess.run([sys.executable, "-c", "from cli import main; main()", *args], cwd=ROOT,
-                                  env=env, check=True, capture_output=True, text=True, **kwargs)
-
-        helpdesk("init-db")
-        helpdesk("import-directory", str(directory_csv))
+        product.prepare(env, directory_csv)
         port = free_port()
         log = Path(data) / "smtpd.log"
         with log.open("w") as log_file:
             server = subprocess.Popen(
-                [sys.executable, "-c", "from cli import main; main()", "smtpd", "--port", str(port),
-                 "--processes", str(processes)], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log_file)
+                [*product.HELPDESK, "smtpd", "--port", str(port), "--processes", str(processes)],
+                cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log_file)
         try:
             wait_for_ready(log, server)
             result = ceiling.blast("127.0.0.1", port, sorted(corpus_dir.glob("*.eml")), concurrency)
         finally:
             server.terminate()
             server.wait(timeout=30)
-        # How many mails each server process took (the connections are dealt out in turn).
-        result["mails_per_process"] = sorted(collections.Counter(
-            re.findall(r"smtpd\[(\d+)\] INFO 250 ", log.read_text(errors="replace"))).values())
-        export = Path(data) / "export.jsonl"
-        export.write_text(helpdesk("export", "--format", "jsonl").stdout, encoding="utf-8")
-        result["threading"] = verify.score(manifest, verify.tickets_from_export(export))
+        result["mails_per_process"] = product.mails_per_process(log.read_text(errors="replace"))
+        result["threading"] = product.threading_score(env, Path(data), manifest)
     return result
+
+
+def ours_round(corpus_dir: Path, manifest: list[dict], args: argparse.Namespace, auth: str = "") -> dict:
+    """One round of ours: `helpdesk smtpd --processes N`, or with --server run
+    the whole `helpdesk run` as `make run` starts it (through_run.py)."""
+    if getattr(args, "server", "smtpd") == "run":
+        import through_run
+        return through_run.ours(corpus_dir, corpus_dir / "directory.csv", args.concurrency, manifest)
+    return ours(corpus_dir, corpus_dir / "directory.csv", args.concurrency, manifest, args.processes, auth)
 
 
 def run_peer_round(corpus_dir: Path, workdir: Path, manifest: list[dict]) -> dict:
@@ -154,8 +151,7 @@ def measure_rounds(corpus_dir: Path, workdir: Path, manifest: list[dict],
                     ceiling.measure(files, args.concurrency, workdir / f"ceiling-{number}"))
             else:
                 auth = ("off" if name == "ours_noauth" else dns.address) if args.auth_compare else ""
-                rounds[name].append(ours(corpus_dir, corpus_dir / "directory.csv",
-                                         args.concurrency, manifest, args.processes, auth))
+                rounds[name].append(ours_round(corpus_dir, manifest, args, auth))
         done = len(rounds["peer"])
         if (not args.skip_peer and done < args.peer_rounds
                 and (done == 0 or peer_seconds * (done + 1) / done <= args.peer_budget)):
@@ -196,7 +192,20 @@ def summarise(name: str, results: list[dict]) -> dict:
             "errors": sum(r.get("refused", 0) + r.get("unanswered", 0) + r.get("errors", 0)
                           for r in results),
             "replies_right_share": min(replies) if replies else None,
-            "all_rounds_per_second": [r["per_second"] for r in results]}
+            "all_rounds_per_second": [r["per_second"] for r in results],
+            **cpu_medians(results)}
+
+
+def cpu_medians(results: list[dict]) -> dict:
+    """Medians over the rounds of each part's CPU per mail (rounds through `helpdesk run` only)."""
+    measured = [r for r in results if "cpu_ms_per_mail" in r]
+    if not measured:
+        return {}
+    parts = sorted({part for r in measured for part in r["cpu_ms_per_mail"]})
+    return {"cpu_ms_per_mail": {part: round(statistics.median(r["cpu_ms_per_mail"].get(part, 0.0) for r in measured), 2)
+                                for part in parts},
+            "cpu_ms_per_mail_total": median(measured, "cpu_ms_per_mail_total"),
+            "machine_busy_share": median(measured, "machine_busy_share")}
 
 
 def paired_ratio(tops: list[dict], bottoms: list[dict]) -> float | None:
@@ -223,6 +232,11 @@ def print_table(summary: dict[str, dict], found: dict) -> None:
         print(f"{row['name']:<10}{row['rounds']:>7}{row['per_second']:>10}"
               f"{row['p50_ms'] or '-':>9}{row['p95_ms'] or '-':>9}{row['errors']:>8}"
               f"{'-' if share is None else f'{share:.1%}':>12}   {row['all_rounds_per_second']}")
+    for row in summary.values():
+        if "cpu_ms_per_mail" in row:
+            parts = ", ".join(f"{part} {ms}" for part, ms in row["cpu_ms_per_mail"].items())
+            print(f"{row['name']} CPU ms per mail (medians): {parts}; total {row['cpu_ms_per_mail_total']}; "
+                  f"machine busy {row['machine_busy_share']:.0%}")
     for key, target in TARGETS.items():
         value = found.get(key)
         verdict = "n/a" if value is None else ("ok" if value >= target else "MISSED")
@@ -244,6 +258,9 @@ def main(argv: list[str] | None = None) -> None:
                              "and ours_noauth without them, every round")
     parser.add_argument("--processes", type=int, default=2,
                         help="ours runs as `helpdesk smtpd --processes N`")
+    parser.add_argument("--server", choices=("smtpd", "run"), default="smtpd",
+                        help="ours as `helpdesk smtpd --processes N`, or as the whole `helpdesk run` "
+                             "(as `make run` starts it; its CPU per mail by part is reported too)")
     args = parser.parse_args(argv)
     if not args.skip_peer and not PEER_PYTHON.exists():
         sys.exit(f"no peer venv at {PEER_PYTHON}: run bench/ingest/peer_django_helpdesk/setup.sh")
@@ -256,8 +273,8 @@ def main(argv: list[str] | None = None) -> None:
 
     summary = {name: summarise(name, results) for name, results in rounds.items() if results}
     found = ratios(rounds, summary)
-    print(f"ours: helpdesk smtpd --processes {args.processes}, {args.concurrency} concurrent senders, "
-          f"{args.count} mails")
+    layout = "helpdesk run" if args.server == "run" else f"helpdesk smtpd --processes {args.processes}"
+    print(f"ours: {layout}, {args.concurrency} concurrent senders, {args.count} mails")
     print_table(summary, found)
     OUT_DIR.mkdir(exist_ok=True)
     out = OUT_DIR / f"ingest-{time.strftime('%Y%m%dT%H%M%S')}.json"

@@ -228,12 +228,16 @@ def test_the_parent_exits_non_zero_when_a_server_process_or_the_writer_dies(db, 
         if victim == "writer" and not writers:
             pytest.skip("PostgreSQL takes no writer process")
         servers = [pid for pid in ours if pid not in writers]
-        os.kill(int(writers[0] if victim == "writer" else servers[0]), signal.SIGKILL)
-        proc.communicate(timeout=60)
+        killed = writers[0] if victim == "writer" else servers[0]
+        os.kill(int(killed), signal.SIGKILL)
+        log = proc.communicate(timeout=60)[1]
     finally:
         if proc.poll() is None:
             proc.kill()
     assert proc.returncode == 1
+    # The log says which process died and how.
+    name = "smtpd-writer" if victim == "writer" else r"smtpd-\d"
+    assert re.search(rf"{name} \(pid {killed}\) ended: signal SIGKILL; stopping the others", log), log
 
 
 def test_smtpd_without_processes_is_one_process_that_stops_on_sigterm(db):
