@@ -1,0 +1,41 @@
+"""What the API's views share: documenting their error responses and reading
+the ticket a request names through core visibility."""
+from __future__ import annotations
+
+from typing import Callable
+
+from flask_smorest import Blueprint
+
+from core.tickets import actions
+from core.tickets.actions import ReadOnly, TicketNotFound
+from portal.api.problems import Problem
+
+_NAMES = {400: "BAD_REQUEST", 401: "UNAUTHORIZED", 403: "FORBIDDEN", 404: "NOT_FOUND", 409: "CONFLICT",
+          413: "REQUEST_ENTITY_TOO_LARGE", 422: "UNPROCESSABLE_ENTITY"}
+
+
+def errors(blp: Blueprint, *codes: int) -> Callable:
+    """Document these problem responses (401 always: every endpoint but log-in needs a token)."""
+    def decorate(view: Callable) -> Callable:
+        for code in sorted({401, *codes}, reverse=True):
+            view = blp.alt_response(code, response=_NAMES[code])(view)
+        return view
+    return decorate
+
+
+def visible(session, user, ref: str, *, thread: bool = False):
+    """The ticket if the user may read it; 404 otherwise (one they may not see does not exist)."""
+    try:
+        return actions.find_visible(session, user, ref, thread=thread)
+    except TicketNotFound:
+        raise Problem(404, f"No ticket {ref.upper()[:32]} that you may see.") from None
+
+
+def actionable(session, user, ref: str):
+    """The ticket if the user's office holds it: 404 if unseen, 403 if only readable."""
+    try:
+        return actions.find_actionable(session, user, ref)
+    except TicketNotFound:
+        raise Problem(404, f"No ticket {ref.upper()[:32]} that you may see.") from None
+    except ReadOnly:
+        raise Problem(403, "Another office holds this ticket: you may read it, not change it.") from None
