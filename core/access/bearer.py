@@ -36,6 +36,10 @@ class BadToken(Exception):
     answers 401 without saying which)."""
 
 
+class Replayed(BadToken):
+    """A spent refresh token was used again; its family is now revoked (commit it)."""
+
+
 @dataclass(frozen=True)
 class TokenPair:
     access_token: str
@@ -132,9 +136,6 @@ def rotate(session: Session, secret: str, token: str, now: datetime | None = Non
         raise Replayed()
     return _issue(session, secret, user, found.family, now)
 
-
-class Replayed(BadToken):
-    """A spent refresh token was used again; its family is now revoked (commit it)."""
 
 
 def end(session: Session, token: str, now: datetime | None = None) -> bool:

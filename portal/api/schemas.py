@@ -10,6 +10,11 @@ STATUSES = [s.value for s in Status]
 MAX_LIMIT = 200
 
 
+def iso(**kwargs) -> fields.String:
+    """A time already written as ISO 8601 (the export's dicts carry strings)."""
+    return fields.String(metadata={"format": "date-time"}, **kwargs)
+
+
 class Strict(Schema):
     class Meta:
         ordered = True
@@ -87,7 +92,7 @@ class MessageOut(Strict):
     # `from` is a Python keyword: the attribute is from_.
     from_ = fields.String(required=True, allow_none=True, data_key="from")
     message_id = fields.String(required=True, allow_none=True)
-    created_at = fields.DateTime(required=True, allow_none=True)
+    created_at = iso(required=True, allow_none=True)
     auto_reply = fields.Boolean(required=True)
     text = fields.String(required=True)
     full_text = fields.String(required=True)
@@ -97,7 +102,7 @@ class MessageOut(Strict):
 
 
 class EventOut(Strict):
-    at = fields.DateTime(required=True)
+    at = iso(required=True)
     actor = fields.String(required=True)
     kind = fields.String(required=True)
     from_ = fields.String(required=True, allow_none=True, data_key="from")
@@ -115,8 +120,8 @@ class TicketOut(Strict):
     requester = fields.String(required=True)
     school = fields.String(required=True, allow_none=True)
     subject = fields.String(required=True)
-    created_at = fields.DateTime(required=True)
-    closed_at = fields.DateTime(required=True, allow_none=True)
+    created_at = iso(required=True)
+    closed_at = iso(required=True, allow_none=True)
     messages = fields.List(fields.Nested(MessageOut), required=True)
     events = fields.List(fields.Nested(EventOut), required=True)
     linked = fields.List(fields.String(), required=True)
