@@ -2,12 +2,22 @@
 comes in and document what goes out (the OpenAPI document is built from them)."""
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from core.models import Status
 
 STATUSES = [s.value for s in Status]
 MAX_LIMIT = 200
+
+
+class JsonBool(fields.Boolean):
+    """A JSON true or false only: marshmallow's Boolean also takes 0, 1, "yes"..., which the
+    document (type: boolean) does not allow."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):
+            raise self.make_error("invalid", input=value)
+        return value
 
 
 def iso(**kwargs) -> fields.String:
@@ -90,7 +100,7 @@ class RefusedOut(Strict):
 class MessageOut(Strict):
     direction = fields.String(required=True, metadata={"enum": ["in", "out", "note"]})
     # `from` is a Python keyword: the attribute is from_.
-    from_ = fields.String(required=True, allow_none=True, data_key="from")
+    from_ = fields.String(required=True, allow_none=True, data_key="from", attribute="from")
     message_id = fields.String(required=True, allow_none=True)
     created_at = iso(required=True, allow_none=True)
     auto_reply = fields.Boolean(required=True)
@@ -105,7 +115,7 @@ class EventOut(Strict):
     at = iso(required=True)
     actor = fields.String(required=True)
     kind = fields.String(required=True)
-    from_ = fields.String(required=True, allow_none=True, data_key="from")
+    from_ = fields.String(required=True, allow_none=True, data_key="from", attribute="from")
     to = fields.String(required=True, allow_none=True)
 
 
@@ -139,21 +149,30 @@ class NewTicket(Strict):
 
 class NewMessage(Strict):
     text = fields.String(required=True, validate=validate.Length(min=1, max=100_000))
-    internal = fields.Boolean(load_default=False, metadata={"description": "true: an internal note"})
+    internal = JsonBool(load_default=False, metadata={"description": "true: an internal note"})
     status = fields.String(validate=validate.OneOf([s for s in STATUSES if s != "forwarded"]),
                            metadata={"description": "the ticket's status after a public reply (default answered)"})
 
 
 class NewMessageForm(NewMessage):
+    """The same as multipart/form-data, where every field is text: internal is "true" or "false"."""
+    internal = fields.String(load_default="false", validate=validate.OneOf(["true", "false"]),
+                             metadata={"description": "true: an internal note"})
     files = fields.Raw(metadata={"type": "array", "items": {"type": "string", "format": "binary"}})
 
 
 class TicketChange(Strict):
+    """At least one change (an empty body changes nothing and is refused)."""
     status = fields.String(validate=validate.OneOf([s for s in STATUSES if s != "forwarded"]))
     priority = fields.String(validate=validate.Length(min=1, max=40), metadata={"description": "a priority's name"})
     category = fields.Integer(validate=validate.Range(min=1, max=2**31 - 1), allow_none=True)
     assignee = fields.Email(allow_none=True, metadata={"description": "a staff email; null: back to the pool"})
     reason = fields.String(validate=validate.Length(max=2000), load_default="")
+
+    @validates_schema
+    def _something(self, data: dict, **_kwargs) -> None:
+        if not {"status", "priority", "category", "assignee"} & data.keys():
+            raise ValidationError("give at least one of status, priority, category, assignee")
 
 
 class Forward(Strict):

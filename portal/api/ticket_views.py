@@ -29,6 +29,7 @@ from portal.context import db, settings
 
 blp = Blueprint("api_tickets", __name__, url_prefix="/api/v1/tickets", description="Tickets")
 REFUSALS = (ActionRefused, ForbiddenTransition)
+MAX_ID = 2**31 - 1
 
 
 def _refused(exc: Exception) -> Problem:
@@ -110,10 +111,14 @@ def _message_body() -> tuple[dict, list[Upload]]:
     """The message as JSON, or as multipart with files (fields text, internal, status, files)."""
     try:
         if request.mimetype == "multipart/form-data":
+            if "files" in request.form:  # a form field, not a file part
+                raise Problem(422, "Send each file as a file part named files.",
+                              errors={"files": ["not a file"]})
             fields = {k: v for k, v in request.form.items()}
             uploads = [Upload(f.filename or "attachment", f.read()) for f in request.files.getlist("files")
                        if f.filename]
-            return NewMessage().load(fields), uploads
+            body = NewMessageForm().load(fields)
+            return {**body, "internal": body["internal"] == "true"}, uploads
         if request.mimetype != "application/json":
             raise Problem(415, "Send application/json or multipart/form-data.")
         body = request.get_json(silent=True)
@@ -273,6 +278,8 @@ def link(body: dict, ref: str):
 @errors(blp, 404)
 def attachment(ref: str, attachment_id: int):
     """Download a kept attachment of a ticket you may see (the same check as the staff page)."""
+    if attachment_id > MAX_ID:  # past any id the database holds (and its integer type)
+        raise Problem(404, "No such attachment on a ticket you may see.")
     with db().read() as session:
         try:
             found = actions.find_attachment(session, me(session), ref, attachment_id)
