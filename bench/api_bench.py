@@ -42,8 +42,10 @@ counter = 0
 request = function()
   counter = counter + 1
   if method == "POST" then
-    return wrk.format("POST", paths[1], {["Content-Type"] = "application/json"},
-                      string.format(body, counter, math.random(1, 1000000000)))
+    -- wrk.format's headers replace wrk.headers (the token): copy them first.
+    local headers = {["Content-Type"] = "application/json"}
+    for name, value in pairs(wrk.headers) do headers[name] = value end
+    return wrk.format("POST", paths[1], headers, string.format(body, counter, math.random(1, 1000000000)))
   end
   return wrk.format("GET", paths[1 + counter %% #paths])
 end
@@ -64,7 +66,7 @@ def call(base: str, path: str, token: str | None = None, body: dict | None = Non
 
 
 def wrk(base: str, token: str, paths: list[str], connections: int, seconds: int, method: str = "GET") -> dict:
-    lua_body = "[[" + NEW_TICKET.replace("%d", "%d") + "]]"
+    lua_body = "[[" + NEW_TICKET + "]]"
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         script.write(WRK_SCRIPT % (", ".join(f'"{p}"' for p in paths), method, lua_body))
     out = subprocess.run(["wrk", "-t", "2", "-c", str(connections), "-d", f"{seconds}s", "-s", script.name,
