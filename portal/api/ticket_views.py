@@ -9,9 +9,9 @@ from flask import request, send_file
 from flask_smorest import Blueprint
 from marshmallow import ValidationError
 
-from core.config.policy import load_policy
+from core.config.policy import load_policy, read_policy
 from core.directory.staff import find_staff
-from core.content.uploads import Upload, UploadRefused
+from core.content.uploads import Upload, UploadRefused, check_uploads
 from core.models import Status, User
 from core.queries.export import ticket_dict
 from core.queries.listing import BadCursor, Cursor, Listing, list_tickets
@@ -138,19 +138,22 @@ def _message_body() -> tuple[dict, list[Upload]]:
 def add_message(ref: str):
     """Reply to the requester (mailed in their thread) or add an internal note (`internal`: true)."""
     body, uploads = _message_body()
+    try:
+        # Checked before the write transaction, as the page does: an archive takes a moment to look into.
+        checked = check_uploads(read_policy(db()), uploads) if uploads else []
+    except UploadRefused as exc:
+        raise Problem(422, f"{exc.filename} was refused: {exc.reason}", kind="refused",
+                      errors={"files": [f"{exc.filename}: {exc.reason}"]}) from None
     with db().begin() as session:
         user = me(session)
         ticket = actionable(session, user, ref)
         policy = load_policy(session)
         try:
             if body["internal"]:
-                actions.add_note(session, settings(), policy, ticket, user, body["text"], uploads=uploads)
+                actions.add_note(session, settings(), policy, ticket, user, body["text"], uploads=checked)
             else:
-                actions.reply(session, settings(), policy, ticket, user, body["text"], uploads=uploads,
+                actions.reply(session, settings(), policy, ticket, user, body["text"], uploads=checked,
                               status=Status(body.get("status", "answered")))
-        except UploadRefused as exc:
-            raise Problem(422, f"{exc.filename} was refused: {exc.reason}", kind="refused",
-                          errors={"files": [f"{exc.filename}: {exc.reason}"]}) from None
         except REFUSALS as exc:
             raise _refused(exc) from None
         session.flush()
