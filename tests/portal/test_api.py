@@ -229,3 +229,19 @@ def test_the_openapi_document_is_3_1_and_the_docs_page_runs_no_inline_script(cli
     assert page.status_code == 200 and "script-src 'self'" in page.headers["Content-Security-Policy"]
     assert "<script>" not in html and "http" not in html.replace("http-equiv", "")
     assert client.get("/api/v1/docs/assets/swagger-ui-bundle.js").status_code == 200
+
+
+def test_every_api_route_declares_its_rule_and_refuses_a_missing_token(app, client):
+    from portal.api.guard import PUBLIC, rule_of
+    public = {"api_auth.login", "api_auth.refresh", "api_auth.logout", "api_docs.docs", "api_docs.asset",
+              "api-docs.openapi_json"}
+    routes = [r for r in app.url_map.iter_rules() if r.rule.startswith("/api/v1/")]
+    assert len(routes) > 15
+    for route in routes:
+        if route.endpoint in public:
+            continue
+        assert rule_of(app, route.endpoint) not in (None, PUBLIC), route.endpoint
+        url = route.build({arg: {"ref": "HD-AAAAAA", "attachment_id": 1}.get(arg, "x") for arg in route.arguments})[1]
+        for method in sorted(route.methods - {"HEAD", "OPTIONS"}):
+            answer = client.open(url, method=method, json={})
+            assert answer.status_code == 401, (method, url, answer.status_code)
