@@ -23,19 +23,32 @@ def errors(blp: Blueprint, *codes: int) -> Callable:
     return decorate
 
 
+def _unseen(ref: str) -> Problem:
+    return Problem(404, f"No ticket {ref.upper()[:32]} that you may see.")
+
+
+def checked_ref(ref: str) -> str:
+    """A reference fit to look up: one with a NUL cannot exist (and PostgreSQL refuses to compare it)."""
+    if "\x00" in ref:
+        raise _unseen(ref.replace("\x00", ""))
+    return ref
+
+
 def visible(session, user, ref: str, *, thread: bool = False):
     """The ticket if the user may read it; 404 otherwise (one they may not see does not exist)."""
+    checked_ref(ref)
     try:
         return actions.find_visible(session, user, ref, thread=thread)
     except TicketNotFound:
-        raise Problem(404, f"No ticket {ref.upper()[:32]} that you may see.") from None
+        raise _unseen(ref) from None
 
 
 def actionable(session, user, ref: str):
     """The ticket if the user's office holds it: 404 if unseen, 403 if only readable."""
+    checked_ref(ref)
     try:
         return actions.find_actionable(session, user, ref)
     except TicketNotFound:
-        raise Problem(404, f"No ticket {ref.upper()[:32]} that you may see.") from None
+        raise _unseen(ref) from None
     except ReadOnly:
         raise Problem(403, "Another office holds this ticket: you may read it, not change it.") from None

@@ -2,7 +2,7 @@
 comes in and document what goes out (the OpenAPI document is built from them)."""
 from __future__ import annotations
 
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates_schema
 
 from core.models import Status
 
@@ -28,6 +28,15 @@ def iso(**kwargs) -> fields.String:
 class Strict(Schema):
     class Meta:
         ordered = True
+
+    @pre_load
+    def _no_nul(self, data, **_kwargs):
+        """A NUL character is refused in every text: PostgreSQL cannot store one."""
+        if hasattr(data, "items"):
+            bad = [key for key, value in data.items() if isinstance(value, str) and "\x00" in value]
+            if bad:
+                raise ValidationError({key: ["contains a NUL character"] for key in bad})
+        return data
 
 
 # Auth

@@ -281,7 +281,7 @@ def link(body: dict, ref: str):
 @errors(blp, 404)
 def attachment(ref: str, attachment_id: int):
     """Download a kept attachment of a ticket you may see (the same check as the staff page)."""
-    if attachment_id > MAX_ID:  # past any id the database holds (and its integer type)
+    if attachment_id > MAX_ID or "\x00" in ref:  # past any id the database holds; a ref that cannot exist
         raise Problem(404, "No such attachment on a ticket you may see.")
     with db().read() as session:
         try:
