@@ -92,6 +92,29 @@ def create_user(email: str, name: str, office_code: str, role: str) -> None:
         raise click.ClickException(str(exc))
 
 
+@main.command("create-token")
+@click.argument("email")
+@click.option("--name", required=True, help="what the token is for, e.g. teacher-database")
+@click.option("--scopes", default="read,write", show_default=True,
+              help="comma separated: read, write, admin (admin only for an admin's token)")
+def create_token(email: str, name: str, scopes: str) -> None:
+    """Print a new API token for that user, once: only its hash is kept. The last line is the token."""
+    from core.access.apitokens import TokenRefused, create
+    from core.directory.staff import find_staff
+
+    with database().begin() as session:
+        user = find_staff(session, email)
+        if user is None or not user.active:
+            raise click.ClickException(f"no active user {email}")
+        try:
+            row, token = create(session, user, name, tuple(s.strip() for s in scopes.split(",") if s.strip()),
+                                actor="create-token")
+        except TokenRefused as exc:
+            raise click.ClickException(str(exc))
+        click.echo(f"token {row.id} '{row.name}' for {user.email}, scopes {row.scopes}; it is shown only now:")
+    click.echo(token)
+
+
 @main.command("export")
 @click.option("--format", "fmt", type=click.Choice(["jsonl"]), default="jsonl")
 def export(fmt: str) -> None:

@@ -2,12 +2,13 @@
 that made the change, in the same transaction."""
 from __future__ import annotations
 
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import datetime
+from typing import Callable, Iterator
 
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
-
-from typing import Callable
 
 from core.models import Event, Ticket, User, utcnow
 from core.storage.fast import write_plain
@@ -26,6 +27,28 @@ def actor_name(actor: User | str | None) -> str:
 # from, to, at): core.hooks.events queues webhook deliveries here. The audit
 # trail sits below everything in core, so it calls up only through this list.
 LISTENERS: list[Callable[..., None]] = []
+
+
+# The channel a change came through when the actor alone does not say it (an
+# API token acting as its user): added to the detail of every event recorded.
+_VIA: ContextVar[str | None] = ContextVar("audit_via", default=None)
+
+
+@contextmanager
+def via(channel: str) -> Iterator[None]:
+    """Within this block, every event's detail says "via <channel>"."""
+    token = _VIA.set(channel)
+    try:
+        yield
+    finally:
+        _VIA.reset(token)
+
+
+def _with_channel(detail: str | None) -> str | None:
+    channel = _VIA.get()
+    if channel is None:
+        return detail
+    return f"{detail} (via {channel})" if detail else f"via {channel}"
 
 
 # Built once: nearly every change records an event (batches too: core.tickets.assignment).
@@ -48,7 +71,7 @@ def record(session: Session, ticket: Ticket | None, kind: str, actor: User | str
         "kind": kind,
         "from_value": None if from_value is None else str(from_value)[:255],
         "to_value": None if to_value is None else str(to_value)[:255],
-        "detail": detail,
+        "detail": _with_channel(detail),
     })
     for listener in LISTENERS:
         listener(session, ticket, kind, actor_name(actor), from_value, to_value, at)

@@ -52,6 +52,8 @@ def create_app(config: Settings | None = None, database: Database | None = None)
     app.register_blueprint(admin_bp)
     from portal.public import bp as public_bp
     app.register_blueprint(public_bp)
+    from portal import api
+    api.init_app(app)
 
     @app.get("/healthz")
     def healthz():
@@ -104,7 +106,11 @@ def _error_pages(app: Flask) -> None:
     Signed-in staff keep the staff header on staff and admin paths; a 500
     uses the plain layout, which asks the database nothing (the database may
     be why the request failed)."""
-    def page(code: int):
+    from portal.api.app import api_error
+
+    def page(code: int, error):
+        if (problem := api_error(error)) is not None:  # the API answers problem documents
+            return problem
         title, message = ERRORS[code]
         staff = (code != 500 and current_user.is_authenticated
                  and request.path.startswith(("/staff", "/admin")))
@@ -112,4 +118,4 @@ def _error_pages(app: Flask) -> None:
                                code=code, title=i18n.translate(title), message=i18n.translate(message)), code
 
     for code in ERRORS:
-        app.register_error_handler(code, lambda _error, code=code: page(code))
+        app.register_error_handler(code, lambda error, code=code: page(code, error))

@@ -588,4 +588,16 @@ MESSAGES = {
     "None that you may read.": "Tidak ada yang boleh Anda baca.",
     "The sender belongs to no known school.": "Pengirim tidak termasuk sekolah yang dikenal.",
     "Other tickets from {address}": "Tiket lain dari {address}",
+    "API tokens": "Token API",
+    "Integrations call the API with these tokens. Make one with: helpdesk create-token EMAIL --name NAME":
+        "Integrasi memanggil API dengan token ini. Buat dengan: helpdesk create-token EMAIL --name NAMA",
+    "User": "Pengguna",
+    "Scopes": "Cakupan",
+    "Token": "Token",
+    "Last used": "Terakhir dipakai",
+    "never": "belum pernah",
+    "revoked": "dicabut",
+    "Revoke": "Cabut",
+    "No API tokens yet.": "Belum ada token API.",
+    "Token revoked: it no longer works.": "Token dicabut: tidak berlaku lagi.",
 }

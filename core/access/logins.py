@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core import audit
+from core.access import bearer
 from core.access.passwords import hash_password, needs_rehash, verify_password
 from core.access.tokens import hash_token
 from core.models import PasswordReset, User, utcnow
@@ -106,6 +107,7 @@ def set_password(session: Session, user: User, new: str, *, actor: User | None =
     user.failed_logins = 0
     user.locked_until = None
     audit.record(session, None, "password_set", actor or user, to_value=user.email, at=now)
+    bearer.revoke_user(session, user.id, now)  # access tokens end with the old hash (their generation)
     session.flush()
 
 

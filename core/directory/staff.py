@@ -54,3 +54,8 @@ def mark_seen(session: Session, user_id: int, now: datetime | None = None) -> No
     A conditional UPDATE, so two pages at once write it once."""
     now = now or utcnow()
     session.execute(_STAMP_SEEN, {"user_id": user_id, "stale": now - SEEN_EVERY, "now": now})
+
+
+def find_staff(session: Session, email: str) -> User | None:
+    """A member of staff by address (any case), active or not."""
+    return session.scalar(select(User).where(User.email == email.strip().lower()))

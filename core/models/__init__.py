@@ -1,4 +1,5 @@
 """The domain's tables. Import from here: `from core.models import Ticket`."""
+from core.models.api import ApiToken, RefreshToken
 from core.models.base import Base, utcnow
 from core.models.directory import Office, PasswordReset, Role, User
 from core.models.hooks import Channel, HookDelivery, Webhook
@@ -14,8 +15,9 @@ from core.models.triage import TriageRule
 from core.models import fulltext  # noqa: E402,F401  (search indexes and tables join the schema)
 
 __all__ = [
-    "Attachment", "Base", "CannedResponse", "Category", "Channel", "Contact", "Direction", "Event", "Handoff",
-    "HookDelivery", "ImapCursor", "Message", "Office", "Outbox", "OutboxStatus", "Outcome", "Participant",
-    "PasswordReset", "Priority", "RateEvent", "RawMail", "Role", "SenderRule", "SenderRuleKind", "Setting",
+    "ApiToken", "Attachment", "Base", "CannedResponse", "Category", "Channel", "Contact", "Direction", "Event",
+    "Handoff", "HookDelivery", "ImapCursor", "Message", "Office", "Outbox", "OutboxStatus", "Outcome", "Participant",
+    "PasswordReset", "Priority", "RateEvent", "RawMail", "RefreshToken", "Role", "SenderRule", "SenderRuleKind",
+    "Setting",
     "StaffNotice", "Status", "Ticket", "TicketLink", "TriageRule", "UsedStamp", "User", "Webhook", "utcnow",
 ]

@@ -165,6 +165,15 @@ def _newest_ids(session: Session, scope: list, match: ColumnElement[bool]) -> li
                                 .order_by(Ticket.updated_at.desc(), Ticket.id.desc()).limit(COUNT_CAP + 1)))
 
 
+def word_match(session: Session, scope: list, words: list[str], *, bounds: Bounds = Bounds(),
+               recent: RecentAnswers | None = None) -> tuple[ColumnElement[bool], bool]:
+    """A where-clause on Ticket: subject or a message has all the words (in the
+    scope's newest tickets only, for common words: the bool says so)."""
+    if session.get_bind().dialect.name == "sqlite":
+        return _sqlite_match(words), False
+    return _postgres_match(session, scope, words, bounds, recent)
+
+
 def search_tickets(session: Session, user: User, query: str, *, page: int = 1,
                    policy: Policy = Policy(), recent: RecentAnswers | None = None,
                    bounds: Bounds = Bounds()) -> SearchResult:
@@ -183,10 +192,7 @@ def search_tickets(session: Session, user: User, query: str, *, page: int = 1,
     customer = _customer_match(session, query, words)
     found = _newest_ids(session, scope, customer) if customer is not None else []
     if not ADDRESS.fullmatch(query.strip()):
-        if session.get_bind().dialect.name == "sqlite":
-            match = _sqlite_match(words)
-        else:
-            match, result.newest_only = _postgres_match(session, scope, words, bounds, recent)
+        match, result.newest_only = word_match(session, scope, words, bounds=bounds, recent=recent)
         # One pass over the matches (the costly part) gives both the count and the page.
         found += _newest_ids(session, scope, match)
     ids = list(dict.fromkeys(i for _at, i in sorted(found, reverse=True)))[:COUNT_CAP + 1]

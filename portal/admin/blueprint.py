@@ -11,6 +11,7 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 # The admin menu: endpoint, English title, rule (the rule is enforced on the view itself).
 PAGES = [
     ("admin.users", "Users", ADMIN),
+    ("admin.tokens", "API tokens", ADMIN),
     ("admin.directory", "Directory", SYSTEM),
     ("admin.schools", "Schools", ADMIN),
     ("admin.categories", "Categories", SYSTEM),

@@ -1,0 +1,247 @@
+"""The REST API through Flask's test client on a real database: what the staff
+portal tests show for pages, shown for the API (visibility, tokens, the same
+core actions), and a reply through the API reaching the customer by mail."""
+from __future__ import annotations
+
+import email
+import io
+from datetime import timedelta
+from email.policy import default
+
+import pytest
+from freezegun import freeze_time
+from sqlalchemy import select
+
+from core.access import apitokens
+from core.demo import seed_defaults
+from core.access.logins import FREE_FAILURES, set_password
+from core.models import Event, Ticket, User, utcnow
+from mailout.deliver import deliver_due
+from mailout.transport import RelayTransport
+from tests.factories import PASSWORD
+
+
+def login(client, email_: str, password: str = PASSWORD):
+    return client.post("/api/v1/auth/login", json={"email": email_, "password": password})
+
+
+def bearer(token: str) -> dict:
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture
+def tokens(client, world):
+    """Access tokens of a Jakarta Selatan agent, a Jakarta Timur agent and a Province agent."""
+    return {name: login(client, world.emails[name]).get_json()["access_token"] for name in ("c3171", "c3172", "p31")}
+
+
+def refs(client, token: str, **args) -> list[str]:
+    answer = client.get("/api/v1/tickets", query_string=args, headers=bearer(token))
+    assert answer.status_code == 200, answer.get_data(as_text=True)
+    return [item["ref"] for item in answer.get_json()["items"]]
+
+
+def test_login_gives_a_token_pair_and_wrong_credentials_get_401_without_a_hint(client, world):
+    answer = login(client, world.emails["c3171"])
+    assert answer.status_code == 200
+    body = answer.get_json()
+    assert body["token_type"] == "Bearer" and body["expires_in"] > 0 and body["refresh_token"]
+    wrong_password = login(client, world.emails["c3171"], "not the password")
+    unknown_user = login(client, "nobody@staff.test", "not the password")
+    assert wrong_password.status_code == unknown_user.status_code == 401
+    assert wrong_password.content_type == "application/problem+json"
+    assert wrong_password.get_json() == unknown_user.get_json()
+
+
+def test_the_portals_lockout_applies_to_api_logins(client, world):
+    for _ in range(FREE_FAILURES):
+        assert login(client, world.emails["c3171"], "not the password").status_code == 401
+    # Locked now: even the right password is refused, the same way.
+    assert login(client, world.emails["c3171"]).status_code == 401
+
+
+def test_a_sibling_citys_token_gets_404_on_a_ticket_and_does_not_see_it_in_lists(client, world, tokens):
+    ref = world.refs["sman1"]  # held by Jakarta Selatan (C3171)
+    assert client.get(f"/api/v1/tickets/{ref}", headers=bearer(tokens["c3171"])).status_code == 200
+    hidden = client.get(f"/api/v1/tickets/{ref}", headers=bearer(tokens["c3172"]))
+    assert hidden.status_code == 404 and hidden.content_type == "application/problem+json"
+    assert hidden.get_json()["type"].endswith("/not-found")
+    assert ref not in refs(client, tokens["c3172"])
+    assert ref not in refs(client, tokens["c3172"], q="NUPTK")
+    assert refs(client, tokens["c3172"]) == [world.refs["smkn26"]]
+    # Nor may it act on it: the same 404, not a 403 that would confirm it exists.
+    assert client.post(f"/api/v1/tickets/{ref}/messages", json={"text": "hi"},
+                       headers=bearer(tokens["c3172"])).status_code == 404
+    # The Province reads every ticket of its cities, but changes none of them.
+    assert sorted(refs(client, tokens["p31"])) == sorted(world.refs.values())
+    assert client.patch(f"/api/v1/tickets/{ref}", json={"status": "on_hold"},
+                        headers=bearer(tokens["p31"])).status_code == 403
+
+
+def test_the_list_pages_by_cursor_until_next_is_null(client, world, tokens):
+    seen, cursor = [], None
+    while True:
+        args = {"limit": 1, **({"cursor": cursor} if cursor else {})}
+        page = client.get("/api/v1/tickets", query_string=args, headers=bearer(tokens["p31"])).get_json()
+        seen += [item["ref"] for item in page["items"]]
+        cursor = page["next"]
+        if cursor is None:
+            break
+    assert sorted(seen) == sorted(world.refs.values()) and len(seen) == len(set(seen))
+    bad = client.get("/api/v1/tickets", query_string={"cursor": "bm90LWEtY3Vyc29y"}, headers=bearer(tokens["p31"]))
+    assert bad.status_code == 422 and "cursor" in bad.get_json()["errors"]
+
+
+def test_a_refresh_token_works_once_and_its_reuse_revokes_the_family(client, world):
+    first = login(client, world.emails["c3171"]).get_json()
+    second = client.post("/api/v1/auth/refresh", json={"refresh_token": first["refresh_token"]})
+    assert second.status_code == 200
+    new = second.get_json()
+    assert new["refresh_token"] != first["refresh_token"]
+    replay = client.post("/api/v1/auth/refresh", json={"refresh_token": first["refresh_token"]})
+    assert replay.status_code == 401
+    # The replay revoked the family: the legitimate holder's newer token is dead too.
+    assert client.post("/api/v1/auth/refresh", json={"refresh_token": new["refresh_token"]}).status_code == 401
+
+
+def test_logout_and_a_password_change_revoke_the_tokens(client, database, world):
+    pair = login(client, world.emails["c3171"]).get_json()
+    assert client.post("/api/v1/auth/logout", json={"refresh_token": pair["refresh_token"]}).status_code == 204
+    assert client.post("/api/v1/auth/refresh", json={"refresh_token": pair["refresh_token"]}).status_code == 401
+
+    pair = login(client, world.emails["c3171"]).get_json()
+    with database.begin() as s:
+        user = s.scalar(select(User).where(User.email == world.emails["c3171"]))
+        set_password(s, user, "another long password")
+    assert client.get("/api/v1/tickets", headers=bearer(pair["access_token"])).status_code == 401
+    assert client.post("/api/v1/auth/refresh", json={"refresh_token": pair["refresh_token"]}).status_code == 401
+
+
+def test_an_access_token_expires(client, world):
+    with freeze_time(utcnow()) as clock:
+        token = login(client, world.emails["c3171"]).get_json()["access_token"]
+        assert client.get("/api/v1/priorities", headers=bearer(token)).status_code == 200
+        clock.tick(timedelta(minutes=16))
+        assert client.get("/api/v1/priorities", headers=bearer(token)).status_code == 401
+
+
+def test_missing_malformed_and_forged_tokens_get_401(client, world, tokens):
+    for headers in ({}, bearer("nonsense"), bearer(tokens["c3171"][:-2] + "xx"), bearer("hd_forged"),
+                    {"Authorization": f"Basic {tokens['c3171']}"}):
+        answer = client.get("/api/v1/tickets", headers=headers)
+        assert answer.status_code == 401 and answer.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_an_api_token_works_until_revoked_shows_its_last_use_and_names_itself_in_the_audit(
+        client, database, world):
+    with database.begin() as s:
+        user = s.scalar(select(User).where(User.email == world.emails["c3171"]))
+        row, token = apitokens.create(s, user, "school-data-system", ("read", "write"))
+        token_id = row.id
+    ref = world.refs["sman1"]
+    assert client.patch(f"/api/v1/tickets/{ref}", json={"status": "on_hold", "reason": "menunggu berkas"},
+                        headers=bearer(token)).status_code == 200
+    with database.session() as s:
+        assert s.get(apitokens.ApiToken, token_id).last_used_at is not None
+        ticket = s.scalar(select(Ticket).where(Ticket.ref == ref))
+        event = s.scalars(select(Event).where(Event.ticket_id == ticket.id, Event.kind == "status")
+                          .order_by(Event.id.desc())).first()
+    assert event.actor == world.emails["c3171"] and "via api token school-data-system" in event.detail
+
+    # The admin of the Province revokes it on the admin page; it fails from then on.
+    client.post("/login", data={"email": world.emails["p31admin"], "password": PASSWORD})
+    page = client.get("/admin/tokens").get_data(as_text=True)
+    assert "school-data-system" in page and token not in page
+    assert client.post(f"/admin/tokens/{token_id}/revoke").status_code == 302
+    assert client.get("/api/v1/tickets", headers=bearer(token)).status_code == 401
+
+
+def test_a_read_only_token_may_not_change_anything(client, database, world):
+    with database.begin() as s:
+        user = s.scalar(select(User).where(User.email == world.emails["c3171"]))
+        _row, token = apitokens.create(s, user, "dashboard", ("read",))
+    assert client.get("/api/v1/tickets", headers=bearer(token)).status_code == 200
+    refused = client.patch(f"/api/v1/tickets/{world.refs['sman1']}", json={"status": "on_hold"},
+                           headers=bearer(token))
+    assert refused.status_code == 403 and refused.content_type == "application/problem+json"
+
+
+def test_a_reply_through_the_api_reaches_the_customer_in_their_thread(client, database, world, tokens, relay):
+    ref = world.refs["sman1"]
+    answer = client.post(f"/api/v1/tickets/{ref}/messages", json={"text": "NUPTK terbit pekan depan."},
+                         headers=bearer(tokens["c3171"]))
+    assert answer.status_code == 201, answer.get_data(as_text=True)
+    shown = answer.get_json()
+    assert shown["status"] == "answered" and shown["messages"][-1]["direction"] == "out"
+    with RelayTransport("127.0.0.1", relay.port) as channel:
+        deliver_due(database, transport=channel)
+    [reply] = [m for m in relay.messages if b"NUPTK terbit" in m.data]
+    assert reply.recipients == ["sman1@sekolah.test"]
+    parsed = email.message_from_bytes(reply.data, policy=default)
+    assert parsed["In-Reply-To"] == "<sman1@sekolah.test>" and f"[{ref}]" in parsed["Subject"]
+
+
+def test_a_note_with_a_file_as_multipart_stays_internal(client, database, world, tokens):
+    ref = world.refs["sman1"]
+    answer = client.post(f"/api/v1/tickets/{ref}/messages", headers=bearer(tokens["c3171"]),
+                         data={"text": "Sudah dicek ke pusat.", "internal": "true",
+                               "files": [(io.BytesIO(b"catatan"), "catatan.txt")]},
+                         content_type="multipart/form-data")
+    assert answer.status_code == 201, answer.get_data(as_text=True)
+    note = answer.get_json()["messages"][-1]
+    assert note["direction"] == "note" and note["attachments"][0]["filename"] == "catatan.txt"
+    download = client.get(f"/api/v1/tickets/{ref}/attachments/{note['attachments'][0]['id']}",
+                          headers=bearer(tokens["c3171"]))
+    assert download.status_code == 200 and download.data == b"catatan"
+    assert client.get(f"/api/v1/tickets/{ref}/attachments/{note['attachments'][0]['id']}",
+                      headers=bearer(tokens["c3172"])).status_code == 404
+
+
+def test_create_assign_prioritise_and_forward_call_the_core_actions(client, database, world, tokens):
+    with database.begin() as s:
+        seed_defaults(s)
+    made = client.post("/api/v1/tickets", headers=bearer(tokens["c3171"]), json={
+        "requester_email": "sman8@sekolah.test", "requester_name": "Tata Usaha", "subject": "Dapodik macet",
+        "text": "Tidak bisa masuk sejak pagi.", "priority": "tinggi"})
+    assert made.status_code == 201, made.get_data(as_text=True)
+    ref = made.get_json()["ref"]
+    assert made.get_json()["office"] == "C3171" and made.get_json()["priority"] == "tinggi"
+    changed = client.patch(f"/api/v1/tickets/{ref}", headers=bearer(tokens["c3171"]),
+                           json={"assignee": world.emails["c3171b"], "priority": "rendah"})
+    assert changed.status_code == 200, changed.get_data(as_text=True)
+    assert changed.get_json()["assignee"] == world.emails["c3171b"] and changed.get_json()["priority"] == "rendah"
+    refused = client.post(f"/api/v1/tickets/{ref}/forward", json={"to": "C3172", "reason": "salah kota"},
+                          headers=bearer(tokens["c3171"]))
+    assert refused.status_code == 422 and refused.get_json()["type"].endswith("/dispatch-unavailable")
+    up = client.post(f"/api/v1/tickets/{ref}/forward", json={"to": None, "reason": "perlu provinsi"},
+                     headers=bearer(tokens["c3171"]))
+    assert up.status_code == 200 and up.get_json()["office"] == "P31" and up.get_json()["status"] == "forwarded"
+    kinds = [e["kind"] for e in client.get(f"/api/v1/tickets/{ref}", headers=bearer(tokens["p31"]))
+             .get_json()["events"]]
+    assert {"opened_for", "assign", "priority", "forward"} <= set(kinds)
+
+
+def test_the_openapi_document_is_3_1_and_the_docs_page_runs_no_inline_script(client):
+    spec = client.get("/api/v1/openapi.json").get_json()
+    assert spec["openapi"].startswith("3.1") and "/api/v1/tickets/{ref}" in spec["paths"]
+    page = client.get("/api/v1/docs")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and "script-src 'self'" in page.headers["Content-Security-Policy"]
+    assert "<script>" not in html and "http" not in html.replace("http-equiv", "")
+    assert client.get("/api/v1/docs/assets/swagger-ui-bundle.js").status_code == 200
+
+
+def test_every_api_route_declares_its_rule_and_refuses_a_missing_token(app, client):
+    from portal.api.guard import PUBLIC, rule_of
+    public = {"api_auth.login", "api_auth.refresh", "api_auth.logout", "api_docs.docs", "api_docs.asset",
+              "api-docs.openapi_json"}
+    routes = [r for r in app.url_map.iter_rules() if r.rule.startswith("/api/v1/")]
+    assert len(routes) > 15
+    for route in routes:
+        if route.endpoint in public:
+            continue
+        assert rule_of(app, route.endpoint) not in (None, PUBLIC), route.endpoint
+        url = route.build({arg: {"ref": "HD-AAAAAA", "attachment_id": 1}.get(arg, "x") for arg in route.arguments})[1]
+        for method in sorted(route.methods - {"HEAD", "OPTIONS"}):
+            answer = client.open(url, method=method, json={})
+            assert answer.status_code == 401, (method, url, answer.status_code)
