@@ -33,7 +33,7 @@ from core.tickets.actions import ActionRefused, ReadOnly, TicketNotFound
 from core.tickets.canned import UnknownCanned
 from core.tickets.lifecycle import ForbiddenTransition
 
-KINDS = ("reply", "note", "status", "assign", "priority", "category")
+KINDS = ("reply", "note", "status", "assign", "priority", "category", "attach")
 # Tickets per transaction in a job: progress shows after each, and one
 # transaction holds the write lock (SQLite) or row locks no longer than this takes.
 CHUNK = 100
@@ -49,8 +49,9 @@ CLOSED = "the ticket is closed"
 
 @dataclass(frozen=True)
 class BulkAction:
-    """What to do to each ticket. `value`: the status name, or the id of the
-    assignee ("" for nobody), priority or category ("" for none)."""
+    """What to do to each ticket. `value`: the status name, the id of the
+    assignee ("" for nobody), priority or category ("" for none), or the
+    reference of the incident to attach to."""
     kind: str
     value: str = ""
     text: str = ""
@@ -66,6 +67,8 @@ class BulkAction:
             raise ActionRefused("choose a status")
         if self.kind == "reply" and self.value and self.value not in Status.__members__:
             raise ActionRefused("choose a status")
+        if self.kind == "attach" and not self.value.strip():
+            raise ActionRefused("give the reference of the incident")
         if self.kind in ("priority",) and not self.value.isdigit():
             raise ActionRefused("choose a priority")
         if self.kind in ("assign", "category") and self.value and not self.value.isdigit():
@@ -103,8 +106,12 @@ def _do(session: Session, settings: Settings, policy: Policy, actor: User, ticke
         actions.assign(session, settings, policy, ticket, actor, _id(action.value), now=now)
     elif kind == "priority":
         triage.set_priority(session, policy, ticket, actor, _id(action.value), now=now)
-    else:
+    elif kind == "category":
         triage.set_category(session, ticket, actor, _id(action.value), now=now)
+    else:
+        # Imported here: incidents build on this module (their reply is a bulk job).
+        from core.tickets import incidents
+        incidents.attach_one(session, actor, incidents.find_incident(session, actor, action.value), ticket, now)
 
 
 def apply(session: Session, settings: Settings, policy: Policy, actor: User, refs: Sequence[str],

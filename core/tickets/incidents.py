@@ -39,27 +39,29 @@ def declare(session: Session, parent: Ticket, actor: User, *, now: datetime | No
     audit.record(session, parent, "incident", actor, at=parent.updated_at)
 
 
+def find_incident(session: Session, actor: User, ref: str) -> Ticket:
+    """The incident by reference, held by the user's office (ActionRefused otherwise)."""
+    try:
+        parent = actions.find_actionable(session, actor, ref)
+    except (actions.TicketNotFound, actions.ReadOnly):
+        raise ActionRefused(f"no ticket {ref.strip().upper()} that your office holds") from None
+    if not parent.is_incident:
+        raise ActionRefused(f"{parent.ref} is not an incident")
+    return parent
+
+
 def attach(session: Session, settings: Settings, policy: Policy, actor: User, parent: Ticket,
            refs: Sequence[str], *, now: datetime | None = None) -> bulk.Report:
     """Attach the tickets to the incident, each in its own savepoint; the
     refused ones (not visible, held elsewhere, closed, another incident) are reported."""
     if not parent.is_incident:
-        raise ActionRefused("the ticket is not an incident")
-    now, report = now or utcnow(), bulk.Report()
-
-    def do(session, settings, policy, actor, ticket, action, now):
-        _attach_one(session, actor, parent, ticket, now)
-
-    for ref in dict.fromkeys(r.strip().upper() for r in refs if r.strip()):
-        reason = bulk.apply_one(session, settings, policy, actor, ref, bulk.BulkAction("note"), now, do=do)
-        if reason is None:
-            report.changed += 1
-        else:
-            report.refused.append((ref, reason))
-    return report
+        raise ActionRefused(f"{parent.ref} is not an incident")
+    return bulk.apply(session, settings, policy, actor, list(dict.fromkeys(r.strip().upper() for r in refs if r.strip())),
+                      bulk.BulkAction("attach", parent.ref), now=now)
 
 
-def _attach_one(session: Session, actor: User, parent: Ticket, ticket: Ticket, now: datetime) -> None:
+def attach_one(session: Session, actor: User, parent: Ticket, ticket: Ticket, now: datetime) -> None:
+    """One ticket into the incident (the caller found it with find_actionable)."""
     if ticket.id == parent.id or ticket.is_incident:
         raise ActionRefused("an incident cannot be attached to an incident")
     if ticket.status is Status.closed:
@@ -90,6 +92,13 @@ def attached(session: Session, parent: Ticket) -> list[tuple[str, Status, str]]:
     return [tuple(row) for row in session.execute(
         select(Ticket.ref, Ticket.status, Ticket.requester_email).where(Ticket.incident_id == parent.id)
         .order_by(Ticket.id))]
+
+
+def parent_ref(session: Session, ticket: Ticket) -> str | None:
+    """The reference of the incident the ticket is attached to, or None."""
+    if ticket.incident_id is None:
+        return None
+    return session.scalar(select(Ticket.ref).where(Ticket.id == ticket.incident_id))
 
 
 def search(session: Session, actor: User, parent: Ticket, query: str) -> list[str]:
