@@ -75,3 +75,22 @@ def test_a_ticket_in_an_incident_cannot_become_one_and_another_incident_cannot_t
     assert report.refused == [(others[0].ref, "the ticket is attached to another incident")]
     incidents.detach(session, wave.agent, parent, others[0].ref)
     assert others[0].incident_id is None
+
+
+def test_an_answered_incident_and_its_tickets_auto_close_in_one_sweep(database):
+    from datetime import timedelta
+
+    from core.models import Ticket, utcnow
+    from core.tickets.sweep import run_sweep
+    answered_at = utcnow() - timedelta(days=8)
+    with database.begin() as s:
+        wave = build_wave(s, database.settings, 3)
+        parent, *others = wave.tickets
+        incidents.declare(s, parent, wave.agent)
+        incidents.attach(s, database.settings, Policy(), wave.agent, parent, [t.ref for t in others])
+        for ticket in wave.tickets:
+            lifecycle.move(s, ticket, Status.answered, wave.agent, now=answered_at)
+        ids = [t.id for t in wave.tickets]
+    run_sweep(database)  # the parent closes first and takes its tickets with it, in the same batch
+    with database.session() as s:
+        assert set(s.scalars(select(Ticket.status).where(Ticket.id.in_(ids)))) == {Status.closed}
