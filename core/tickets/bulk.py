@@ -8,6 +8,9 @@ ones are reported with the reason (not visible, held by another office,
 wrong state). The same functions serve the queue page, the incident reply
 (core.tickets.incidents) and the API.
 
+Incidents (core.tickets.incidents) come here for the many-ticket part:
+attaching a selection, and the parent's reply sent on to every attached ticket.
+
 A selection becomes a BulkJob, frozen at that moment. `run_job` works
 through it in chunks, one transaction per chunk, recording progress and the
 report as it goes: the portal runs a small job in the request, and a job over
@@ -25,9 +28,9 @@ from sqlalchemy.orm import Session
 
 from core.config.policy import Policy, load_policy
 from core.config.settings import Settings
-from core.models import BulkJob, JobStatus, Status, Ticket, User, utcnow
+from core.models import BulkJob, JobStatus, Message, Status, Ticket, User, utcnow
 from core.storage.db import Database
-from core.tickets import actions, triage
+from core.tickets import actions, incidents, triage
 from core.tickets.assignment import AssignmentRefused
 from core.tickets.actions import ActionRefused, ReadOnly, TicketNotFound
 from core.tickets.canned import UnknownCanned
@@ -109,8 +112,6 @@ def _do(session: Session, settings: Settings, policy: Policy, actor: User, ticke
     elif kind == "category":
         triage.set_category(session, ticket, actor, _id(action.value), now=now)
     else:
-        # Imported here: incidents build on this module (their reply is a bulk job).
-        from core.tickets import incidents
         incidents.attach_one(session, actor, incidents.find_incident(session, actor, action.value), ticket, now)
 
 
@@ -234,3 +235,32 @@ def run_pending(database: Database) -> int:
     with database.read() as session:
         waiting = pending_jobs(session)
     return sum(run_job(database, job_id) for job_id in waiting)
+
+
+def attach_to_incident(session: Session, settings: Settings, policy: Policy, actor: User, parent: Ticket,
+                       refs: Sequence[str], *, now: datetime | None = None) -> Report:
+    """Attach the tickets to the incident (core.tickets.incidents), each in its
+    own savepoint; the refused ones (not visible, held elsewhere, closed,
+    another incident) are reported."""
+    if not parent.is_incident:
+        raise ActionRefused(f"{parent.ref} is not an incident")
+    return apply(session, settings, policy, actor, list(dict.fromkeys(r.strip().upper() for r in refs if r.strip())),
+                 BulkAction("attach", parent.ref), now=now)
+
+
+def reply_to_incident(session: Session, settings: Settings, policy: Policy, parent: Ticket, actor: User, text: str,
+                      *, status: Status = Status.answered, canned_id: int | None = None, uploads=(),
+                      now: datetime | None = None) -> tuple[Message, BulkJob | None]:
+    """The reply on the incident's parent, and a pending job that sends it to
+    every attached ticket not closed, each in its own thread with its own
+    placeholders filled (None when none is attached). The caller runs the job
+    (run_job) after the commit, or leaves it to a worker."""
+    now = now or utcnow()
+    message = actions.reply(session, settings, policy, parent, actor, text, uploads=uploads, status=status,
+                            canned_id=canned_id, now=now)
+    refs = [ref for ref, state, _ in incidents.attached(session, parent) if state is not Status.closed]
+    if not refs:
+        return message, None
+    return message, create_job(session, actor, refs, BulkAction("reply", value=status.value, text=text,
+                                                                canned_id=canned_id), now=now)
+

@@ -4,22 +4,20 @@ Staff mark a ticket as the parent of an incident and attach others to it, by
 selection or by a search; only tickets the user may act on can be attached.
 One reply on the parent goes to every attached ticket's requester, each as
 that ticket's own message and mail in its own thread, and sets each
-ticket's status (a bulk job: core.tickets.bulk). Attached tickets close
-when the parent closes (core.tickets.lifecycle.move).
+ticket's status: a bulk job (core.tickets.bulk.reply_to_incident, which
+also attaches many at once). Attached tickets close when the parent closes
+(core.tickets.lifecycle.move).
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from core import audit
-from core.config.policy import Policy
-from core.config.settings import Settings
-from core.models import BulkJob, Message, Status, Ticket, User, utcnow
-from core.tickets import actions, bulk
+from core.models import Message, Status, Ticket, User, utcnow
+from core.tickets import actions
 from core.tickets.actions import ActionRefused
 
 # The most tickets one search offers to attach.
@@ -48,16 +46,6 @@ def find_incident(session: Session, actor: User, ref: str) -> Ticket:
     if not parent.is_incident:
         raise ActionRefused(f"{parent.ref} is not an incident")
     return parent
-
-
-def attach(session: Session, settings: Settings, policy: Policy, actor: User, parent: Ticket,
-           refs: Sequence[str], *, now: datetime | None = None) -> bulk.Report:
-    """Attach the tickets to the incident, each in its own savepoint; the
-    refused ones (not visible, held elsewhere, closed, another incident) are reported."""
-    if not parent.is_incident:
-        raise ActionRefused(f"{parent.ref} is not an incident")
-    return bulk.apply(session, settings, policy, actor, list(dict.fromkeys(r.strip().upper() for r in refs if r.strip())),
-                      bulk.BulkAction("attach", parent.ref), now=now)
 
 
 def attach_one(session: Session, actor: User, parent: Ticket, ticket: Ticket, now: datetime) -> None:
@@ -117,20 +105,3 @@ def search(session: Session, actor: User, parent: Ticket, query: str) -> list[st
     return list(session.scalars(select(Ticket.ref).where(
         Ticket.office_id == actor.office_id, Ticket.status != Status.closed, Ticket.is_incident.is_(False),
         Ticket.incident_id.is_(None), Ticket.id != parent.id, *terms).order_by(Ticket.id).limit(SEARCH_LIMIT)))
-
-
-def reply(session: Session, settings: Settings, policy: Policy, parent: Ticket, actor: User, text: str, *,
-          status: Status = Status.answered, canned_id: int | None = None, uploads=(),
-          now: datetime | None = None) -> tuple[Message, BulkJob | None]:
-    """The reply on the parent, and a pending bulk job that sends it to every
-    attached ticket not closed, each in its own thread with its own
-    placeholders filled (None when none is attached). The caller runs the job
-    (core.tickets.bulk.run_job) after the commit, or leaves it to a worker."""
-    now = now or utcnow()
-    message = actions.reply(session, settings, policy, parent, actor, text, uploads=uploads, status=status,
-                            canned_id=canned_id, now=now)
-    refs = [ref for ref, state, _ in attached(session, parent) if state is not Status.closed]
-    if not refs:
-        return message, None
-    action = bulk.BulkAction("reply", value=status.value, text=text, canned_id=canned_id)
-    return message, bulk.create_job(session, actor, refs, action, now=now)

@@ -198,7 +198,7 @@ def reply(session, user, ticket, uploads):
         actions.reply(session, settings(), policy, ticket, user, request.form.get("text", ""),
                       uploads=uploads, status=status, canned_id=canned_id)
         return _("Reply sent.")
-    job = incidents.reply(session, settings(), policy, ticket, user, request.form.get("text", ""),
+    job = bulk.reply_to_incident(session, settings(), policy, ticket, user, request.form.get("text", ""),
                           uploads=uploads, status=status, canned_id=canned_id)[1]
     if job is None:
         return _("Reply sent.")
@@ -224,7 +224,7 @@ def attach_incident(session, user, ticket):
         refs += incidents.search(session, user, ticket, request.form["q"][:200])
     if not refs:
         raise ActionRefused(_("Type some words to search for, or references."))
-    report = incidents.attach(session, settings(), load_policy(session), user, ticket, refs)
+    report = bulk.attach_to_incident(session, settings(), load_policy(session), user, ticket, refs)
     refused = "; ".join(f"{ref}: {_(reason)}" for ref, reason in report.refused[:20])
     return _("{n} tickets attached.", n=report.changed) + (" " + _("Refused:") + " " + refused if refused else "")
 

@@ -24,7 +24,7 @@ def incident(session, settings):
 def test_only_tickets_the_user_may_act_on_are_attached(session, settings, incident):
     wave, parent, others = incident
     lifecycle.move(session, others[2], Status.closed, wave.agent)
-    report = incidents.attach(session, settings, Policy(), wave.agent, parent,
+    report = bulk.attach_to_incident(session, settings, Policy(), wave.agent, parent,
                               [others[0].ref, others[1].ref, others[2].ref, wave.sibling.ref, parent.ref])
     assert report.changed == 2
     assert dict(report.refused) == {others[2].ref: "the ticket is closed", wave.sibling.ref: bulk.NOT_VISIBLE,
@@ -44,8 +44,8 @@ def test_a_search_offers_only_the_office_s_own_open_tickets(session, settings, i
 
 def test_one_reply_on_the_parent_reaches_each_attached_requester_in_their_own_thread(session, settings, incident):
     wave, parent, others = incident
-    incidents.attach(session, settings, Policy(), wave.agent, parent, [t.ref for t in others])
-    message, job = incidents.reply(session, settings, Policy(), parent, wave.agent, "Server pusat sudah pulih.",
+    bulk.attach_to_incident(session, settings, Policy(), wave.agent, parent, [t.ref for t in others])
+    message, job = bulk.reply_to_incident(session, settings, Policy(), parent, wave.agent, "Server pusat sudah pulih.",
                                    status=Status.answered)
     assert job.total == 3 and parent.status is Status.answered
     report = bulk.apply(session, settings, Policy(), wave.agent, [t.ref for t in others],
@@ -59,7 +59,7 @@ def test_one_reply_on_the_parent_reaches_each_attached_requester_in_their_own_th
 
 def test_attached_tickets_close_when_the_parent_closes(session, settings, incident):
     wave, parent, others = incident
-    incidents.attach(session, settings, Policy(), wave.agent, parent, [others[0].ref, others[1].ref])
+    bulk.attach_to_incident(session, settings, Policy(), wave.agent, parent, [others[0].ref, others[1].ref])
     actions.change_status(session, settings, Policy(), parent, wave.agent, Status.closed)
     assert others[0].status is Status.closed and others[1].status is Status.closed
     assert others[2].status is Status.open
@@ -67,11 +67,11 @@ def test_attached_tickets_close_when_the_parent_closes(session, settings, incide
 
 def test_a_ticket_in_an_incident_cannot_become_one_and_another_incident_cannot_take_it(session, settings, incident):
     wave, parent, others = incident
-    incidents.attach(session, settings, Policy(), wave.agent, parent, [others[0].ref])
+    bulk.attach_to_incident(session, settings, Policy(), wave.agent, parent, [others[0].ref])
     with pytest.raises(ActionRefused):
         incidents.declare(session, others[0], wave.agent)
     incidents.declare(session, others[1], wave.agent)
-    report = incidents.attach(session, settings, Policy(), wave.agent, others[1], [others[0].ref])
+    report = bulk.attach_to_incident(session, settings, Policy(), wave.agent, others[1], [others[0].ref])
     assert report.refused == [(others[0].ref, "the ticket is attached to another incident")]
     incidents.detach(session, wave.agent, parent, others[0].ref)
     assert others[0].incident_id is None
@@ -87,7 +87,7 @@ def test_an_answered_incident_and_its_tickets_auto_close_in_one_sweep(database):
         wave = build_wave(s, database.settings, 3)
         parent, *others = wave.tickets
         incidents.declare(s, parent, wave.agent)
-        incidents.attach(s, database.settings, Policy(), wave.agent, parent, [t.ref for t in others])
+        bulk.attach_to_incident(s, database.settings, Policy(), wave.agent, parent, [t.ref for t in others])
         for ticket in wave.tickets:
             lifecycle.move(s, ticket, Status.answered, wave.agent, now=answered_at)
         ids = [t.id for t in wave.tickets]
