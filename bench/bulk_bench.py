@@ -42,9 +42,9 @@ from core.tickets import bulk  # noqa: E402
 
 WAVE_SQL = [
     """INSERT INTO ticket (ref, subject, status, office_id, school_id, requester_email, language, created_at,
-                           updated_at, status_changed_at, last_customer_at)
+                           updated_at, status_changed_at, last_customer_at, whatsapp_consent)
     SELECT 'HD-W' || lpad(g::text, 6, '0'), 'Dapodik tidak bisa sinkron', 'open', c.id, s.id, s.email, 'id',
-           now() - interval '1 hour', now() - interval '1 hour', now(), now()
+           now() - interval '1 hour', now() - interval '1 hour', now(), now(), false
     FROM generate_series(1, :wave) g
     JOIN office s ON s.code = 'S' || lpad((1 + g * 17 % :schools)::text, 6, '0')
     JOIN office c ON c.code = 'C0001'""",
