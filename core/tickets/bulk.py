@@ -33,7 +33,7 @@ from core.storage.db import Database
 from core.tickets import actions, incidents, triage
 from core.tickets.assignment import AssignmentRefused
 from core.tickets.actions import ActionRefused, ReadOnly, TicketNotFound
-from core.tickets.canned import UnknownCanned
+from core.tickets.canned import CannedRefused, UnknownCanned
 from core.tickets.lifecycle import ForbiddenTransition
 
 KINDS = ("reply", "note", "status", "assign", "priority", "category", "attach")
@@ -141,7 +141,7 @@ def apply_one(session: Session, settings: Settings, policy: Policy, actor: User,
         return NOT_VISIBLE
     except ReadOnly:
         return HELD_ELSEWHERE
-    except UnknownCanned:
+    except (UnknownCanned, CannedRefused):
         return UNKNOWN_CANNED
     except (ActionRefused, AssignmentRefused, ForbiddenTransition) as exc:
         return str(exc)

@@ -17,7 +17,8 @@ def test_a_bulk_reply_over_two_hundred_tickets_from_a_filtered_queue(page, live_
     with database.begin() as s:
         wave = build_wave(s, database.settings, 220)
         outage = Priority(name="Gangguan nasional", level=90, first_response_hours=4, resolution_hours=24)
-        s.add_all([outage, CannedResponse(title="Dapodik pulih", body="Tiket {ref}: server Dapodik sudah pulih.")])
+        s.add_all([outage, CannedResponse(title="Dapodik pulih",
+                                          body="Tiket {{ ticket.ref }}: server Dapodik sudah pulih.")])
         s.flush()
         wave_ids = [t.id for t in wave.tickets[:200]]
         s.execute(update(Ticket).where(Ticket.id.in_(wave_ids)).values(priority_id=outage.id))

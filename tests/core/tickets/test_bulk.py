@@ -65,7 +65,7 @@ def test_status_priority_category_assign_and_note_in_bulk(session, settings):
 
 def test_a_canned_reply_fills_each_ticket_s_own_placeholders(session, settings):
     wave = build_wave(session, settings, 2)
-    canned = CannedResponse(title="Gangguan", body="Tiket {ref}: layanan sudah pulih.")
+    canned = CannedResponse(title="Gangguan", body="Tiket {{ ticket.ref }}: layanan sudah pulih.")
     session.add(canned)
     session.flush()
     bulk.apply(session, settings, Policy(), wave.agent, [t.ref for t in wave.tickets],

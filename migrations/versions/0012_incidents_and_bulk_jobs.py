@@ -1,7 +1,7 @@
 """ticket: incident parent flag and the incident a ticket is attached to; bulk_job: staff actions over many tickets
 
-Revision ID: 0009
-Revises: 0008
+Revision ID: 0012
+Revises: 0011
 Create Date: 2026-11-26
 
 """
@@ -11,8 +11,8 @@ import sqlalchemy as sa
 from alembic import op
 
 
-revision: str = "0009"
-down_revision: Union[str, Sequence[str], None] = "0008"
+revision: str = "0012"
+down_revision: Union[str, Sequence[str], None] = "0011"
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
