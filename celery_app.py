@@ -21,10 +21,11 @@ from core.config.settings import Settings, load_settings
 DELIVER_EVERY_SECONDS = 10.0
 SWEEP_EVERY_SECONDS = 60.0
 REPROCESS_EVERY_SECONDS = 10.0
+BULK_EVERY_SECONDS = 3.0
 
 
 def make_app(settings: Settings) -> Celery:
-    app = Celery("helpdesk", include=["tasks.outbox", "tasks.sweep", "tasks.mail"])
+    app = Celery("helpdesk", include=["tasks.outbox", "tasks.sweep", "tasks.mail", "tasks.bulk"])
     app.conf.update(
         task_acks_late=True,
         task_ignore_result=True,
@@ -42,6 +43,10 @@ def make_app(settings: Settings) -> Celery:
                       "options": {"expires": SWEEP_EVERY_SECONDS * 2}},
             "reprocess-quarantined": {"task": "tasks.mail.reprocess_quarantined", "schedule": REPROCESS_EVERY_SECONDS,
                                       "options": {"expires": REPROCESS_EVERY_SECONDS * 3}},
+            # Bulk jobs over policy.bulk_inline_max tickets wait for this pass;
+            # a pass finds each pending job, so a lost message costs seconds.
+            "bulk-jobs": {"task": "tasks.bulk.run_bulk_jobs", "schedule": BULK_EVERY_SECONDS,
+                          "options": {"expires": BULK_EVERY_SECONDS * 3}},
         },
     )
     if settings.broker_url:

@@ -47,13 +47,13 @@ PASSWORD = "bench-password-1"
 FILL = [
     *DIRECTORY_SQL,
     """INSERT INTO ticket (ref, subject, status, office_id, school_id, requester_email, language, created_at, updated_at,
-                        status_changed_at, last_customer_at)
+                        status_changed_at, last_customer_at, whatsapp_consent)
     SELECT 'HD-B' || lpad(g::text, 7, '0'),
            (ARRAY['NUPTK belum terbit','Sinkronisasi gagal','Tunjangan belum cair','Akun terkunci',
                   'Data rombel ganda'])[1 + g % 5] || ' ' || (g % 997),
            (ARRAY['open','answered','closed','closed','closed','on_hold','forwarded'])[1 + g % 7],
            CASE WHEN g % 10 = 0 THEN c.parent_id ELSE c.id END, s.id, s.email, 'id',
-           now() - g * interval '1 minute', now() - g * interval '30 second', now(), now()
+           now() - g * interval '1 minute', now() - g * interval '30 second', now(), now(), false
     FROM generate_series(1, :tickets) g
     JOIN office s ON s.code = 'S' || lpad((1 + g % :schools)::text, 6, '0')
     JOIN office c ON c.id = s.parent_id""",

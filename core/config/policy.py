@@ -92,6 +92,9 @@ class Policy:
     # from one client address (whatever address they name).
     reset_mails_per_address_hour: int = 5
     reset_requests_per_ip_hour: int = 20
+    # A bulk action (or an incident reply) over more tickets than this runs in
+    # a worker, its progress on a page; up to it, in the request itself.
+    bulk_inline_max: int = 5000
 
 
 FIELDS = {f.name: f for f in fields(Policy)}

@@ -12,7 +12,7 @@ import time
 import uuid
 from datetime import datetime, timedelta
 
-from sqlalchemy import Row, and_, exists, insert, select, update
+from sqlalchemy import Row, exists, insert, select, update
 from sqlalchemy.orm import Session, aliased
 
 from core.mail.outbox import BACKOFF, LEASE

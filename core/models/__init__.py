@@ -12,12 +12,13 @@ from core.models.tickets import (
     Attachment, CannedResponse, Category, Direction, Event, Message, Priority, Status, Ticket, TicketLink,
 )
 from core.models.triage import TriageRule
+from core.models.waves import BulkJob, JobStatus
 from core.models import fulltext  # noqa: E402,F401  (search indexes and tables join the schema)
 
 __all__ = [
-    "ApiToken", "Attachment", "Base", "CannedResponse", "Category", "Channel", "Contact", "Direction", "Event",
-    "Handoff", "HookDelivery", "ImapCursor", "Message", "Office", "Outbox", "OutboxStatus", "Outcome", "Participant",
-    "PasswordReset", "Priority", "RateEvent", "RawMail", "RefreshToken", "Role", "SenderRule", "SenderRuleKind",
-    "Setting",
+    "ApiToken", "Attachment", "Base", "BulkJob", "CannedResponse", "Category", "Channel", "Contact", "Direction",
+    "Event", "Handoff", "HookDelivery", "ImapCursor", "JobStatus", "Message", "Office", "Outbox", "OutboxStatus",
+    "Outcome", "Participant", "PasswordReset", "Priority", "RateEvent", "RawMail", "RefreshToken", "Role",
+    "SenderRule", "SenderRuleKind", "Setting",
     "StaffNotice", "Status", "Ticket", "TicketLink", "TriageRule", "UsedStamp", "User", "Webhook", "utcnow",
 ]

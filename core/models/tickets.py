@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Optional
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.models.base import Base, StrEnum, utcnow
@@ -98,6 +98,10 @@ class Ticket(Base):
     # A ticket opened by mail on a closed ticket after its reopen window.
     continues_id: Mapped[Optional[int]] = mapped_column(ForeignKey("ticket.id"))
     merged_into_id: Mapped[Optional[int]] = mapped_column(ForeignKey("ticket.id"))
+    # Incidents (core.tickets.incidents): the parent is marked; each attached
+    # ticket points to it, gets its replies in its own thread and closes with it.
+    is_incident: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    incident_id: Mapped[Optional[int]] = mapped_column(ForeignKey("ticket.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     status_changed_at: Mapped[datetime] = mapped_column(default=utcnow)

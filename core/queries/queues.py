@@ -213,6 +213,15 @@ def list_queue(session: Session, user: User, name: str, policy: Policy, *, filte
     return Page(tickets, total, page, queue=queue)
 
 
+def matching_refs(session: Session, user: User, name: str, policy: Policy, *, filters: Filters = Filters(),
+                  limit: int, now: datetime | None = None) -> list[str]:
+    """The references of every ticket in a queue under the filters ("all N
+    matching this filter"), oldest first, at most `limit` + 1 (so a caller
+    can tell "too many"). KeyError for an unknown queue name."""
+    where = _conditions(scope_of(session, user, policy), user, QUEUES[name], now or utcnow(), policy, filters)
+    return list(session.scalars(select(Ticket.ref).where(*where).order_by(Ticket.id).limit(limit + 1)))
+
+
 def count_queues(session: Session, user: User, policy: Policy, *, now: datetime | None = None,
                  scope: list | None = None, recent: RecentAnswers | None = None) -> dict[str, int]:
     """Each queue's size for this user, capped at COUNT_CAP + 1 (from `recent` if it has them).

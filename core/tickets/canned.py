@@ -122,7 +122,7 @@ def save_office_canned(session: Session, actor: User, title: str, body: str, *, 
             raise CannedRefused("A supervisor writes the canned responses of their own office only.")
         try:
             office = managed_office(session, actor, office_code)
-        except StaffError as exc:
+        except StaffError:
             raise CannedRefused("No such office in your part of the directory.", office_code.strip()) from None
     if canned_id is not None and canned_id not in {c.id for c in list_managed(session, actor)}:
         raise UnknownCanned(canned_id)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core import audit
@@ -60,3 +61,19 @@ def move(session: Session, ticket: Ticket, wanted: Status, actor: User | str | N
     sla.pause_or_resume(session, ticket, current, wanted, now, policy)
     audit.record(session, ticket, "status", actor, from_value=current, to_value=wanted,
                  detail=detail, at=now)
+    if wanted is S.closed and ticket.is_incident:
+        close_attached(session, ticket, actor, now, policy)
+
+
+def close_attached(session: Session, parent: Ticket, actor: User | str | None, now: datetime,
+                   policy: Policy | None) -> int:
+    """An incident closed: so does every ticket attached to it (core.tickets.incidents).
+    Here, in the one function every close goes through (staff, reply and
+    close, auto-close, merge), so no path leaves them open. Their customers
+    were answered by the incident's replies; the close itself sends no mail."""
+    attached = list(session.scalars(select(Ticket).where(Ticket.incident_id == parent.id,
+                                                         Ticket.status != S.closed)))
+    for ticket in attached:
+        move(session, ticket, S.closed, actor, now=now, detail=f"incident {parent.ref} closed", policy=policy)
+        ticket.updated_at = now
+    return len(attached)

@@ -93,6 +93,8 @@ def auto_close(db: Database, policy: Policy, now: datetime) -> int:
     detail = f"no answer for {policy.auto_close_days} days"
 
     def each(session: Session, ticket: Ticket) -> None:
+        if ticket.status is not Status.answered:
+            return  # attached to an incident closed earlier in this batch: it closed with it
         # Through the one transition function, so a rule added there holds here too.
         lifecycle.move(session, ticket, Status.closed, audit.SYSTEM, now=now, detail=detail)
         notices.auto_closed(session, db.settings, policy, ticket, now=now)

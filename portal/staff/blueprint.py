@@ -56,6 +56,13 @@ LABELS = {
     "policy:web_upload_bytes_per_ticket_hour": "Bytes of files one ticket may receive from its private page per hour (0: no limit)",
     "policy:reset_mails_per_address_hour": "Password-reset mails to one address per hour (0: no limit)",
     "policy:reset_requests_per_ip_hour": "Password-reset requests from one client address per hour (0: no limit)",
+    "policy:bulk_inline_max": "Most tickets a bulk action handles in the request; more wait for a worker, with progress shown",
+    "bulk:reply": "Reply", "bulk:note": "Add an internal note", "bulk:status": "Set the status",
+    "bulk:assign": "Assign", "bulk:priority": "Set the priority", "bulk:category": "Set the category",
+    "bulk:attach": "Attach to an incident",
+    "job:pending": "Waiting for a worker", "job:running": "Running", "job:done": "Done", "job:failed": "Failed",
+    "incident": "Made an incident", "incident_attached": "Attached to an incident",
+    "incident_detached": "Detached from an incident",
 }
 
 

@@ -7,8 +7,9 @@ from flask import abort, current_app, redirect, render_template, request, url_fo
 
 from core.config.policy import load_policy
 from core.models import Status
-from core.queries.queues import QUEUES, SORTS, Filters, count_queues, filter_choices, list_queue, scope_of
+from core.queries.queues import QUEUES, SORTS, Choice, Filters, count_queues, filter_choices, list_queue, scope_of
 from core.queries.search import search_tickets
+from core.tickets.canned import list_canned
 from core.storage.recent import RecentAnswers
 from portal.context import db
 from portal.auth import STAFF, access
@@ -29,31 +30,46 @@ def recent(kind: str) -> RecentAnswers:
     return kept[kind]
 
 
+# The bulk actions a queue page offers, in the order of its menu.
+BULK_KINDS = ("reply", "note", "status", "assign", "priority", "category", "attach")
+
+
+def canned_choices(session, user) -> list[Choice]:
+    """The canned responses the user may use, kept a while (using one reads it afresh)."""
+    return recent("directory").get(("canned", user.office.path), lambda: [
+        Choice(c.id, c.title) for c in list_canned(session, user)])
+
+
 def forget_counts() -> None:
     """After a change made through this process, its next queue page counts afresh."""
     recent("counts").forget()
 
 
-def _int(name: str) -> int | None:
-    value = request.args.get(name, "")
+def _int(name: str, values=None) -> int | None:
+    value = (request.args if values is None else values).get(name, "")
     return int(value) if value.isdigit() else None
 
 
-def _date(name: str) -> date | None:
+def _date(name: str, values) -> date | None:
     try:
-        return date.fromisoformat(request.args.get(name, ""))
+        return date.fromisoformat(values.get(name, ""))
     except ValueError:
         return None
 
 
-def filters_from_args() -> Filters:
-    status = request.args.get("status", "")
+def filters_from(values) -> Filters:
+    """The queue filters in the query string, or repeated in a posted form (bulk actions)."""
+    status = values.get("status", "")
     return Filters(
         status=Status(status) if status in Status.__members__ else None,
-        priority_id=_int("priority"), category_id=_int("category"), assignee_id=_int("assignee"),
-        school=request.args.get("school", "").strip().upper()[:32],
-        created_from=_date("from"), created_to=_date("to"),
+        priority_id=_int("priority", values), category_id=_int("category", values),
+        assignee_id=_int("assignee", values), school=values.get("school", "").strip().upper()[:32],
+        created_from=_date("from", values), created_to=_date("to", values),
     )
+
+
+def filters_from_args() -> Filters:
+    return filters_from(request.args)
 
 
 @bp.get("/staff/")
@@ -73,7 +89,8 @@ def home():
         return render_template("staff/queues.html", queues=QUEUES, counts=counts,
                                current=name, page=page, sort=sort, sorts=list(SORTS), args=request.args,
                                choices=filter_choices(session, user, recent=recent("directory")),
-                               statuses=list(Status), user=user)
+                               statuses=list(Status), user=user, canned=canned_choices(session, user),
+                               bulk_kinds=BULK_KINDS)
 
 
 @bp.get("/staff/search")

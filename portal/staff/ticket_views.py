@@ -14,10 +14,10 @@ from core.models import Status
 from core.queries.export import auth_of_messages
 from core.queries.queues import Choice
 from core.storage.files import Store
-from core.tickets import actions, links, participants, requester, routing, triage
+from core.tickets import actions, bulk, incidents, links, participants, requester, routing, triage
 from core.tickets.actions import ActionRefused, ReadOnly, TicketNotFound
 from core.tickets import canned as canned_answers
-from core.tickets.canned import CannedRefused, UnknownCanned, list_canned
+from core.tickets.canned import CannedRefused, UnknownCanned
 from core.tickets.lifecycle import ALLOWED, ForbiddenTransition
 from core.tickets.private_link import has_thumbnail
 from core.content.uploads import CheckedUpload, Upload, UploadRefused, check_uploads
@@ -26,7 +26,8 @@ from portal.context import db, settings
 from portal.auth import STAFF, access
 from portal.i18n import translate as _
 from portal.staff.blueprint import bp, me, unread_notices
-from portal.staff.queue_views import forget_counts, recent
+from portal.staff.bulk_views import run_inline
+from portal.staff.queue_views import canned_choices, forget_counts, recent
 
 REPLY_STATUSES = (Status.answered, Status.open, Status.on_hold, Status.closed)
 
@@ -78,6 +79,8 @@ def _ticket_action(view, files: bool):
             flash(problem, "error")
             return redirect(url_for("staff.ticket", ref=ref.upper()))
         forget_counts()
+        if "bulk_job" in g:  # a job the view made (an incident's reply): it runs now that it is committed
+            run_inline(*g.bulk_job)
         done, target = done if isinstance(done, tuple) else (done, url_for("staff.ticket", ref=ref.upper()))
         flash(done)
         return redirect(target)
@@ -136,7 +139,9 @@ def _page(ref: str, errors: dict[str, str] | None = None, status: int = 200, dra
             auth=auth_of_messages(session, found.messages),
             history=history(session, user, found), has_thumbnail=has_thumbnail,
             linked=links.linked(session, user, found), participants=participants.listed(session, found.id),
-            canned=_canned(session, user) if acting else [],
+            canned=canned_choices(session, user) if acting else [],
+            attached=incidents.attached(session, found) if found.is_incident else [],
+            incident_parent=incidents.parent_ref(session, found),
             assignable=_assignable(session, found) if acting else [],
             priorities=_priorities(session) if acting else [],
             categories=_categories(session) if acting else [],
@@ -163,13 +168,6 @@ def _read_notices(ref: str) -> None:
         g.unread_notices -= staff_notices.mark_read_ref(session, current_user.id, ref)
 
 
-def _canned(session, user) -> list[Choice]:
-    """The canned responses the form offers, kept a while like the queue page's lists
-    (the reply itself reads the chosen one afresh, and refuses one no longer usable)."""
-    return recent("directory").get(("canned", user.office.path), lambda: [
-        Choice(c.id, c.title) for c in list_canned(session, user)])
-
-
 def _priorities(session) -> list[Choice]:
     """The priorities the form offers, most urgent first, kept a while (setting one reads it afresh)."""
     return recent("directory").get(("priorities",), lambda: [
@@ -193,10 +191,50 @@ def _assignable(session, ticket) -> list[Choice]:
 @ticket_action_with_files
 def reply(session, user, ticket, uploads):
     status = request.form.get("status", "answered")
-    actions.reply(session, settings(), load_policy(session), ticket, user, request.form.get("text", ""),
-                  uploads=uploads, status=Status(status) if status in Status.__members__ else Status.answered,
-                  canned_id=int(request.form["canned"]) if request.form.get("canned", "").isdigit() else None)
-    return _("Reply sent.")
+    status = Status(status) if status in Status.__members__ else Status.answered
+    canned_id = int(request.form["canned"]) if request.form.get("canned", "").isdigit() else None
+    policy = load_policy(session)
+    if not ticket.is_incident:
+        actions.reply(session, settings(), policy, ticket, user, request.form.get("text", ""),
+                      uploads=uploads, status=status, canned_id=canned_id)
+        return _("Reply sent.")
+    job = bulk.reply_to_incident(session, settings(), policy, ticket, user, request.form.get("text", ""),
+                          uploads=uploads, status=status, canned_id=canned_id)[1]
+    if job is None:
+        return _("Reply sent.")
+    g.bulk_job = (job.id, bulk.runs_in_worker(policy, job))
+    return _("Reply sent; it goes to the {n} attached tickets too.", n=job.total), \
+        url_for("staff.bulk_job", job_id=job.id)
+
+
+@bp.post("/staff/tickets/<ref>/incident")
+@access(STAFF)
+@ticket_action
+def declare_incident(session, user, ticket):
+    incidents.declare(session, ticket, user)
+    return _("This ticket is now an incident: attach the others to it.")
+
+
+@bp.post("/staff/tickets/<ref>/incident/attach")
+@access(STAFF)
+@ticket_action
+def attach_incident(session, user, ticket):
+    refs = request.form.get("refs", "").split()
+    if request.form.get("q", "").strip():
+        refs += incidents.search(session, user, ticket, request.form["q"][:200])
+    if not refs:
+        raise ActionRefused(_("Type some words to search for, or references."))
+    report = bulk.attach_to_incident(session, settings(), load_policy(session), user, ticket, refs)
+    refused = "; ".join(f"{ref}: {_(reason)}" for ref, reason in report.refused[:20])
+    return _("{n} tickets attached.", n=report.changed) + (" " + _("Refused:") + " " + refused if refused else "")
+
+
+@bp.post("/staff/tickets/<ref>/incident/detach")
+@access(STAFF)
+@ticket_action
+def detach_incident(session, user, ticket):
+    detached = incidents.detach(session, user, ticket, request.form.get("ticket", ""))
+    return _("{ref} is no longer attached.", ref=detached.ref), url_for("staff.ticket", ref=detached.ref)
 
 
 @bp.post("/staff/tickets/<ref>/note")

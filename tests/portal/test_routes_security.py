@@ -33,7 +33,7 @@ def setup(app, database):
         far_user = s.scalar(select(User.id).where(User.email == world.emails["c3273"]))  # under P32
         values = {"ref": ticket.ref, "attachment_id": attachment.id, "raw_id": raw.id, "outbox_id": mail.id,
                   "user_id": far_user, "contact_id": contact.id, "token": "no-such-token",
-                  "name": "staff_reply/body.txt", "rule_id": 1, "webhook_id": 1, "token_id": 1}
+                  "name": "staff_reply/body.txt", "rule_id": 1, "webhook_id": 1, "token_id": 1, "job_id": 1}
     return app, world, values
 
 

@@ -1,0 +1,168 @@
+"""A wave answered in bulk on PostgreSQL: one bulk reply to 5,000 tickets run
+as a worker runs it (core.tickets.bulk.run_job in its own process), while 20
+staff load the queue pages; the queue pages measured the same way before it,
+on the same data, for the comparison.
+
+    .venv/bin/python bench/bulk_bench.py [--tickets 200000] [--wave 5000] [--rounds 3]
+
+Fills a scratch database as bench/staff_bench.py does (plus the wave: 5,000
+open tickets of the agent's City, each with the school's mail and its
+Message-ID), serves the portal with gunicorn, and per round: wrk on the queue
+pages alone (baseline), then the bulk reply with wrk on the queue pages
+during it. Prints each round and the medians, appends them to
+bench/RESULTS.md (--no-record to skip) and drops the database. Targets: the
+job under 60 s; queue pages p95 during it within the baseline's.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from scratch import create_database, drop_database, free_port, start_gunicorn  # noqa: E402
+from staff_bench import fill, log_in, measure, page_kinds, run_wrk  # noqa: E402
+
+from sqlalchemy import text  # noqa: E402
+
+from core.config.settings import load_settings  # noqa: E402
+from core.models import Base, BulkJob, User  # noqa: E402
+from core.storage.db import Database  # noqa: E402
+from core.tickets import bulk  # noqa: E402
+
+WAVE_SQL = [
+    """INSERT INTO ticket (ref, subject, status, office_id, school_id, requester_email, language, created_at,
+                           updated_at, status_changed_at, last_customer_at, whatsapp_consent)
+    SELECT 'HD-W' || lpad(g::text, 6, '0'), 'Dapodik tidak bisa sinkron', 'open', c.id, s.id, s.email, 'id',
+           now() - interval '1 hour', now() - interval '1 hour', now(), now(), false
+    FROM generate_series(1, :wave) g
+    JOIN office s ON s.code = 'S' || lpad((1 + g * 17 % :schools)::text, 6, '0')
+    JOIN office c ON c.code = 'C0001'""",
+    """INSERT INTO message (ticket_id, direction, from_address, message_id, subject, text, full_text, auto_reply,
+                            channel, created_at)
+    SELECT t.id, 'in', t.requester_email, '<' || t.ref || '@sekolah.bench>', t.subject, 'Sinkronisasi gagal.', '',
+           false, 'mail', t.created_at
+    FROM ticket t WHERE t.ref LIKE 'HD-W%'""",
+]
+# The worker: one process running the job, as tasks.bulk does in Celery.
+WORKER = "import sys; from core.config.settings import load_settings; from core.storage.db import Database; " \
+         "from core.tickets.bulk import run_job; run_job(Database(load_settings()), int(sys.argv[1]))"
+
+
+def add_wave(database: Database, wave: int, schools: int) -> list[str]:
+    with database.begin() as s:
+        for statement in WAVE_SQL:
+            s.execute(text(statement), {"wave": wave, "schools": schools})
+        refs = list(s.scalars(text("SELECT ref FROM ticket WHERE ref LIKE 'HD-W%' ORDER BY id")))
+    with database.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("VACUUM ANALYZE ticket"))
+        conn.execute(text("VACUUM ANALYZE message"))
+    return refs
+
+
+def new_job(database: Database, refs: list[str], round_no: int) -> int:
+    with database.begin() as s:
+        agent = s.scalar(text("SELECT id FROM app_user WHERE email = 'agent@c0001.bench'"))
+        job = bulk.create_job(s, s.get(User, agent), refs, bulk.BulkAction(
+            "reply", "answered", f"Server Dapodik pusat sudah pulih (putaran {round_no}); silakan sinkron ulang."))
+        return job.id
+
+
+def run_round(args, database, env, base, cookie, paths, gunicorn, refs, round_no) -> dict:
+    baseline = measure(base, cookie, paths, args.connections, args.seconds, args.think_ms, gunicorn, database)
+    job_id = new_job(database, refs, round_no)
+    started = time.monotonic()
+    worker = subprocess.Popen([sys.executable, "-c", WORKER, str(job_id)], cwd=ROOT, env=env)
+    during = measure(base, cookie, paths, args.connections, args.seconds, args.think_ms, gunicorn, database)
+    worker.wait()
+    elapsed = time.monotonic() - started
+    with database.begin() as s:
+        job = s.get(BulkJob, job_id)
+        outcome = {"status": str(job.status), "done": job.done, "refused": job.refused,
+                   "job_s": (job.finished_at - job.started_at).total_seconds() if job.finished_at else None}
+        mails = s.scalar(text("SELECT count(*) FROM outbox WHERE template = 'staff_reply' AND created_at >= "
+                              ":since"), {"since": job.created_at})
+    result = {"round": round_no, "baseline": baseline, "during": during, "wall_s": elapsed, "mails": mails,
+              "job_overlapped_wrk": elapsed >= args.seconds, **outcome}
+    print(json.dumps(result, default=str), flush=True)
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tickets", type=int, default=200_000)
+    parser.add_argument("--schools", type=int, default=100_000)
+    parser.add_argument("--wave", type=int, default=5000)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--connections", type=int, default=20)
+    parser.add_argument("--seconds", type=int, default=15)
+    parser.add_argument("--workers", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument("--think-ms", type=int, default=1000)
+    parser.add_argument("--server-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--no-record", action="store_true")
+    args = parser.parse_args()
+    url = create_database(args.server_url)
+    data = Path(tempfile.mkdtemp(prefix="bulk-bench-"))
+    gunicorn = None
+    try:
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        env = {**os.environ, "HELPDESK_DATABASE_URL": url, "HELPDESK_DATA_DIR": str(data),
+               "HELPDESK_SECRET_KEY": "bench", "HELPDESK_BASE_URL": base}
+        database = Database(load_settings(env))
+        Base.metadata.create_all(database.engine)
+        fill(database, args.tickets, args.schools)
+        refs = add_wave(database, args.wave, args.schools)
+        paths = page_kinds([])["queue pages"]
+        gunicorn = start_gunicorn(ROOT, env, port, args.workers, args.threads)
+        cookie = log_in(base, "agent@c0001.bench")
+        run_wrk(base, cookie, paths, args.workers, 3, 0)  # warm every worker
+        results = [run_round(args, database, env, base, cookie, paths, gunicorn, refs, n + 1)
+                   for n in range(args.rounds)]
+        if not args.no_record:
+            record(results, args, " ".join(["python", *sys.argv]))
+    finally:
+        if gunicorn is not None:
+            gunicorn.terminate()
+            gunicorn.wait(timeout=30)
+        drop_database(args.server_url, url)
+
+
+def record(results: list[dict], args, command: str) -> None:
+    med = lambda values: statistics.median(values)  # noqa: E731
+    job_s = med([r["job_s"] for r in results])
+    base95, during95 = med([r["baseline"]["P95"] for r in results]), med([r["during"]["P95"] for r in results])
+    rows = [f"| {r['round']} | {r['job_s']:.1f} | {r['done']} | {r['refused']} | {r['mails']} | "
+            f"{r['baseline']['P50']:.1f} / {r['baseline']['P95']:.1f} | {r['during']['P50']:.1f} / "
+            f"{r['during']['P95']:.1f} | {r['during']['load']:.1f} |" for r in results]
+    lines = [f"\n## Bulk reply to {args.wave:,} tickets (core.tickets.bulk.run_job) on PostgreSQL, "
+             f"{date.today().isoformat()}\n",
+             f"PostgreSQL holding {args.tickets:,} tickets and {args.schools:,} schools (staff_bench's fill) plus the "
+             f"wave: {args.wave:,} open tickets of City C0001. Per round the job runs in its own process (as the "
+             f"Celery worker runs it) while wrk drives the queue pages with {args.connections} users "
+             f"({args.think_ms} ms think time, {args.seconds} s), gunicorn {args.workers} x {args.threads} "
+             "threads; the baseline is the same wrk run just before the job. The machine is shared with other "
+             "engineers' work (2 cores), so the medians are the figures.\n",
+             f"    {command}\n",
+             "| round | job s | tickets done | refused | reply mails queued | queue pages p50 / p95 ms before | "
+             "during the job | load (1 min) |", "| --- | --- | --- | --- | --- | --- | --- | --- |", *rows,
+             f"\nMedians: job {job_s:.1f} s (target < 60 s: {'met' if job_s < 60 else 'missed'}); queue pages p95 "
+             f"{base95:.1f} ms before, {during95:.1f} ms during (earlier target < 100 ms: "
+             f"{'met' if during95 < 100 else 'missed'}).\n"]
+    with open(ROOT / "bench" / "RESULTS.md", "a") as out:
+        out.write("\n".join(lines) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,266 @@
+"""One staff action over many tickets: assign, set status, priority or
+category, add a note, or reply (with a canned response filled in per ticket).
+
+Each ticket goes through the same action as on its own page, found with
+core.tickets.actions.find_actionable (so visibility is the one rule), in its
+own savepoint: a ticket is changed completely or not at all, and the refused
+ones are reported with the reason (not visible, held by another office,
+wrong state). The same functions serve the queue page, the incident reply
+(core.tickets.incidents) and the API.
+
+Incidents (core.tickets.incidents) come here for the many-ticket part:
+attaching a selection, and the parent's reply sent on to every attached ticket.
+
+A selection becomes a BulkJob, frozen at that moment. `run_job` works
+through it in chunks, one transaction per chunk, recording progress and the
+report as it goes: the portal runs a small job in the request, and a job over
+policy.bulk_inline_max tickets is left for a worker (tasks.bulk).
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from core.config.policy import Policy, load_policy
+from core.config.settings import Settings
+from core.models import BulkJob, JobStatus, Message, Status, Ticket, User, utcnow
+from core.storage.db import Database
+from core.tickets import actions, incidents, triage
+from core.tickets.assignment import AssignmentRefused
+from core.tickets.actions import ActionRefused, ReadOnly, TicketNotFound
+from core.tickets.canned import CannedRefused, UnknownCanned
+from core.tickets.lifecycle import ForbiddenTransition
+
+KINDS = ("reply", "note", "status", "assign", "priority", "category", "attach")
+# Tickets per transaction in a job: progress shows after each, and one
+# transaction holds the write lock (SQLite) or row locks no longer than this takes.
+CHUNK = 100
+# The largest selection one job takes; beyond it a filter must narrow the selection.
+MAX_SELECTION = 50_000
+
+# Reasons a ticket is refused that are not the action's own message.
+NOT_VISIBLE = "not visible to you"
+HELD_ELSEWHERE = "held by another office"
+UNKNOWN_CANNED = "the canned response is not available"
+CLOSED = "the ticket is closed"
+
+
+@dataclass(frozen=True)
+class BulkAction:
+    """What to do to each ticket. `value`: the status name, the id of the
+    assignee ("" for nobody), priority or category ("" for none), or the
+    reference of the incident to attach to."""
+    kind: str
+    value: str = ""
+    text: str = ""
+    canned_id: int | None = None
+
+    def checked(self) -> BulkAction:
+        """The action if it can apply to any ticket at all, else ActionRefused (before any ticket is touched)."""
+        if self.kind not in KINDS:
+            raise ActionRefused("choose an action")
+        if self.kind in ("reply", "note") and not self.text.strip() and not (self.kind == "reply" and self.canned_id):
+            raise ActionRefused(f"a {self.kind} needs some text")
+        if self.kind == "status" and self.value not in Status.__members__:
+            raise ActionRefused("choose a status")
+        if self.kind == "reply" and self.value and self.value not in Status.__members__:
+            raise ActionRefused("choose a status")
+        if self.kind == "attach" and not self.value.strip():
+            raise ActionRefused("give the reference of the incident")
+        if self.kind in ("priority",) and not self.value.isdigit():
+            raise ActionRefused("choose a priority")
+        if self.kind in ("assign", "category") and self.value and not self.value.isdigit():
+            raise ActionRefused(f"choose a {'member of staff' if self.kind == 'assign' else 'category'}")
+        return self
+
+
+@dataclass
+class Report:
+    """How a run went: tickets changed, and (ref, reason) of those refused."""
+    changed: int = 0
+    refused: list[tuple[str, str]] = field(default_factory=list)
+
+
+def _id(value: str) -> int | None:
+    return int(value) if value.isdigit() else None
+
+
+def _do(session: Session, settings: Settings, policy: Policy, actor: User, ticket: Ticket, action: BulkAction,
+        now: datetime) -> None:
+    kind = action.kind
+    if kind in ("reply", "note", "assign") and ticket.status is Status.closed:
+        # One by one, staff see a closed ticket before answering it; in bulk it is left alone.
+        raise ActionRefused(CLOSED)
+    if kind == "reply":
+        actions.reply(session, settings, policy, ticket, actor, action.text, canned_id=action.canned_id, now=now,
+                      status=Status(action.value) if action.value else Status.answered)
+    elif kind == "note":
+        actions.add_note(session, settings, policy, ticket, actor, action.text, now=now)
+    elif kind == "status":
+        if ticket.status is not Status(action.value):
+            actions.change_status(session, settings, policy, ticket, actor, Status(action.value), now=now,
+                                  reason=action.text)
+    elif kind == "assign":
+        actions.assign(session, settings, policy, ticket, actor, _id(action.value), now=now)
+    elif kind == "priority":
+        triage.set_priority(session, policy, ticket, actor, _id(action.value), now=now)
+    elif kind == "category":
+        triage.set_category(session, ticket, actor, _id(action.value), now=now)
+    else:
+        incidents.attach_one(session, actor, incidents.find_incident(session, actor, action.value), ticket, now)
+
+
+def apply(session: Session, settings: Settings, policy: Policy, actor: User, refs: Sequence[str],
+          action: BulkAction, *, now: datetime | None = None) -> Report:
+    """The action on each ticket, each in its own savepoint; those refused are reported."""
+    action.checked()
+    report, now = Report(), now or utcnow()
+    for ref in refs:
+        reason = apply_one(session, settings, policy, actor, ref, action, now)
+        if reason is None:
+            report.changed += 1
+        else:
+            report.refused.append((ref, reason))
+    return report
+
+
+def apply_one(session: Session, settings: Settings, policy: Policy, actor: User, ref: str, action: BulkAction,
+              now: datetime, do: Callable | None = None) -> str | None:
+    """The action on one ticket in a savepoint: None when done, else why not
+    (and nothing of it is kept). `do` replaces the action (incidents attach this way)."""
+    try:
+        with session.begin_nested():
+            ticket = actions.find_actionable(session, actor, ref)
+            (do or _do)(session, settings, policy, actor, ticket, action, now)
+    except TicketNotFound:
+        return NOT_VISIBLE
+    except ReadOnly:
+        return HELD_ELSEWHERE
+    except (UnknownCanned, CannedRefused):
+        return UNKNOWN_CANNED
+    except (ActionRefused, AssignmentRefused, ForbiddenTransition) as exc:
+        return str(exc)
+    return None
+
+
+def create_job(session: Session, actor: User, refs: Sequence[str], action: BulkAction, *,
+               now: datetime | None = None) -> BulkJob:
+    """A pending job over these tickets (ActionRefused for an empty, too large or impossible one)."""
+    action.checked()
+    refs = list(dict.fromkeys(r.strip().upper() for r in refs if r and r.strip()))
+    if not refs:
+        raise ActionRefused("select some tickets")
+    if len(refs) > MAX_SELECTION:
+        raise ActionRefused(f"at most {MAX_SELECTION} tickets at once: narrow the filter")
+    job = BulkJob(actor_id=actor.id, action=action.kind, params=json.dumps(asdict(action)), refs=json.dumps(refs),
+                  total=len(refs), created_at=now or utcnow(), status=JobStatus.pending)
+    session.add(job)
+    session.flush()
+    return job
+
+
+def runs_in_worker(policy: Policy, job: BulkJob) -> bool:
+    return job.total > policy.bulk_inline_max
+
+
+def find_job(session: Session, actor: User, job_id: int) -> BulkJob:
+    """The actor's own job (TicketNotFound for anyone else's: its report names their tickets)."""
+    job = session.get(BulkJob, job_id)
+    if job is None or job.actor_id != actor.id:
+        raise TicketNotFound(str(job_id))
+    return job
+
+
+def refused_of(job: BulkJob) -> list[tuple[str, str]]:
+    return [tuple(pair) for pair in json.loads(job.report or "[]")]
+
+
+def _claim(database: Database, job_id: int, now: datetime) -> bool:
+    """Mark a pending job running; False when another run has it (two workers, or a retry)."""
+    with database.begin() as session:
+        claimed = session.execute(update(BulkJob).where(BulkJob.id == job_id, BulkJob.status == JobStatus.pending)
+                                  .values(status=JobStatus.running, started_at=now))
+        return claimed.rowcount == 1
+
+
+def run_job(database: Database, job_id: int, *, chunk: int = CHUNK) -> bool:
+    """Work through a pending job, a chunk per transaction; False if it was not pending.
+
+    An error outside any one ticket (the database gone) marks the job failed
+    with the error and re-raises; the chunks committed before it stay done.
+    """
+    if not _claim(database, job_id, utcnow()):
+        return False
+    try:
+        with database.begin() as session:
+            job = session.get(BulkJob, job_id)
+            refs, action, actor_id = json.loads(job.refs), BulkAction(**json.loads(job.params)), job.actor_id
+        for start in range(0, len(refs), chunk):
+            _run_chunk(database, job_id, actor_id, refs[start:start + chunk], action)
+    except Exception as exc:
+        with database.begin() as session:
+            session.execute(update(BulkJob).where(BulkJob.id == job_id).values(
+                status=JobStatus.failed, error=str(exc)[:2000], finished_at=utcnow()))
+        raise
+    with database.begin() as session:
+        session.execute(update(BulkJob).where(BulkJob.id == job_id).values(status=JobStatus.done,
+                                                                            finished_at=utcnow()))
+    return True
+
+
+def _run_chunk(database: Database, job_id: int, actor_id: int, refs: list[str], action: BulkAction) -> None:
+    with database.begin() as session:
+        actor = session.get(User, actor_id)
+        report = apply(session, database.settings, load_policy(session), actor, refs, action)
+        job = session.get(BulkJob, job_id, with_for_update=True)
+        job.done += len(refs)
+        job.refused += len(report.refused)
+        if report.refused:
+            job.report = json.dumps(json.loads(job.report or "[]") + [list(pair) for pair in report.refused])
+
+
+def pending_jobs(session: Session) -> list[int]:
+    """Ids of the jobs waiting for a worker, oldest first."""
+    return list(session.scalars(select(BulkJob.id).where(BulkJob.status == JobStatus.pending)
+                                .order_by(BulkJob.created_at, BulkJob.id)))
+
+
+def run_pending(database: Database) -> int:
+    """Run every pending job (a worker's pass); how many this pass ran."""
+    with database.read() as session:
+        waiting = pending_jobs(session)
+    return sum(run_job(database, job_id) for job_id in waiting)
+
+
+def attach_to_incident(session: Session, settings: Settings, policy: Policy, actor: User, parent: Ticket,
+                       refs: Sequence[str], *, now: datetime | None = None) -> Report:
+    """Attach the tickets to the incident (core.tickets.incidents), each in its
+    own savepoint; the refused ones (not visible, held elsewhere, closed,
+    another incident) are reported."""
+    if not parent.is_incident:
+        raise ActionRefused(f"{parent.ref} is not an incident")
+    return apply(session, settings, policy, actor, list(dict.fromkeys(r.strip().upper() for r in refs if r.strip())),
+                 BulkAction("attach", parent.ref), now=now)
+
+
+def reply_to_incident(session: Session, settings: Settings, policy: Policy, parent: Ticket, actor: User, text: str,
+                      *, status: Status = Status.answered, canned_id: int | None = None, uploads=(),
+                      now: datetime | None = None) -> tuple[Message, BulkJob | None]:
+    """The reply on the incident's parent, and a pending job that sends it to
+    every attached ticket not closed, each in its own thread with its own
+    placeholders filled (None when none is attached). The caller runs the job
+    (run_job) after the commit, or leaves it to a worker."""
+    now = now or utcnow()
+    message = actions.reply(session, settings, policy, parent, actor, text, uploads=uploads, status=status,
+                            canned_id=canned_id, now=now)
+    refs = [ref for ref, state, _ in incidents.attached(session, parent) if state is not Status.closed]
+    if not refs:
+        return message, None
+    return message, create_job(session, actor, refs, BulkAction("reply", value=status.value, text=text,
+                                                                canned_id=canned_id), now=now)
+
