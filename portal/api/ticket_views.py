@@ -8,11 +8,12 @@ from __future__ import annotations
 from flask import request, send_file
 from flask_smorest import Blueprint
 from marshmallow import ValidationError
+from sqlalchemy import select
 
 from core.config.policy import load_policy, read_policy
 from core.directory.staff import find_staff
 from core.content.uploads import Upload, UploadRefused, check_uploads
-from core.models import Status, User
+from core.models import Office, Status, User
 from core.queries.export import ticket_dict
 from core.queries.listing import BadCursor, Cursor, Listing, list_tickets
 from core.queries.queues import Filters
@@ -213,14 +214,18 @@ def change(body: dict, ref: str):
 def forward(body: dict, ref: str):
     """`to` null: forward up to the parent office (at the top: to a fellow admin).
     An office code: dispatch down into your office's subtree."""
-    if body["to"] is not None:
-        raise Problem(422, "Dispatching down is not available in this version; send to: null to forward up.",
-                      kind="dispatch-unavailable", errors={"to": ["dispatch is not available yet"]})
     with db().begin() as session:
         user = me(session)
         ticket = actionable(session, user, ref)
         try:
-            actions.forward(session, settings(), load_policy(session), ticket, user, body["reason"])
+            if body["to"] is None:
+                actions.forward(session, settings(), load_policy(session), ticket, user, body["reason"])
+            else:
+                office_id = session.scalar(select(Office.id).where(Office.code == body["to"].strip()))
+                if office_id is None:
+                    raise Problem(422, "No office has that code.", kind="unknown-office",
+                                  errors={"to": ["no office has this code"]})
+                actions.dispatch(session, settings(), load_policy(session), ticket, user, office_id, body["reason"])
         except REFUSALS as exc:
             raise _refused(exc) from None
         session.flush()

@@ -210,15 +210,24 @@ def test_create_assign_prioritise_and_forward_call_the_core_actions(client, data
                            json={"assignee": world.emails["c3171b"], "priority": "rendah"})
     assert changed.status_code == 200, changed.get_data(as_text=True)
     assert changed.get_json()["assignee"] == world.emails["c3171b"] and changed.get_json()["priority"] == "rendah"
-    refused = client.post(f"/api/v1/tickets/{ref}/forward", json={"to": "C3172", "reason": "salah kota"},
+    sideways = client.post(f"/api/v1/tickets/{ref}/forward", json={"to": "C3172", "reason": "salah kota"},
+                           headers=bearer(tokens["c3171"]))
+    assert sideways.status_code == 422, sideways.get_data(as_text=True)  # a sibling is not below C3171
+    unknown = client.post(f"/api/v1/tickets/{ref}/forward", json={"to": "NOPE", "reason": "salah kota"},
                           headers=bearer(tokens["c3171"]))
-    assert refused.status_code == 422 and refused.get_json()["type"].endswith("/dispatch-unavailable")
+    assert unknown.status_code == 422 and unknown.get_json()["type"].endswith("/unknown-office")
     up = client.post(f"/api/v1/tickets/{ref}/forward", json={"to": None, "reason": "perlu provinsi"},
                      headers=bearer(tokens["c3171"]))
     assert up.status_code == 200 and up.get_json()["office"] == "P31" and up.get_json()["status"] == "forwarded"
+    down = client.post(f"/api/v1/tickets/{ref}/forward", json={"to": "C3172", "reason": "sekolah di Jakarta Utara"},
+                       headers=bearer(tokens["p31"]))
+    assert down.status_code == 200, down.get_data(as_text=True)
+    assert down.get_json()["office"] == "C3172" and down.get_json()["status"] == "open"
+    # The offices it left still read it (they answer the school's phone call).
+    assert client.get(f"/api/v1/tickets/{ref}", headers=bearer(tokens["c3171"])).status_code == 200
     kinds = [e["kind"] for e in client.get(f"/api/v1/tickets/{ref}", headers=bearer(tokens["p31"]))
              .get_json()["events"]]
-    assert {"opened_for", "assign", "priority", "forward"} <= set(kinds)
+    assert {"opened_for", "assign", "priority", "forward", "dispatch"} <= set(kinds)
 
 
 def test_the_openapi_document_is_3_1_and_the_docs_page_runs_no_inline_script(client):
