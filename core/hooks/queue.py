@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Row, exists, insert, select, update
 from sqlalchemy.orm import Session, aliased
 
-from core.mail.outbox import BACKOFF, LEASE
+from core.mail.outbox import LEASE, count_failure
 from core.models import Channel, HookDelivery, OutboxStatus, Webhook, utcnow
 from core.storage.fast import write_plain
 
@@ -76,15 +76,7 @@ def mark_failed(session: Session, delivery_pk: int, error: str, now: datetime, *
                 permanent: bool = False) -> HookDelivery:
     """A failed attempt: again after the next backoff step, or given up after
     the last one (or at once on a permanent refusal)."""
-    row = session.get(HookDelivery, delivery_pk)
-    row.attempts += 1
-    row.last_error = error[:2000]
-    row.locked_until = None
-    if permanent or row.attempts > len(BACKOFF):
-        row.status = OutboxStatus.failed
-    else:
-        row.next_attempt_at = now + BACKOFF[row.attempts - 1]
-    return row
+    return count_failure(session.get(HookDelivery, delivery_pk), error, now, permanent=permanent)
 
 
 def give_up_pending(session: Session, webhook_id: int, reason: str) -> int:

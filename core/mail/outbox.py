@@ -94,7 +94,13 @@ def mark_sent(session: Session, ids: list[int], now: datetime) -> None:
 def mark_failed(session: Session, outbox_id: int, error: str, now: datetime, *, permanent: bool = False) -> Outbox:
     """Count a failed attempt: try again after the next backoff step, or give up
     (status failed, shown to admins) after the last one or on a permanent refusal."""
-    row = session.get(Outbox, outbox_id)
+    return count_failure(session.get(Outbox, outbox_id), error, now, permanent=permanent)
+
+
+def count_failure(row, error: str, now: datetime, *, permanent: bool = False):
+    """The one retry rule of every delivery row (mail here, webhooks in
+    core.hooks.queue): the attempt counted, the error kept, the next attempt
+    after the next backoff step, or failed after the last one."""
     row.attempts += 1
     row.last_error = error[:2000]
     row.locked_until = None
