@@ -83,3 +83,17 @@ def test_keygen_writes_a_key_and_prints_its_record(tmp_path, monkeypatch):
     assert dkim.verify(signature + message, dnsfunc=published({b"s2026._domainkey.kemdik.example.": value}))
     again = CliRunner().invoke(main, ["dkim-keygen", "--selector", "s2026", "--out", str(out)])
     assert again.exit_code != 0 and "exists" in again.output
+
+
+def test_sent_mail_verifies_against_the_key_published_in_dns(database, relay, tmp_path, dns):
+    """As a receiving server checks it: the selector's TXT record served by a
+    real DNS server (the test's), asked the way our own inbound check asks."""
+    from core.mail.auth import _DkimDns
+    from core.mail.dnslookup import lookup_for
+
+    data, public = signed_ack(database, relay, tmp_path)
+    dns.txt("hd1._domainkey.helpdesk.test", txt_record(public))  # served as strings of 255
+    assert dkim.verify(data, dnsfunc=_DkimDns(lookup_for(dns.address, 2.0)))
+    dns.clear()
+    dns.txt("hd1._domainkey.helpdesk.test", txt_record(new_key()[1]))  # another key: not the signer's
+    assert not dkim.verify(data, dnsfunc=_DkimDns(lookup_for(dns.address, 2.0)))
