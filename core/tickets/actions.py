@@ -91,7 +91,7 @@ def reply(session: Session, settings: Settings, policy: Policy, ticket: Ticket, 
     sla.mark_first_response(ticket, now)
     ticket.updated_at = now
     routing.pick_up(session, ticket, actor, now)
-    if ticket.assignee_id is None:
+    if ticket.assignee_id is None and ticket.status is not Status.closed:  # nobody is assigned a closed ticket
         assignment.assign_to(session, ticket, actor, actor, now=now, detail="replied")
     audit.record(session, ticket, "reply", actor, detail=f"message {message.id}", at=now)
     if status is not ticket.status:

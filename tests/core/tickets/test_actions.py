@@ -53,6 +53,18 @@ def test_a_reply_answers_stamps_first_response_and_queues_mail(session, settings
     assert mail.message_id == message.message_id and mail.in_reply_to == "<sman1@sekolah.test>"
 
 
+def test_a_reply_on_a_closed_unassigned_ticket_assigns_nobody(session, settings, world):
+    # Found by Schemathesis through the API: the replier was assigned a closed
+    # ticket, which assignment refuses, and the page and the API answered 500.
+    mine, _, users, policy = world
+    mine.assignee, mine.assignee_id = None, None
+    mine.status = Status.closed
+    session.flush()
+    actions.reply(session, settings, policy, mine, users["C3171"], "Tambahan informasi.", status=Status.closed)
+    assert mine.status is Status.closed and mine.assignee_id is None
+    assert session.query(Outbox).filter_by(ticket_id=mine.id).count() == 1
+
+
 def test_a_note_is_never_mailed(session, settings, world):
     mine, _, users, policy = world
     actions.add_note(session, settings, policy, mine, users["C3171"], "Internal only")
