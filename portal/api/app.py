@@ -49,8 +49,8 @@ def api_error(error: HTTPException):
 
 
 def _blueprints():
-    from portal.api import auth_views, directory_views, report_views, ticket_views
-    return [auth_views.blp, ticket_views.blp, directory_views.blp, report_views.blp]
+    from portal.api import auth_views, directory_views, report_views, ticket_views, webhook_views
+    return [auth_views.blp, ticket_views.blp, directory_views.blp, report_views.blp, webhook_views.blp]
 
 
 def init_app(app: Flask) -> Api:

@@ -250,7 +250,27 @@ def test_every_api_route_declares_its_rule_and_refuses_a_missing_token(app, clie
         if route.endpoint in public:
             continue
         assert rule_of(app, route.endpoint) not in (None, PUBLIC), route.endpoint
-        url = route.build({arg: {"ref": "HD-AAAAAA", "attachment_id": 1}.get(arg, "x") for arg in route.arguments})[1]
+        url = route.build({arg: {"ref": "HD-AAAAAA", "attachment_id": 1, "webhook_id": 1}.get(arg, "x") for arg in route.arguments})[1]
         for method in sorted(route.methods - {"HEAD", "OPTIONS"}):
             answer = client.open(url, method=method, json={})
             assert answer.status_code == 401, (method, url, answer.status_code)
+
+
+def test_webhooks_are_managed_by_the_top_offices_admins(client, world, tokens):
+    top = login(client, world.emails["min"]).get_json()["access_token"]
+    province_admin = login(client, world.emails["p31admin"]).get_json()["access_token"]
+    assert client.get("/api/v1/webhooks", headers=bearer(tokens["c3171"])).status_code == 403  # no admin scope
+    assert client.get("/api/v1/webhooks", headers=bearer(province_admin)).status_code == 403  # not the top office
+    refused = client.post("/api/v1/webhooks", headers=bearer(top),
+                          json={"url": "http://receiver.example/hook", "events": ["ticket.created"]})
+    assert refused.status_code == 422 and "https" in refused.get_json()["detail"]
+    made = client.post("/api/v1/webhooks", headers=bearer(top),
+                       json={"url": "https://receiver.example/hook", "events": ["ticket.created", "ticket.replied"]})
+    assert made.status_code == 201, made.get_data(as_text=True)
+    hook = made.get_json()
+    assert hook["secret"] and hook["events"] == ["ticket.created", "ticket.replied"]
+    listed = client.get("/api/v1/webhooks", headers=bearer(top)).get_json()["items"]
+    assert [h["id"] for h in listed] == [hook["id"]] and "secret" not in listed[0]
+    assert client.delete(f"/api/v1/webhooks/{hook['id']}", headers=bearer(top)).status_code == 204
+    assert client.delete(f"/api/v1/webhooks/{hook['id']}", headers=bearer(top)).status_code == 404
+    assert client.get("/api/v1/webhooks", headers=bearer(top)).get_json()["items"] == []
