@@ -60,9 +60,15 @@ def forward_to_parent(session: Session, settings: Settings, policy: Policy, tick
     below = ticket.office
     _move(session, ticket, actor, parent, "forward", reason, now)
     notices.forwarded(session, settings, policy, ticket, below, note=reason, now=now)
+    _arrived(session, settings, policy, ticket, now)
+    return ticket
+
+
+def _arrived(session: Session, settings: Settings, policy: Policy, ticket: Ticket, now: datetime) -> None:
+    """A ticket moved to a new office: assigned there if an agent is free, and
+    the agent (or, with nobody free, the office's supervisors) told."""
     staff_notices.arrived(session, settings, policy, ticket, assignment.assign_new(session, ticket, policy, now),
                           now=now)
-    return ticket
 
 
 def _move(session: Session, ticket: Ticket, actor: User | str, to: Office, kind: str, reason: str,
@@ -185,8 +191,7 @@ def dispatch(session: Session, settings: Settings, policy: Policy, ticket: Ticke
     came = ticket.office
     _move(session, ticket, actor, to, "dispatch", reason, now)
     notices.forwarded(session, settings, policy, ticket, came, note=reason, now=now)
-    staff_notices.arrived(session, settings, policy, ticket, assignment.assign_new(session, ticket, policy, now),
-                          now=now)
+    _arrived(session, settings, policy, ticket, now)
     return ticket
 
 
@@ -205,8 +210,7 @@ def rehome(session: Session, settings: Settings, policy: Policy, ticket: Ticket,
     ticket.school = school
     if home.id != ticket.office_id:
         _move(session, ticket, actor, home, "rehome", reason, now)
-        staff_notices.arrived(session, settings, policy, ticket, assignment.assign_new(session, ticket, policy, now),
-                              now=now)
+        _arrived(session, settings, policy, ticket, now)
     return ticket
 
 
