@@ -35,6 +35,7 @@ from core.content.archives import PROGRAM_EXTENSIONS, is_program  # noqa: E402
 from core.content.attachments import AttachmentRules, Refused, check, rules_for, safe_filename, sniff  # noqa: E402
 from core.content.filenames import extension_of  # noqa: E402
 from mailin.parse import parse  # noqa: E402
+from tests.bombs import deflated as packed  # noqa: E402
 
 
 def check_before(filename: str, content: bytes, rules: AttachmentRules) -> tuple[str, str]:
@@ -92,13 +93,6 @@ def corpus_attachments(count: int) -> list[list[tuple[str, bytes]]]:
 
 
 def office_files() -> list[list[tuple[str, bytes]]]:
-    def packed(members: dict[str, bytes]) -> bytes:
-        buffer = io.BytesIO()
-        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-            for name, data in members.items():
-                archive.writestr(name, data)
-        return buffer.getvalue()
-
     rows = "".join(f'<row r="{r}"><c r="A{r}"><v>{r * 7.25}</v></c></row>' for r in range(1, 20_001))
     xlsx = packed({"[Content_Types].xml": b"<Types/>", "xl/workbook.xml": b"<workbook/>",
                    "xl/worksheets/sheet1.xml": f"<worksheet><sheetData>{rows}</sheetData></worksheet>".encode()})

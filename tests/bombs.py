@@ -30,8 +30,18 @@ def same_members(name: str, count: int, data: bytes) -> bytes:
 
 
 def stored(members: dict[str, bytes]) -> bytes:
+    """A zip of these members, not compressed."""
+    return _zip(members, zipfile.ZIP_STORED)
+
+
+def deflated(members: dict[str, bytes]) -> bytes:
+    """A zip of these members, deflated (as Office files and everyday zips are)."""
+    return _zip(members, zipfile.ZIP_DEFLATED)
+
+
+def _zip(members: dict[str, bytes], method: int) -> bytes:
     buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
+    with zipfile.ZipFile(buffer, "w", method) as archive:
         for name, data in members.items():
             archive.writestr(name, data)
     return buffer.getvalue()

@@ -7,7 +7,6 @@ import concurrent.futures
 import io
 import sqlite3
 import time
-import zipfile
 
 import pytest
 from sqlalchemy import func, select, text
@@ -15,6 +14,7 @@ from sqlalchemy import func, select, text
 import core.content.uploads
 from core.models import Message, Ticket
 from mailin.smtpd import BackgroundServer
+from tests.bombs import deflated as packed
 from tests.bombs import nested_bomb
 from tests.mailin.conftest import transcript
 from tests.mailin.mails import mail
@@ -93,13 +93,6 @@ def test_a_zip_bomb_in_a_reply_is_refused_quickly_outside_the_write_lock(client,
 
 
 def office_and_zip_files() -> list[tuple[str, bytes]]:
-    def packed(members: dict[str, bytes]) -> bytes:
-        buffer = io.BytesIO()
-        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-            for name, data in members.items():
-                archive.writestr(name, data)
-        return buffer.getvalue()
-
     rows = "".join(f'<row r="{r}"><c r="A{r}"><v>{r}</v></c></row>' for r in range(1, 20_000))
     xlsx = packed({"[Content_Types].xml": b"<Types/>", "xl/workbook.xml": b"<workbook/>",
                    "xl/worksheets/sheet1.xml": f"<worksheet><sheetData>{rows}</sheetData></worksheet>".encode()})

@@ -19,6 +19,7 @@ from core.content.attachments import (
     sniff,
 )
 from tests.bombs import crowded, nested_bomb, stored, zeros_bomb
+from tests.bombs import deflated as archive
 from tests.core.cfb import compound_file
 
 RULES = AttachmentRules()
@@ -29,14 +30,6 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 def image(kind: str) -> bytes:
     buffer = io.BytesIO()
     Image.new("RGB", (3, 2), (200, 10, 10)).save(buffer, kind)
-    return buffer.getvalue()
-
-
-def archive(members: dict[str, bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
-        for name, data in members.items():
-            zf.writestr(name, data)
     return buffer.getvalue()
 
 
