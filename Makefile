@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml requirements.txt | cksum | cut -d' ' -f1)
 PYTEST_ARGS ?=
 
-.PHONY: run test bench install clean-data
+.PHONY: run test bench install clean-data messages compile-messages
 
 $(STAMP): pyproject.toml requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,3 +27,16 @@ bench: $(STAMP)
 
 clean-data:
 	rm -rf var
+
+# Translators: `make messages` collects every _(), ngettext() and N_() of the
+# sources into translations/messages.pot and merges it into each catalog's .po
+# (new strings arrive empty, changed ones fuzzy); translate them, then
+# `make compile-messages` builds the .mo the portal and mail read. The .mo is
+# committed, so every install path works without a build step.
+messages: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg --no-wrap --sort-by-file --project=helpdesk --version=0.1.0 \
+		-o translations/messages.pot .
+	$(BIN)/pybabel update -i translations/messages.pot -d translations --no-wrap --ignore-obsolete
+
+compile-messages: $(STAMP)
+	$(BIN)/pybabel compile -d translations --statistics

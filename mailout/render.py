@@ -42,6 +42,7 @@ from core.models import Attachment, Outbox, Ticket, utcnow
 from core.storage.files import Store
 from core.tickets.intake import link_of
 from core.tickets.refs import tag
+from core.words import localize
 
 SHIPPED = Path(__file__).resolve().parent.parent / "templates" / "mail"
 FALLBACK_LANGUAGE = "id"
@@ -126,6 +127,9 @@ class MailTemplates:
 
     def render(self, context: dict) -> tuple[str, str, str]:
         context = {**context, "language": self.language}
+        if context.get("refused"):
+            # Core keeps a refused file's reason in English; the mail gives it in the mail's language.
+            context["refused"] = [[name, localize(reason, self.language)] for name, reason in context["refused"]]
         subject = self.subject.render(context)
         return " ".join(subject.split()), self.text.render(context), self.html.render(context)
 

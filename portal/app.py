@@ -10,6 +10,7 @@ import logging
 from pathlib import Path
 
 from flask import Flask, render_template, request
+from flask_babel import gettext
 from flask_login import current_user
 from sqlalchemy import text
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -17,6 +18,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from core.access.redaction import Redactor
 from core.config.settings import Settings, load_settings
 from core.storage.db import Database
+from core.words import N_
 from portal import auth, i18n
 from portal.context import csrf, db
 
@@ -94,9 +96,9 @@ def _security_headers(app: Flask) -> None:
 
 
 ERRORS = {
-    403: ("Not allowed", "You may not open this page or do this action."),
-    404: ("Page not found", "The page does not exist, or you may not see it."),
-    500: ("Something went wrong", "Something went wrong on our side. Please try again in a moment."),
+    403: (N_("Not allowed"), N_("You may not open this page or do this action.")),
+    404: (N_("Page not found"), N_("The page does not exist, or you may not see it.")),
+    500: (N_("Something went wrong"), N_("Something went wrong on our side. Please try again in a moment.")),
 }
 
 
@@ -115,7 +117,7 @@ def _error_pages(app: Flask) -> None:
         staff = (code != 500 and current_user.is_authenticated
                  and request.path.startswith(("/staff", "/admin")))
         return render_template("error.html", layout="staff/layout.html" if staff else "base.html",
-                               code=code, title=i18n.translate(title), message=i18n.translate(message)), code
+                               code=code, title=gettext(title), message=gettext(message)), code
 
     for code in ERRORS:
         app.register_error_handler(code, lambda error, code=code: page(code, error))

@@ -1,15 +1,20 @@
-"""Indonesian and English for the portal, with no build step.
+"""Indonesian and English for the portal, from gettext catalogs (Flask-Babel).
 
-Templates write English and call `_("...")`; Indonesian comes from
-portal/messages_id.py. The language is the one the visitor picked (a
-cookie, set by ?lang=), else the browser's preference, else Indonesian.
+Templates and views write English and call `_("...")`, `ngettext(...)` with
+`%(name)s` placeholders; `pybabel extract` (babel.cfg, `make messages`)
+collects them into translations/messages.pot and the Indonesian catalog
+translations/id/LC_MESSAGES/messages.po. Sentences that come from core as
+text (refusal reasons, validation messages) go through `localize`. The
+language is the one the visitor picked (a cookie, set by ?lang=), else the
+browser's preference, else Indonesian.
 """
 from __future__ import annotations
 
-from flask import Flask, current_app, g, request
+from flask import Flask, current_app, g, has_request_context, request
+from flask_babel import Babel, gettext, ngettext
 
+from core import words
 from core.config.zones import show as show_time
-from portal.messages_id import MESSAGES
 
 LANGUAGES = ("id", "en")
 COOKIE = "lang"
@@ -22,10 +27,18 @@ def pick_language() -> str:
     return request.accept_languages.best_match(LANGUAGES) or "id"
 
 
-def translate(text: str, **values) -> str:
-    if getattr(g, "lang", "id") == "id":
-        text = MESSAGES.get(text, text)
-    return text.format(**values) if values else text
+def current_language() -> str:
+    """The request's language; Indonesian outside a request, as the site's default."""
+    if not has_request_context():
+        return "id"
+    if "lang" not in g:
+        g.lang = pick_language()
+    return g.lang
+
+
+def localize(text: object) -> str:
+    """A sentence core made (a refusal reason, a validation message) in the request's language."""
+    return words.localize(str(text), current_language())
 
 
 def filesize(size: int) -> str:
@@ -37,6 +50,13 @@ def filesize(size: int) -> str:
 
 
 def init_app(app: Flask) -> None:
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(words.CATALOGS)
+    app.config["BABEL_DEFAULT_LOCALE"] = "id"
+    # Jinja's own i18n extension would mark every translated sentence safe
+    # HTML and trust it; `_` here returns plain text that autoescape escapes,
+    # as every other value on the page is.
+    Babel(app, locale_selector=current_language, configure_jinja=False)
+
     @app.before_request
     def choose_language():
         g.lang = pick_language()
@@ -49,11 +69,12 @@ def init_app(app: Flask) -> None:
                                 httponly=True, secure=current_app.config["SESSION_COOKIE_SECURE"])
         return response
 
-    app.jinja_env.globals.update(_=translate, languages=LANGUAGES)
+    app.jinja_env.globals.update(_=gettext, gettext=gettext, ngettext=ngettext, localize=localize,
+                                 languages=LANGUAGES)
     app.jinja_env.filters["filesize"] = filesize
     # {{ moment | localtime(office.timezone) }}: "2024-05-01 14:30 WITA", never bare UTC.
     app.jinja_env.filters["localtime"] = show_time
 
     @app.context_processor
     def language():
-        return {"lang": getattr(g, "lang", "id")}
+        return {"lang": current_language()}

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from core import audit
 from core.access.tokens import hash_token
 from core.models import ApiToken, Office, User, utcnow
+from core.words import N_
 
 PREFIX = "hd_"
 SCOPES = ("read", "write", "admin")
@@ -34,12 +35,13 @@ def create(session: Session, user: User, name: str, scopes: tuple[str, ...] = DE
     """A new token for the user; returns the row and the token (which exists only here)."""
     name = (name or "").strip()
     if not name or len(name) > 100:
-        raise TokenRefused("a token needs a name of at most 100 characters")
+        raise TokenRefused(N_("a token needs a name of at most 100 characters"))
     unknown = [s for s in scopes if s not in SCOPES]
     if unknown or not scopes:
-        raise TokenRefused(f"scopes are some of {', '.join(SCOPES)}; not {', '.join(unknown) or 'none'}")
+        raise TokenRefused(N_("scopes are some of %(scopes)s; not %(unknown)s")
+                           % {"scopes": ", ".join(SCOPES), "unknown": ", ".join(unknown) or "none"})
     if "admin" in scopes and user.role.value != "admin":
-        raise TokenRefused("only an admin's token may have the admin scope")
+        raise TokenRefused(N_("only an admin's token may have the admin scope"))
     now = now or utcnow()
     token = PREFIX + secrets.token_urlsafe(32)
     row = ApiToken(user_id=user.id, name=name, scopes=" ".join(s for s in SCOPES if s in scopes),

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from core.access import ratelimit
 from core.config.policy import Policy
 from core.models import utcnow
+from core.words import N_
 
 MINUTE = timedelta(minutes=1)
 HOUR = timedelta(hours=1)
@@ -25,17 +26,17 @@ HOUR = timedelta(hours=1)
 class LimitReached(Exception):
     """Over a limit; nothing was counted or written. `message` is English,
     for the page to translate; `retry_after` is in seconds."""
-    message = "Too many requests. Please wait a moment and try again."
+    message = N_("Too many requests. Please wait a moment and try again.")
     retry_after = 60
 
 
 class TooManyReplies(LimitReached):
-    message = "Too many replies were sent in the last minute. Please wait a minute, then send your reply again."
+    message = N_("Too many replies were sent in the last minute. Please wait a minute, then send your reply again.")
 
 
 class TooMuchUploaded(LimitReached):
-    message = ("This ticket has received too many files in the last hour. Please wait an hour, "
-               "or send fewer or smaller files.")
+    message = N_("This ticket has received too many files in the last hour. Please wait an hour, "
+                 "or send fewer or smaller files.")
     retry_after = 3600
 
 

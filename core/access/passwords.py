@@ -4,6 +4,8 @@ from __future__ import annotations
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from core.words import N_
+
 _hasher = PasswordHasher()
 MIN_LENGTH = 10
 
@@ -14,7 +16,7 @@ class WeakPassword(ValueError):
 
 def hash_password(password: str) -> str:
     if len(password) < MIN_LENGTH:
-        raise WeakPassword(f"a password needs at least {MIN_LENGTH} characters")
+        raise WeakPassword(N_("a password needs at least %(count)s characters") % {"count": MIN_LENGTH})
     return _hasher.hash(password)
 
 

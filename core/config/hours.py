@@ -13,6 +13,8 @@ from datetime import date, datetime, time, timedelta, timezone
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from core.words import N_
+
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
@@ -33,16 +35,16 @@ def parse_hours(value: str) -> tuple[time, time]:
     try:
         opens, closes = (time.fromisoformat(part.strip()) for part in value.split("-"))
     except ValueError:
-        raise ValueError("opening hours must read HH:MM-HH:MM") from None
+        raise ValueError(N_("opening hours must read HH:MM-HH:MM")) from None
     if opens >= closes:
-        raise ValueError("opening hours must open before they close")
+        raise ValueError(N_("opening hours must open before they close"))
     return opens, closes
 
 
 def parse_days(value: tuple[str, ...]) -> frozenset[int]:
     unknown = [d for d in value if d not in DAY_NAMES]
     if unknown or not value:
-        raise ValueError(f"working days are names among {', '.join(DAY_NAMES)}, at least one")
+        raise ValueError(N_("working days are names among %(days)s, at least one") % {"days": ", ".join(DAY_NAMES)})
     return frozenset(DAY_NAMES.index(d) for d in value)
 
 
@@ -50,14 +52,14 @@ def parse_holidays(value: tuple[str, ...]) -> frozenset[date]:
     try:
         return frozenset(date.fromisoformat(d) for d in value)
     except ValueError:
-        raise ValueError("holidays are dates written YYYY-MM-DD") from None
+        raise ValueError(N_("holidays are dates written YYYY-MM-DD")) from None
 
 
 def parse_zone(value: str) -> ZoneInfo:
     try:
         return ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"unknown time zone {value!r} (for example Asia/Jakarta)") from None
+        raise ValueError(N_("unknown time zone %(value)s (for example Asia/Jakarta)") % {"value": repr(value)}) from None
 
 
 @lru_cache(maxsize=8)

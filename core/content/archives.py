@@ -25,6 +25,7 @@ from typing import IO
 import olefile
 
 from core.content.filenames import extension_of, safe_filename
+from core.words import N_
 
 MB = 1024 * 1024
 ZIP_MAGIC = b"PK\x03\x04"
@@ -125,7 +126,7 @@ def check_declared_count(content: bytes, limits: ArchiveLimits) -> None:
         return
     count = int.from_bytes(content[end + 10:end + 12], "little")
     if count != _ZIP64_COUNT and count > limits.max_members:
-        raise ArchiveRefused(f"the archive holds more than {limits.max_members:,} files")
+        raise ArchiveRefused(N_("the archive holds more than %(count)s files") % {"count": f"{limits.max_members:,}"})
 
 
 def _check_level(file: IO[bytes], limits: ArchiveLimits, spent: _Spent, depth: int, programs: bool) -> None:
@@ -146,15 +147,16 @@ def _spend(members: list[zipfile.ZipInfo], limits: ArchiveLimits, spent: _Spent)
     """Count one archive's entries and declared sizes against the budget."""
     spent.members += len(members)
     if spent.members > limits.max_members:
-        raise ArchiveRefused(f"the archive holds more than {limits.max_members:,} files")
+        raise ArchiveRefused(N_("the archive holds more than %(count)s files") % {"count": f"{limits.max_members:,}"})
     for member in members:
         if member.file_size > RATIO_GRACE and member.file_size > limits.max_ratio * max(member.compress_size, 1):
             ratio = member.file_size // max(member.compress_size, 1)
-            raise ArchiveRefused(f"{safe_filename(member.filename)} in the archive unpacks to {ratio:,} times "
-                                 f"its packed size (at most {limits.max_ratio}:1)")
+            raise ArchiveRefused(N_("%(name)s in the archive unpacks to %(ratio)s times its packed size "
+                                    "(at most %(most)s:1)") % {"name": safe_filename(member.filename), "ratio": f"{ratio:,}", "most": limits.max_ratio})
         spent.inflated += member.file_size
     if spent.inflated > limits.max_inflated_bytes:
-        raise ArchiveRefused(f"the archive unpacks to more than {describe_size(limits.max_inflated_bytes)}")
+        raise ArchiveRefused(N_("the archive unpacks to more than %(size)s")
+                             % {"size": describe_size(limits.max_inflated_bytes)})
 
 
 def _check_member(archive: zipfile.ZipFile, member: zipfile.ZipInfo, limits: ArchiveLimits, spent: _Spent,
@@ -162,18 +164,18 @@ def _check_member(archive: zipfile.ZipFile, member: zipfile.ZipInfo, limits: Arc
     """Refuse a program by name or by its first bytes; look into an inner archive."""
     name = safe_filename(member.filename)
     if extension_of(name) in PROGRAM_EXTENSIONS:
-        raise ArchiveRefused(f"the archive holds a program: {name}")
+        raise ArchiveRefused(N_("the archive holds a program: %(name)s") % {"name": name})
     if member.flag_bits & 0x1 or member.compress_type not in _READABLE:
         return
     try:
         with archive.open(member) as stream:
             head = stream.read(HEAD)
             if is_program(head):
-                raise ArchiveRefused(f"the archive holds a program: {name}")
+                raise ArchiveRefused(N_("the archive holds a program: %(name)s") % {"name": name})
             if not head.startswith(ZIP_MAGIC):
                 return
             if depth >= limits.max_depth:
-                raise ArchiveRefused(f"archives are nested more than {limits.max_depth} deep")
+                raise ArchiveRefused(N_("archives are nested more than %(depth)s deep") % {"depth": limits.max_depth})
             with _spooled(head, stream) as inner:
                 _check_level(inner, limits, spent, depth + 1, programs=True)
     except _DAMAGED:
@@ -201,7 +203,7 @@ def check_ole(content: bytes, limits: ArchiveLimits) -> None:
     except Exception:  # olefile raises many kinds on damaged containers
         return
     if entries > limits.max_members:
-        raise ArchiveRefused(f"the document holds more than {limits.max_members:,} parts")
+        raise ArchiveRefused(N_("the document holds more than %(count)s parts") % {"count": f"{limits.max_members:,}"})
 
 
 def describe_size(limit: int) -> str:

@@ -19,6 +19,7 @@ from core.content.archives import (
 )
 from core.content.filenames import extension_of as _extension
 from core.content.filenames import safe_filename
+from core.words import N_
 
 __all__ = ["AttachmentRules", "Refused", "check", "is_safe_inline_image", "rules_for", "safe_filename", "sniff"]
 
@@ -205,9 +206,9 @@ def _looks_like_csv(text: str) -> bool:
 def check(filename: str, content: bytes, rules: AttachmentRules) -> tuple[str, str]:
     """Return (safe filename, content type), or raise Refused saying why."""
     if len(content) > rules.max_bytes:
-        raise Refused(f"larger than {describe_size(rules.max_bytes)}")
+        raise Refused(N_("larger than %(size)s") % {"size": describe_size(rules.max_bytes)})
     if not content:
-        raise Refused("the file is empty")
+        raise Refused(N_("the file is empty"))
     name = safe_filename(filename)
     if content.startswith(ZIP_MAGIC):
         try:
@@ -218,8 +219,8 @@ def check(filename: str, content: bytes, rules: AttachmentRules) -> tuple[str, s
     if sniffed == EXECUTABLE:
         extension = _extension(name)
         raise Refused(
-            f"content is an executable but the name says .{extension}"
-            if extension else "content is an executable"
+            N_("content is an executable but the name says .%(extension)s") % {"extension": extension}
+            if extension else N_("content is an executable")
         )
     extension = _extension(name)
     if not extension and sniffed is not None:
@@ -227,18 +228,20 @@ def check(filename: str, content: bytes, rules: AttachmentRules) -> tuple[str, s
         extension = _extension_for(sniffed)
         name = f"{name}.{extension}" if extension else name
     if not extension:
-        raise Refused("the file name has no extension")
+        raise Refused(N_("the file name has no extension"))
     allowed = {e.lower().lstrip(".") for e in rules.allowed_extensions}
     if extension not in allowed:
-        raise Refused(f"extension .{extension} is not allowed")
+        raise Refused(N_("extension .%(extension)s is not allowed") % {"extension": extension})
     if extension not in _KNOWN:
         # An extension an admin added: nothing to compare the content with.
         _check_container(content, sniffed, rules.archives)
         return name, sniffed or "application/octet-stream"
     declared, accepted = _KNOWN[extension]
     if sniffed not in accepted:
-        found = f"is {sniffed}" if sniffed else "is of an unknown kind"
-        raise Refused(f"content {found} but the name says .{extension}")
+        if sniffed:
+            raise Refused(N_("content is %(kind)s but the name says .%(extension)s")
+                          % {"kind": sniffed, "extension": extension})
+        raise Refused(N_("content is of an unknown kind but the name says .%(extension)s") % {"extension": extension})
     _check_container(content, sniffed, rules.archives)
     return name, declared if sniffed in _GENERIC else sniffed
 

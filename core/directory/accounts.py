@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 from core import audit
 from core.directory.staff import StaffError, create_staff
 from core.models import Office, Role, User
+from core.words import N_
 
 
 class UserNotFound(LookupError):
@@ -33,7 +34,7 @@ def managed_user(session: Session, admin: User, user_id: int) -> User:
 def managed_office(session: Session, admin: User, code: str) -> Office:
     office = session.scalar(select(Office).where(Office.code == code.strip()))
     if office is None or not office.path.startswith(admin.office.path):
-        raise StaffError(f"no office {code!r} in your part of the directory")
+        raise StaffError(N_("no office %(code)s in your part of the directory") % {"code": repr(code)})
     return office
 
 
@@ -49,7 +50,7 @@ def update_user(session: Session, admin: User, user_id: int, *, name: str, offic
     """Change a user's name, office, role or whether the account may log in."""
     user = managed_user(session, admin, user_id)
     if user.id == admin.id and (not active or Role(role) is not Role.admin):
-        raise StaffError("you cannot lock yourself out; ask another admin")
+        raise StaffError(N_("you cannot lock yourself out; ask another admin"))
     office = managed_office(session, admin, office_code)
     before = f"{user.role} {user.office.code} {'active' if user.active else 'inactive'}"
     user.name, user.office, user.role, user.active = name.strip() or user.email, office, Role(role), active

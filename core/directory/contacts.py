@@ -12,6 +12,7 @@ from core import audit
 from core.config.policy import Policy
 from core.directory.csvrows import EMAIL
 from core.models import Contact, Office, User, utcnow
+from core.words import N_
 
 
 class ContactRefused(ValueError):
@@ -36,14 +37,16 @@ def confirm(session: Session, email: str, school: Office, actor: User | str, *,
     directory, and for another school's contact, which must be removed first."""
     email = (email or "").strip().lower()
     if not EMAIL.fullmatch(email):
-        raise ContactRefused(f"{email!r} is not an email address")
+        raise ContactRefused(N_("%(email)s is not an email address") % {"email": repr(email)})
     registered = session.scalar(select(Office).where(Office.email == email))
     if registered is not None:
-        raise ContactRefused(f"{email} is the registered address of {registered.name}")
+        raise ContactRefused(N_("%(email)s is the registered address of %(school)s")
+                             % {"email": email, "school": registered.name})
     contact = session.scalar(select(Contact).where(Contact.email == email))
     if contact is not None:
         if contact.school_id != school.id:
-            raise ContactRefused(f"{email} is already a contact of {contact.school.name}; remove it there first")
+            raise ContactRefused(N_("%(email)s is already a contact of %(school)s; remove it there first")
+                                 % {"email": email, "school": contact.school.name})
         return contact
     now = now or utcnow()
     contact = Contact(email=email, school=school, created_at=now, created_by=audit.actor_name(actor))

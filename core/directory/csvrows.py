@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Iterable, Iterator
 
 from core.config.zones import is_zone
+from core.words import N_
 
 COLUMNS = ("code", "name", "kind", "parent_code", "email")
 # Optional: a file without it (or an empty cell) leaves an office's zone as it
@@ -54,16 +55,17 @@ def read_directory(raw: bytes | str | Iterable[str]) -> Iterator[Row | RowError]
         try:
             raw = raw.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
-            raise BadDirectory(f"the file is not UTF-8 text (byte {exc.start})") from None
+            raise BadDirectory(N_("the file is not UTF-8 text (byte %(byte)s)") % {"byte": exc.start}) from None
     lines = io.StringIO(raw, newline="") if isinstance(raw, str) else raw
     reader = csv.reader(lines)
     header = next(reader, None)
     if header is None:
-        raise BadDirectory("the file is empty")
+        raise BadDirectory(N_("the file is empty"))
     header = [h.strip().lower().lstrip("\ufeff") for h in header]
     missing = [c for c in COLUMNS if c not in header]
     if missing:
-        raise BadDirectory(f"missing column(s) {', '.join(missing)}; expected {','.join(COLUMNS)}")
+        raise BadDirectory(N_("missing column(s) %(missing)s; expected %(columns)s")
+                           % {"missing": ", ".join(missing), "columns": ",".join(COLUMNS)})
     index = {c: header.index(c) for c in COLUMNS + OPTIONAL if c in header}
     for fields in reader:
         line = reader.line_num

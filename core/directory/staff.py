@@ -11,6 +11,7 @@ from core import audit
 from core.access.passwords import hash_password
 from core.directory.csvrows import EMAIL
 from core.models import Office, Role, User, utcnow
+from core.words import N_
 
 
 class StaffError(ValueError):
@@ -21,12 +22,12 @@ def create_staff(session: Session, *, email: str, name: str, office_code: str, r
                  password: str, actor: User | str | None = None) -> User:
     email = email.strip().lower()
     if not EMAIL.fullmatch(email):
-        raise StaffError(f"{email!r} is not an email address")
+        raise StaffError(N_("%(email)s is not an email address") % {"email": repr(email)})
     if session.scalar(select(User.id).where(User.email == email)):
-        raise StaffError(f"a user {email} already exists")
+        raise StaffError(N_("a user %(email)s already exists") % {"email": email})
     office = session.scalar(select(Office).where(Office.code == office_code))
     if office is None:
-        raise StaffError(f"no office with code {office_code!r}")
+        raise StaffError(N_("no office with code %(code)s") % {"code": repr(office_code)})
     user = User(email=email, name=name.strip() or email, password_hash=hash_password(password),
                 office=office, role=Role(role), password_changed_at=utcnow())
     session.add(user)

@@ -23,6 +23,7 @@ from core.config.settings import Settings
 from core.hooks import queue
 from core.hooks.webhooks import BadWebhook, check_url
 from core.models import Channel, Office, Ticket, User
+from core.words import N_
 
 UNSTAFFED, SLA_BREACHED = "unstaffed", "sla_breached"
 # The placeholder for the private link in a queued WhatsApp body.
@@ -116,11 +117,11 @@ def phone_digits(text: str, country_code: str = "62") -> str:
     digits = "".join(ch for ch in (text or "") if ch.isdigit())
     stripped = (text or "").strip()
     if not stripped or any(not (ch.isdigit() or ch in "+ -().") for ch in stripped):
-        raise BadPhone("a phone number has only digits, spaces, dashes and a leading +")
+        raise BadPhone(N_("a phone number has only digits, spaces, dashes and a leading +"))
     if not stripped.startswith("+") and digits.startswith("0"):
         digits = country_code + digits[1:]
     if not 8 <= len(digits) <= 15:
-        raise BadPhone("a phone number has 8 to 15 digits")
+        raise BadPhone(N_("a phone number has 8 to 15 digits"))
     return digits
 
 
@@ -135,7 +136,7 @@ def set_office_urls(session: Session, settings: Settings, office_code: str, slac
     incoming-webhook URLs; raises BadWebhook with the reason."""
     office = session.scalar(select(Office).where(Office.code == (office_code or "").strip().upper()))
     if office is None:
-        raise BadWebhook(f"no office with code {office_code.strip()!r}")
+        raise BadWebhook(N_("no office with code %(code)s") % {"code": repr(office_code.strip())})
     slack = check_url(settings, slack_url) if (slack_url or "").strip() else None
     teams = check_url(settings, teams_url) if (teams_url or "").strip() else None
     if (slack, teams) != (office.slack_url, office.teams_url):

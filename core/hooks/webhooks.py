@@ -14,6 +14,7 @@ from core import audit
 from core.config.settings import Settings
 from core.hooks import queue, sealing
 from core.models import User, Webhook, utcnow
+from core.words import N_
 
 EVENTS = ("ticket.created", "ticket.replied", "ticket.status_changed", "ticket.assigned", "ticket.forwarded",
           "ticket.sla_breached")
@@ -39,13 +40,13 @@ def check_url(settings: Settings, url: str) -> str:
     url = (url or "").strip()
     parts = urlsplit(url)
     if parts.scheme not in ("https", "http") or not parts.hostname:
-        raise BadWebhook("the URL must start with https:// and name a host")
+        raise BadWebhook(N_("the URL must start with https:// and name a host"))
     if parts.username or parts.password:
-        raise BadWebhook("the URL must not carry a user name or password")
+        raise BadWebhook(N_("the URL must not carry a user name or password"))
     if len(url) > 2000:
-        raise BadWebhook("the URL is longer than 2000 characters")
+        raise BadWebhook(N_("the URL is longer than 2000 characters"))
     if parts.scheme == "http" and not (settings.webhook_allow_http or _loopback(parts.hostname)):
-        raise BadWebhook("the URL must use https (http only to a loopback address)")
+        raise BadWebhook(N_("the URL must use https (http only to a loopback address)"))
     return url
 
 
@@ -65,9 +66,10 @@ def check_events(events: list[str] | tuple[str, ...] | str) -> tuple[str, ...]:
     wanted = {event.strip() for event in events if event.strip()}
     unknown = sorted(wanted - set(EVENTS))
     if unknown:
-        raise BadWebhook(f"unknown event {', '.join(unknown)}; known: {', '.join(EVENTS)}")
+        raise BadWebhook(N_("unknown event %(unknown)s; known: %(events)s")
+                         % {"unknown": ", ".join(unknown), "events": ", ".join(EVENTS)})
     if not wanted:
-        raise BadWebhook(f"name at least one event: {', '.join(EVENTS)}")
+        raise BadWebhook(N_("name at least one event: %(events)s") % {"events": ", ".join(EVENTS)})
     return tuple(event for event in EVENTS if event in wanted)
 
 

@@ -24,6 +24,7 @@ from core.config.settings import Settings
 from core.hooks import chat
 from core.mail import outbox
 from core.models import Direction, Message, Office, Outbox, OutboxStatus, Participant, Ticket, User, utcnow
+from core.words import N_
 
 _NO_REPLY = re.compile(
     r"^(?:no[-_.]?reply|do[-_.]?not[-_.]?reply|mailer[-_.]?daemon|postmaster|bounces?)(?:[-+_.].*)?$", re.I)
@@ -62,13 +63,13 @@ def loop_risk(settings: Settings, address: str, trigger: Message | None = None) 
     address = (address or "").strip().lower()
     local = address.rpartition("@")[0]
     if not address or "@" not in address:
-        return "no address"
+        return N_("no address")
     if address in settings.own_addresses:
-        return "our own address"
+        return N_("our own address")
     if _NO_REPLY.match(local):
-        return "a no-reply address"
+        return N_("a no-reply address")
     if trigger is not None and trigger.auto_reply:
-        return "the message was automatic (auto-reply, list, bulk or bounce)"
+        return N_("the message was automatic (auto-reply, list, bulk or bounce)")
     return None
 
 

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from core import audit
 from core.config.settings import Settings
 from core.models import Ticket, User
+from core.words import N_
 
 DEFAULT_TEMPLATES = Path(__file__).resolve().parents[2] / "templates" / "mail"
 TEMPLATE_SUFFIXES = (".txt", ".html")
@@ -98,9 +99,9 @@ def check_template(settings: Settings, name: str, text: str) -> None:
     try:
         env.get_template(name).render(sample_context())
     except TemplateSyntaxError as exc:
-        raise BadTemplate(f"line {exc.lineno}: {exc.message}") from None
+        raise BadTemplate(N_("line %(line)s: %(error)s") % {"line": exc.lineno, "error": exc.message}) from None
     except SecurityError as exc:
-        raise BadTemplate(f"not allowed in a mail template: {exc}") from None
+        raise BadTemplate(N_("not allowed in a mail template: %(error)s") % {"error": exc}) from None
     except Exception as exc:  # any other failure would fail the customer's mail the same way
         raise BadTemplate(f"{type(exc).__name__}: {exc}") from None
 

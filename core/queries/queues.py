@@ -20,6 +20,7 @@ from core.models import Category, Office, Priority, Status, Ticket, User, utcnow
 from core.storage.recent import RecentAnswers, remembered
 from core.tickets import sla
 from core.tickets.requester import category_choices
+from core.words import N_
 
 PAGE_SIZE = 50
 # Counts stop here: "1000+" is as useful as an exact million and far cheaper.
@@ -48,20 +49,20 @@ def _sla_due(user: User, now: datetime, policy: Policy) -> ColumnElement[bool]:
 
 
 QUEUES: dict[str, Queue] = {q.name: q for q in [
-    Queue("unassigned", "Unassigned in my office",
+    Queue("unassigned", N_("Unassigned in my office"),
           lambda u, n, p: and_(_held(u), Ticket.assignee_id.is_(None), Ticket.status.in_(OPEN_STATES))),
-    Queue("mine", "Mine", lambda u, n, p: and_(_held(u), Ticket.assignee_id == u.id,
+    Queue("mine", N_("Mine"), lambda u, n, p: and_(_held(u), Ticket.assignee_id == u.id,
                                                Ticket.status.in_(OPEN_STATES))),
-    Queue("open", "Open", lambda u, n, p: and_(_held(u), Ticket.status == Status.open)),
-    Queue("forwarded", "Forwarded to us", lambda u, n, p: and_(_held(u), Ticket.status == Status.forwarded)),
-    Queue("on_hold", "On hold", lambda u, n, p: and_(_held(u), Ticket.status == Status.on_hold)),
-    Queue("answered", "Answered", lambda u, n, p: and_(_held(u), Ticket.status == Status.answered)),
-    Queue("sla", "SLA breached or near", _sla_due),
-    Queue("below", "Held below my office", lambda u, n, p: and_(
+    Queue("open", N_("Open"), lambda u, n, p: and_(_held(u), Ticket.status == Status.open)),
+    Queue("forwarded", N_("Forwarded to us"), lambda u, n, p: and_(_held(u), Ticket.status == Status.forwarded)),
+    Queue("on_hold", N_("On hold"), lambda u, n, p: and_(_held(u), Ticket.status == Status.on_hold)),
+    Queue("answered", N_("Answered"), lambda u, n, p: and_(_held(u), Ticket.status == Status.answered)),
+    Queue("sla", N_("SLA breached or near"), _sla_due),
+    Queue("below", N_("Held below my office"), lambda u, n, p: and_(
         Ticket.office_id != u.office_id, held_below(u), Ticket.status.in_(OPEN_STATES)), read_only=True),
-    Queue("sent_on", "Sent on by my office", lambda u, n, p: and_(
+    Queue("sent_on", N_("Sent on by my office"), lambda u, n, p: and_(
         Ticket.office_id != u.office_id, handed_off(u), Ticket.status.in_(OPEN_STATES)), read_only=True),
-    Queue("closed", "Closed", lambda u, n, p: and_(_held(u), Ticket.status == Status.closed)),
+    Queue("closed", N_("Closed"), lambda u, n, p: and_(_held(u), Ticket.status == Status.closed)),
 ]}
 
 

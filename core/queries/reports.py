@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from core.access.visibility import held_below
 from core.models import Category, Office, Priority, Status, Ticket, User
+from core.words import N_
 
 MAX_DAYS = 366
 
@@ -95,9 +96,9 @@ def period(start: date | None, end: date | None, today: date) -> tuple[date, dat
 
 def _check(start: date, end: date) -> None:
     if start > end:
-        raise BadPeriod("the start of the period is after its end")
+        raise BadPeriod(N_("the start of the period is after its end"))
     if (end - start).days + 1 > MAX_DAYS:
-        raise BadPeriod(f"a report covers at most {MAX_DAYS} days")
+        raise BadPeriod(N_("a report covers at most %(days)s days") % {"days": MAX_DAYS})
 
 
 def office_report(session: Session, user: User, start: date, end: date) -> Report:
@@ -123,12 +124,12 @@ def office_report(session: Session, user: User, start: date, end: date) -> Repor
     office = user.office
     children = list(session.scalars(select(Office).where(Office.parent_id == office.id, Office.kind != "school")
                                     .order_by(Office.code)))
-    by_office = {office.id: Row(office.code, office.name, note="held here")}
+    by_office = {office.id: Row(office.code, office.name, note=N_("held here"))}
     by_office.update((c.id, Row(c.code, c.name)) for c in children)
     child_of = _child_of(session, office, children, {r[0] for r in rows})
     staff = list(session.scalars(select(User).where(User.office_id == office.id).order_by(User.name)))
     by_agent = {u.id: Row(u.email, u.name) for u in staff}
-    unassigned = Row("", "", note="unassigned")
+    unassigned = Row("", "", note=N_("unassigned"))
     total = Figures()
     for office_id, assignee_id, *counts in rows:
         figures = _figures(counts)

@@ -23,6 +23,7 @@ from core.directory import contacts
 from core.mail import notices, staff_notices
 from core.models import Attachment, Direction, Message, Office, Status, Ticket, User, utcnow
 from core.tickets import assignment, canned, lifecycle, routing, sla
+from core.words import N_
 
 
 class TicketNotFound(LookupError):
@@ -83,7 +84,7 @@ def reply(session: Session, settings: Settings, policy: Policy, ticket: Ticket, 
         text = canned.fill(session, actor, canned_id, text, ticket)
     text = (text or "").strip()
     if not text:
-        raise ActionRefused("a reply needs some text")
+        raise ActionRefused(N_("a reply needs some text"))
     message = _staff_message(ticket, actor, Direction.outbound, text, now, keep_uploads(settings, uploads))
     session.add(message)
     session.flush()
@@ -105,7 +106,7 @@ def add_note(session: Session, settings: Settings, policy: Policy, ticket: Ticke
     now = now or utcnow()
     text = (text or "").strip()
     if not text:
-        raise ActionRefused("a note needs some text")
+        raise ActionRefused(N_("a note needs some text"))
     message = _staff_message(ticket, actor, Direction.note, text, now, keep_uploads(settings, uploads))
     session.add(message)
     ticket.updated_at = now
@@ -119,9 +120,10 @@ def change_status(session: Session, settings: Settings, policy: Policy, ticket: 
                   status: Status, *, reason: str = "", now: datetime | None = None) -> None:
     """Move the ticket; the customer hears of a close or a hold (forwarding has its own action)."""
     if status is Status.forwarded:
-        raise ActionRefused("forward the ticket to send it up")
+        raise ActionRefused(N_("forward the ticket to send it up"))
     if not lifecycle.can_move(ticket.status, status):
-        raise ActionRefused(f"a {ticket.status} ticket cannot become {status}")
+        raise ActionRefused(N_("a %(status)s ticket cannot become %(new_status)s")
+                            % {"status": ticket.status, "new_status": status})
     now = now or utcnow()
     lifecycle.move(session, ticket, status, actor, now=now, detail=reason or None, policy=policy)
     ticket.updated_at = now
@@ -143,7 +145,7 @@ def assign(session: Session, settings: Settings, policy: Policy, ticket: Ticket,
     pool); they are told, unless they took it themselves."""
     assignee = session.get(User, assignee_id) if assignee_id else None
     if assignee_id and assignee is None:
-        raise ActionRefused("no such member of staff")
+        raise ActionRefused(N_("no such member of staff"))
     before, now = ticket.assignee_id, now or utcnow()
     try:
         assignment.assign_to(session, ticket, actor, assignee, now=now)
@@ -169,9 +171,9 @@ def merge(session: Session, duplicate: Ticket, target: Ticket, actor: User, *,
     points to the target; its history stays on it.
     """
     if duplicate.id == target.id:
-        raise ActionRefused("a ticket cannot be merged into itself")
+        raise ActionRefused(N_("a ticket cannot be merged into itself"))
     if target.merged_into_id is not None or target.status is Status.closed:
-        raise ActionRefused(f"{target.ref} is closed or merged itself")
+        raise ActionRefused(N_("%(ref)s is closed or merged itself") % {"ref": target.ref})
     now = now or utcnow()
     for message in list(duplicate.messages):
         message.ticket = target

@@ -31,6 +31,7 @@ from core.hooks import events as webhook_events
 from core.config.policy import Policy
 from core.models import Role, Status, Ticket, User, utcnow
 from core.storage.fast import select_plain, set_loaded
+from core.words import N_
 
 NOT_CLOSED = (Status.open, Status.answered, Status.on_hold, Status.forwarded)
 # A ticket someone is already discussing with the customer is not taken away.
@@ -215,9 +216,9 @@ def assign_to(session: Session, ticket: Ticket, actor: User | str, assignee: Use
               now: datetime | None = None, detail: str | None = None) -> None:
     """Assign by hand (None: back to the pool); wins over every automatic rule."""
     if assignee is not None and (not assignee.active or assignee.office_id != ticket.office_id):
-        raise AssignmentRefused("only active staff of the holding office can be assigned")
+        raise AssignmentRefused(N_("only active staff of the holding office can be assigned"))
     if ticket.status is Status.closed:
-        raise AssignmentRefused("a closed ticket cannot be assigned")
+        raise AssignmentRefused(N_("a closed ticket cannot be assigned"))
     if assignee is ticket.assignee:
         return
     now = now or utcnow()

@@ -35,6 +35,7 @@ from core.tickets.assignment import AssignmentRefused
 from core.tickets.actions import ActionRefused, ReadOnly, TicketNotFound
 from core.tickets.canned import CannedRefused, UnknownCanned
 from core.tickets.lifecycle import ForbiddenTransition
+from core.words import N_
 
 KINDS = ("reply", "note", "status", "assign", "priority", "category", "attach")
 # Tickets per transaction in a job: progress shows after each, and one
@@ -44,10 +45,10 @@ CHUNK = 100
 MAX_SELECTION = 50_000
 
 # Reasons a ticket is refused that are not the action's own message.
-NOT_VISIBLE = "not visible to you"
-HELD_ELSEWHERE = "held by another office"
-UNKNOWN_CANNED = "the canned response is not available"
-CLOSED = "the ticket is closed"
+NOT_VISIBLE = N_("not visible to you")
+HELD_ELSEWHERE = N_("held by another office")
+UNKNOWN_CANNED = N_("the canned response is not available")
+CLOSED = N_("the ticket is closed")
 
 
 @dataclass(frozen=True)
@@ -63,19 +64,19 @@ class BulkAction:
     def checked(self) -> BulkAction:
         """The action if it can apply to any ticket at all, else ActionRefused (before any ticket is touched)."""
         if self.kind not in KINDS:
-            raise ActionRefused("choose an action")
+            raise ActionRefused(N_("choose an action"))
         if self.kind in ("reply", "note") and not self.text.strip() and not (self.kind == "reply" and self.canned_id):
-            raise ActionRefused(f"a {self.kind} needs some text")
+            raise ActionRefused(N_("a reply needs some text") if self.kind == "reply" else N_("a note needs some text"))
         if self.kind == "status" and self.value not in Status.__members__:
-            raise ActionRefused("choose a status")
+            raise ActionRefused(N_("choose a status"))
         if self.kind == "reply" and self.value and self.value not in Status.__members__:
-            raise ActionRefused("choose a status")
+            raise ActionRefused(N_("choose a status"))
         if self.kind == "attach" and not self.value.strip():
-            raise ActionRefused("give the reference of the incident")
+            raise ActionRefused(N_("give the reference of the incident"))
         if self.kind in ("priority",) and not self.value.isdigit():
-            raise ActionRefused("choose a priority")
+            raise ActionRefused(N_("choose a priority"))
         if self.kind in ("assign", "category") and self.value and not self.value.isdigit():
-            raise ActionRefused(f"choose a {'member of staff' if self.kind == 'assign' else 'category'}")
+            raise ActionRefused(N_("choose a member of staff") if self.kind == "assign" else N_("choose a category"))
         return self
 
 
@@ -154,9 +155,9 @@ def create_job(session: Session, actor: User, refs: Sequence[str], action: BulkA
     action.checked()
     refs = list(dict.fromkeys(r.strip().upper() for r in refs if r and r.strip()))
     if not refs:
-        raise ActionRefused("select some tickets")
+        raise ActionRefused(N_("select some tickets"))
     if len(refs) > MAX_SELECTION:
-        raise ActionRefused(f"at most {MAX_SELECTION} tickets at once: narrow the filter")
+        raise ActionRefused(N_("at most %(most)s tickets at once: narrow the filter") % {"most": MAX_SELECTION})
     job = BulkJob(actor_id=actor.id, action=action.kind, params=json.dumps(asdict(action)), refs=json.dumps(refs),
                   total=len(refs), created_at=now or utcnow(), status=JobStatus.pending)
     session.add(job)
@@ -243,7 +244,7 @@ def attach_to_incident(session: Session, settings: Settings, policy: Policy, act
     own savepoint; the refused ones (not visible, held elsewhere, closed,
     another incident) are reported."""
     if not parent.is_incident:
-        raise ActionRefused(f"{parent.ref} is not an incident")
+        raise ActionRefused(N_("%(ref)s is not an incident") % {"ref": parent.ref})
     return apply(session, settings, policy, actor, list(dict.fromkeys(r.strip().upper() for r in refs if r.strip())),
                  BulkAction("attach", parent.ref), now=now)
 

@@ -24,6 +24,7 @@ from core import audit
 from core.directory.accounts import managed_office
 from core.directory.staff import StaffError
 from core.models import CannedResponse, Office, Role, Ticket, User
+from core.words import N_
 
 PLACEHOLDER = re.compile(r"\{\{\s*([a-z]+)\.([a-z]+)\s*\}\}")
 PLACEHOLDERS = ("ticket.ref", "ticket.subject", "requester.name", "requester.email", "school.name",
@@ -76,7 +77,7 @@ def check(body: str) -> None:
     """CannedRefused when the answer names a placeholder that does not exist."""
     unknown = [m.group(0) for m in PLACEHOLDER.finditer(body) if f"{m.group(1)}.{m.group(2)}" not in PLACEHOLDERS]
     if unknown:
-        raise CannedRefused("The text names a placeholder that does not exist.", ", ".join(unknown))
+        raise CannedRefused(N_("The text names a placeholder that does not exist."), ", ".join(unknown))
 
 
 def fill(session: Session, user: User, canned_id: int, text: str, ticket: Ticket) -> str:
@@ -115,15 +116,15 @@ def save_office_canned(session: Session, actor: User, title: str, body: str, *, 
     The answer must render in the sandbox; an answer of another office, or
     one kept for everyone, is not theirs to change (UnknownCanned)."""
     if not can_manage(actor):
-        raise CannedRefused("Only supervisors and admins write their office's canned responses.")
+        raise CannedRefused(N_("Only supervisors and admins write their office's canned responses."))
     office = actor.office
     if office_code.strip() and office_code.strip() != actor.office.code:
         if actor.role is not Role.admin:
-            raise CannedRefused("A supervisor writes the canned responses of their own office only.")
+            raise CannedRefused(N_("A supervisor writes the canned responses of their own office only."))
         try:
             office = managed_office(session, actor, office_code)
         except StaffError:
-            raise CannedRefused("No such office in your part of the directory.", office_code.strip()) from None
+            raise CannedRefused(N_("No such office in your part of the directory."), office_code.strip()) from None
     if canned_id is not None and canned_id not in {c.id for c in list_managed(session, actor)}:
         raise UnknownCanned(canned_id)
     return save_canned(session, actor, title, body, office, canned_id=canned_id, active=active)
@@ -132,7 +133,7 @@ def save_office_canned(session: Session, actor: User, title: str, body: str, *, 
 def save_canned(session: Session, actor: User, title: str, body: str, office: Office | None,
                 canned_id: int | None = None, active: bool = True) -> CannedResponse:
     if not title.strip() or not body.strip():
-        raise CannedRefused("A canned response needs a title and a text.")
+        raise CannedRefused(N_("A canned response needs a title and a text."))
     check(body)
     row = session.get(CannedResponse, canned_id) if canned_id else CannedResponse()
     if row is None:

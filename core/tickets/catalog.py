@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from core import audit
 from core.models import Category, Office, Priority, User
+from core.words import N_
 
 
 class CatalogError(ValueError):
@@ -22,17 +23,17 @@ def save_category(session: Session, actor: User, *, name: str, parent_id: int | 
                   office_code: str = "", active: bool = True, category_id: int | None = None) -> Category:
     name = name.strip()
     if not name:
-        raise CatalogError("a category needs a name")
+        raise CatalogError(N_("a category needs a name"))
     category = session.get(Category, category_id) if category_id else Category()
     if category is None:
-        raise CatalogError("no such category")
+        raise CatalogError(N_("no such category"))
     if parent_id and (session.get(Category, parent_id) is None or parent_id == category_id):
-        raise CatalogError("no such parent category")
+        raise CatalogError(N_("no such parent category"))
     office = None
     if office_code.strip():
         office = session.scalar(select(Office).where(Office.code == office_code.strip()))
         if office is None:
-            raise CatalogError(f"no office {office_code!r}")
+            raise CatalogError(N_("no office %(code)s") % {"code": repr(office_code)})
     category.name, category.parent_id, category.active = name[:120], parent_id or None, active
     category.default_office_id = office.id if office else None
     session.add(category)
@@ -57,16 +58,16 @@ def list_priorities(session: Session) -> list[Priority]:
 
 def save_priority(session: Session, actor: User, form: PriorityForm, priority_id: int | None = None) -> Priority:
     if not form.name.strip():
-        raise CatalogError("a priority needs a name")
+        raise CatalogError(N_("a priority needs a name"))
     for hours in (form.first_response_hours, form.resolution_hours):
         if hours is not None and hours <= 0:
-            raise CatalogError("SLA hours must be positive (leave empty for none)")
+            raise CatalogError(N_("SLA hours must be positive (leave empty for none)"))
     clash = session.scalar(select(Priority.id).where(Priority.name == form.name.strip()))
     if clash and clash != priority_id:
-        raise CatalogError(f"a priority {form.name!r} already exists")
+        raise CatalogError(N_("a priority %(name)s already exists") % {"name": repr(form.name)})
     priority = session.get(Priority, priority_id) if priority_id else Priority()
     if priority is None:
-        raise CatalogError("no such priority")
+        raise CatalogError(N_("no such priority"))
     if form.is_default:  # one default at a time
         session.execute(update(Priority).values(is_default=False))
     priority.name, priority.level = form.name.strip()[:40], form.level

@@ -19,6 +19,7 @@ from core import audit
 from core.models import Message, Status, Ticket, User, utcnow
 from core.tickets import actions
 from core.tickets.actions import ActionRefused
+from core.words import N_
 
 # The most tickets one search offers to attach.
 SEARCH_LIMIT = 5000
@@ -27,9 +28,9 @@ SEARCH_LIMIT = 5000
 def declare(session: Session, parent: Ticket, actor: User, *, now: datetime | None = None) -> None:
     """Make the ticket the parent of an incident (it must not be attached to one itself)."""
     if parent.incident_id is not None:
-        raise ActionRefused("the ticket is attached to an incident itself")
+        raise ActionRefused(N_("the ticket is attached to an incident itself"))
     if parent.status is Status.closed:
-        raise ActionRefused("a closed ticket cannot become an incident")
+        raise ActionRefused(N_("a closed ticket cannot become an incident"))
     if parent.is_incident:
         return
     parent.is_incident = True
@@ -42,22 +43,22 @@ def find_incident(session: Session, actor: User, ref: str) -> Ticket:
     try:
         parent = actions.find_actionable(session, actor, ref)
     except (actions.TicketNotFound, actions.ReadOnly):
-        raise ActionRefused(f"no ticket {ref.strip().upper()} that your office holds") from None
+        raise ActionRefused(N_("no ticket %(ref)s that your office holds") % {"ref": ref.strip().upper()}) from None
     if not parent.is_incident:
-        raise ActionRefused(f"{parent.ref} is not an incident")
+        raise ActionRefused(N_("%(ref)s is not an incident") % {"ref": parent.ref})
     return parent
 
 
 def attach_one(session: Session, actor: User, parent: Ticket, ticket: Ticket, now: datetime) -> None:
     """One ticket into the incident (the caller found it with find_actionable)."""
     if ticket.id == parent.id or ticket.is_incident:
-        raise ActionRefused("an incident cannot be attached to an incident")
+        raise ActionRefused(N_("an incident cannot be attached to an incident"))
     if ticket.status is Status.closed:
-        raise ActionRefused("the ticket is closed")
+        raise ActionRefused(N_("the ticket is closed"))
     if ticket.incident_id == parent.id:
         return
     if ticket.incident_id is not None:
-        raise ActionRefused("the ticket is attached to another incident")
+        raise ActionRefused(N_("the ticket is attached to another incident"))
     ticket.incident_id = parent.id
     ticket.updated_at = now
     session.flush()
@@ -68,7 +69,7 @@ def detach(session: Session, actor: User, parent: Ticket, ref: str, *, now: date
     """Take one ticket out of the incident (it must be the user's office's)."""
     ticket = actions.find_actionable(session, actor, ref)
     if ticket.incident_id != parent.id:
-        raise ActionRefused(f"{ticket.ref} is not attached to {parent.ref}")
+        raise ActionRefused(N_("%(ref)s is not attached to %(incident)s") % {"ref": ticket.ref, "incident": parent.ref})
     ticket.incident_id = None
     ticket.updated_at = now or utcnow()
     audit.record(session, ticket, "incident_detached", actor, from_value=parent.ref, at=ticket.updated_at)
@@ -96,7 +97,7 @@ def search(session: Session, actor: User, parent: Ticket, query: str) -> list[st
     office is the rule of core.access.visibility.can_act, applied in the query."""
     words = [w.lower() for w in query.split() if w.strip()][:8]
     if not words:
-        raise ActionRefused("type some words to search for")
+        raise ActionRefused(N_("type some words to search for"))
     first = select(func.min(Message.id)).where(Message.ticket_id == Ticket.id).correlate(Ticket).scalar_subquery()
     text = select(func.lower(Message.text)).where(Message.id == first).scalar_subquery()
     terms = [or_(func.lower(Ticket.subject).contains(w, autoescape=True),

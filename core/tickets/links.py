@@ -10,12 +10,13 @@ from core import audit
 from core.access.visibility import can_read
 from core.models import Ticket, TicketLink, User, utcnow
 from core.tickets.actions import ActionRefused
+from core.words import N_
 
 
 def link(session: Session, ticket: Ticket, other: Ticket, actor: User, *, now: datetime | None = None) -> None:
     """Note that two tickets are related (stored once, lower id first)."""
     if ticket.id == other.id:
-        raise ActionRefused("a ticket cannot be linked to itself")
+        raise ActionRefused(N_("a ticket cannot be linked to itself"))
     low, high = sorted((ticket.id, other.id))
     exists = session.scalar(select(TicketLink.id).where(TicketLink.ticket_id == low, TicketLink.other_id == high))
     if exists:

@@ -22,6 +22,7 @@ from core.mail import notices
 from core.models import Category, Priority, Ticket, User, utcnow
 from core.tickets.actions import ActionRefused
 from core.tickets.intake import Incoming, customer_office, open_ticket_with_message
+from core.words import N_
 
 
 @dataclass(frozen=True)
@@ -42,17 +43,17 @@ def open_for(session: Session, settings: Settings, policy: Policy, actor: User, 
     now = now or utcnow()
     text = request.text.strip()
     if not text or not request.subject.strip():
-        raise ActionRefused("a ticket needs a subject and some text")
+        raise ActionRefused(N_("a ticket needs a subject and some text"))
     category = session.get(Category, request.category_id) if request.category_id else None
     if request.category_id and (category is None or not category.active):
-        raise ActionRefused("no such category")
+        raise ActionRefused(N_("no such category"))
     priority = session.scalar(select(Priority).where(Priority.name == request.priority_name)) \
         if request.priority_name else None
     if request.priority_name and priority is None:
-        raise ActionRefused("no such priority")
+        raise ActionRefused(N_("no such priority"))
     school = customer_office(session, request.requester_email, policy)
     if school is not None and (school.parent is None or not school.parent.path.startswith(actor.office.path)):
-        raise ActionRefused("the requester's school is not in your office's sight")
+        raise ActionRefused(N_("the requester's school is not in your office's sight"))
     ticket, message = open_ticket_with_message(session, settings, policy, Incoming(
         from_address=request.requester_email, from_name=request.requester_name.strip() or None,
         subject=request.subject, text=text, full_text=request.text, channel=request.channel),

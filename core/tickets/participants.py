@@ -21,6 +21,7 @@ from core.mail.notices import participant_addresses as addresses
 from core.models import Participant, Ticket, User, utcnow
 from core.storage.fast import insert_now, new
 from core.tickets.actions import ActionRefused
+from core.words import N_
 
 # A mail Cc'ing hundreds of addresses is a list or spam, not a principal and a
 # teacher: the first few are kept, the rest are named in the audit event.
@@ -65,14 +66,15 @@ def add(session: Session, settings: Settings, ticket: Ticket, actor: User, addre
     """Staff copy an address on the ticket; the address as kept."""
     address = (address or "").strip().lower()
     if not EMAIL.fullmatch(address):
-        raise ParticipantRefused(f"{address or 'an empty address'} is not an email address")
+        raise ParticipantRefused(N_("%(address)s is not an email address") % {"address": address} if address
+                                 else N_("an empty address is not an email address"))
     if address == (ticket.requester_email or "").lower():
-        raise ParticipantRefused(f"{address} is the requester")
+        raise ParticipantRefused(N_("%(address)s is the requester") % {"address": address})
     risk = loop_risk(settings, address)
     if risk:
-        raise ParticipantRefused(f"{address} cannot be copied: {risk}")
+        raise ParticipantRefused(N_("%(address)s cannot be copied: %(risk)s") % {"address": address, "risk": risk})
     if address in addresses(session, ticket.id):
-        raise ParticipantRefused(f"{address} is already a participant")
+        raise ParticipantRefused(N_("%(address)s is already a participant") % {"address": address})
     now = now or utcnow()
     insert_now(session, new(Participant, ticket_id=ticket.id, address=address, source="staff",
                             added_by_id=actor.id, created_at=now))
@@ -86,7 +88,7 @@ def remove(session: Session, ticket: Ticket, actor: User, address: str, now: dat
     gone = session.execute(delete(Participant).where(
         Participant.ticket_id == ticket.id, Participant.address == address)).rowcount
     if not gone:
-        raise ParticipantRefused(f"{address} is not a participant")
+        raise ParticipantRefused(N_("%(address)s is not a participant") % {"address": address})
     audit.record(session, ticket, "participant_removed", actor, from_value=address, at=now or utcnow())
 
 

@@ -25,6 +25,7 @@ from core.models import Category, Priority, Status, Ticket, User, utcnow
 from core.tickets import lifecycle
 from core.tickets.arrival import route
 from core.tickets.intake import Incoming, customer_office, issue_link, open_ticket
+from core.words import N_
 
 
 class UnknownSchool(Exception):
@@ -76,7 +77,7 @@ def submit_web_ticket(session: Session, settings: Settings, policy: Policy, web:
     now = now or utcnow()
     phone = chat.phone_digits(web.phone) if web.phone.strip() else None
     if web.whatsapp and phone is None:
-        raise chat.BadPhone("Give the phone number the WhatsApp messages should go to.")
+        raise chat.BadPhone(N_("Give the phone number the WhatsApp messages should go to."))
     school = find_school(session, policy, web.school)
     if web.school.strip() and school is None:
         raise UnknownSchool(web.school)

@@ -28,6 +28,7 @@ from core.directory import contacts
 from core.mail import notices, staff_notices
 from core.models import Event, Handoff, Office, Role, Status, Ticket, User, utcnow
 from core.tickets import assignment, lifecycle
+from core.words import N_
 
 # The audit kinds of a move that hands the ticket to another office.
 HANDED_ON = ("forward", "dispatch", "rehome")
@@ -40,11 +41,11 @@ class RouteRefused(ValueError):
 def _check(ticket: Ticket, actor: User | str, reason: str) -> str:
     reason = (reason or "").strip()
     if not reason:
-        raise RouteRefused("say why the ticket moves")
+        raise RouteRefused(N_("say why the ticket moves"))
     if ticket.status is Status.closed:
-        raise RouteRefused("a closed ticket does not move; reopen it first")
+        raise RouteRefused(N_("a closed ticket does not move; reopen it first"))
     if isinstance(actor, User) and actor.office_id != ticket.office_id:
-        raise RouteRefused("only the office holding a ticket may move it")
+        raise RouteRefused(N_("only the office holding a ticket may move it"))
     return reason
 
 
@@ -92,7 +93,7 @@ def hand_to_admin(session: Session, settings: Settings, policy: Policy, ticket: 
     """At the root: give the ticket to another admin there (`to`, or the fairest choice)."""
     reason = _check(ticket, actor, reason)
     if ticket.office.parent_id is not None:
-        raise RouteRefused("only the root office hands tickets to admins; forward it instead")
+        raise RouteRefused(N_("only the root office hands tickets to admins; forward it instead"))
     now = now or utcnow()
     me = actor.id if isinstance(actor, User) else ticket.assignee_id
     if to is None:
@@ -103,7 +104,7 @@ def hand_to_admin(session: Session, settings: Settings, policy: Policy, ticket: 
         to = min(available, key=lambda u: (ranked[u.id], u.last_assigned_at or assignment.NEVER, u.id),
                  default=None)
     if to is None or to.role is not Role.admin or to.id == me:
-        raise RouteRefused("there is no fellow admin to hand the ticket to")
+        raise RouteRefused(N_("there is no fellow admin to hand the ticket to"))
     assignment.assign_to(session, ticket, actor, to, now=now, detail=reason)
     if ticket.status is not Status.forwarded:
         lifecycle.move(session, ticket, Status.forwarded, actor, now=now, detail=reason)
@@ -132,11 +133,11 @@ def pull_back(session: Session, policy: Policy, ticket: Ticket, actor: User, rea
     """A supervisor of the holding office sends the ticket back to the office it came from
     (no mail: the customer's contact does not change tiers, and the office finds it in its queue)."""
     if actor.role not in (Role.supervisor, Role.admin):
-        raise RouteRefused("only supervisors pull tickets back")
+        raise RouteRefused(N_("only supervisors pull tickets back"))
     reason = _check(ticket, actor, reason)
     below = came_from(session, ticket)
     if below is None:
-        raise RouteRefused("the ticket was not forwarded here from an office below")
+        raise RouteRefused(N_("the ticket was not forwarded here from an office below"))
     now = now or utcnow()
     _move(session, ticket, actor, below, "pull_back", reason, now)
     assignment.assign_new(session, ticket, policy, now)
@@ -180,13 +181,13 @@ def dispatch(session: Session, settings: Settings, policy: Policy, ticket: Ticke
     tell the customer and the receiving office, and assign it there."""
     reason = _check(ticket, actor, reason)
     if to is None:
-        raise RouteRefused("choose the office to send the ticket to")
+        raise RouteRefused(N_("choose the office to send the ticket to"))
     if to.id == ticket.office_id:
-        raise RouteRefused("the ticket is already there")
+        raise RouteRefused(N_("the ticket is already there"))
     if to.kind == policy.customer_kind or not to.active:
-        raise RouteRefused("that office does not take tickets")
+        raise RouteRefused(N_("that office does not take tickets"))
     if not (is_triage(policy, ticket.office) or to.path.startswith(ticket.office.path)):
-        raise RouteRefused("an office dispatches only to offices below it; forward the ticket up instead")
+        raise RouteRefused(N_("an office dispatches only to offices below it; forward the ticket up instead"))
     now = now or utcnow()
     came = ticket.office
     _move(session, ticket, actor, to, "dispatch", reason, now)
@@ -203,7 +204,7 @@ def rehome(session: Session, settings: Settings, policy: Policy, ticket: Ticket,
     reason = _check(ticket, actor, reason)
     home = school.parent
     if school.kind != policy.customer_kind or home is None:
-        raise RouteRefused(f"{school.code} is not a school in the directory")
+        raise RouteRefused(N_("%(code)s is not a school in the directory") % {"code": school.code})
     now = now or utcnow()
     audit.record(session, ticket, "school", actor, from_value=ticket.school.code if ticket.school else None,
                  to_value=school.code, detail=reason, at=now)
@@ -228,9 +229,9 @@ def confirm_sender(session: Session, settings: Settings, policy: Policy, ticket:
     confirmed contact of S, and the ticket re-homes to S's City. The
     address's next mail routes there directly."""
     if school is None or school.kind != policy.customer_kind or not school.active:
-        raise RouteRefused("no school with that code or address in the directory")
+        raise RouteRefused(N_("no school with that code or address in the directory"))
     if actor.office_id != ticket.office_id:
-        raise RouteRefused("only the office holding a ticket may move it")
+        raise RouteRefused(N_("only the office holding a ticket may move it"))
     now = now or utcnow()
     try:
         contacts.confirm(session, ticket.requester_email, school, actor, now=now)

@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 from core import audit
 from core.config.policy import Policy
 from core.models import Category, Office, Priority, Setting, TriageRule, User, utcnow
+from core.words import N_
 
 # The setting row whose change makes every process read the rules again.
 VERSION_KEY = "triage_rules_version"
@@ -125,21 +126,22 @@ def add_rule(session: Session, actor: User, *, keyword: str = "", school_code: s
     """A new rule, last unless a position is given; RuleRefused says what is wrong."""
     keyword = ", ".join(phrases(keyword))
     if len(keyword) > 200:
-        raise RuleRefused("keywords are at most 200 characters")
+        raise RuleRefused(N_("keywords are at most 200 characters"))
     school = None
     if school_code.strip():
         school = session.scalar(select(Office).where(Office.code == school_code.strip().upper(),
                                                      Office.kind == customer_kind))
         if school is None:
-            raise RuleRefused(f"no school with code {school_code.strip().upper()}")
-    for wanted, model, name in ((category_id, Category, "category"), (set_category_id, Category, "category"),
-                                (set_priority_id, Priority, "priority")):
+            raise RuleRefused(N_("no school with code %(code)s") % {"code": school_code.strip().upper()})
+    for wanted, model, missing in ((category_id, Category, N_("no such category")),
+                                   (set_category_id, Category, N_("no such category")),
+                                   (set_priority_id, Priority, N_("no such priority"))):
         if wanted and session.get(model, wanted) is None:
-            raise RuleRefused(f"no such {name}")
+            raise RuleRefused(missing)
     if not (keyword or school or category_id):
-        raise RuleRefused("a rule needs a condition: a keyword, a school or a category")
+        raise RuleRefused(N_("a rule needs a condition: a keyword, a school or a category"))
     if not (set_category_id or set_priority_id):
-        raise RuleRefused("a rule needs an effect: a category or a priority to set")
+        raise RuleRefused(N_("a rule needs an effect: a category or a priority to set"))
     if position is None:
         position = (session.scalar(select(func.max(TriageRule.position))) or 0) + 1
     rule = TriageRule(position=position, keyword=keyword, school_id=school.id if school else None,
@@ -155,7 +157,7 @@ def add_rule(session: Session, actor: User, *, keyword: str = "", school_code: s
 def remove_rule(session: Session, actor: User, rule_id: int) -> None:
     rule = session.get(TriageRule, rule_id)
     if rule is None:
-        raise RuleRefused("no such rule")
+        raise RuleRefused(N_("no such rule"))
     audit.record(session, None, "triage_rule", actor, from_value=describe(session, rule))
     session.delete(rule)
     session.flush()

@@ -17,6 +17,7 @@ from core.config.policy import Policy
 from core.models import Category, Priority, Ticket, User, utcnow
 from core.tickets import categories, sla
 from core.tickets.actions import ActionRefused
+from core.words import N_
 
 
 def priorities(session: Session) -> list[Priority]:
@@ -29,7 +30,7 @@ def set_priority(session: Session, policy: Policy, ticket: Ticket, actor: User, 
     """Give the ticket this priority; its due times move. False when it had it already."""
     priority = session.get(Priority, priority_id) if priority_id else None
     if priority is None:
-        raise ActionRefused("no such priority")
+        raise ActionRefused(N_("no such priority"))
     if ticket.priority_id == priority.id:
         return False
     now = now or utcnow()
@@ -43,7 +44,7 @@ def set_category(session: Session, ticket: Ticket, actor: User, category_id: int
     Only an active category may be chosen; the ticket stays where it is held."""
     category = session.get(Category, category_id) if category_id else None
     if category_id and (category is None or not category.active):
-        raise ActionRefused("no such category")
+        raise ActionRefused(N_("no such category"))
     if ticket.category_id == (category.id if category else None):
         return False
     now = now or utcnow()

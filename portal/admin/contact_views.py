@@ -3,13 +3,13 @@ staff confirmed for it, each removable."""
 from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 
 from core.config.policy import load_policy
 from core.directory import contacts
 from portal.admin.blueprint import bp
 from portal.context import db
 from portal.auth import ADMIN, access
-from portal.i18n import translate as _
 from portal.staff.blueprint import me
 
 
@@ -24,7 +24,7 @@ def schools():
         school = contacts.school_in_reach(session, me(session), code, load_policy(session).customer_kind)
         if school is None:
             return render_template("admin/school.html", school=None, contacts=[], code=code,
-                                   error=_("No school {code} in your part of the directory.", code=code)), 404
+                                   error=_("No school %(code)s in your part of the directory.", code=code)), 404
         return render_template("admin/school.html", school=school, code=school.code,
                                contacts=contacts.contacts_of(session, school))
 
@@ -39,5 +39,5 @@ def remove_contact(contact_id: int):
             abort(404)
         address, code = contact.email, contact.school.code
         contacts.remove(session, contact, user)
-    flash(_("Removed {address}: its next mail goes to triage.", address=address))
+    flash(_("Removed %(address)s: its next mail goes to triage.", address=address))
     return redirect(url_for("admin.schools", code=code))

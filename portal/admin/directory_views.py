@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 from flask import render_template, request
+from flask_babel import gettext as _
 
 from core.directory.csvrows import BadDirectory, read_directory
 from core.directory.offices import import_directory
 from portal.admin.blueprint import bp
 from portal.context import db
 from portal.auth import ADMIN, SYSTEM, access
-from portal.i18n import translate as _
+from portal.i18n import localize
 from portal.staff.blueprint import me
 
 
@@ -30,5 +31,5 @@ def directory():
         with db().begin() as session:
             report = import_directory(session, read_directory(upload.read()), actor=me(session))
     except BadDirectory as exc:
-        return render_template("admin/directory.html", report=None, error=str(exc)), 400
+        return render_template("admin/directory.html", report=None, error=localize(exc)), 400
     return render_template("admin/directory.html", report=report, filename=upload.filename)

@@ -4,12 +4,13 @@ and Teams incoming-webhook URLs."""
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 
 from core.hooks import chat, webhooks
 from portal.admin.blueprint import bp
 from portal.auth import SYSTEM, access
 from portal.context import db, settings
-from portal.i18n import translate as _
+from portal.i18n import localize
 from portal.staff.blueprint import me
 
 
@@ -34,7 +35,7 @@ def add_webhook():
                                       request.form.getlist("events"), me(session))
             shown = (registered.webhook.id, registered.secret)
     except webhooks.BadWebhook as exc:
-        flash(str(exc), "error")
+        flash(localize(exc), "error")
         return _page(400, url=request.form.get("url", ""))
     # Rendered, not flashed: a flash would keep the secret in the session cookie.
     return _page(new_webhook=shown)
@@ -60,7 +61,7 @@ def set_office_chat():
             chat.set_office_urls(session, settings(), request.form.get("office", ""), request.form.get("slack_url", ""),
                                  request.form.get("teams_url", ""), me(session))
     except webhooks.BadWebhook as exc:
-        flash(str(exc), "error")
+        flash(localize(exc), "error")
         return _page(400)
     flash(_("Chat notices saved."), "message")
     return redirect(url_for("admin.webhook_list"))

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 
 from core.mail.quarantine import (
     NotFound, discard, failed_mail, give_up_mail, quarantined, quarantined_mail, raw_preview, request_reprocess,
@@ -13,7 +14,7 @@ from core.mail.templates import broken_templates, read_template, restore_templat
 from portal.admin.blueprint import bp
 from portal.context import db, settings
 from portal.auth import SYSTEM, access
-from portal.i18n import translate as _
+from portal.i18n import localize
 from portal.staff.blueprint import me
 
 
@@ -33,7 +34,7 @@ def mail_template(name: str):
         abort(404)
     if request.method == "GET":
         broken = [b.error for b in broken_templates(settings()) if b.name == name] if own else []
-        error = _("This template cannot be used ({error}); mail goes out in the shipped wording.",
+        error = _("This template cannot be used (%(error)s); mail goes out in the shipped wording.",
                   error=broken[0]) if broken else None
         return render_template("admin/mail_template.html", name=name, text=text, own=own, error=error)
     try:
@@ -44,8 +45,8 @@ def mail_template(name: str):
                 save_template(session, settings(), me(session), name, request.form.get("text", ""))
     except BadTemplate as exc:
         return render_template("admin/mail_template.html", name=name, text=request.form.get("text", ""),
-                               own=own, error=_("Not saved: the template has an error ({error}).",
-                                                error=str(exc))), 400
+                               own=own, error=_("Not saved: the template has an error (%(error)s).",
+                                                error=localize(exc))), 400
     flash(_("Saved."))
     return redirect(url_for("admin.mail_template", name=name))
 

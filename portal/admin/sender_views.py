@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 
 from core.mail import senders
 from core.models import SenderRuleKind
 from portal.admin.blueprint import bp
 from portal.auth import SYSTEM, access
 from portal.context import db
-from portal.i18n import translate as _
 from portal.staff.blueprint import me
 
 

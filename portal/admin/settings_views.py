@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 
 from core.config.policy import FIELDS, BadSetting, Policy, load_policy, update_policy
 from core.directory.accounts import managed_office
@@ -11,7 +12,7 @@ from core.tickets.catalog import CatalogError, PriorityForm, list_categories, li
 from portal.admin.blueprint import bp
 from portal.context import db
 from portal.auth import SYSTEM, access
-from portal.i18n import translate as _
+from portal.i18n import localize
 from portal.staff.blueprint import me
 
 
@@ -39,7 +40,7 @@ def categories():
                           office_code=form.get("office", ""), active=form.get("active", "1") == "1",
                           category_id=_int(form.get("id")))
     except CatalogError as exc:
-        problem = str(exc)
+        problem = localize(exc)
     return _done(problem, "admin.categories")
 
 
@@ -59,7 +60,7 @@ def priorities():
                 escalate_on_breach=form.get("escalate") == "1", is_default=form.get("default") == "1"),
                 priority_id=_int(form.get("id")))
     except CatalogError as exc:
-        problem = str(exc)
+        problem = localize(exc)
     return _done(problem, "admin.priorities")
 
 
@@ -92,7 +93,7 @@ def policy():
                        if name in request.form or f"{name}__shown" in request.form}
             update_policy(session, me(session), **changes)
     except BadSetting as exc:
-        problem = str(exc)
+        problem = localize(exc)
     return _done(problem, "admin.policy")
 
 
@@ -110,7 +111,7 @@ def canned():
             save_canned(session, admin, form["title"], form["body"], office, canned_id=_int(form.get("id")),
                         active=form.get("active", "1") == "1")
     except (StaffError, UnknownCanned) as exc:
-        problem = str(exc)
+        problem = localize(exc)
     except CannedRefused as exc:
-        problem = _(exc.message) + (f" ({exc.detail})" if exc.detail else "")
+        problem = localize(exc.message) + (f" ({exc.detail})" if exc.detail else "")
     return _done(problem, "admin.canned")

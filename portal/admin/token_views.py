@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
 
 from core.access import apitokens
 from portal.admin.blueprint import bp
 from portal.auth import ADMIN, access
 from portal.context import db
-from portal.i18n import translate as _
 from portal.staff.blueprint import me
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 
 from core.config.policy import load_policy
 from core.tickets import rules, triage
@@ -9,7 +10,7 @@ from core.tickets.requester import category_choices
 from portal.admin.blueprint import bp
 from portal.context import db
 from portal.auth import SYSTEM, access
-from portal.i18n import translate as _
+from portal.i18n import localize
 from portal.staff.blueprint import me
 
 
@@ -37,7 +38,7 @@ def add_triage_rule():
                            set_category_id=_id("category"), set_priority_id=_id("priority"),
                            customer_kind=load_policy(session).customer_kind)
     except rules.RuleRefused as exc:
-        problem = str(exc)
+        problem = localize(exc)
     flash(problem or _("Rule added."), "error" if problem else "message")
     return redirect(url_for("admin.triage_rules"))
 
@@ -50,6 +51,6 @@ def remove_triage_rule(rule_id: int):
         with db().begin() as session:
             rules.remove_rule(session, me(session), rule_id)
     except rules.RuleRefused as exc:
-        problem = str(exc)
+        problem = localize(exc)
     flash(problem or _("Rule removed."), "error" if problem else "message")
     return redirect(url_for("admin.triage_rules"))

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 
 from core.access.logins import request_reset
 from core.access.passwords import WeakPassword
@@ -12,7 +13,7 @@ from core.models import Role
 from portal.admin.blueprint import bp
 from portal.context import db, settings
 from portal.auth import ADMIN, access
-from portal.i18n import translate as _
+from portal.i18n import localize
 from portal.staff.blueprint import me
 
 
@@ -33,7 +34,7 @@ def add_user_view():
                      office_code=form.get("office", ""), role=form.get("role", "agent"),
                      password=form.get("password", ""))
     except (StaffError, WeakPassword, ValueError) as exc:
-        flash(str(exc), "error")
+        flash(localize(exc), "error")
     else:
         flash(_("User added."))
     return redirect(url_for("admin.users"))
@@ -57,7 +58,7 @@ def user(user_id: int):
                             office_code=request.form.get("office", ""), role=request.form.get("role", "agent"),
                             active=request.form.get("active") == "1")
         except (StaffError, ValueError) as exc:
-            problem = str(exc)
+            problem = localize(exc)
     flash(problem or _("Saved."), "error" if problem else "message")
     return redirect(url_for("admin.user", user_id=user_id))
 

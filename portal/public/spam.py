@@ -17,6 +17,7 @@ from core.access import ratelimit
 from core.access.mailboxes import mailbox_of
 from core.access.tokens import sign, signature_matches
 from core.config.policy import Policy
+from core.words import N_
 
 MIN_AGE = timedelta(seconds=2)
 MAX_AGE = ratelimit.STAMP_LIFETIME
@@ -26,24 +27,25 @@ _LINK = re.compile(r"(?:https?://|www\.)\S+|\b[\w-]+\.(?:com|net|org|info|xyz|to
 
 class Refusal(Exception):
     """A post turned away; `message` is English, for the page to translate."""
-    message = "The form could not be sent."
+    message = N_("The form could not be sent.")
     status = 400
 
 
 class Robot(Refusal):
-    message = "The form could not be sent. If you are a person, leave the last field empty and try again."
+    message = N_("The form could not be sent. If you are a person, leave the last field empty and try again.")
 
 
 class TooFast(Refusal):
-    message = "That was very quick. Please check your message and send it again."
+    message = N_("That was very quick. Please check your message and send it again.")
 
 
 class Expired(Refusal):
-    message = "This form has expired or was already sent. Please check your message and send it again."
+    message = N_("This form has expired or was already sent. Please check your message and send it again.")
 
 
 class Flood(Refusal):
-    message = "Too many tickets were sent from here in the last hour. Please wait an hour, or reply to the mail of a ticket you already have."
+    message = N_("Too many tickets were sent from here in the last hour. Please wait an hour, "
+                 "or reply to the mail of a ticket you already have.")
     status = 429
 
 

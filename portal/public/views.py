@@ -10,6 +10,7 @@ from collections import OrderedDict
 
 from flask import (Blueprint, abort, current_app, flash, g, make_response, redirect, render_template, request,
                    send_file, session, url_for)
+from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 
 from core.access import limits
@@ -23,21 +24,22 @@ from core.tickets.intake import find_by_token
 from core.content.uploads import CheckedUpload, Upload, UploadRefused, check_uploads
 from core.hooks.chat import BadPhone
 from core.tickets.requester import UnknownSchool, WebTicket
+from core.words import N_
 from portal.context import csrf, db, settings
-from portal.i18n import translate as _
+from portal.i18n import localize
 from portal.public import spam
 from portal.public.forms import ReplyForm, TicketForm, has_files, uploads_of
 
 bp = Blueprint("public", __name__)
 
 STATUS_LABELS = {
-    Status.open: "Waiting for the helpdesk",
-    Status.answered: "Answered: waiting for you",
-    Status.on_hold: "On hold",
-    Status.forwarded: "Passed to a higher office",
-    Status.closed: "Closed",
+    Status.open: N_("Waiting for the helpdesk"),
+    Status.answered: N_("Answered: waiting for you"),
+    Status.on_hold: N_("On hold"),
+    Status.forwarded: N_("Passed to a higher office"),
+    Status.closed: N_("Closed"),
 }
-FILES_NOT_KEPT = "For your safety, files are not kept when a form is refused: please choose them again."
+FILES_NOT_KEPT = N_("For your safety, files are not kept when a form is refused: please choose them again.")
 
 
 @bp.after_request
@@ -74,11 +76,11 @@ def new_ticket():
     except spam.Refusal as refusal:
         return _refused(form, policy, refusal.message, refusal.status, now, restamp=True)
     if not form.validate_on_submit():
-        return _refused(form, policy, "Please correct the fields marked below.", 400, now)
+        return _refused(form, policy, N_("Please correct the fields marked below."), 400, now)
     if spam.count_links(form.subject.data + " " + form.body.data) > policy.web_max_links:
-        form.body.errors.append(_("Please include at most {n} links. Describe the page instead, or attach a screenshot.",
+        form.body.errors.append(_("Please include at most %(n)s links. Describe the page instead, or attach a screenshot.",
                                   n=policy.web_max_links))
-        return _refused(form, policy, "Please correct the fields marked below.", 400, now)
+        return _refused(form, policy, N_("Please correct the fields marked below."), 400, now)
     try:
         # Before the write transaction: looking into an archive must not hold the write lock.
         uploads = check_uploads(policy, uploads_of(form.attachments))
@@ -98,19 +100,20 @@ def new_ticket():
         return _refused(form, policy, refusal.message, refusal.status, now, restamp=True)
     except UnknownSchool:
         form.school.errors.append(_("We do not know this school. Check its code or registered address, or leave it empty."))
-        return _refused(form, policy, "Please correct the fields marked below.", 400, now)
+        return _refused(form, policy, N_("Please correct the fields marked below."), 400, now)
     except UploadRefused as refused:
-        form.attachments.errors.append(_("{name} was not accepted: {reason}.", name=refused.filename, reason=refused.reason))
-        return _refused(form, policy, "Please correct the fields marked below.", 400, now)
+        form.attachments.errors.append(_("%(name)s was not accepted: %(reason)s.",
+                                         name=refused.filename, reason=localize(refused.reason)))
+        return _refused(form, policy, N_("Please correct the fields marked below."), 400, now)
     except BadPhone as bad:
-        form.phone.errors.append(str(bad))
-        return _refused(form, policy, "Please correct the fields marked below.", 400, now)
+        form.phone.errors.append(localize(bad))
+        return _refused(form, policy, N_("Please correct the fields marked below."), 400, now)
     session["submitted"] = {"ref": ref, "email": email}
     return redirect(url_for("public.sent"))
 
 
 def file_hint(policy) -> str:
-    return _("Screenshots, PDF or office documents: up to 10 files, {mb} MB each.",
+    return _("Screenshots, PDF or office documents: up to 10 files, %(mb)s MB each.",
              mb=f"{policy.attachment_max_bytes / 1048576:g}")
 
 
@@ -248,7 +251,7 @@ def ticket_reply(token: str):
         landed = customer.customer_reply(s, settings(), policy, ticket, form.body.data, uploads)
         if landed is not ticket:
             token = link_token(settings().secret_key, landed.id, landed.token_nonce)
-            flash(_("Your earlier ticket was closed, so your message opened this new ticket ({ref}).",
+            flash(_("Your earlier ticket was closed, so your message opened this new ticket (%(ref)s).",
                     ref=landed.ref), "info")
         else:
             flash(_("Thank you: your reply was added."), "info")
@@ -260,8 +263,8 @@ def _checked_uploads(form: ReplyForm, policy: Policy, files: list[Upload]) -> li
     try:
         return check_uploads(policy, files)
     except UploadRefused as refused:
-        form.attachments.errors.append(_("{name} was not accepted: {reason}.",
-                                         name=refused.filename, reason=refused.reason))
+        form.attachments.errors.append(_("%(name)s was not accepted: %(reason)s.",
+                                         name=refused.filename, reason=localize(refused.reason)))
         return None
 
 

@@ -3,6 +3,7 @@ and the notices they were sent."""
 from __future__ import annotations
 
 from flask import flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import login_user
 
 from core.access.logins import WrongPassword, change_password
@@ -12,7 +13,6 @@ from core.mail import staff_notices
 from core.tickets.actions import set_availability
 from portal.context import db
 from portal.auth import STAFF, SessionUser, access
-from portal.i18n import translate as _
 from portal.staff.blueprint import bp, me
 from portal.staff.queue_views import forget_counts
 

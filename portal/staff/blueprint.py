@@ -4,75 +4,88 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, current_app, g
+from flask_babel import gettext
 from flask_login import current_user
 from sqlalchemy.orm import Session
 
 from core.access.logins import active_user
 from core.mail import staff_notices
 from core.models import User
+from core.words import N_
 
 bp = Blueprint("staff", __name__)
 
 # English names of statuses, history events, roles and sorts; _() gives Indonesian.
 LABELS = {
-    "open": "Open", "answered": "Answered", "on_hold": "On hold", "forwarded": "Forwarded", "closed": "Closed",
-    "created": "Created", "status": "Status changed", "reply": "Replied", "note": "Internal note",
-    "assign": "Assignee changed", "forward": "Forwarded up", "dispatch": "Dispatched down",
-    "rehome": "Moved to the school's office", "school": "School set", "pull_back": "Pulled back", "merged": "Merged into",
-    "merged_in": "Merged in", "linked": "Linked", "assigned": "Assigned to you", "unstaffed": "No agent available",
-    "breach": "SLA breached", "notice_mail": "Notice mail changed",
-    "notice:assigned": "a ticket is assigned to me",
-    "notice:unstaffed": "a ticket arrives at my office and no agent is available (supervisors)",
-    "notice:breach": "a ticket of my office breaches its SLA (supervisors)",
-    "participant_added": "Participant added", "participant_removed": "Participant removed",
-    "sla_breach": "SLA breached", "sla_warning": "SLA warning", "link_reissued": "Private link replaced",
-    "agent": "Agent", "supervisor": "Supervisor", "admin": "Administrator",
-    "updated": "Recently updated", "oldest": "Least recently updated", "newest": "Newest first",
-    "due": "Due soonest", "priority": "Most urgent",
-    "policy:auto_close_days": "Days an answered ticket waits before it closes itself",
-    "policy:reopen_days": "Days after closing in which the customer's mail reopens the ticket",
-    "policy:attachment_max_bytes": "Largest attachment (bytes)",
-    "policy:attachment_extensions": "Allowed attachment types (extensions, comma separated)",
-    "policy:archive_max_unpacked_bytes": "Most bytes one archive or Office file may unpack to, at every depth together",
-    "policy:archive_max_members": "Most files one archive or Office file may hold, at every depth together",
-    "policy:archive_max_depth": "Most archives inside archives (1: a zip may hold zips that hold none)",
-    "policy:archive_max_ratio": "Most an archive member over 1 MB may unpack to, in times its packed size",
-    "policy:triage_office": "Office code that receives mail from unknown senders (empty: the top office)",
-    "policy:agent_cap": "Most open tickets the automatic rules give one agent (0: no cap)",
-    "policy:absence_hours": "Hours unavailable before an agent's tickets return to the pool",
-    "policy:available_idle_minutes": "Minutes without a page loaded after which an agent gets no new tickets (0: never)",
-    "policy:sla_warning_hours": "Hours before an SLA due time at which staff are warned",
-    "policy:sla_business_hours": "Working hours the SLA clock runs in, e.g. 08:00-16:00 (empty: around the clock)",
-    "policy:sla_business_days": "Working days (mon, tue, ... comma separated)",
-    "policy:sla_holidays": "Holidays the SLA clock stops on (YYYY-MM-DD, comma separated)",
-    "policy:sla_timezone": "Time zone of the working hours (e.g. Asia/Jakarta)",
-    "policy:default_language": "Default language (id or en)",
-    "policy:allow_remote_images": "Show remote images in HTML mail",
-    "policy:token_days": "Days a customer's private link stays valid (0: forever)",
-    "policy:web_priority_choice": "The public form offers a choice of priority",
-    "category": "Category changed", "triaged": "Set by a triage rule", "by_category": "By category",
-    "policy:web_replies_per_ticket_minute": "Replies to one ticket from its private page per minute (0: no limit)",
-    "policy:web_replies_per_ip_minute": "Replies from one client address on private pages per minute (0: no limit)",
-    "policy:web_upload_bytes_per_ticket_hour": "Bytes of files one ticket may receive from its private page per hour (0: no limit)",
-    "policy:reset_mails_per_address_hour": "Password-reset mails to one address per hour (0: no limit)",
-    "policy:reset_requests_per_ip_hour": "Password-reset requests from one client address per hour (0: no limit)",
-    "policy:bulk_inline_max": "Most tickets a bulk action handles in the request; more wait for a worker, with progress shown",
-    "bulk:reply": "Reply", "bulk:note": "Add an internal note", "bulk:status": "Set the status",
-    "bulk:assign": "Assign", "bulk:priority": "Set the priority", "bulk:category": "Set the category",
-    "bulk:attach": "Attach to an incident",
-    "job:pending": "Waiting for a worker", "job:running": "Running", "job:done": "Done", "job:failed": "Failed",
-    "incident": "Made an incident", "incident_attached": "Attached to an incident",
-    "incident_detached": "Detached from an incident",
+    "open": N_("Open"), "answered": N_("Answered"), "on_hold": N_("On hold"), "forwarded": N_("Forwarded"),
+    "closed": N_("Closed"),
+    "created": N_("Created"), "status": N_("Status changed"), "reply": N_("Replied"), "note": N_("Internal note"),
+    "assign": N_("Assignee changed"), "forward": N_("Forwarded up"), "dispatch": N_("Dispatched down"),
+    "rehome": N_("Moved to the school's office"), "school": N_("School set"), "pull_back": N_("Pulled back"),
+    "merged": N_("Merged into"),
+    "merged_in": N_("Merged in"), "linked": N_("Linked"), "assigned": N_("Assigned to you"),
+    "unstaffed": N_("No agent available"),
+    "breach": N_("SLA breached"), "notice_mail": N_("Notice mail changed"),
+    "notice:assigned": N_("a ticket is assigned to me"),
+    "notice:unstaffed": N_("a ticket arrives at my office and no agent is available (supervisors)"),
+    "notice:breach": N_("a ticket of my office breaches its SLA (supervisors)"),
+    "participant_added": N_("Participant added"), "participant_removed": N_("Participant removed"),
+    "sla_breach": N_("SLA breached"), "sla_warning": N_("SLA warning"), "link_reissued": N_("Private link replaced"),
+    "agent": N_("Agent"), "supervisor": N_("Supervisor"), "admin": N_("Administrator"),
+    "updated": N_("Recently updated"), "oldest": N_("Least recently updated"), "newest": N_("Newest first"),
+    "due": N_("Due soonest"), "priority": N_("Most urgent"),
+    "policy:auto_close_days": N_("Days an answered ticket waits before it closes itself"),
+    "policy:reopen_days": N_("Days after closing in which the customer's mail reopens the ticket"),
+    "policy:attachment_max_bytes": N_("Largest attachment (bytes)"),
+    "policy:attachment_extensions": N_("Allowed attachment types (extensions, comma separated)"),
+    "policy:archive_max_unpacked_bytes": N_("Most bytes one archive or Office file may unpack to, at every depth together"),
+    "policy:archive_max_members": N_("Most files one archive or Office file may hold, at every depth together"),
+    "policy:archive_max_depth": N_("Most archives inside archives (1: a zip may hold zips that hold none)"),
+    "policy:archive_max_ratio": N_("Most an archive member over 1 MB may unpack to, in times its packed size"),
+    "policy:triage_office": N_("Office code that receives mail from unknown senders (empty: the top office)"),
+    "policy:agent_cap": N_("Most open tickets the automatic rules give one agent (0: no cap)"),
+    "policy:absence_hours": N_("Hours unavailable before an agent's tickets return to the pool"),
+    "policy:available_idle_minutes": N_("Minutes without a page loaded after which an agent gets no new tickets (0: never)"),
+    "policy:sla_warning_hours": N_("Hours before an SLA due time at which staff are warned"),
+    "policy:sla_business_hours": N_("Working hours the SLA clock runs in, e.g. 08:00-16:00 (empty: around the clock)"),
+    "policy:sla_business_days": N_("Working days (mon, tue, ... comma separated)"),
+    "policy:sla_holidays": N_("Holidays the SLA clock stops on (YYYY-MM-DD, comma separated)"),
+    "policy:sla_timezone": N_("Time zone of the working hours (e.g. Asia/Jakarta)"),
+    "policy:default_language": N_("Default language (id or en)"),
+    "policy:allow_remote_images": N_("Show remote images in HTML mail"),
+    "policy:token_days": N_("Days a customer's private link stays valid (0: forever)"),
+    "policy:web_priority_choice": N_("The public form offers a choice of priority"),
+    "category": N_("Category changed"), "triaged": N_("Set by a triage rule"), "by_category": N_("By category"),
+    "policy:web_replies_per_ticket_minute": N_("Replies to one ticket from its private page per minute (0: no limit)"),
+    "policy:web_replies_per_ip_minute": N_("Replies from one client address on private pages per minute (0: no limit)"),
+    "policy:web_upload_bytes_per_ticket_hour": N_("Bytes of files one ticket may receive from its private page per hour (0: no limit)"),
+    "policy:reset_mails_per_address_hour": N_("Password-reset mails to one address per hour (0: no limit)"),
+    "policy:reset_requests_per_ip_hour": N_("Password-reset requests from one client address per hour (0: no limit)"),
+    "policy:bulk_inline_max": N_("Most tickets a bulk action handles in the request; more wait for a worker, with progress shown"),
+    "bulk:reply": N_("Reply"), "bulk:note": N_("Add an internal note"), "bulk:status": N_("Set the status"),
+    "bulk:assign": N_("Assign"), "bulk:priority": N_("Set the priority"), "bulk:category": N_("Set the category"),
+    "bulk:attach": N_("Attach to an incident"),
+    "job:pending": N_("Waiting for a worker"), "job:running": N_("Running"), "job:done": N_("Done"),
+    "job:failed": N_("Failed"),
+    "incident": N_("Made an incident"), "incident_attached": N_("Attached to an incident"),
+    "incident_detached": N_("Detached from an incident"),
+    "opened_for": N_("Opened for the requester"), "satisfaction": N_("Requester's verdict"),
+    "bounce": N_("Mail bounced"), "mail_suppressed": N_("Notice mail held back"),
+    "policy:rebalance_margin": N_("Tickets above the average at which an agent gives one to a newcomer"),
+    "policy:auto_mail_per_10min": N_("Automatic mails to one address per 10 minutes"),
+    "policy:auto_mail_per_day": N_("Automatic mails to one address per day"),
+    "policy:customer_kind": N_("Kind of office whose registered address opens tickets (e.g. school)"),
+    "policy:web_tickets_per_address_hour": N_("Tickets from one address on the public form per hour"),
+    "policy:web_posts_per_ip_hour": N_("Posts of the public form from one client address per hour"),
+    "policy:web_max_links": N_("Most links a message of the web form may carry"),
 }
 
 
 @bp.app_context_processor
 def labels():
-    from portal.i18n import translate
-
     def label(key: object) -> str:
         key = str(key)
-        return translate(LABELS.get(key, key.rpartition(":")[2].replace("_", " ").capitalize()))
+        return gettext(LABELS.get(key, key.rpartition(":")[2].replace("_", " ").capitalize()))
     return {"label": label}
 
 

@@ -9,6 +9,7 @@ itself (a meta refresh: no script) until the job is done.
 from __future__ import annotations
 
 from flask import abort, flash, redirect, request, render_template, url_for
+from flask_babel import gettext as _
 
 from core.config.policy import load_policy
 from core.queries.queues import QUEUES, matching_refs
@@ -16,7 +17,7 @@ from core.tickets import bulk
 from core.tickets.actions import ActionRefused, TicketNotFound
 from portal.auth import STAFF, access
 from portal.context import db
-from portal.i18n import translate as _
+from portal.i18n import localize
 from portal.staff.blueprint import bp, me
 from portal.staff.queue_views import filters_from, forget_counts
 
@@ -42,7 +43,7 @@ def _selection(session, user, policy) -> list[str]:
         raise ActionRefused(_("Choose a queue of your office."))
     refs = matching_refs(session, user, queue, policy, filters=filters_from(request.form), limit=bulk.MAX_SELECTION)
     if len(refs) > bulk.MAX_SELECTION:
-        raise ActionRefused(_("At most {n} tickets at once: narrow the filter.", n=bulk.MAX_SELECTION))
+        raise ActionRefused(_("At most %(n)s tickets at once: narrow the filter.", n=bulk.MAX_SELECTION))
     return refs
 
 
@@ -65,7 +66,7 @@ def bulk_action():
             job = bulk.create_job(session, user, _selection(session, user, policy), action_from_form())
             job_id, in_worker = job.id, bulk.runs_in_worker(policy, job)
     except ActionRefused as exc:
-        flash(_(str(exc)), "error")
+        flash(localize(exc), "error")
         return redirect(back)
     run_inline(job_id, in_worker)
     return redirect(url_for("staff.bulk_job", job_id=job_id))

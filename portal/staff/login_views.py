@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import login_user, logout_user, current_user
 
 from core.access import limits
@@ -12,7 +13,6 @@ from core.mail import outbox
 from core.tickets.actions import set_availability
 from portal.context import db, settings
 from portal.auth import PUBLIC, STAFF, SessionUser, access
-from portal.i18n import translate as _
 from portal.staff.blueprint import bp, me, safe_next
 from portal.staff.queue_views import forget_counts
 
@@ -37,7 +37,7 @@ def login():
     if refused is not None:
         message = _("Wrong email or password.")
         if refused.locked_until is not None:
-            message = _("Too many failed attempts. Try again after {time} UTC.",
+            message = _("Too many failed attempts. Try again after %(time)s UTC.",
                         time=refused.locked_until.strftime("%H:%M"))
         return render_template("staff/login.html", email=email, error=message), 401
     login_user(session_user)

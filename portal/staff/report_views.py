@@ -6,12 +6,13 @@ import io
 from datetime import date
 
 from flask import Response, render_template, request
+from flask_babel import gettext as _
 
 from core.models import utcnow
 from core.queries.reports import BadPeriod, as_csv_rows, office_report, period
 from portal.context import db
 from portal.auth import STAFF, access
-from portal.i18n import translate as _
+from portal.i18n import localize
 from portal.staff.blueprint import bp, me
 
 
@@ -32,7 +33,8 @@ def _period() -> tuple[date, date, dict[str, str]]:
     try:
         start, end = period(start, end, utcnow().date())
     except BadPeriod as bad:
-        errors["from"] = _(str(bad).capitalize() + ".")
+        reason = localize(bad)
+        errors["from"] = reason[:1].upper() + reason[1:] + "."
         start, end = period(None, None, utcnow().date())
     return start, end, errors
 

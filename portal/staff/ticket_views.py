@@ -4,6 +4,8 @@ from __future__ import annotations
 from functools import wraps
 
 from flask import abort, flash, g, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 
 from core.config.policy import load_policy, read_policy
@@ -24,7 +26,7 @@ from core.content.uploads import CheckedUpload, Upload, UploadRefused, check_upl
 from core.tickets.requester import category_choices
 from portal.context import db, settings
 from portal.auth import STAFF, access
-from portal.i18n import translate as _
+from portal.i18n import localize
 from portal.staff.blueprint import bp, me, unread_notices
 from portal.staff.bulk_views import run_inline
 from portal.staff.queue_views import canned_choices, forget_counts, recent
@@ -70,9 +72,9 @@ def _ticket_action(view, files: bool):
         except ReadOnly:
             abort(403)
         except UploadRefused as exc:
-            problem = _("{name} was refused: {reason}", name=exc.filename, reason=exc.reason)
+            problem = _("%(name)s was refused: %(reason)s", name=exc.filename, reason=localize(exc.reason))
         except (ActionRefused, ForbiddenTransition) as exc:
-            problem = str(exc)
+            problem = localize(exc)
         except (UnknownCanned, CannedRefused) as exc:
             problem = canned_problem(exc)
         if problem:
@@ -91,7 +93,7 @@ def canned_problem(exc: UnknownCanned | CannedRefused) -> str:
     """What the page says when a canned response cannot be used or saved."""
     if isinstance(exc, UnknownCanned):
         return _("That canned response is not offered to your office.")
-    return _(exc.message) + (f" ({exc.detail})" if exc.detail else "")
+    return localize(exc.message) + (f" ({exc.detail})" if exc.detail else "")
 
 
 @bp.get("/staff/tickets/<ref>")
@@ -203,7 +205,8 @@ def reply(session, user, ticket, uploads):
     if job is None:
         return _("Reply sent.")
     g.bulk_job = (job.id, bulk.runs_in_worker(policy, job))
-    return _("Reply sent; it goes to the {n} attached tickets too.", n=job.total), \
+    return ngettext("Reply sent; it goes to the attached ticket too.",
+                    "Reply sent; it goes to the %(num)s attached tickets too.", job.total), \
         url_for("staff.bulk_job", job_id=job.id)
 
 
@@ -225,8 +228,8 @@ def attach_incident(session, user, ticket):
     if not refs:
         raise ActionRefused(_("Type some words to search for, or references."))
     report = bulk.attach_to_incident(session, settings(), load_policy(session), user, ticket, refs)
-    refused = "; ".join(f"{ref}: {_(reason)}" for ref, reason in report.refused[:20])
-    return _("{n} tickets attached.", n=report.changed) + (" " + _("Refused:") + " " + refused if refused else "")
+    refused = "; ".join(f"{ref}: {localize(reason)}" for ref, reason in report.refused[:20])
+    return ngettext("%(num)s ticket attached.", "%(num)s tickets attached.", report.changed) + (" " + _("Refused:") + " " + refused if refused else "")
 
 
 @bp.post("/staff/tickets/<ref>/incident/detach")
@@ -234,7 +237,7 @@ def attach_incident(session, user, ticket):
 @ticket_action
 def detach_incident(session, user, ticket):
     detached = incidents.detach(session, user, ticket, request.form.get("ticket", ""))
-    return _("{ref} is no longer attached.", ref=detached.ref), url_for("staff.ticket", ref=detached.ref)
+    return _("%(ref)s is no longer attached.", ref=detached.ref), url_for("staff.ticket", ref=detached.ref)
 
 
 @bp.post("/staff/tickets/<ref>/note")
@@ -274,7 +277,7 @@ def priority(session, user, ticket):
     value = request.form.get("priority", "")
     if not triage.set_priority(session, load_policy(session), ticket, user, int(value) if value.isdigit() else None):
         return _("Nothing changed.")
-    return _("Priority set to {name}; the due times moved.", name=ticket.priority.name)
+    return _("Priority set to %(name)s; the due times moved.", name=ticket.priority.name)
 
 
 @bp.post("/staff/tickets/<ref>/category")
@@ -302,8 +305,8 @@ def forward(session, user, ticket):
     parent = ticket.office.parent
     actions.forward(session, settings(), load_policy(session), ticket, user, request.form.get("note", ""))
     if parent is None:
-        return _("Handed to {name}.", name=ticket.assignee.name), url_for("staff.home")
-    return _("Forwarded to {office}.", office=parent.name), url_for("staff.home")
+        return _("Handed to %(name)s.", name=ticket.assignee.name), url_for("staff.home")
+    return _("Forwarded to %(office)s.", office=parent.name), url_for("staff.home")
 
 
 @bp.post("/staff/tickets/<ref>/pull-back")
@@ -311,14 +314,14 @@ def forward(session, user, ticket):
 @ticket_action
 def pull_back(session, user, ticket):
     actions.pull_back(session, load_policy(session), ticket, user, request.form.get("reason", ""))
-    return _("Sent back to {office}.", office=ticket.office.name), url_for("staff.home")
+    return _("Sent back to %(office)s.", office=ticket.office.name), url_for("staff.home")
 
 
 def _other(session, user, field: str):
     try:
         return actions.find_actionable(session, user, request.form.get(field, ""))
     except (TicketNotFound, ReadOnly):
-        raise ActionRefused(_("No ticket {ref} that your office holds.", ref=request.form.get(field, ""))) from None
+        raise ActionRefused(_("No ticket %(ref)s that your office holds.", ref=request.form.get(field, ""))) from None
 
 
 @bp.post("/staff/tickets/<ref>/merge")
@@ -327,7 +330,7 @@ def _other(session, user, field: str):
 def merge(session, user, ticket):
     target = _other(session, user, "into")
     actions.merge(session, ticket, target, user)
-    return _("Merged into {ref}.", ref=target.ref)
+    return _("Merged into %(ref)s.", ref=target.ref)
 
 
 @bp.post("/staff/tickets/<ref>/link")
@@ -336,7 +339,7 @@ def merge(session, user, ticket):
 def link(session, user, ticket):
     other = _other(session, user, "other")
     links.link(session, ticket, other, user)
-    return _("Linked to {ref}.", ref=other.ref)
+    return _("Linked to %(ref)s.", ref=other.ref)
 
 
 @bp.post("/staff/tickets/<ref>/participants")
@@ -344,7 +347,7 @@ def link(session, user, ticket):
 @ticket_action
 def add_participant(session, user, ticket):
     address = participants.add(session, settings(), ticket, user, request.form.get("address", ""))
-    return _("{address} is copied on the replies.", address=address)
+    return _("%(address)s is copied on the replies.", address=address)
 
 
 @bp.post("/staff/tickets/<ref>/participants/remove")
@@ -352,7 +355,7 @@ def add_participant(session, user, ticket):
 @ticket_action
 def remove_participant(session, user, ticket):
     participants.remove(session, ticket, user, request.form.get("address", ""))
-    return _("{address} is no longer copied.", address=request.form.get("address", "").strip().lower())
+    return _("%(address)s is no longer copied.", address=request.form.get("address", "").strip().lower())
 
 
 @bp.post("/staff/tickets/<ref>/private-link")
@@ -391,7 +394,7 @@ def _refusable(field: str, action):
     except ReadOnly:
         abort(403)
     except ActionRefused as exc:
-        return _page(request.view_args["ref"], {field: _(str(exc))}, 400)
+        return _page(request.view_args["ref"], {field: localize(exc)}, 400)
     forget_counts()
     flash(done)
     # The office that sent the ticket on still reads it, and sees where it went.
@@ -405,7 +408,7 @@ def dispatch(ref: str):
         value = request.form.get("office", "")
         actions.dispatch(session, settings(), load_policy(session), ticket, user,
                          int(value) if value.isdigit() else None, request.form.get("reason", ""))
-        return _("Sent to {office}.", office=ticket.office.name)
+        return _("Sent to %(office)s.", office=ticket.office.name)
     return _refusable("dispatch", send)
 
 
@@ -415,7 +418,7 @@ def confirm_sender(ref: str):
     def confirm(session, user, ticket):
         actions.confirm_sender(session, settings(), load_policy(session), ticket, user,
                                request.form.get("school", ""))
-        return _("{address} is now a contact of {school}; the ticket went to {office}.",
+        return _("%(address)s is now a contact of %(school)s; the ticket went to %(office)s.",
                  address=ticket.requester_email, school=ticket.school.name, office=ticket.office.name)
     return _refusable("school", confirm)
 

@@ -32,17 +32,18 @@ def zipped(name: str, content: bytes) -> bytes:
     return buffer.getvalue()
 
 
-@pytest.mark.parametrize("language, heading", [("id", "Lampiran berikut tidak kami simpan:"),
-                                               ("en", "We could not keep these attachments:")])
-def test_the_acknowledgement_names_each_refused_file_and_why(db, language, heading):
+@pytest.mark.parametrize("language, heading, reason", [
+    ("id", "Lampiran berikut tidak kami simpan:", "arsip berisi program: setup.exe"),
+    ("en", "We could not keep these attachments:", "the archive holds a program: setup.exe")])
+def test_the_acknowledgement_names_each_refused_file_and_why_in_its_language(db, language, heading, reason):
     ingest(db, mail_with({"rapor.pdf": b"%PDF-1.4\n%%EOF\n", "arsip.zip": zipped("tugas/setup.exe", b"MZ")}),
            "sman1@sekolah.test", ["helpdesk@helpdesk.test"], "smtp")
     with db.session() as s:
         row = s.scalar(select(Outbox).where(Outbox.template == "ack"))
     assert json.loads(row.context)["refused"] == [["arsip.zip", "the archive holds a program: setup.exe"]]
     _, text, html = render_parts(db.settings, "ack", language, json.loads(row.context))
-    assert f"{heading}\n- arsip.zip: the archive holds a program: setup.exe\n" in text
-    assert "<li>arsip.zip: the archive holds a program: setup.exe</li>" in html
+    assert f"{heading}\n- arsip.zip: {reason}\n" in text
+    assert f"<li>arsip.zip: {reason}</li>" in html
     assert "rapor.pdf" not in text
 
 

@@ -90,7 +90,7 @@ def test_staff_add_and_remove_participants_and_a_removed_one_is_a_stranger_again
     assert participants_of(database, ref) == ["pengawas@dinas.test"]
     refused = client.post(f"/staff/tickets/{ref}/participants", data={"address": "noreply@dinas.test"},
                           follow_redirects=True).get_data(as_text=True)
-    assert "a no-reply address" in refused
+    assert "alamat no-reply" in refused  # the reason, in the page's language
     assert participants_of(database, ref) == ["pengawas@dinas.test"]
     # Another office may read nothing of it, let alone change it.
     log_in(client, world.emails["c3172"])

@@ -85,7 +85,7 @@ def test_a_zip_bomb_in_a_reply_is_refused_quickly_outside_the_write_lock(client,
     before = messages_of(database, ticket_id)
     page = reply(client, token, "Ini tugas anak-anak.", [("tugas.zip", nested_bomb())])
     assert page.status_code == 400
-    assert "tugas.zip" in page.text and "bagian0.zip in the archive unpacks to " in page.text
+    assert "tugas.zip" in page.text and "bagian0.zip di dalam arsip membesar menjadi " in page.text
     assert "Ini tugas anak-anak." in page.text
     assert watched.seconds["tugas.zip"] < 2
     assert watched.lock_free == [True]

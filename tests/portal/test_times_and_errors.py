@@ -58,6 +58,9 @@ def test_forbidden_keeps_the_staff_header_and_speaks_indonesian(client, world):
     assert response.status_code == 403
     assert "Tidak diizinkan" in response.text and "Galat 403" in response.text
     assert 'class="staffnav"' in response.text  # the staff layout, with its navigation
+    english = client.get("/admin/?lang=en")
+    assert english.status_code == 403 and 'lang="en"' in english.text
+    assert "Not allowed" in english.text and "Error 403" in english.text and 'class="staffnav"' in english.text
 
 
 def test_a_read_only_action_is_refused_with_the_403_page(client, world):
@@ -77,3 +80,6 @@ def test_a_server_error_shows_the_plain_layout_in_the_visitors_language(app, dat
     assert response.status_code == 500
     assert "Terjadi kesalahan" in response.text and 'class="top"' in response.text
     assert "staffnav" not in response.text and "RuntimeError" not in response.text
+    english = app.test_client().get("/boom?lang=en")
+    assert english.status_code == 500 and 'lang="en"' in english.text and 'class="top"' in english.text
+    assert "Something went wrong on our side" in english.text and "Error 500" in english.text

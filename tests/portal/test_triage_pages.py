@@ -68,7 +68,7 @@ def test_an_unknown_priority_is_refused_with_a_message(client, database, world):
     ref = world.refs["sman1"]
     log_in(client, world.emails["c3171"])
     answer = client.post(f"/staff/tickets/{ref}/priority", data={"priority": "99999"}, follow_redirects=True)
-    assert "no such priority" in answer.text
+    assert "prioritas tersebut tidak ada" in answer.text
 
 
 def test_queues_filter_by_a_category_group_and_sort_by_category_and_reports_count_both(client, database, world):
