@@ -158,7 +158,8 @@ def test_a_pass_reads_and_marks_rows_in_bulk_not_one_by_one(database, relay):
     db = relayed(database, relay)
     with db.begin() as s:
         load_directory(s)
-        for key in ("auto_mail_per_10min", "auto_mail_per_day"):  # the rate limit is another test
+        # The rate limit and the pacing of unstaffed notices are other tests.
+        for key in ("auto_mail_per_10min", "auto_mail_per_day", "unstaffed_notice_minutes"):
             s.add(Setting(key=key, value="0"))
         s.flush()
         for i in range(60):
