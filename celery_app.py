@@ -17,6 +17,7 @@ from celery.signals import after_setup_logger, after_setup_task_logger
 
 from core.access import redaction
 from core.config.settings import Settings, load_settings
+from tasks import polls
 
 DELIVER_EVERY_SECONDS = 10.0
 SWEEP_EVERY_SECONDS = 60.0
@@ -45,6 +46,7 @@ def make_app(settings: Settings) -> Celery:
                                       "options": {"expires": REPROCESS_EVERY_SECONDS * 3}},
             # Bulk jobs over policy.bulk_inline_max tickets wait for this pass;
             # a pass finds each pending job, so a lost message costs seconds.
+            # Its idle passes log at DEBUG only (tasks.polls).
             "bulk-jobs": {"task": "tasks.bulk.run_bulk_jobs", "schedule": BULK_EVERY_SECONDS,
                           "options": {"expires": BULK_EVERY_SECONDS * 3}},
         },
@@ -74,8 +76,10 @@ def make_app(settings: Settings) -> Celery:
 @after_setup_logger.connect
 @after_setup_task_logger.connect
 def mask_secrets_in_logs(logger, **_options) -> None:
-    """The worker's and beat's log handlers mask private and reset links, as the web's do."""
+    """The worker's and beat's log handlers mask private and reset links, as
+    the web's do; and the frequent polls log at INFO only when they ran something."""
     redaction.install(logger)
+    polls.install()
 
 
 def __getattr__(name: str) -> Celery:

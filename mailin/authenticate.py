@@ -43,15 +43,18 @@ class ForgedSender(IngestStop):
 
 
 def authenticate(settings: Settings, raw: bytes, mail: MailHeader, envelope_from: str | None,
-                 client: Client | None) -> Verdict:
+                 client: Client | None, *, waived: bool = False) -> Verdict:
     """The verdict for this mail: our front MTA's, when it added one and is
     configured; else our own checks, for an SMTP client; else `none`. Raises
-    AuthPending or Spoofed (each with the verdict)."""
+    AuthPending or Spoofed (each with the verdict), unless an admin released
+    the mail despite its verdict (`waived`: core.mail.quarantine.release_despite_auth)."""
     lookup = lookup_for(settings.dns_resolver, settings.dns_timeout)
     verdict = from_front_mta(raw, settings.front_mta, mail.from_address, lookup) if settings.front_mta else None
     if verdict is None:
         verdict = check(raw, mail.from_address, envelope_from, client, lookup) if client is not None \
             else unchecked(mail.from_address)
+    if waived:
+        return verdict
     if verdict.temporary:
         raise AuthPending(f"authentication pending: a DNS lookup timed out ({verdict.summary()}); "
                           "kept, and checked again later", verdict)

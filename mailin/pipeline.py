@@ -97,7 +97,8 @@ def ingest(db: Database, raw: bytes, envelope_from: str | None, envelope_to: lis
 def reprocess(db: Database, raw_mail_id: int) -> IngestResult:
     """Run a quarantined (or interrupted) message through the pipeline again.
     rspamd is not asked again: staff releasing a mail from the spam quarantine
-    have judged it, so it goes through."""
+    have judged it, so it goes through. Likewise a failed sender
+    authentication, once an admin released the mail despite it."""
     with db.begin() as session:
         raw_mail = session.get(RawMail, raw_mail_id)
         if raw_mail is None:
@@ -108,7 +109,9 @@ def reprocess(db: Database, raw_mail_id: int) -> IngestResult:
         recorded = Recorded(raw_mail.id, raw_mail.sha256, raw_mail.message_id)
         envelope_from = raw_mail.envelope_from
         client = client_of(verdict_from_json(raw_mail.auth))
-    return process(db, recorded, Store(db.settings.path("store")).get(recorded.sha256), envelope_from, client)
+        waived = raw_mail.auth_waived_by_id is not None
+    return process(db, recorded, Store(db.settings.path("store")).get(recorded.sha256), envelope_from, client,
+                   auth_waived=waived)
 
 
 def client_of(verdict: Verdict | None) -> Client | None:
@@ -167,10 +170,11 @@ def sniff_message_id(raw: bytes) -> str | None:
 
 
 def process(db: Database, recorded: Recorded, raw: bytes, envelope_from: str | None,
-            client: Client | None = None) -> IngestResult:
+            client: Client | None = None, *, auth_waived: bool = False) -> IngestResult:
     """Steps 3 to 7 for a message whose row is written (reprocess), in a
-    transaction of their own; its authentication is checked again."""
-    prepared = prepare(db, raw, envelope_from, client)
+    transaction of their own; its authentication is checked again (and its
+    verdict recorded, but not applied when `auth_waived`)."""
+    prepared = prepare(db, raw, envelope_from, client, auth_waived=auth_waived)
     verdict = verdict_of(prepared)
 
     def within(session: Session, decided: Prepared | Stopped) -> IngestResult:
@@ -189,6 +193,7 @@ class Prepared(NamedTuple):
     cleaned: Cleaned | None  # None for a bounce only
     home: Home | None  # where a new ticket of the sender's starts; None for a bounce, or with no directory
     auth: Verdict | None = None  # the sender authentication verdict
+    auth_waived: bool = False  # an admin released the mail despite a failed verdict
 
 
 class Stopped(NamedTuple):
@@ -199,7 +204,8 @@ class Stopped(NamedTuple):
     recheck: bool = False  # check it again later (a DNS timeout): see settle_stopped
 
 
-def prepare(db: Database, raw: bytes, envelope_from: str | None, client: Client | None = None) -> Prepared | Exception:
+def prepare(db: Database, raw: bytes, envelope_from: str | None, client: Client | None = None, *,
+            auth_waived: bool = False) -> Prepared | Exception:
     """Everything that needs no write: parsing, the loop check, sender
     authentication (its DNS lookups), reading the policy, cleaning. It runs
     before the writer takes the write lock, so the write transaction is
@@ -208,7 +214,7 @@ def prepare(db: Database, raw: bytes, envelope_from: str | None, client: Client 
     try:
         mail = parse(raw, envelope_from)
         screening.check_loop(mail, db.settings)
-        verdict = authenticate(db.settings, raw, mail, envelope_from, client)
+        verdict = authenticate(db.settings, raw, mail, envelope_from, client, waived=auth_waived)
         # Read a moment before the transaction: a change made meanwhile
         # applies from the next mail, as if this one had come a moment sooner.
         policy = read_policy(db)
@@ -219,7 +225,7 @@ def prepare(db: Database, raw: bytes, envelope_from: str | None, client: Client 
             home = find_home(db, mail.from_address, policy)
     except Exception as error:
         return error
-    return Prepared(mail.header_only(), policy, cleaned, home, verdict)
+    return Prepared(mail.header_only(), policy, cleaned, home, verdict, auth_waived)
 
 
 def verdict_of(prepared: Prepared | Exception) -> Verdict | None:
@@ -272,8 +278,8 @@ def in_transaction(db: Database, writes: Callable[[Session], IngestResult]) -> I
 
 
 def apply_within(session: Session, db: Database, recorded: Recorded, mail: MailHeader, policy: Policy,
-                 cleaned: Cleaned | None, home: Home | None, auth: Verdict | None = None, *,
-                 light: bool = False) -> IngestResult:
+                 cleaned: Cleaned | None, home: Home | None, auth: Verdict | None = None,
+                 auth_waived: bool = False, *, light: bool = False) -> IngestResult:
     """Steps 4 to 7 inside a transaction the caller commits, perhaps along
     with other mails' (mailin.writer's batches): a savepoint takes back the
     writes of a mail a step stopped, and its outcome is settled in the same
@@ -287,7 +293,7 @@ def apply_within(session: Session, db: Database, recorded: Recorded, mail: MailH
     if not light:
         try:
             with session.begin_nested():
-                return run_steps(session, db, recorded, mail, policy, cleaned, home, auth)
+                return run_steps(session, db, recorded, mail, policy, cleaned, home, auth, auth_waived)
         except Exception as error:
             forget(session)  # see core.storage.fast.forget
             stop = stop_outcome(error)
@@ -295,7 +301,7 @@ def apply_within(session: Session, db: Database, recorded: Recorded, mail: MailH
         return settle_stopped(session, recorded.id, *stop)
     try:
         with savepoint(session, rolls_back=IngestStop):
-            return run_steps(session, db, recorded, mail, policy, cleaned, home, auth)
+            return run_steps(session, db, recorded, mail, policy, cleaned, home, auth, auth_waived)
     except IngestStop as error:
         stop = stop_outcome(error)
     except Exception as error:
@@ -333,7 +339,8 @@ def log_stopped(raw_mail_id: int, error: Exception) -> None:
 
 
 def run_steps(session: Session, db: Database, recorded: Recorded, mail: MailHeader, policy: Policy,
-              cleaned: Cleaned | None, home: Home | None, auth: Verdict | None = None) -> IngestResult:
+              cleaned: Cleaned | None, home: Home | None, auth: Verdict | None = None,
+              auth_waived: bool = False) -> IngestResult:
     """Steps 4 to 7 in the write transaction; `cleaned` is None for a bounce only."""
     settings, now = db.settings, utcnow()
     screen_copies(session, recorded, mail)
@@ -342,7 +349,8 @@ def run_steps(session: Session, db: Database, recorded: Recorded, mail: MailHead
     auto_reason = screening.auto_reply_reason(mail)
     found = thread(session, settings, mail)
     school_id = home.school_id if home is not None else None
-    claimed_ticket(session, auth, mail.from_address, school_id, found.ticket)  # raises for a forged school
+    if not auth_waived:
+        claimed_ticket(session, auth, mail.from_address, school_id, found.ticket)  # raises for a forged school
     if auto_reason and found.ticket is None:
         raise Unthreaded(auto_reason if found.linked is None else f"{auto_reason}; {found.reason}")
     incoming = Incoming(

@@ -2,7 +2,7 @@
 
 Guarantee: at least once. A row is claimed (locked_until set) in a short
 transaction, sent, then marked sent. A worker killed between sending and
-marking leaves the lock; once it expires (core.mail.outbox.LEASE) the row is due
+marking leaves the lock; once it expires (core.storage.retries.LEASE) the row is due
 again and is sent a second time, with the same Message-ID, which mail
 clients de-duplicate. A row is never lost and never sent by two live
 workers at once.

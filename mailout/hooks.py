@@ -7,7 +7,7 @@ about its ticket (core.hooks.queue.claim_due).
 A webhook's POST carries X-Helpdesk-Event, X-Helpdesk-Delivery and
 X-Helpdesk-Signature: sha256=<hex HMAC-SHA256 of the raw body under its
 secret>. A webhook that fails every attempt for a day is disabled and the
-admins are told (core.hooks.health).
+admins are told (core.mail.hook_health).
 """
 from __future__ import annotations
 
@@ -24,9 +24,10 @@ from sqlalchemy import Row
 from sqlalchemy.orm import Session
 
 from core.config.settings import Settings
-from core.hooks import chat, health, queue
+from core.hooks import chat, queue
 from core.hooks.sealing import InvalidToken
 from core.hooks.webhooks import secret_of
+from core.mail import hook_health
 from core.models import Channel, OutboxStatus, Ticket, Webhook, utcnow
 from core.storage.db import Database
 from core.tickets.intake import link_of
@@ -90,7 +91,7 @@ def _deliver_one(db: Database, http: httpx.Client, row: Row, now: datetime, repo
         with db.begin() as session:
             queue.mark_sent(session, row.id, now)
             if row.webhook_id is not None:
-                health.succeeded(session, row.webhook_id)
+                hook_health.succeeded(session, row.webhook_id)
         report.sent += 1
         return
     _record(db, row, f"HTTP {response.status_code}: {response.text[:300]}", now, report,
@@ -108,7 +109,7 @@ def _record(db: Database, row: Row, error: str, now: datetime, report: PassRepor
     with db.begin() as session:
         failed = queue.mark_failed(session, row.id, error, now, permanent=permanent)
         if row.webhook_id is not None and not permanent:
-            health.failed(session, db.settings, row.webhook_id, error, now)
+            hook_health.failed(session, db.settings, row.webhook_id, error, now)
         if failed.status is OutboxStatus.failed:
             report.failed += 1
         else:

@@ -36,6 +36,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.config.settings import Settings
+from core.mail import copies
 from core.mail.notices import thread_of
 from core.mail.templates import sandbox
 from core.models import Attachment, Outbox, Ticket, utcnow
@@ -170,16 +171,19 @@ def render_or_fall_back(lookup: Callable[[], MailTemplates], site_dir: str, name
         return find_templates(shipped_environment(), name, language).render(context)
 
 
-def context_of(settings: Settings, row: Outbox, ticket: Ticket | None) -> dict:
+def context_of(settings: Settings, row: Outbox, ticket: Ticket | None, session: Session | None = None) -> dict:
     context = json.loads(row.context or "{}")
     context.update(helpdesk=settings.address, base_url=settings.base_url)
     if ticket is not None:
         context.update(ticket=ticket, ref=ticket.ref, subject=context.get("subject") or ticket.subject,
                        staff_link=f"{settings.base_url}/staff/tickets/{ticket.ref}")
         # Every mail to the customer carries their private link, derived from
-        # the key now (a link reissued since enqueue is the one that works).
+        # the key now (a link reissued since enqueue is the one that works);
+        # a participant's copy carries the participant's own (core.mail.copies).
         if row.to_address == ticket.requester_email.lower() and ticket.token_nonce:
             context["link"] = link_of(settings, ticket)
+        elif context.get(copies.COPY) and session is not None:
+            context["link"] = copies.link_of(session, settings, ticket.id, row.to_address)
     return context
 
 
@@ -234,7 +238,7 @@ class Renderer:
     def render(self, session: Session, row: Outbox, ticket: Ticket | None) -> OutgoingMail:
         """The row's mail; `session` is read only for what few rows need (thread
         headers not fixed at enqueue, a staff reply's files)."""
-        context = context_of(self.settings, row, ticket)
+        context = context_of(self.settings, row, ticket, session)
         subject, text, html = self.parts(row.template, row.language, context)
         if ticket is not None and ticket.ref not in subject:
             subject = f"{tag(ticket.ref)} {subject}"

@@ -65,6 +65,19 @@ def under(limit: int, counted: int) -> bool:
     return limit <= 0 or counted < limit
 
 
+def clear(session: Session, key: str) -> int:
+    """Forget every action counted under `key` (they were dealt with); returns how many."""
+    return session.execute(delete(RateEvent).where(RateEvent.key == key[:300])).rowcount or 0
+
+
+def keys_under(session: Session, prefix: str, window: timedelta = LONGEST_WINDOW,
+               now: datetime | None = None) -> list[str]:
+    """The keys starting with `prefix` that counted an action in the window."""
+    since = (now or utcnow()) - window
+    return list(session.scalars(select(RateEvent.key).where(RateEvent.key.startswith(prefix, autoescape=True),
+                                                           RateEvent.at > since).distinct().order_by(RateEvent.key)))
+
+
 def prune(session: Session, before: datetime) -> int:
     """Forget actions older than every window in use; returns how many."""
     return session.execute(delete(RateEvent).where(RateEvent.at < before)).rowcount or 0

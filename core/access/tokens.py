@@ -4,7 +4,8 @@ A ticket link's token is 256 bits: an HMAC-SHA256, under the secret key, of
 the ticket id and a random 128-bit nonce. The database keeps the nonce and
 the token's SHA-256 (to find the ticket), never the token: a copy of the
 database without the key opens no ticket. Every mail about a ticket can carry
-the same link, and drawing a new nonce revokes it.
+the same link, and drawing a new nonce revokes it. A participant (copied on
+the ticket) has a link of their own, kept the same way.
 """
 from __future__ import annotations
 
@@ -20,6 +21,14 @@ def new_nonce() -> str:
 
 def link_token(secret: str, ticket_id: int, nonce: str) -> str:
     mac = hmac.new(secret.encode(), f"ticket-link\x1f{ticket_id}\x1f{nonce}".encode(), hashlib.sha256)
+    return base64.urlsafe_b64encode(mac.digest()).rstrip(b"=").decode()
+
+
+def participant_token(secret: str, ticket_id: int, address: str, nonce: str) -> str:
+    """A participant's own link to the ticket: like link_token, under a
+    separate purpose, so no participant's token is ever a requester's."""
+    mac = hmac.new(secret.encode(), f"participant-link\x1f{ticket_id}\x1f{address}\x1f{nonce}".encode(),
+                   hashlib.sha256)
     return base64.urlsafe_b64encode(mac.digest()).rstrip(b"=").decode()
 
 

@@ -62,6 +62,11 @@ class Policy:
     sla_business_days: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri")
     sla_holidays: tuple[str, ...] = ()
     sla_timezone: str = "Asia/Jakarta"
+    # An office with no available agent hears of its first unstaffed ticket at
+    # once, then at most once per this many minutes, in one notice saying how
+    # many more arrived: a wave of mail must not mail its supervisors per
+    # ticket. 0: a notice per ticket. At most a day (core.mail.pacing).
+    unstaffed_notice_minutes: int = 15
     # Automatic mails to one address: at most this many per 10 minutes and per day.
     auto_mail_per_10min: int = 5
     auto_mail_per_day: int = 30

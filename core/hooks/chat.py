@@ -25,17 +25,19 @@ from core.hooks.webhooks import BadWebhook, check_url
 from core.models import Channel, Office, Ticket, User
 from core.words import N_
 
-UNSTAFFED, SLA_BREACHED = "unstaffed", "sla_breached"
+UNSTAFFED, SLA_BREACHED, UNSTAFFED_SUMMARY = "unstaffed", "sla_breached", "unstaffed_summary"
 # The placeholder for the private link in a queued WhatsApp body.
 LINK = "{{link}}"
 
 _WORDS = {
     "en": {UNSTAFFED: "Ticket {ref} arrived at {office} and no agent is available to take it: {subject}",
            SLA_BREACHED: "Ticket {ref} at {office} is past its {clock} time: {subject}",
-           "open": "Open the ticket"},
+           UNSTAFFED_SUMMARY: "{count} more tickets arrived at {office} with no agent available to take them",
+           "open": "Open the ticket", "queue": "Open the queue"},
     "id": {UNSTAFFED: "Tiket {ref} tiba di {office} dan tidak ada petugas yang tersedia: {subject}",
            SLA_BREACHED: "Tiket {ref} di {office} melewati batas waktu {clock}: {subject}",
-           "open": "Buka tiket"},
+           UNSTAFFED_SUMMARY: "{count} tiket lagi tiba di {office} tanpa petugas yang tersedia",
+           "open": "Buka tiket", "queue": "Buka antrean"},
 }
 
 
@@ -46,14 +48,31 @@ def office_notice(session: Session, settings: Settings, ticket: Ticket, office: 
         return []
     words = _WORDS.get(language, _WORDS["en"])
     text = words[event].format(ref=ticket.ref, office=office.name, subject=ticket.subject or "", clock=clock)
-    link = f"{settings.base_url}/staff/tickets/{ticket.ref}"
+    return _post(session, office, event, text, f"{settings.base_url}/staff/tickets/{ticket.ref}", words["open"],
+                 ticket.id, now)
+
+
+def office_summary(session: Session, settings: Settings, office: Office, count: int, *, language: str,
+                   now: datetime | None = None) -> list[str]:
+    """Queue the office's Slack and Teams notices that `count` more unstaffed
+    tickets arrived (core.mail.pacing held them back); their delivery ids."""
+    if not (office.slack_url or office.teams_url):
+        return []
+    words = _WORDS.get(language, _WORDS["en"])
+    text = words[UNSTAFFED_SUMMARY].format(count=count, office=office.name)
+    return _post(session, office, UNSTAFFED_SUMMARY, text, f"{settings.base_url}/staff/?queue=unassigned",
+                 words["queue"], None, now)
+
+
+def _post(session: Session, office: Office, event: str, text: str, link: str, label: str, ticket_id: int | None,
+          now: datetime | None) -> list[str]:
     queued = []
     if office.slack_url:
         queued.append(queue.enqueue(session, channel=Channel.slack, endpoint=office.slack_url, event=event,
-                                    body=slack_body(text, link, words["open"]), ticket_id=ticket.id, now=now))
+                                    body=slack_body(text, link, label), ticket_id=ticket_id, now=now))
     if office.teams_url:
         queued.append(queue.enqueue(session, channel=Channel.teams, endpoint=office.teams_url, event=event,
-                                    body=teams_body(text, link, words["open"]), ticket_id=ticket.id, now=now))
+                                    body=teams_body(text, link, label), ticket_id=ticket_id, now=now))
     return queued
 
 

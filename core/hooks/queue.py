@@ -15,9 +15,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import Row, exists, insert, select, update
 from sqlalchemy.orm import Session, aliased
 
-from core.mail.outbox import LEASE, count_failure
 from core.models import Channel, HookDelivery, OutboxStatus, Webhook, utcnow
 from core.storage.fast import write_plain
+from core.storage.retries import LEASE, count_failure
 
 # Built once: the mail path may queue deliveries for every change.
 INSERT_DELIVERY = insert(HookDelivery.__table__)

@@ -1,7 +1,8 @@
 """Records of mail: the outbox (outbox), the notices a change causes (notices),
 our Message-IDs (msgids), the log of raw mail received (log), mail that needs
-an admin (quarantine), the wording of mail templates (templates) and the
-senders admins ban or allow (senders). Rendering and sending live in
+an admin (quarantine), the wording of mail templates (templates), the
+senders admins ban or allow (senders) and a webhook's health (hook_health:
+its disabling is mailed to the admins). Rendering and sending live in
 mailout/; receiving in mailin/.
 
 May import: core.models, core.storage, core.config, core.access, core.audit, and

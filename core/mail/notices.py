@@ -22,7 +22,7 @@ from core.access import ratelimit
 from core.config.policy import Policy
 from core.config.settings import Settings
 from core.hooks import chat
-from core.mail import outbox
+from core.mail import copies, outbox
 from core.models import Direction, Message, Office, Outbox, OutboxStatus, Participant, Ticket, User, utcnow
 from core.words import N_
 
@@ -157,16 +157,22 @@ def staff_reply(session: Session, settings: Settings, policy: Policy, ticket: Ti
     """Staff's answer as a mail in the customer's thread, with its attachments.
     Not automatic (a person wrote it), so neither guarded nor rate-limited;
     the message takes the mail's Message-ID, so the customer's reply threads.
-    The ticket's participants are copied (Cc) on the same mail."""
+    Each of the ticket's participants gets a copy of their own, carrying
+    their own private link (core.mail.copies), never the requester's."""
     author = message.author
-    copied = tuple(a for a in participant_addresses(session, ticket.id) if a not in settings.own_addresses)
+    context = {**_customer(ticket), "text": message.text, "message_id": message.id,
+               "staff_name": author.name if author else message.from_name,
+               "office": ticket.office.name if ticket.office else None,
+               "attachments": [a.id for a in message.attachments if a.refused_reason is None]}
     row = notify(session, settings, policy, ticket, template="staff_reply", to=ticket.requester_email,
-                 automatic=False, now=now, cc=copied, context={
-                     **_customer(ticket), "text": message.text, "message_id": message.id,
-                     "staff_name": author.name if author else message.from_name,
-                     "office": ticket.office.name if ticket.office else None,
-                     "attachments": [a.id for a in message.attachments if a.refused_reason is None]})
+                 automatic=False, now=now, context=context)
     message.message_id = row.message_id
+    copied = [a for a in participant_addresses(session, ticket.id) if a not in settings.own_addresses]
+    if copied:
+        copies.issue_missing(session, settings, ticket.id, now or utcnow())
+    for address in copied:
+        notify(session, settings, policy, ticket, template="staff_reply", to=address, automatic=False, now=now,
+               thread=(row.in_reply_to, row.references), context={**context, copies.COPY: True})
     if ticket.whatsapp_consent:
         chat.whatsapp(session, settings, ticket, chat.STAFF_REPLIED, now=now)
     return row

@@ -16,6 +16,7 @@ from core.config.settings import Settings
 from core.mail.msgids import make_message_id
 from core.models import Outbox, OutboxStatus, Ticket, utcnow
 from core.storage.fast import insert_now, new
+from core.storage.retries import LEASE, count_failure
 
 
 def enqueue(session: Session, settings: Settings, *, template: str, to: str, ticket: Ticket | None = None,
@@ -43,15 +44,6 @@ def enqueue(session: Session, settings: Settings, *, template: str, to: str, tic
         row.status, row.last_error = OutboxStatus.suppressed, suppressed
     insert_now(session, row)
     return row
-
-
-# Waits after the 1st, 2nd, ... failed attempt: ten attempts over about 32 hours,
-# so a relay that is down overnight still gets the mail out in the morning.
-BACKOFF = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=15), timedelta(minutes=30),
-           timedelta(hours=1), timedelta(hours=2), timedelta(hours=4), timedelta(hours=8), timedelta(hours=16))
-# How long a claimed row is left to its worker. A worker killed mid-delivery
-# leaves the lock behind; once it expires the row is due again (at-least-once).
-LEASE = timedelta(minutes=5)
 
 
 # What delivering a row reads of it, returned by the claim so nothing is read twice.
@@ -95,17 +87,3 @@ def mark_failed(session: Session, outbox_id: int, error: str, now: datetime, *, 
     """Count a failed attempt: try again after the next backoff step, or give up
     (status failed, shown to admins) after the last one or on a permanent refusal."""
     return count_failure(session.get(Outbox, outbox_id), error, now, permanent=permanent)
-
-
-def count_failure(row, error: str, now: datetime, *, permanent: bool = False):
-    """The one retry rule of every delivery row (mail here, webhooks in
-    core.hooks.queue): the attempt counted, the error kept, the next attempt
-    after the next backoff step, or failed after the last one."""
-    row.attempts += 1
-    row.last_error = error[:2000]
-    row.locked_until = None
-    if permanent or row.attempts > len(BACKOFF):
-        row.status = OutboxStatus.failed
-    else:
-        row.next_attempt_at = now + BACKOFF[row.attempts - 1]
-    return row

@@ -11,6 +11,8 @@ from sqlalchemy.orm import Session
 
 from core import audit
 from core.config.settings import Settings
+from core.mail import trust
+from core.mail.auth import verdict_from_json
 from core.models import Outbox, OutboxStatus, Outcome, RawMail, User, utcnow
 from core.storage.files import Store
 
@@ -19,6 +21,10 @@ PREVIEW_BYTES = 20_000
 
 class NotFound(LookupError):
     pass
+
+
+class NotAuthQuarantine(ValueError):
+    """The message's sender did not fail authentication: there is no verdict to release it despite."""
 
 
 def quarantined(session: Session, limit: int = 200) -> list[RawMail]:
@@ -55,6 +61,30 @@ def request_reprocess(session: Session, actor: User, raw_id: int, *, now: dateti
         raw.reprocess_requested_at = now or utcnow()
         audit.record(session, None, "quarantine_reprocess", actor, to_value=f"raw mail {raw.id}",
                      detail=raw.reason)
+    session.flush()
+
+
+def failed_authentication(raw: RawMail) -> bool:
+    """Did the message's sender fail authentication (spoofed, or a forged
+    school's address)? Only then may an admin release it despite the verdict."""
+    verdict = verdict_from_json(raw.auth)
+    return trust.spoofed(verdict) is not None or trust.failed(verdict)
+
+
+def release_despite_auth(session: Session, actor: User, raw_id: int, *, now: datetime | None = None) -> None:
+    """An admin who has looked at a message its failed authentication
+    quarantined releases it: processed again, it skips that verdict (the
+    spoofing and forged-school guards) and nothing else, so size limits,
+    archive bombs and the loop check still apply. No automatic reply goes to
+    the sender all the same (core.mail.trust.may_auto_reply still reads the
+    verdict). The audit names the admin and the verdict released despite."""
+    raw = quarantined_mail(session, raw_id)
+    if not failed_authentication(raw):
+        raise NotAuthQuarantine(raw_id)
+    raw.auth_waived_by_id = actor.id
+    raw.reprocess_requested_at = now or utcnow()
+    audit.record(session, None, "quarantine_released_despite_auth", actor, to_value=f"raw mail {raw.id}",
+                 detail=f"despite: {raw.reason}"[:2000])
     session.flush()
 
 

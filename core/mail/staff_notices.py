@@ -1,5 +1,6 @@
 """Staff told of their work: a ticket assigned to them, a ticket that arrived
-where no agent is available, a ticket of their office past its SLA.
+where no agent is available (paced per office: core.mail.pacing), a ticket
+of their office past its SLA.
 
 Each notice to a person is kept as a StaffNotice (the portal header counts
 the unread ones) and mailed unless the person turned that kind off
@@ -18,12 +19,15 @@ from core.access.visibility import visible_tickets
 from core.config.policy import Policy
 from core.config.settings import Settings
 from core.hooks import chat
-from core.mail import notices
+from core.mail import notices, pacing
 from core.models import Office, Outbox, Role, StaffNotice, Ticket, User, utcnow
 from core.storage.fast import insert_now, new
 
 ASSIGNED, UNSTAFFED, BREACH = "assigned", "unstaffed", "breach"
 KINDS = (ASSIGNED, UNSTAFFED, BREACH)
+# The mail template of the count of unstaffed tickets held back (a person's
+# switch for it is UNSTAFFED's).
+UNSTAFFED_SUMMARY = "unstaffed_summary"
 
 
 def wants_mail(user: User, kind: str) -> bool:
@@ -70,28 +74,57 @@ def supervisors(session: Session, office_id: int) -> list[User]:
 def unstaffed(session: Session, settings: Settings, policy: Policy, ticket: Ticket, *,
               now: datetime | None = None, thread: tuple[str | None, str | None] | None = None) -> list[Outbox]:
     """No available agent could take the ticket: tell the office's supervisors,
-    or, with none, its shared mailbox; and its Slack and Teams channels."""
+    or, with none, its shared mailbox; and its Slack and Teams channels. The
+    portal keeps a notice per ticket; mail and chat are paced per office
+    (core.mail.pacing: a ticket held back is counted in the next summary)."""
     now = now or utcnow()
+    people = supervisors(session, ticket.office_id)
+    for person in people:
+        _keep(session, person, ticket, UNSTAFFED, now)
+    if pacing.recently_told(session, policy, ticket.office_id, now):
+        pacing.note_held(session, ticket.office_id, now)
+        return []
     office = session.execute(_OFFICE, {"office_id": ticket.office_id}).one()
-    chat.office_notice(session, settings, ticket, office, chat.UNSTAFFED,
-                       language=office.language or policy.default_language, now=now)
+    posted = chat.office_notice(session, settings, ticket, office, chat.UNSTAFFED,
+                                language=office.language or policy.default_language, now=now)
     context = {"ref": ticket.ref, "subject": ticket.subject, "requester": ticket.requester_email,
                "office": office.name}
-    people = supervisors(session, ticket.office_id)
+    rows = _tell_office(session, settings, policy, ticket, office, people, UNSTAFFED, context, now, thread)
+    if posted or rows:
+        pacing.note_told(session, policy, ticket.office_id, now)
+    return rows
+
+
+def _tell_office(session: Session, settings: Settings, policy: Policy, ticket: Ticket | None, office,
+                 people: list[User], template: str, context: dict, now: datetime,
+                 thread: tuple[str | None, str | None] | None = None) -> list[Outbox]:
+    """Mail the office's supervisors who take unstaffed notices by mail, or,
+    with no supervisor, its shared mailbox if it has one."""
     if not people:
         if not office.email:
             return []
-        return [notices.notify(session, settings, policy, ticket, template=UNSTAFFED, to=office.email,
+        return [notices.notify(session, settings, policy, ticket, template=template, to=office.email,
                                to_staff=True, language=office.language or policy.default_language,
                                context=context, now=now, thread=thread)]
-    rows = []
-    for person in people:
-        _keep(session, person, ticket, UNSTAFFED, now)
-        if wants_mail(person, UNSTAFFED):
-            rows.append(notices.notify(session, settings, policy, ticket, template=UNSTAFFED, to=person.email,
-                                       to_staff=True, language=person.language or policy.default_language,
-                                       context=context, now=now, thread=thread))
-    return rows
+    return [notices.notify(session, settings, policy, ticket, template=template, to=person.email, to_staff=True,
+                           language=person.language or policy.default_language, context=context, now=now,
+                           thread=thread)
+            for person in people if wants_mail(person, UNSTAFFED)]
+
+
+def unstaffed_summaries(session: Session, settings: Settings, policy: Policy, now: datetime) -> int:
+    """What the sweep calls: each office whose unstaffed tickets were held
+    back (core.mail.pacing) hears how many arrived, once its quiet time is
+    over; returns how many offices were told."""
+    due = pacing.due_summaries(session, policy, now)
+    for office_id, held in due:
+        office = session.execute(_OFFICE, {"office_id": office_id}).one()
+        language = office.language or policy.default_language
+        chat.office_summary(session, settings, office, held, language=language, now=now)
+        context = {"office": office.name, "count": held, "queue_link": f"{settings.base_url}/staff/?queue=unassigned"}
+        _tell_office(session, settings, policy, None, office, supervisors(session, office_id), UNSTAFFED_SUMMARY,
+                     context, now)
+    return len(due)
 
 
 def breached(session: Session, settings: Settings, policy: Policy, ticket: Ticket, clock: str, due: datetime, *,

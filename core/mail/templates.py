@@ -34,6 +34,7 @@ SAMPLE_CONTEXT = {
     "note": "catatan", "excerpt": "kutipan", "days": 7, "assigned_by": "Supervisor", "reopened": True,
     "refused": [["arsip.zip", "the archive holds a program: setup.exe"]], "message_id": None,
     "url": "https://hooks.example/helpdesk", "since": "2025-01-01 09:00 UTC",
+    "count": 12, "queue_link": "https://helpdesk.example/staff/?queue=unassigned",
 }
 
 

@@ -46,6 +46,10 @@ class RawMail(Base):
     # An admin asked for the message to go through the pipeline again; a task
     # does it (the portal never runs the mail pipeline itself) and clears this.
     reprocess_requested_at: Mapped[Optional[datetime]] = mapped_column(index=True)
+    # The admin who released the message although its sender failed
+    # authentication (core.mail.quarantine.release_despite_auth): processing
+    # it again skips that verdict's quarantine, and no other check.
+    auth_waived_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("app_user.id"))
     # rspamd's verdict at the SMTP dialogue (no action, add header, ...) and its
     # score; empty when no rspamd was asked (or it did not answer in time).
     spam_action: Mapped[Optional[str]] = mapped_column(String(16))

@@ -22,6 +22,13 @@ class Participant(Base):
     source: Mapped[str] = mapped_column(String(8))     # "mail" (the Cc) or "staff"
     added_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("app_user.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The participant's own private link, as the requester's is kept
+    # (core.mail.copies): the nonce it is derived from and its token's SHA-256,
+    # never the token. Their own, so the requester's link can be reissued
+    # without cutting them off, and each person's access is revoked alone.
+    token_nonce: Mapped[Optional[str]] = mapped_column(String(32))
+    token_hash: Mapped[Optional[str]] = mapped_column(String(64), unique=True)
+    token_issued_at: Mapped[Optional[datetime]]
 
 
 class StaffNotice(Base):

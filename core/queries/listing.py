@@ -21,7 +21,8 @@ from sqlalchemy.orm import Session
 
 from core.config.policy import Policy
 from core.models import Office, Priority, Ticket, User
-from core.queries.queues import SUMMARY_FROM, Filters, _assignee, _category, _midnight, _office, _priority, scope_of
+from core.queries.queues import (SUMMARY_ASSIGNEE, SUMMARY_CATEGORY, SUMMARY_FROM, SUMMARY_OFFICE, SUMMARY_PRIORITY,
+                                 Filters, scope_of, utc_midnight)
 from core.queries.search import word_match, words_of
 from core.storage.recent import RecentAnswers
 
@@ -62,8 +63,8 @@ class Cursor:
 
 
 ROW = (Ticket.id, Ticket.ref, Ticket.status, Ticket.subject, Ticket.requester_email, Ticket.created_at,
-       Ticket.updated_at, _office.code.label("office"), _assignee.email.label("assignee"),
-       _priority.name.label("priority"), _category.name.label("category"))
+       Ticket.updated_at, SUMMARY_OFFICE.code.label("office"), SUMMARY_ASSIGNEE.email.label("assignee"),
+       SUMMARY_PRIORITY.name.label("priority"), SUMMARY_CATEGORY.name.label("category"))
 
 
 def _named(listing: Listing) -> list[ColumnElement[bool]]:
@@ -81,7 +82,7 @@ def _named(listing: Listing) -> list[ColumnElement[bool]]:
         terms.append(Ticket.priority_id == select(Priority.id).where(Priority.name == listing.priority)
                      .scalar_subquery())
     if listing.created_before:
-        terms.append(Ticket.created_at < _midnight(listing.created_before))
+        terms.append(Ticket.created_at < utc_midnight(listing.created_before))
     return terms
 
 

@@ -91,9 +91,9 @@ class Filters:
             terms.append(Ticket.school_id == select(Office.id).where(
                 Office.code == self.school).scalar_subquery())
         if self.created_from:
-            terms.append(Ticket.created_at >= _midnight(self.created_from))
+            terms.append(Ticket.created_at >= utc_midnight(self.created_from))
         if self.created_to:
-            terms.append(Ticket.created_at < _midnight(self.created_to + timedelta(days=1)))
+            terms.append(Ticket.created_at < utc_midnight(self.created_to + timedelta(days=1)))
         return terms
 
 
@@ -105,7 +105,8 @@ def _category_and_below(category_id: int) -> Select:
                                          Category.parent_id.in_(children)))
 
 
-def _midnight(day: date) -> datetime:
+def utc_midnight(day: date) -> datetime:
+    """The start of `day` in UTC, as stored times are: the queues' and the API's date filters agree."""
     return datetime.combine(day, time(0), tzinfo=timezone.utc)
 
 
@@ -113,27 +114,31 @@ def _midnight(day: date) -> datetime:
 # building ORM objects for 50 tickets and their four neighbours cost more than
 # the query. Every joined table is an alias, so the visibility sub-query on
 # `office` can never be correlated with the outer query's offices.
-_school, _office, _assignee, _priority = aliased(Office), aliased(Office), aliased(User), aliased(Priority)
-_category = aliased(Category)
+# The aliases are public: the API's listing (core.queries.listing) joins the same
+# tables through SUMMARY_FROM and names its columns from them.
+SUMMARY_SCHOOL, SUMMARY_OFFICE = aliased(Office), aliased(Office)
+SUMMARY_ASSIGNEE, SUMMARY_PRIORITY, SUMMARY_CATEGORY = aliased(User), aliased(Priority), aliased(Category)
 SUMMARY = (Ticket.id, Ticket.ref, Ticket.subject, Ticket.status, Ticket.requester_email, Ticket.updated_at,
            Ticket.created_at,
-           Ticket.sla_breached_at, _school.name.label("school_name"), _office.code.label("office_code"),
-           _office.timezone.label("office_timezone"),
-           _assignee.name.label("assignee_name"), _priority.name.label("priority_name"),
-           _category.name.label("category_name"))
-SUMMARY_FROM = (Ticket.__table__.join(_office, _office.id == Ticket.office_id)
-                .outerjoin(_school, _school.id == Ticket.school_id)
-                .outerjoin(_assignee, _assignee.id == Ticket.assignee_id)
-                .outerjoin(_priority, _priority.id == Ticket.priority_id)
-                .outerjoin(_category, _category.id == Ticket.category_id))
+           Ticket.sla_breached_at, SUMMARY_SCHOOL.name.label("school_name"),
+           SUMMARY_OFFICE.code.label("office_code"),
+           SUMMARY_OFFICE.timezone.label("office_timezone"),
+           SUMMARY_ASSIGNEE.name.label("assignee_name"), SUMMARY_PRIORITY.name.label("priority_name"),
+           SUMMARY_CATEGORY.name.label("category_name"))
+SUMMARY_FROM = (Ticket.__table__.join(SUMMARY_OFFICE, SUMMARY_OFFICE.id == Ticket.office_id)
+                .outerjoin(SUMMARY_SCHOOL, SUMMARY_SCHOOL.id == Ticket.school_id)
+                .outerjoin(SUMMARY_ASSIGNEE, SUMMARY_ASSIGNEE.id == Ticket.assignee_id)
+                .outerjoin(SUMMARY_PRIORITY, SUMMARY_PRIORITY.id == Ticket.priority_id)
+                .outerjoin(SUMMARY_CATEGORY, SUMMARY_CATEGORY.id == Ticket.category_id))
 
 SORTS = {
     "updated": (Ticket.updated_at.desc(), Ticket.id.desc()),
     "oldest": (Ticket.updated_at.asc(), Ticket.id.asc()),
     "newest": (Ticket.created_at.desc(), Ticket.id.desc()),
     "due": (Ticket.resolution_due_at.asc().nulls_last(), Ticket.id.asc()),
-    "priority": (_priority.level.desc().nulls_last(), Ticket.updated_at.desc()),
-    "by_category": (_category.name.asc().nulls_last(), _priority.level.desc().nulls_last(), Ticket.updated_at.desc()),
+    "priority": (SUMMARY_PRIORITY.level.desc().nulls_last(), Ticket.updated_at.desc()),
+    "by_category": (SUMMARY_CATEGORY.name.asc().nulls_last(), SUMMARY_PRIORITY.level.desc().nulls_last(),
+                    Ticket.updated_at.desc()),
 }
 
 

@@ -1,6 +1,7 @@
 """Where data lives: engines and sessions (db), the schema and its migrations
 (schema), the content-addressed file store for raw mail and attachments
-(files), the fast write path of the mail ingest (fast), and answers one
-process may reuse for a few seconds (recent).
+(files), the fast write path of the mail ingest (fast), answers one
+process may reuse for a few seconds (recent), and the retry rule of queued
+deliveries, mail and webhooks alike (retries).
 
 May import: core.config, core.models. Nothing else of ours."""

@@ -12,6 +12,10 @@ Filling them is a plain substitution of those names, not a template
 language: a supervisor's wording can reach no object, loop or compute
 anything (even Jinja's sandbox lets `{{ 'x' * 10**9 }}` fill the memory), and
 a name outside the list is refused when the answer is saved.
+
+Answers once named the ticket as {ref} and the requester as {name}; migration
+0014 rewrote the stored ones, and a new answer written that way is refused
+with the current form as the hint, rather than printed literally.
 """
 from __future__ import annotations
 
@@ -29,6 +33,8 @@ from core.words import N_
 PLACEHOLDER = re.compile(r"\{\{\s*([a-z]+)\.([a-z]+)\s*\}\}")
 PLACEHOLDERS = ("ticket.ref", "ticket.subject", "requester.name", "requester.email", "school.name",
                 "school.code", "agent.name", "office.name")
+# The placeholders of the first canned answers, and what to write instead.
+OLD_FORMS = {"{ref}": "{{ ticket.ref }}", "{name}": "{{ requester.name }}"}
 
 
 class UnknownCanned(LookupError):
@@ -76,6 +82,7 @@ def render(body: str, values: dict[str, dict[str, str]]) -> str:
 def check(body: str) -> None:
     """CannedRefused when the answer names a placeholder that does not exist."""
     unknown = [m.group(0) for m in PLACEHOLDER.finditer(body) if f"{m.group(1)}.{m.group(2)}" not in PLACEHOLDERS]
+    unknown += [f"{old} ({new})" for old, new in OLD_FORMS.items() if old in body]
     if unknown:
         raise CannedRefused(N_("The text names a placeholder that does not exist."), ", ".join(unknown))
 

@@ -14,7 +14,8 @@ from core.access.tokens import hash_token, link_token, new_nonce
 from core.config.policy import Policy
 from core.config.settings import Settings
 from core.mail import staff_notices
-from core.models import Attachment, Category, Contact, Direction, Message, Office, Priority, Status, Ticket, utcnow
+from core.models import (Attachment, Category, Contact, Direction, Message, Office, Participant, Priority, Status,
+                         Ticket, utcnow)
 from core.storage.db import Database
 from core.storage.fast import insert_now, new, select_plain, set_loaded, update_now
 from core.tickets import assignment, categories, lifecycle, rules, sla
@@ -161,14 +162,31 @@ def link_of(settings: Settings, ticket: Ticket) -> str:
 
 
 def find_by_token(session: Session, token: str, policy: Policy, now: datetime | None = None) -> Ticket | None:
+    opened = open_by_token(session, token, policy, now)
+    return opened[0] if opened is not None else None
+
+
+def open_by_token(session: Session, token: str, policy: Policy,
+                  now: datetime | None = None) -> tuple[Ticket, str | None] | None:
+    """The ticket a private link opens, and whose link it is: None for the
+    requester's, else the participant's address (core.mail.copies). None for
+    a wrong, revoked or expired link."""
     if not token or len(token) > 100:
         return None
-    ticket = session.scalar(select(Ticket).where(Ticket.token_hash == hash_token(token)))
-    if ticket is None:
+    digest = hash_token(token)
+    ticket = session.scalar(select(Ticket).where(Ticket.token_hash == digest))
+    if ticket is not None:
+        opened, issued_at = (ticket, None), ticket.token_issued_at
+    else:
+        row = session.execute(select(Ticket, Participant.address, Participant.token_issued_at)
+                              .join(Participant, Participant.ticket_id == Ticket.id)
+                              .where(Participant.token_hash == digest)).one_or_none()
+        if row is None:
+            return None
+        opened, issued_at = (row[0], row[1]), row[2]
+    if policy.token_days and issued_at < (now or utcnow()) - timedelta(days=policy.token_days):
         return None
-    if policy.token_days and ticket.token_issued_at < (now or utcnow()) - timedelta(days=policy.token_days):
-        return None
-    return ticket
+    return opened
 
 
 def _unused_ref(session: Session) -> str:

@@ -2,8 +2,9 @@
 
 Addresses in the Cc of the mail that opens a ticket become participants
 (our own addresses and loop sources such as mailer-daemon excepted); staff
-add and remove them. Participants are copied on staff replies and may write
-into the ticket: the threading step's stranger check lets them in.
+add and remove them. Participants get their own copy of each staff reply,
+with a private link of their own (core.mail.copies), and may write into the
+ticket: the threading step's stranger check lets them in.
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from sqlalchemy.orm import Session
 from core import audit
 from core.config.settings import Settings
 from core.directory.csvrows import EMAIL
+from core.mail.copies import link_values
 from core.mail.notices import loop_risk
 from core.mail.notices import participant_addresses as addresses
 from core.models import Participant, Ticket, User, utcnow
@@ -53,8 +55,8 @@ def add_from_mail(session: Session, settings: Settings, ticket: Ticket, cc: Iter
     if not kept:
         return []
     now = now or utcnow()
-    insert_now(session, *(new(Participant, ticket_id=ticket.id, address=address, source="mail", created_at=now)
-                          for address in kept))
+    insert_now(session, *(new(Participant, ticket_id=ticket.id, address=address, source="mail", created_at=now,
+                              **link_values(settings, ticket.id, address, now)) for address in kept))
     detail = "from Cc" + (f"; left out (over {MAX_FROM_MAIL}): {', '.join(left)}" if left else "")
     audit.record(session, ticket, "participant_added", audit.CUSTOMER, to_value=", ".join(kept), detail=detail[:2000],
                  at=now)
@@ -77,13 +79,14 @@ def add(session: Session, settings: Settings, ticket: Ticket, actor: User, addre
         raise ParticipantRefused(N_("%(address)s is already a participant") % {"address": address})
     now = now or utcnow()
     insert_now(session, new(Participant, ticket_id=ticket.id, address=address, source="staff",
-                            added_by_id=actor.id, created_at=now))
+                            added_by_id=actor.id, created_at=now, **link_values(settings, ticket.id, address, now)))
     audit.record(session, ticket, "participant_added", actor, to_value=address, at=now)
     return address
 
 
 def remove(session: Session, ticket: Ticket, actor: User, address: str, now: datetime | None = None) -> None:
-    """Staff take an address off the ticket: no more copies, and its mail is a stranger's again."""
+    """Staff take an address off the ticket: no more copies, its private link
+    opens nothing, and its mail is a stranger's again."""
     address = (address or "").strip().lower()
     gone = session.execute(delete(Participant).where(
         Participant.ticket_id == ticket.id, Participant.address == address)).rowcount

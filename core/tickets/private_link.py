@@ -5,13 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from core.access.tokens import hash_token, sign, signature_matches
 from core.config.policy import Policy
 from core.content.attachments import is_safe_inline_image
-from core.models import Attachment, Direction, Message, Office, Setting, Status, Ticket, utcnow
+from core.models import Attachment, Direction, Message, Office, Participant, Setting, Status, Ticket, utcnow
 
 # Types a download keeps: documents, archives and raster images a phone can
 # open with the right application. Anything else (html, svg, xml, scripts)
@@ -70,18 +70,28 @@ class PageState:
     messages: int
     last_message_id: int | None
     policy_version: tuple
+    participant: str | None = None  # the link is this participant's own, not the requester's
 
 
 _public = (Message.ticket_id == Ticket.id, Message.direction != Direction.note)
-_PAGE_STATE = (
-    select(Ticket.id, Ticket.ref, Ticket.subject, Ticket.status, Ticket.created_at, Ticket.token_issued_at,
-           Office.name, Office.timezone,
-           select(func.count(Message.id)).where(*_public).scalar_subquery(),
-           select(func.max(Message.id)).where(*_public).scalar_subquery(),
-           select(func.count()).select_from(Setting).scalar_subquery(),
-           select(func.max(Setting.updated_at)).scalar_subquery())
-    .outerjoin(Office, Office.id == Ticket.office_id)
-    .where(Ticket.token_hash == bindparam("token_hash")))
+
+
+def _page_state_of(issued_at) -> Select:
+    """The page's state, with the link's issue time from `issued_at`'s table."""
+    return (select(Ticket.id, Ticket.ref, Ticket.subject, Ticket.status, Ticket.created_at, issued_at,
+                   Office.name, Office.timezone,
+                   select(func.count(Message.id)).where(*_public).scalar_subquery(),
+                   select(func.max(Message.id)).where(*_public).scalar_subquery(),
+                   select(func.count()).select_from(Setting).scalar_subquery(),
+                   select(func.max(Setting.updated_at)).scalar_subquery())
+            .outerjoin(Office, Office.id == Ticket.office_id))
+
+
+_PAGE_STATE = _page_state_of(Ticket.token_issued_at).where(Ticket.token_hash == bindparam("token_hash"))
+# A participant's own link (core.mail.copies): the same page, their link's age.
+_PARTICIPANT_PAGE_STATE = (_page_state_of(Participant.token_issued_at).add_columns(Participant.address)
+                           .join(Participant, Participant.ticket_id == Ticket.id)
+                           .where(Participant.token_hash == bindparam("token_hash")))
 
 
 def page_state(session: Session, token: str) -> PageState | None:
@@ -94,11 +104,16 @@ def page_state(session: Session, token: str) -> PageState | None:
     """
     if not token or len(token) > 100:
         return None
-    row = session.connection().execute(_PAGE_STATE, {"token_hash": hash_token(token)}).one_or_none()
+    digest = {"token_hash": hash_token(token)}
+    row = session.connection().execute(_PAGE_STATE, digest).one_or_none()
+    if row is not None:
+        *fields, settings_count, settings_changed = row
+        return PageState(*fields, policy_version=(settings_count, settings_changed))
+    row = session.connection().execute(_PARTICIPANT_PAGE_STATE, digest).one_or_none()
     if row is None:
         return None
-    *fields, settings_count, settings_changed = row
-    return PageState(*fields, policy_version=(settings_count, settings_changed))
+    *fields, settings_count, settings_changed, address = row
+    return PageState(*fields, policy_version=(settings_count, settings_changed), participant=address)
 
 
 def link_expired(policy: Policy, issued_at: datetime | None, now: datetime | None = None) -> bool:

@@ -96,16 +96,18 @@ def submit_web_ticket(session: Session, settings: Settings, policy: Policy, web:
 
 
 def customer_reply(session: Session, settings: Settings, policy: Policy, ticket: Ticket, text: str,
-                   attachments: Sequence[CheckedUpload], now: datetime | None = None) -> Ticket:
+                   attachments: Sequence[CheckedUpload], now: datetime | None = None, *,
+                   participant: str | None = None) -> Ticket:
     """The customer's reply from their private page; returns the ticket it landed on
-    (a new one continuing this when it was closed past the reopen window)."""
+    (a new one continuing this when it was closed past the reopen window).
+    `participant`: written through that participant's own link, so from them."""
 
     now = now or utcnow()
     kept = keep_uploads(settings, attachments)
     # The same routing as a reply by mail: reopening, a continuing ticket with
     # its acknowledgement, and the notice to the agent, decided in one place.
     return route(session, settings, policy, Incoming(
-        from_address=ticket.requester_email, from_name=ticket.requester_name,
+        from_address=participant or ticket.requester_email, from_name=None if participant else ticket.requester_name,
         subject=f"Re: {ticket.subject}", text=text.strip(), full_text=text, channel="web",
         attachments=kept), ticket=ticket, now=now).ticket
 

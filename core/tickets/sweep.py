@@ -1,5 +1,6 @@
 """The periodic sweep: auto-close, SLA warnings and breaches (with escalation),
-the return of absent agents' tickets, and handing out unassigned tickets.
+the return of absent agents' tickets, handing out unassigned tickets, and
+telling offices how many unstaffed tickets their paced notices held back.
 
 Idempotent and safe from two processes at once: each step claims its rows
 with a conditional UPDATE ... WHERE <still due> RETURNING id, in batches, each
@@ -38,6 +39,7 @@ class SweepReport:
     escalated: int = 0
     returned: int = 0
     assigned: int = 0
+    unstaffed_told: int = 0  # offices told how many unstaffed tickets were held back (core.mail.pacing)
     forgotten: int = 0  # rate counts and form stamps past every window
 
     def __str__(self) -> str:
@@ -56,6 +58,8 @@ def run_sweep(db: Database, now: datetime | None = None) -> SweepReport:
     report.returned = return_absent(db, policy, now)
     report.assigned = fill_pools(db, policy, now)
     with db.begin() as session:
+        # Before the counts are forgotten: a day-long quiet time ends as they would go.
+        report.unstaffed_told = staff_notices.unstaffed_summaries(session, db.settings, policy, now)
         report.forgotten = ratelimit.forget_old(session, now)
     return report
 

@@ -5,8 +5,8 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from core.mail.quarantine import (
-    NotFound, discard, failed_mail, give_up_mail, quarantined, quarantined_mail, raw_preview, request_reprocess,
-    retry_mail,
+    NotAuthQuarantine, NotFound, discard, failed_authentication, failed_mail, give_up_mail, quarantined,
+    quarantined_mail, raw_preview, release_despite_auth, request_reprocess, retry_mail,
 )
 from core.mail.templates import BadTemplate
 from core.mail.templates import NotFound as TemplateNotFound
@@ -67,7 +67,8 @@ def quarantined_view(raw_id: int):
         except NotFound:
             abort(404)
         headers, preview = raw_preview(settings(), raw)
-        return render_template("admin/quarantined.html", raw=raw, headers=headers, preview=preview)
+        return render_template("admin/quarantined.html", raw=raw, headers=headers, preview=preview,
+                               waivable=failed_authentication(raw))
 
 
 @bp.post("/quarantine/<int:raw_id>/reprocess")
@@ -82,6 +83,20 @@ def quarantine_reprocess(raw_id: int):
     except NotFound:
         abort(404)
     flash(_("Queued: the message is processed again within a few seconds; the mail log shows the outcome."))
+    return redirect(url_for("admin.quarantine"))
+
+
+@bp.post("/quarantine/<int:raw_id>/release-anyway")
+@access(SYSTEM)
+def quarantine_release_anyway(raw_id: int):
+    # "Process again" alone would meet the same failed authentication and
+    # quarantine the mail again; the admin who has judged it waives that verdict.
+    try:
+        with db().begin() as session:
+            release_despite_auth(session, me(session), raw_id)
+    except (NotFound, NotAuthQuarantine):
+        abort(404)
+    flash(_("Released despite its failed sender authentication; the mail log shows the outcome in a few seconds."))
     return redirect(url_for("admin.quarantine"))
 
 

@@ -20,7 +20,7 @@ from core.content import thumbnails
 from core.models import Status, utcnow
 from core.storage.files import Store
 from core.tickets import private_link as public, requester as customer, triage
-from core.tickets.intake import find_by_token
+from core.tickets.intake import open_by_token
 from core.content.uploads import CheckedUpload, Upload, UploadRefused, check_uploads
 from core.hooks.chat import BadPhone
 from core.tickets.requester import UnknownSchool, WebTicket
@@ -134,8 +134,16 @@ def sent():
 
 
 def _ticket_or_404(s, token: str, policy: Policy | None = None):
-    ticket = find_by_token(s, token, policy or load_policy(s))
-    if ticket is None:
+    opened = open_by_token(s, token, policy or load_policy(s))
+    if opened is None:
+        abort(404)
+    return opened
+
+
+def _requesters_ticket_or_404(s, token: str):
+    """Only the requester closes or reopens their ticket; a participant's link reads and replies."""
+    ticket, participant = _ticket_or_404(s, token)
+    if participant is not None:
         abort(404)
     return ticket
 
@@ -181,7 +189,8 @@ def _render_ticket(s, state: public.PageState, token: str, reply: ReplyForm, pol
     return render_template(
         "public/ticket.html", ticket=state, token=token, form_token=public.form_token(settings().secret_key, token),
         thread=public.public_thread(s, state.id), status_label=STATUS_LABELS[state.status], reply=reply,
-        can_rate=customer.can_rate(state), file_hint=file_hint(policy), refusal=refusal)
+        can_rate=state.participant is None and customer.can_rate(state), file_hint=file_hint(policy),
+        refusal=refusal)
 
 
 def _state_or_404(s, token: str) -> tuple[public.PageState, Policy]:
@@ -224,7 +233,7 @@ def ticket_reply(token: str):
     form = ReplyForm(meta={"csrf": False})
     with db().read() as s:
         policy = load_policy(s)
-        ticket_id = _ticket_or_404(s, token, policy).id
+        ticket_id = _ticket_or_404(s, token, policy)[0].id
         _check_form_token(token)
         valid = form.validate_on_submit()
     files = uploads_of(form.attachments) if valid else []
@@ -247,8 +256,9 @@ def ticket_reply(token: str):
         with db().read() as s:
             return _refused_reply(s, token, form)
     with db().begin() as s:
-        ticket = _ticket_or_404(s, token, policy)
-        landed = customer.customer_reply(s, settings(), policy, ticket, form.body.data, uploads)
+        ticket, participant = _ticket_or_404(s, token, policy)
+        landed = customer.customer_reply(s, settings(), policy, ticket, form.body.data, uploads,
+                                         participant=participant)
         if landed is not ticket:
             token = link_token(settings().secret_key, landed.id, landed.token_nonce)
             flash(_("Your earlier ticket was closed, so your message opened this new ticket (%(ref)s).",
@@ -292,7 +302,7 @@ def ticket_unsolved(token: str):
 def _rate(token: str, solved: bool):
     # The buttons carry only the page's form token, checked like the reply's.
     with db().begin() as s:
-        ticket = _ticket_or_404(s, token)
+        ticket = _requesters_ticket_or_404(s, token)
         _check_form_token(token)
         if customer.can_rate(ticket):
             if solved:

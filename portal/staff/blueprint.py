@@ -46,6 +46,8 @@ LABELS = {
     "policy:agent_cap": N_("Most open tickets the automatic rules give one agent (0: no cap)"),
     "policy:absence_hours": N_("Hours unavailable before an agent's tickets return to the pool"),
     "policy:available_idle_minutes": N_("Minutes without a page loaded after which an agent gets no new tickets (0: never)"),
+    "policy:unstaffed_notice_minutes": N_("Minutes between two notices to an office of tickets no agent could "
+                                          "take; those in between are counted in one (0: a notice per ticket)"),
     "policy:sla_warning_hours": N_("Hours before an SLA due time at which staff are warned"),
     "policy:sla_business_hours": N_("Working hours the SLA clock runs in, e.g. 08:00-16:00 (empty: around the clock)"),
     "policy:sla_business_days": N_("Working days (mon, tue, ... comma separated)"),

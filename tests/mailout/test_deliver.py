@@ -12,6 +12,7 @@ from sqlalchemy import event, func, select
 from core.mail import outbox
 from core.mail.msgids import ref_from_message_id
 from core.models import Outbox, OutboxStatus, Setting, utcnow
+from core.storage import retries
 from core.storage.db import Database
 from mailout.deliver import deliver_due
 from tests.factories import load_directory
@@ -86,17 +87,17 @@ def test_a_down_relay_backs_off_and_gives_up_after_the_last_attempt(database, re
     start = utcnow()
     waits = []
     with freeze_time(start) as clock:
-        for _ in range(len(outbox.BACKOFF) + 1):
+        for _ in range(len(retries.BACKOFF) + 1):
             report = deliver_due(db)
             assert report.sent == 0
             with db.session() as s:
                 row = s.scalar(select(Outbox))
             waits.append(row.next_attempt_at - utcnow())
             clock.move_to(row.next_attempt_at)
-    assert row.status is OutboxStatus.failed and row.attempts == len(outbox.BACKOFF) + 1
+    assert row.status is OutboxStatus.failed and row.attempts == len(retries.BACKOFF) + 1
     assert "unreachable" in row.last_error
-    assert list(outbox.BACKOFF) == waits[:-1]
-    assert sum(outbox.BACKOFF, timedelta()) >= timedelta(days=1)
+    assert list(retries.BACKOFF) == waits[:-1]
+    assert sum(retries.BACKOFF, timedelta()) >= timedelta(days=1)
 
 
 def test_five_acks_queued_while_the_relay_is_down_arrive_exactly_once(database, relay):
@@ -131,7 +132,7 @@ def test_a_row_claimed_by_a_killed_worker_is_sent_after_its_lease(database, rela
         with db.begin() as s:
             assert len(outbox.claim_due(s, utcnow())) == 1  # the worker dies here
         assert deliver_due(db).sent == 0
-        clock.tick(outbox.LEASE + timedelta(seconds=1))
+        clock.tick(retries.LEASE + timedelta(seconds=1))
         assert deliver_due(db).sent == 1
     assert len(relay.messages) == 1
 
@@ -157,7 +158,8 @@ def test_a_pass_reads_and_marks_rows_in_bulk_not_one_by_one(database, relay):
     db = relayed(database, relay)
     with db.begin() as s:
         load_directory(s)
-        for key in ("auto_mail_per_10min", "auto_mail_per_day"):  # the rate limit is another test
+        # The rate limit and the pacing of unstaffed notices are other tests.
+        for key in ("auto_mail_per_10min", "auto_mail_per_day", "unstaffed_notice_minutes"):
             s.add(Setting(key=key, value="0"))
         s.flush()
         for i in range(60):

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from core.hooks import sealing, webhooks
 from core.hooks.webhooks import EVENTS
-from core.mail.outbox import BACKOFF
+from core.storage.retries import BACKOFF
 from core.models import HookDelivery, Office, Outbox, OutboxStatus, Role, Status, Ticket, Webhook, utcnow
 from core.tickets import lifecycle
 from mailout.hooks import deliver_hooks_due

@@ -1,13 +1,17 @@
 """Administration pages through the test client on a real database."""
 from __future__ import annotations
 
+import re
+
 import pytest
 from sqlalchemy import select
 
 from core.config.policy import load_policy
-from core.models import Outbox, OutboxStatus, Outcome, Priority, RawMail, Ticket, User
+from core.mail.auth import Verdict
+from core.models import Event, Outbox, OutboxStatus, Outcome, Priority, RawMail, Ticket, User
 from core.storage.files import Store
 from mailin.quarantine import reprocess_requested
+from tests.factories import PASSWORD
 from tests.portal.staff_world import build_world, log_in
 
 RAW = (b"From: SMA Negeri 1 <sman1@sekolah.test>\r\nTo: helpdesk@helpdesk.test\r\n"
@@ -151,3 +155,49 @@ def test_a_broken_copy_in_the_data_dir_is_listed_as_unused(admin, database, tmp_
     assert "shipped wording" in client.get(f"/admin/mail-templates/{name}?lang=en").text
     own.write_text("Received: {{ subject }}")
     assert 'id="broken-templates"' not in client.get("/admin/mail-templates?lang=en").text
+
+
+SPOOFED = Verdict(source="checked", spf="fail", spf_domain="luar.test", dmarc="fail", dmarc_policy="reject",
+                  from_domain="luar.test")
+
+
+def csrf_of(html: str) -> str:
+    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"|value="([^"]+)"[^>]*name="csrf_token"', html)
+    assert match, "no CSRF token in the page"
+    return match.group(1) or match.group(2)
+
+
+def test_an_admin_releases_a_spoofed_mail_anyway_with_the_csrf_token(app, database):
+    app.config["WTF_CSRF_ENABLED"] = True
+    world = build_world(database)
+    raw_bytes = RAW.replace(b"sman1@sekolah.test", b"budi@luar.test")
+    sha = Store(database.settings.path("store")).put(raw_bytes)
+    with database.begin() as s:
+        raw = RawMail(channel="smtp", envelope_from="budi@luar.test", sha256=sha, size=len(raw_bytes),
+                      outcome=Outcome.quarantined, auth=SPOOFED.as_json(),
+                      reason="spoofed: DMARC fails for luar.test (p=reject; spf=fail dkim=none dmarc=fail)")
+        plain = RawMail(channel="smtp", sha256="3" * 64, size=3, outcome=Outcome.quarantined, reason="junk")
+        s.add_all([raw, plain])
+        s.flush()
+        raw_id, plain_id = raw.id, plain.id
+    client = app.test_client()
+    client.post("/login", data={"email": world.emails["min"], "password": PASSWORD,
+                                "csrf_token": csrf_of(client.get("/login").text)})
+    page = client.get(f"/admin/quarantine/{raw_id}?lang=en").text
+    assert "Release anyway" in page
+    assert "Release anyway" not in client.get(f"/admin/quarantine/{plain_id}?lang=en").text
+    assert client.post(f"/admin/quarantine/{raw_id}/release-anyway").status_code == 400  # no token
+    token = csrf_of(page)
+    assert client.post(f"/admin/quarantine/{plain_id}/release-anyway",
+                       data={"csrf_token": token}).status_code == 404  # nothing to release it despite
+    assert client.post(f"/admin/quarantine/{raw_id}/release-anyway", data={"csrf_token": token}).status_code == 302
+    with database.session() as s:
+        event = s.scalar(select(Event).where(Event.kind == "quarantine_released_despite_auth"))
+        admin = s.scalar(select(User).where(User.email == world.emails["min"]))
+        assert (event.actor_id, event.to_value) == (admin.id, f"raw mail {raw_id}")
+        assert event.detail == ("despite: spoofed: DMARC fails for luar.test "
+                                "(p=reject; spf=fail dkim=none dmarc=fail)")
+    assert reprocess_requested(database).done == 1  # what the periodic task runs
+    with database.session() as s:
+        assert s.get(RawMail, raw_id).outcome is Outcome.new_ticket
+        assert s.scalar(select(Ticket).where(Ticket.subject == "Data siswa hilang")) is not None

@@ -4,18 +4,22 @@ same ticket, and staff add and remove participants."""
 from __future__ import annotations
 
 import email
+import email.message
+import re
 from email.policy import default
 
 import pytest
 from sqlalchemy import select
 
-from core.models import Event, Outcome, Participant, RawMail, Ticket
+from core.access.tokens import hash_token
+from core.models import Event, Message, Outcome, Participant, RawMail, Status, Ticket
 from mailin.smtpd import BackgroundServer
 from mailout.deliver import deliver_due
 from mailout.transport import RelayTransport
 from tests.mailin.conftest import transcript
 from tests.mailin.mails import HELPDESK, SCHOOL, mail, new_message_id
 from tests.mailout.relay import Relay
+from tests.portal.public_helpers import hidden
 from tests.portal.staff_world import log_in
 
 PRINCIPAL = "kepsek@sekolah.test"
@@ -37,6 +41,24 @@ def relay():
 
 def send(smtp, raw: bytes, sender: str) -> None:
     assert transcript(smtp.port, raw, mail_from=sender, rcpt=(HELPDESK,))[-2] == 250
+
+
+def delivered(database, relay, marker: bytes) -> dict[str, email.message.EmailMessage]:
+    """The mails of one delivery pass whose bytes hold `marker`, by their one recipient."""
+    with RelayTransport("127.0.0.1", relay.port) as channel:
+        deliver_due(database, transport=channel)
+    found = {}
+    for message in relay.messages:
+        if marker in message.data:
+            [recipient] = message.recipients
+            found[recipient] = email.message_from_bytes(message.data, policy=default)
+    relay.messages.clear()
+    return found
+
+
+def link_in(message) -> str:
+    """The private link's token in a mail's text."""
+    return re.search(r"/t/([A-Za-z0-9_-]+)", message.get_body(("plain",)).get_content()).group(1)
 
 
 def outcomes(database) -> list[tuple[Outcome, str | None]]:
@@ -67,12 +89,12 @@ def test_a_ccd_principal_is_copied_on_the_reply_and_their_replies_land_on_the_ti
     assert PRINCIPAL in page and "participants" in page
     assert client.post(f"/staff/tickets/{ref}/reply", data={"text": "Dana cair pekan depan.",
                                                             "status": "answered"}).status_code == 302
-    with RelayTransport("127.0.0.1", relay.port) as channel:
-        deliver_due(database, transport=channel)
-    [reply] = [m for m in relay.messages if b"Dana cair" in m.data]
-    assert sorted(reply.recipients) == sorted([SCHOOL, PRINCIPAL])
-    parsed = email.message_from_bytes(reply.data, policy=default)
-    assert parsed["To"] == SCHOOL and parsed["Cc"] == PRINCIPAL
+    replies = delivered(database, relay, b"Dana cair")
+    # A copy each: the principal's is not the school's mail with its private link.
+    assert sorted(replies) == sorted([SCHOOL, PRINCIPAL])
+    assert replies[SCHOOL]["To"] == SCHOOL and replies[SCHOOL]["Cc"] is None
+    parsed = replies[PRINCIPAL]
+    assert parsed["To"] == PRINCIPAL and link_in(parsed) != link_in(replies[SCHOOL])
 
     # The principal answers our reply, and (reply-all) the school's first mail:
     # neither carries the reference in the subject; both land on the ticket.
@@ -81,6 +103,39 @@ def test_a_ccd_principal_is_copied_on_the_reply_and_their_replies_land_on_the_ti
     send(smtp, mail(sender=PRINCIPAL, subject="Re: Dana BOS belum cair", body="Saya ikut memantau.",
                     headers={"In-Reply-To": first_id, "References": first_id}), PRINCIPAL)
     assert outcomes(database)[1:] == [(Outcome.appended, ref), (Outcome.appended, ref)]
+
+
+def test_a_participant_reads_and_answers_through_their_own_link_which_outlives_the_requesters(
+        database, world, client, smtp, relay):
+    send(smtp, mail(subject="Dana BOS belum cair", headers={"Cc": PRINCIPAL}), SCHOOL)
+    [(_, ref)] = outcomes(database)
+    log_in(client, world.emails["c3171"])
+    client.post(f"/staff/tickets/{ref}/reply", data={"text": "Dana cair pekan depan.", "status": "answered"})
+    replies = delivered(database, relay, b"Dana cair")
+    school, principal = link_in(replies[SCHOOL]), link_in(replies[PRINCIPAL])
+    with database.session() as s:  # kept as the requester's is: its digest, never the token
+        row = s.scalar(select(Participant).where(Participant.address == PRINCIPAL))
+        assert row.token_hash == hash_token(principal) and principal not in (row.token_nonce, row.token_hash)
+
+    page = client.get(f"/t/{principal}").text
+    assert "Dana cair pekan depan." in page
+    assert f"/t/{principal}/solved" not in page and f"/t/{school}/solved" in client.get(f"/t/{school}").text
+    answer = {"csrf_token": hidden(page, "csrf_token"), "body": "Terima kasih, kami tunggu."}
+    assert client.post(f"/t/{principal}/reply", data=answer).status_code == 302
+    assert client.post(f"/t/{principal}/solved", data={"csrf_token": answer["csrf_token"]}).status_code == 404
+    with database.session() as s:
+        ticket = s.scalar(select(Ticket).where(Ticket.ref == ref))
+        last = s.scalars(select(Message).where(Message.ticket_id == ticket.id).order_by(Message.id.desc())).first()
+        assert (last.from_address, last.text) == (PRINCIPAL, "Terima kasih, kami tunggu.")
+        assert ticket.status is Status.open  # a participant's reply reopens it, as by mail
+
+    # The school's link is replaced (it was forwarded around): the principal keeps theirs.
+    assert client.post(f"/staff/tickets/{ref}/private-link").status_code == 302
+    assert client.get(f"/t/{school}").status_code == 404
+    assert client.get(f"/t/{principal}").status_code == 200
+    # Taken off the ticket, the principal's link opens nothing.
+    client.post(f"/staff/tickets/{ref}/participants/remove", data={"address": PRINCIPAL})
+    assert client.get(f"/t/{principal}").status_code == 404
 
 
 def test_staff_add_and_remove_participants_and_a_removed_one_is_a_stranger_again(database, world, client, smtp):

@@ -16,7 +16,7 @@ from tests.portal.staff_world import log_in
 
 def test_the_forms_offer_canned_responses_and_the_office_staff(client, database, world):
     with database.begin() as s:
-        s.add(CannedResponse(title="NUPTK sedang diproses", body="Permohonan {ref} sedang kami proses."))
+        s.add(CannedResponse(title="NUPTK sedang diproses", body="Permohonan {{ ticket.ref }} sedang kami proses."))
     log_in(client, world.emails["c3171"])
     page = client.get(f"/staff/tickets/{world.refs['sman1']}?lang=en").text
     assert "NUPTK sedang diproses" in page

@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from core.mail import outbox
 from core.models import Outbox, OutboxStatus, utcnow
+from core.storage import retries
 
 NOW = utcnow()
 
@@ -28,7 +29,7 @@ def test_a_claimed_row_is_not_claimed_again_until_its_lease_ends(session, settin
     assert outbox.claim_due(session, NOW, limit=2) == [rows[0].id, rows[1].id]
     assert outbox.claim_due(session, NOW) == [rows[2].id]
     assert outbox.claim_due(session, NOW) == []
-    assert len(outbox.claim_due(session, NOW + outbox.LEASE)) == 3
+    assert len(outbox.claim_due(session, NOW + retries.LEASE)) == 3
 
 
 def test_a_failed_attempt_waits_for_the_next_backoff_step(session, settings):

@@ -74,6 +74,12 @@ def test_an_unknown_placeholder_is_refused_when_saved():
     check("Halo {{requester.name}} dari {{ school.name }}")
 
 
+def test_the_old_placeholder_forms_are_refused_with_the_current_one_as_hint():
+    with pytest.raises(CannedRefused) as refused:
+        check("Permohonan {ref} untuk {name}")
+    assert refused.value.detail == "{ref} ({{ ticket.ref }}), {name} ({{ requester.name }})"
+
+
 def test_a_supervisor_writes_answers_of_their_own_office_only(session, office_world):
     offices, _ticket, people = office_world
     saved = save_office_canned(session, people["sup"], "Dapodik", "Silakan sinkron ulang, {{ requester.name }}.")

@@ -188,7 +188,8 @@ def test_the_command_runs_the_sweep_as_of_the_given_time_and_prints_counts(datab
     from cli import main
     result = CliRunner().invoke(main, ["sweep", "--now", "2026-03-09T08:00:00+00:00"], env=env)
     assert result.exit_code == 0, result.output
-    assert result.output.strip() == "closed 1, warned 0, breached 0, escalated 0, returned 0, assigned 0, forgotten 0"
+    assert result.output.strip() == ("closed 1, warned 0, breached 0, escalated 0, returned 0, assigned 0, "
+                                     "unstaffed_told 0, forgotten 0")
     again = CliRunner().invoke(main, ["sweep", "--now", "2026-03-09T08:00:00+00:00"], env=env)
     assert "closed 0" in again.output
     bad = CliRunner().invoke(main, ["sweep", "--now", "tomorrow"], env=env)

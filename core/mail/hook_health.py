@@ -1,6 +1,7 @@
 """A webhook's health: a success clears its run of failures; a run of failures
 that has lasted a day disables it, gives up its waiting deliveries and tells
-the admins by mail (through the outbox, like every notice)."""
+the admins by mail (through the outbox, like every notice). It sits in
+core.mail, above core.hooks, because telling the admins is a mail notice."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
