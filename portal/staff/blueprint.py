@@ -11,14 +11,14 @@ from sqlalchemy.orm import Session
 from core.access.logins import active_user
 from core.mail import staff_notices
 from core.models import User
+from core.tickets.lifecycle import STATUS_LABELS
 from core.words import N_
 
 bp = Blueprint("staff", __name__)
 
-# English names of statuses, history events, roles and sorts; _() gives Indonesian.
+# English names of statuses (core's, one mapping), history events, roles and sorts; _() gives Indonesian.
 LABELS = {
-    "open": N_("Open"), "answered": N_("Answered"), "on_hold": N_("On hold"), "forwarded": N_("Forwarded"),
-    "closed": N_("Closed"),
+    **{status.value: text for status, text in STATUS_LABELS.items()},
     "created": N_("Created"), "status": N_("Status changed"), "reply": N_("Replied"), "note": N_("Internal note"),
     "assign": N_("Assignee changed"), "forward": N_("Forwarded up"), "dispatch": N_("Dispatched down"),
     "rehome": N_("Moved to the school's office"), "school": N_("School set"), "pull_back": N_("Pulled back"),
@@ -88,7 +88,13 @@ def labels():
     def label(key: object) -> str:
         key = str(key)
         return gettext(LABELS.get(key, key.rpartition(":")[2].replace("_", " ").capitalize()))
-    return {"label": label}
+
+    def event_value(kind: str, value: str | None) -> str:
+        """A history event's from or to: a status by its label, anything else (an office, a name) as stored."""
+        if not value:
+            return ""
+        return label(value) if kind == "status" else value
+    return {"label": label, "event_value": event_value}
 
 
 def unread_notices() -> int:
