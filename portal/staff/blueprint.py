@@ -8,6 +8,7 @@ from flask_babel import gettext
 from flask_login import current_user
 from sqlalchemy.orm import Session
 
+from core import audit
 from core.access.logins import active_user
 from core.mail import staff_notices
 from core.models import User
@@ -32,6 +33,8 @@ LABELS = {
     "participant_added": N_("Participant added"), "participant_removed": N_("Participant removed"),
     "sla_breach": N_("SLA breached"), "sla_warning": N_("SLA warning"), "link_reissued": N_("Private link replaced"),
     "agent": N_("Agent"), "supervisor": N_("Supervisor"), "admin": N_("Administrator"),
+    # Who did it, in the history, when it was no member of staff (core.audit's actor words).
+    f"actor:{audit.CUSTOMER}": N_("Customer"), f"actor:{audit.SYSTEM}": N_("System"),
     "updated": N_("Recently updated"), "oldest": N_("Least recently updated"), "newest": N_("Newest first"),
     "due": N_("Due soonest"), "priority": N_("Most urgent"),
     "policy:auto_close_days": N_("Days an answered ticket waits before it closes itself"),
@@ -94,7 +97,10 @@ def labels():
         if not value:
             return ""
         return label(value) if kind == "status" else value
-    return {"label": label, "event_value": event_value}
+    def actor(name: str) -> str:
+        """An event's actor: a member of staff by address, the customer and the system by their label."""
+        return label(f"actor:{name}") if f"actor:{name}" in LABELS else name
+    return {"label": label, "event_value": event_value, "actor": actor}
 
 
 def unread_notices() -> int:

@@ -85,3 +85,12 @@ def test_a_refused_change_of_status_names_both_statuses_in_indonesian(client, wo
     assert "Terbuka → Ditutup" in page  # the history's statuses, by the same labels as the badges
     english = client.get(f"/staff/tickets/{ref}?lang=en").text
     assert "Open → Closed" in english
+
+
+def test_the_history_names_the_customer_and_the_system_in_indonesian(client, world):
+    log_in(client, world.emails["c3171"])
+    ref = world.refs["sman1"]
+    history = client.get(f"/staff/tickets/{ref}?lang=id").text.split('class="history"')[1]
+    assert "Pelanggan: Dibuat" in history
+    assert " customer:" not in history and " system:" not in history
+    assert "Customer: Created" in client.get(f"/staff/tickets/{ref}?lang=en").text
