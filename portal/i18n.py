@@ -61,11 +61,11 @@ def ngettext(singular: str, plural: str, num: int, **variables: object) -> str:
 
 
 def filesize(size: int) -> str:
-    """A file's size as both portals show it: 58 B, 1.2 KB, 3.4 MB."""
+    """A file's size as both portals show it: 58 B, 1.2 KB, 3.4 MB (1,2 KB in Indonesian)."""
     if size < 1024:
-        return f"{size} B"
+        return f"{number(size)} B"
     unit, step = ("MB", 1024 * 1024) if size >= 1024 * 1024 else ("KB", 1024)
-    return f"{size / step:.1f} {unit}".replace(".0 ", " ")
+    return f"{number(round(size / step, 1), '#,##0.#')} {unit}"
 
 
 def init_app(app: Flask) -> None:

@@ -222,12 +222,21 @@ def test_the_directory_import_report_reads_in_the_visitors_language(admin):
 def test_quarantine_reasons_read_in_the_visitors_language(admin, database):
     client, _ = admin
     with database.begin() as s:
-        raw = RawMail(channel="smtp", sha256="4" * 64, size=3, outcome=Outcome.quarantined,
+        raw = RawMail(channel="smtp", sha256="4" * 64, size=1300, outcome=Outcome.quarantined,
                       reason="spoofed: DMARC fails for luar.test (p=reject; spf=fail dkim=none dmarc=fail)")
         s.add(raw)
         s.flush()
         raw_id = raw.id
     indonesian = "dipalsukan: DMARC gagal untuk luar.test (p=reject; spf=fail dkim=none dmarc=fail)"
-    assert indonesian in client.get("/admin/quarantine?lang=id").text
+    listing = client.get("/admin/quarantine?lang=id").text
+    assert indonesian in listing and "<td>1,3 KB</td>" in listing
     assert indonesian in client.get(f"/admin/quarantine/{raw_id}?lang=id").text
     assert "spoofed: DMARC fails" in client.get(f"/admin/quarantine/{raw_id}?lang=en").text
+
+
+def test_the_rules_page_shows_defaults_as_the_language_writes_them(admin):
+    client, _ = admin
+    page = client.get("/admin/policy?lang=id").text
+    assert "Bawaan: 5.242.880" in page and "Bawaan: nonaktif" in page
+    assert "Bawaan: False" not in page
+    assert "Default: 5,242,880" in client.get("/admin/policy?lang=en").text
