@@ -46,7 +46,8 @@ def make_app(settings: Settings) -> Celery:
                                       "options": {"expires": REPROCESS_EVERY_SECONDS * 3}},
             # Bulk jobs over policy.bulk_inline_max tickets wait for this pass;
             # a pass finds each pending job, so a lost message costs seconds.
-            # Its idle passes log at DEBUG only (tasks.polls).
+            # Its idle passes, like the deliveries' and the re-process's,
+            # log at DEBUG only (tasks.polls).
             "bulk-jobs": {"task": "tasks.bulk.run_bulk_jobs", "schedule": BULK_EVERY_SECONDS,
                           "options": {"expires": BULK_EVERY_SECONDS * 3}},
         },

@@ -12,7 +12,8 @@ The edge, which knows the reader's language (the portal's request, the
 mail's language), calls `localize`: a sentence found in the catalog as it
 is comes back translated; one built from a template with values is matched
 against the catalog's templates and rebuilt in the language with its values
-(themselves localized, one level down, for a reason inside a reason). Text
+(themselves localized, one level down, for a reason inside a reason; a
+value in quotes, '%(kind)s', is quoted data and kept as it is). Text
 that matches nothing, such as a name a person typed, comes back unchanged.
 Imports nothing of ours and no web framework: core, mailout and the portal
 share it.
@@ -29,6 +30,8 @@ CATALOGS = Path(__file__).resolve().parents[1] / "translations"
 DOMAIN = "messages"
 SOURCE_LANGUAGE = "en"
 _PLACEHOLDER = re.compile(r"%\((\w+)\)[sd]|%%")
+# A placeholder in quotes holds what someone typed (a kind, a code): never translated.
+_QUOTED = re.compile(r"['\"\u201c]%\((\w+)\)[sd]['\"\u201d]")
 # A template whose fixed words are this short (such as "%(a)s: %(b)s") would
 # match nearly any sentence; it is translated only where it is called.
 _MIN_FIXED = 4
@@ -95,7 +98,8 @@ def localize(text: str, language: str, depth: int = 1) -> str:
         return table[text]
     for pattern, msgid in _templates(language):
         if match := pattern.fullmatch(text):
-            values = {name: localize(value, language, depth - 1) if depth > 0 else value
+            quoted = set(_QUOTED.findall(msgid))
+            values = {name: localize(value, language, depth - 1) if depth > 0 and name not in quoted else value
                       for name, value in match.groupdict().items()}
             return table[msgid] % values
     return text

@@ -16,6 +16,7 @@ from core.mail import trust
 from core.mail.auth import Client, Verdict, check, from_front_mta, unchecked
 from core.mail.dnslookup import lookup_for
 from core.models import Status, Ticket
+from core.words import N_
 from mailin.inbound import IngestStop, MailHeader
 
 
@@ -56,8 +57,8 @@ def authenticate(settings: Settings, raw: bytes, mail: MailHeader, envelope_from
     if waived:
         return verdict
     if verdict.temporary:
-        raise AuthPending(f"authentication pending: a DNS lookup timed out ({verdict.summary()}); "
-                          "kept, and checked again later", verdict)
+        raise AuthPending(N_("authentication pending: a DNS lookup timed out (%(verdict)s); "
+                             "kept, and checked again later") % {"verdict": verdict.summary()}, verdict)
     spoofed = trust.spoofed(verdict)
     if spoofed:
         raise Spoofed(spoofed, verdict)
@@ -79,7 +80,10 @@ def claimed_ticket(session: Session, verdict: Verdict | None, from_address: str,
     if school_id is None or not trust.failed(verdict):
         return
     linked = threaded or session.scalar(_SCHOOL_OPEN_TICKET, {"school": school_id})
-    raise ForgedSender(
-        f"forged sender: {from_address} is a registered school's address, but the mail failed authentication "
-        f"({verdict.summary()})" + (f"; kept out of {linked.ref}" if linked is not None else ""),
-        ticket_id=linked.id if linked is not None else None)
+    values = {"address": from_address, "verdict": verdict.summary()}
+    if linked is None:
+        raise ForgedSender(N_("forged sender: %(address)s is a registered school's address, but the mail "
+                              "failed authentication (%(verdict)s)") % values)
+    raise ForgedSender(N_("forged sender: %(address)s is a registered school's address, but the mail "
+                          "failed authentication (%(verdict)s); kept out of %(ref)s")
+                       % {**values, "ref": linked.ref}, ticket_id=linked.id)

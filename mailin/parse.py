@@ -15,6 +15,7 @@ from datetime import timezone
 import mailparser
 from mailparser.exceptions import MailParserError
 
+from core.words import N_
 from mailin.dsn import read_report
 from mailin.inbound import InboundAttachment, InboundMail, Malformed
 
@@ -40,15 +41,16 @@ class MailParser(mailparser.MailParser):
 
 def parse(raw: bytes, envelope_from: str | None = None) -> InboundMail:
     if not raw.strip():
-        raise Malformed("empty message")
+        raise Malformed(N_("empty message"))
     try:
         parsed = MailParser.from_bytes(raw)
     except (MailParserError, LookupError, ValueError, TypeError, IndexError) as exc:
         # mail-parser and the email package beneath it raise these on mail
         # they cannot take apart; anything else is a bug and is shown as one.
-        raise Malformed(f"unparseable: {type(exc).__name__}: {exc}"[:500]) from exc
+        raise Malformed((N_("unparseable: %(kind)s: %(error)s")
+                         % {"kind": type(exc).__name__, "error": exc})[:500]) from exc
     if parsed.message is None or not parsed.message.keys():
-        raise Malformed("no header fields")
+        raise Malformed(N_("no header fields"))
     name, address = _sender(parsed.from_, envelope_from)
     message_id = message_id_in(_text(parsed.message_id))
     return InboundMail(
@@ -86,7 +88,7 @@ def _sender(from_: list, envelope_from: str | None) -> tuple[str | None, str]:
             return (_text(name).strip()[:_MAX_NAME] or None), address
     if envelope_from and "@" in envelope_from and len(envelope_from) <= _MAX_ADDRESS:
         return None, _text(envelope_from).strip().strip("<>").lower()
-    raise Malformed("no sender address in From or the envelope")
+    raise Malformed(N_("no sender address in From or the envelope"))
 
 
 def _addresses(pairs: list) -> tuple[str, ...]:

@@ -53,6 +53,7 @@ from core.storage.writelock import WriteLockTimeout, writing
 from core.storage.files import Store
 from core.tickets.arrival import route
 from core.tickets.intake import Home, Incoming, find_home
+from core.words import N_
 from mailin import screen as screening
 from mailin.authenticate import AuthStop, authenticate, claimed_ticket
 from mailin.clean import Cleaned, clean
@@ -328,7 +329,8 @@ def stop_outcome(error: Exception) -> Stopped:
         raise error
     if is_transient(error):
         raise TemporaryFailure(str(error)) from error
-    return Stopped(Outcome.quarantined, f"error: {type(error).__name__}: {error}"[:1000])
+    return Stopped(Outcome.quarantined,
+                   (N_("error: %(kind)s: %(error)s") % {"kind": type(error).__name__, "error": error})[:1000])
 
 
 def log_stopped(raw_mail_id: int, error: Exception) -> None:

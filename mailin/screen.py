@@ -10,6 +10,7 @@ from core.config.settings import Settings
 from core.mail.msgids import ref_from_message_id
 from core.models import Outcome, RawMail
 from core.storage.fast import select_plain
+from core.words import N_
 from mailin.dsn import is_daemon
 from mailin.inbound import Duplicate, FromOurselves, InboundMail, MailHeader
 
@@ -26,9 +27,9 @@ def check_loop(mail: InboundMail, settings: Settings) -> InboundMail:
     """Mail from our own address, or carrying one of our Message-IDs as its
     own, is our mail come back: processing it could start a mail loop."""
     if mail.from_address in settings.own_addresses:
-        raise FromOurselves("from our own address")
+        raise FromOurselves(N_("from our own address"))
     if mail.message_id and ref_from_message_id(mail.message_id, settings.secret_key, settings.domain):
-        raise FromOurselves("carries one of our own Message-IDs")
+        raise FromOurselves(N_("carries one of our own Message-IDs"))
     return mail
 
 

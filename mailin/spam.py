@@ -21,6 +21,7 @@ from core.config.settings import Settings
 from core.mail.auth import Client
 from core.mail.senders import rule_for
 from core.storage.db import Database
+from core.words import N_
 
 log = logging.getLogger("helpdesk.spam")
 
@@ -53,7 +54,7 @@ class SpamVerdict:
 
     @property
     def reason(self) -> str:
-        return f"spam: rspamd {self.action}, score {self.score:.2f}"
+        return N_("spam: rspamd %(action)s, score %(score)s") % {"action": self.action, "score": f"{self.score:.2f}"}
 
 
 def header_from(raw: bytes) -> str | None:

@@ -11,10 +11,11 @@ browser's preference, else Indonesian.
 from __future__ import annotations
 
 from flask import Flask, current_app, g, has_request_context, request
-from flask_babel import Babel, gettext, ngettext
+from flask_babel import Babel, format_decimal, get_translations, gettext
 
 from core import words
 from core.config.zones import show as show_time
+from core.queries.queues import COUNT_CAP
 
 LANGUAGES = ("id", "en")
 COOKIE = "lang"
@@ -41,12 +42,30 @@ def localize(text: object) -> str:
     return words.localize(str(text), current_language())
 
 
+def number(value: int | float, pattern: str | None = None) -> str:
+    """A count (or, with a CLDR `pattern` such as "#,##0.0", a figure) as the
+    reader's language writes it: 1.000 and 2,5 in Indonesian, 1,000 and 2.5 in English."""
+    return format_decimal(value, pattern)
+
+
+def count(total: int) -> str:
+    """A count the queries stop at COUNT_CAP (core.queries.queues): beyond it, "1.000+"."""
+    return f"{number(COUNT_CAP)}+" if total > COUNT_CAP else number(total)
+
+
+def ngettext(singular: str, plural: str, num: int, **variables: object) -> str:
+    """Flask-Babel's ngettext, with %(num)s written as `number` writes it
+    (Flask-Babel's own fills in the bare int: 1000 in Indonesian too)."""
+    variables.setdefault("num", number(num))
+    return get_translations().ungettext(singular, plural, num) % variables
+
+
 def filesize(size: int) -> str:
-    """A file's size as both portals show it: 58 B, 1.2 KB, 3.4 MB."""
+    """A file's size as both portals show it: 58 B, 1.2 KB, 3.4 MB (1,2 KB in Indonesian)."""
     if size < 1024:
-        return f"{size} B"
+        return f"{number(size)} B"
     unit, step = ("MB", 1024 * 1024) if size >= 1024 * 1024 else ("KB", 1024)
-    return f"{size / step:.1f} {unit}".replace(".0 ", " ")
+    return f"{number(round(size / step, 1), '#,##0.#')} {unit}"
 
 
 def init_app(app: Flask) -> None:
@@ -72,6 +91,8 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals.update(_=gettext, gettext=gettext, ngettext=ngettext, localize=localize,
                                  languages=LANGUAGES)
     app.jinja_env.filters["filesize"] = filesize
+    app.jinja_env.filters["number"] = number
+    app.jinja_env.filters["count"] = count
     # {{ moment | localtime(office.timezone) }}: "2024-05-01 14:30 WITA", never bare UTC.
     app.jinja_env.filters["localtime"] = show_time
 

@@ -2,17 +2,22 @@
 
 `celery worker -B` at INFO writes, for every task it runs, the beat's
 "Sending due task", the worker's "received" and the "succeeded" line: for the
-bulk-job poll, every 3 seconds, whether a job was waiting or not. The poll
-cannot be rarer without a job waiting longer to start, so its idle lines go
-to DEBUG instead: only a pass that ran a job (a result other than 0) is
-logged at INFO. `--loglevel DEBUG` shows them all again.
+bulk-job poll every 3 seconds, and for the outbox, the chat and webhook
+deliveries and the quarantine's re-process every 10, whether there was work
+or not. The polls cannot be rarer without mail and jobs waiting longer, so
+their idle lines go to DEBUG instead: only a pass that did something (a
+result that counts anything) is logged at INFO. `--loglevel DEBUG` shows them
+all again.
 """
 from __future__ import annotations
 
+import ast
 import logging
 
-# Task name -> the logged result (its repr) of a pass that found nothing to do.
-IDLE_RESULTS = {"tasks.bulk.run_bulk_jobs": "0"}
+# The tasks beat sends every few seconds. Each returns a count or a dict of
+# counts; a pass whose counts are all 0 found nothing to do.
+POLLS = frozenset({"tasks.bulk.run_bulk_jobs", "tasks.outbox.deliver_outbox", "tasks.outbox.deliver_hooks",
+                   "tasks.mail.reprocess_quarantined"})
 # Celery's loggers of the three lines (beat, the worker's receipt, the task's trace).
 LOGGERS = ("celery.beat", "celery.worker.strategy", "celery.app.trace")
 
@@ -28,16 +33,26 @@ def _task_of(record: logging.LogRecord) -> str | None:
     return None
 
 
+def counts_nothing(logged: str) -> bool:
+    """Is a poll's logged result (Celery logs its repr) 0, or a dict of zeros?
+    Anything else, or anything unreadable, is a pass worth its INFO line."""
+    try:
+        value = ast.literal_eval(logged)
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return False
+    values = value.values() if isinstance(value, dict) else [value]
+    return all(type(v) is int and v == 0 for v in values)
+
+
 def idle(record: logging.LogRecord) -> bool:
     """Is this an INFO line of a poll that says nothing happened? Its beat
     entry and its receipt always are (nothing has run yet); its success line
-    is when the result is the poll's idle one."""
-    task = _task_of(record)
-    if record.levelno != logging.INFO or task not in IDLE_RESULTS:
+    is when the result counts nothing."""
+    if record.levelno != logging.INFO or _task_of(record) not in POLLS:
         return False
     data = getattr(record, "data", None)
     if isinstance(data, dict) and "return_value" in data:
-        return str(data["return_value"]) == IDLE_RESULTS[task]
+        return counts_nothing(str(data["return_value"]))
     return True
 
 

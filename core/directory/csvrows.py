@@ -41,6 +41,7 @@ class RowError:
     reason: str
 
     def __str__(self) -> str:
+        """The CLI's English line; the portal shows the fields, the reason localized."""
         where = f" ({self.code})" if self.code else ""
         return f"line {self.line}{where}: {self.reason}"
 
@@ -85,21 +86,21 @@ def check_row(line: int, values: dict[str, str]) -> Row | RowError:
         return RowError(line, code, reason)
 
     if not code:
-        return error("empty code")
+        return error(N_("empty code"))
     if not CODE.fullmatch(code):
-        return error("code must be 1-32 letters, digits, '.', '_' or '-'")
+        return error(N_("code must be 1-32 letters, digits, '.', '_' or '-'"))
     if not name:
-        return error("empty name")
+        return error(N_("empty name"))
     if len(name) > 200:
-        return error("name longer than 200 characters")
+        return error(N_("name longer than 200 characters"))
     if not KIND.fullmatch(kind):
-        return error(f"kind {kind!r} must be a lowercase word such as school or city")
+        return error(N_("kind '%(kind)s' must be a lowercase word such as school or city") % {"kind": kind})
     if parent == code:
-        return error("an office cannot be its own parent")
+        return error(N_("an office cannot be its own parent"))
     if parent and not CODE.fullmatch(parent):
-        return error(f"parent_code {parent!r} is not a valid code")
+        return error(N_("parent_code '%(code)s' is not a valid code") % {"code": parent})
     if email and not EMAIL.fullmatch(email):
-        return error(f"email {email!r} is not an address")
+        return error(N_("email '%(email)s' is not an address") % {"email": email})
     if zone and not is_zone(zone):
-        return error(f"timezone {zone!r} is not a known time zone name such as Asia/Makassar")
+        return error(N_("timezone '%(zone)s' is not a known time zone name such as Asia/Makassar") % {"zone": zone})
     return Row(line, code, name, kind, parent, email, zone)

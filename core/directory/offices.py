@@ -15,6 +15,7 @@ from core import audit
 from core.config.zones import DEFAULT_ZONE
 from core.directory.csvrows import Row, RowError
 from core.models import Office, User
+from core.words import N_
 
 CHUNK = 2000
 
@@ -65,7 +66,7 @@ def import_directory(session: Session, items: Iterable[Row | RowError], actor: U
             report.errors.append(item)
         elif item.code in rows:
             report.errors.append(RowError(item.line, item.code,
-                                          f"code already given on line {rows[item.code].line}"))
+                                          N_("code already given on line %(line)s") % {"line": rows[item.code].line}))
         else:
             rows[item.code] = item
     offices = _load(session)
@@ -136,7 +137,7 @@ def _reject_email_clashes(rows: dict[str, Row], offices: dict[str, _Office], rep
         if not losers:
             return
         for code, email, keeper in losers:
-            _reject(rows, report, code, f"email {email} is already used by {keeper}")
+            _reject(rows, report, code, N_("email %(email)s is already used by %(code)s") % {"email": email, "code": keeper})
 
 
 def _reject_orphans_and_cycles(rows: dict[str, Row], offices: dict[str, _Office], report: ImportReport) -> None:
@@ -152,9 +153,9 @@ def _reject_orphans_and_cycles(rows: dict[str, Row], offices: dict[str, _Office]
             if not parent or parent in rows or parent in offices:
                 continue
             if parent in rejected_line:
-                reason = f"parent {parent} was rejected (line {rejected_line[parent]})"
+                reason = N_("parent %(code)s was rejected (line %(line)s)") % {"code": parent, "line": rejected_line[parent]}
             else:
-                reason = f"unknown parent {parent}"
+                reason = N_("unknown parent %(code)s") % {"code": parent}
             rejected_line[code] = rows[code].line
             _reject(rows, report, code, reason)
             changed = True
@@ -170,7 +171,7 @@ def _reject_orphans_and_cycles(rows: dict[str, Row], offices: dict[str, _Office]
             text = " -> ".join(loop + [code])
             for member in loop:
                 if member in rows:
-                    _reject(rows, report, member, f"cycle of parents: {text}")
+                    _reject(rows, report, member, N_("cycle of parents: %(cycle)s") % {"cycle": text})
             # Offices hanging below a rejected loop member are rejected on the next pass.
             return _reject_orphans_and_cycles(rows, offices, report)
         settled.update(trail)
@@ -184,7 +185,8 @@ def _reject_second_root(rows: dict[str, Row], offices: dict[str, _Office], repor
             (c for c in roots if c in rows), key=lambda c: rows[c].line)
         for code in roots:
             if code != keeper and code in rows:
-                _reject(rows, report, code, f"the directory already has a root ({keeper}); give a parent_code")
+                _reject(rows, report, code, N_("the directory already has a root (%(code)s); give a parent_code")
+                        % {"code": keeper})
         _reject_orphans_and_cycles(rows, offices, report)
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from babel.numbers import format_decimal
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
@@ -23,33 +24,33 @@ from core.config.settings import Settings
 from core.hooks import queue
 from core.hooks.webhooks import BadWebhook, check_url
 from core.models import Channel, Office, Ticket, User
-from core.words import N_
+from core.words import N_, localize
 
 UNSTAFFED, SLA_BREACHED, UNSTAFFED_SUMMARY = "unstaffed", "sla_breached", "unstaffed_summary"
 # The placeholder for the private link in a queued WhatsApp body.
 LINK = "{{link}}"
 
-_WORDS = {
-    "en": {UNSTAFFED: "Ticket {ref} arrived at {office} and no agent is available to take it: {subject}",
-           SLA_BREACHED: "Ticket {ref} at {office} is past its {clock} time: {subject}",
-           UNSTAFFED_SUMMARY: "{count} more tickets arrived at {office} with no agent available to take them",
-           "open": "Open the ticket", "queue": "Open the queue"},
-    "id": {UNSTAFFED: "Tiket {ref} tiba di {office} dan tidak ada petugas yang tersedia: {subject}",
-           SLA_BREACHED: "Tiket {ref} di {office} melewati batas waktu {clock}: {subject}",
-           UNSTAFFED_SUMMARY: "{count} tiket lagi tiba di {office} tanpa petugas yang tersedia",
-           "open": "Buka tiket", "queue": "Buka antrean"},
+# The notices' sentences: English here, translated (core.words.localize)
+# into the language the office's notice goes out in, then filled in, so a
+# subject or an office name is never taken for a sentence.
+_SENTENCES = {
+    UNSTAFFED: N_("Ticket %(ref)s arrived at %(office)s and no agent is available to take it: %(subject)s"),
+    SLA_BREACHED: N_("Ticket %(ref)s at %(office)s is past its %(clock)s time: %(subject)s"),
+    UNSTAFFED_SUMMARY: N_("%(count)s more tickets arrived at %(office)s with no agent available to take them"),
 }
+OPEN_TICKET, OPEN_QUEUE = N_("Open the ticket"), N_("Open the queue")
 
 
 def office_notice(session: Session, settings: Settings, ticket: Ticket, office: Office, event: str, *,
                   language: str, clock: str = "", now: datetime | None = None) -> list[str]:
-    """Queue the office's Slack and Teams notices of `event`; their delivery ids."""
+    """Queue the office's Slack and Teams notices of `event`; their delivery ids.
+    `clock` is core.tickets.sla's name of the clock that ran out, in English."""
     if not (office.slack_url or office.teams_url):
         return []
-    words = _WORDS.get(language, _WORDS["en"])
-    text = words[event].format(ref=ticket.ref, office=office.name, subject=ticket.subject or "", clock=clock)
-    return _post(session, office, event, text, f"{settings.base_url}/staff/tickets/{ticket.ref}", words["open"],
-                 ticket.id, now)
+    text = localize(_SENTENCES[event], language) % {
+        "ref": ticket.ref, "office": office.name, "subject": ticket.subject or "", "clock": localize(clock, language)}
+    return _post(session, office, event, text, f"{settings.base_url}/staff/tickets/{ticket.ref}",
+                 localize(OPEN_TICKET, language), ticket.id, now)
 
 
 def office_summary(session: Session, settings: Settings, office: Office, count: int, *, language: str,
@@ -58,10 +59,10 @@ def office_summary(session: Session, settings: Settings, office: Office, count: 
     tickets arrived (core.mail.pacing held them back); their delivery ids."""
     if not (office.slack_url or office.teams_url):
         return []
-    words = _WORDS.get(language, _WORDS["en"])
-    text = words[UNSTAFFED_SUMMARY].format(count=count, office=office.name)
+    text = localize(_SENTENCES[UNSTAFFED_SUMMARY], language) % {
+        "count": format_decimal(count, locale=language), "office": office.name}
     return _post(session, office, UNSTAFFED_SUMMARY, text, f"{settings.base_url}/staff/?queue=unassigned",
-                 words["queue"], None, now)
+                 localize(OPEN_QUEUE, language), None, now)
 
 
 def _post(session: Session, office: Office, event: str, text: str, link: str, label: str, ticket_id: int | None,

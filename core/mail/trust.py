@@ -10,6 +10,7 @@ plug in through the same `known_sender` flag). Every channel asks here.
 from __future__ import annotations
 
 from core.mail.auth import FAIL, PASS, SOFTFAIL, Verdict
+from core.words import N_
 
 _SPF_FAILED = (FAIL, SOFTFAIL)
 
@@ -41,7 +42,8 @@ def spoofed(verdict: Verdict | None) -> str | None:
     """Why the mail is to be quarantined as spoofed (DMARC fails and the
     domain asks for reject or quarantine), or None."""
     if verdict is not None and verdict.dmarc == FAIL and verdict.dmarc_policy in ("reject", "quarantine"):
-        return f"spoofed: DMARC fails for {verdict.from_domain} (p={verdict.dmarc_policy}; {verdict.summary()})"
+        return N_("spoofed: DMARC fails for %(domain)s (p=%(policy)s; %(verdict)s)") % {
+            "domain": verdict.from_domain, "policy": verdict.dmarc_policy, "verdict": verdict.summary()}
     return None
 
 

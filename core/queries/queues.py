@@ -159,10 +159,6 @@ class Page:
     def pages(self) -> int:
         return max(1, ceil(min(self.total, COUNT_CAP) / self.size))
 
-    @property
-    def total_label(self) -> str:
-        return f"{COUNT_CAP}+" if self.total > COUNT_CAP else str(self.total)
-
 
 def scope_of(session: Session, user: User, policy: Policy, *,
              recent: RecentAnswers | None = None) -> list[ColumnElement[bool]]:

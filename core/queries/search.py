@@ -61,10 +61,6 @@ class SearchResult:
     exact: Ticket | None = None  # the query was the reference of a ticket the user may see
     newest_only: bool = False    # the words were common: only the newest tickets were read
 
-    @property
-    def total_label(self) -> str:
-        return f"{COUNT_CAP}+" if self.total > COUNT_CAP else str(self.total)
-
 
 def words_of(query: str) -> list[str]:
     return WORD.findall(query.lower())[:MAX_WORDS]

@@ -122,8 +122,8 @@ def change_status(session: Session, settings: Settings, policy: Policy, ticket: 
     if status is Status.forwarded:
         raise ActionRefused(N_("forward the ticket to send it up"))
     if not lifecycle.can_move(ticket.status, status):
-        raise ActionRefused(N_("a %(status)s ticket cannot become %(new_status)s")
-                            % {"status": ticket.status, "new_status": status})
+        raise ActionRefused(lifecycle.CANNOT_MOVE % {
+            "status": lifecycle.STATUS_LABELS[ticket.status], "new_status": lifecycle.STATUS_LABELS[status]})
     now = now or utcnow()
     lifecycle.move(session, ticket, status, actor, now=now, detail=reason or None, policy=policy)
     ticket.updated_at = now

@@ -17,6 +17,7 @@ from core import audit
 from core.config.policy import Policy
 from core.models import Status, Ticket, User, utcnow
 from core.tickets import sla
+from core.words import N_
 
 S = Status
 ALLOWED: dict[Status, frozenset[Status]] = {
@@ -27,13 +28,23 @@ ALLOWED: dict[Status, frozenset[Status]] = {
     S.closed: frozenset({S.open}),
 }
 
+# Each status's name for people, the one the portal shows everywhere (badges,
+# filters, history, and sentences such as a refused change); localized at the edge.
+STATUS_LABELS: dict[Status, str] = {
+    S.open: N_("Open"), S.answered: N_("Answered"), S.on_hold: N_("On hold"), S.forwarded: N_("Forwarded"),
+    S.closed: N_("Closed"),
+}
+# The sentence a refused change of status is told in, with both statuses' labels.
+CANNOT_MOVE = N_("the status cannot go from %(status)s to %(new_status)s")
+
 # A message from the customer moves the ticket back to staff from these states.
 REOPENED_BY_CUSTOMER = frozenset({S.answered, S.on_hold, S.closed})
 
 
 class ForbiddenTransition(Exception):
     def __init__(self, ticket_ref: str, current: Status, wanted: Status):
-        super().__init__(f"{ticket_ref}: cannot go from {current} to {wanted}")
+        super().__init__(N_("%(ref)s: the status cannot go from %(status)s to %(new_status)s") % {
+            "ref": ticket_ref, "status": STATUS_LABELS[current], "new_status": STATUS_LABELS[wanted]})
         self.current, self.wanted = current, wanted
 
 

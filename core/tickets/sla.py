@@ -21,6 +21,7 @@ from core import audit
 from core.config.policy import Policy, load_policy
 from core.models import Priority, Status, Ticket, User
 from core.config import hours
+from core.words import N_
 
 WAITING_FOR_STAFF = (Status.open, Status.forwarded)
 # The clocks stand still in these states; every other state is WAITING_FOR_STAFF.
@@ -130,7 +131,8 @@ def nearing(horizon: datetime) -> ColumnElement[bool]:
                 Ticket.sla_warned_at.is_(None), _late(horizon))
 
 
-FIRST_RESPONSE, RESOLUTION = "first response", "resolution"
+# English, as the audit trail keeps them; N_: a chat notice names the clock in its language.
+FIRST_RESPONSE, RESOLUTION = N_("first response"), N_("resolution")
 
 
 def missed(ticket: Ticket, now: datetime) -> str:

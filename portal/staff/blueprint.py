@@ -8,17 +8,18 @@ from flask_babel import gettext
 from flask_login import current_user
 from sqlalchemy.orm import Session
 
+from core import audit
 from core.access.logins import active_user
 from core.mail import staff_notices
 from core.models import User
+from core.tickets.lifecycle import STATUS_LABELS
 from core.words import N_
 
 bp = Blueprint("staff", __name__)
 
-# English names of statuses, history events, roles and sorts; _() gives Indonesian.
+# English names of statuses (core's, one mapping), history events, roles and sorts; _() gives Indonesian.
 LABELS = {
-    "open": N_("Open"), "answered": N_("Answered"), "on_hold": N_("On hold"), "forwarded": N_("Forwarded"),
-    "closed": N_("Closed"),
+    **{status.value: text for status, text in STATUS_LABELS.items()},
     "created": N_("Created"), "status": N_("Status changed"), "reply": N_("Replied"), "note": N_("Internal note"),
     "assign": N_("Assignee changed"), "forward": N_("Forwarded up"), "dispatch": N_("Dispatched down"),
     "rehome": N_("Moved to the school's office"), "school": N_("School set"), "pull_back": N_("Pulled back"),
@@ -32,6 +33,8 @@ LABELS = {
     "participant_added": N_("Participant added"), "participant_removed": N_("Participant removed"),
     "sla_breach": N_("SLA breached"), "sla_warning": N_("SLA warning"), "link_reissued": N_("Private link replaced"),
     "agent": N_("Agent"), "supervisor": N_("Supervisor"), "admin": N_("Administrator"),
+    # Who did it, in the history, when it was no member of staff (core.audit's actor words).
+    f"actor:{audit.CUSTOMER}": N_("Customer"), f"actor:{audit.SYSTEM}": N_("System"),
     "updated": N_("Recently updated"), "oldest": N_("Least recently updated"), "newest": N_("Newest first"),
     "due": N_("Due soonest"), "priority": N_("Most urgent"),
     "policy:auto_close_days": N_("Days an answered ticket waits before it closes itself"),
@@ -88,7 +91,16 @@ def labels():
     def label(key: object) -> str:
         key = str(key)
         return gettext(LABELS.get(key, key.rpartition(":")[2].replace("_", " ").capitalize()))
-    return {"label": label}
+
+    def event_value(kind: str, value: str | None) -> str:
+        """A history event's from or to: a status by its label, anything else (an office, a name) as stored."""
+        if not value:
+            return ""
+        return label(value) if kind == "status" else value
+    def actor(name: str) -> str:
+        """An event's actor: a member of staff by address, the customer and the system by their label."""
+        return label(f"actor:{name}") if f"actor:{name}" in LABELS else name
+    return {"label": label, "event_value": event_value, "actor": actor}
 
 
 def unread_notices() -> int:

@@ -17,7 +17,7 @@ from core.tickets import bulk
 from core.tickets.actions import ActionRefused, TicketNotFound
 from portal.auth import STAFF, access
 from portal.context import db
-from portal.i18n import localize
+from portal.i18n import localize, number
 from portal.staff.blueprint import bp, me
 from portal.staff.queue_views import filters_from, forget_counts
 
@@ -43,7 +43,7 @@ def _selection(session, user, policy) -> list[str]:
         raise ActionRefused(_("Choose a queue of your office."))
     refs = matching_refs(session, user, queue, policy, filters=filters_from(request.form), limit=bulk.MAX_SELECTION)
     if len(refs) > bulk.MAX_SELECTION:
-        raise ActionRefused(_("At most %(n)s tickets at once: narrow the filter.", n=bulk.MAX_SELECTION))
+        raise ActionRefused(_("At most %(n)s tickets at once: narrow the filter.", n=number(bulk.MAX_SELECTION)))
     return refs
 
 

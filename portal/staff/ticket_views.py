@@ -5,7 +5,6 @@ from functools import wraps
 
 from flask import abort, flash, g, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
-from flask_babel import ngettext
 from flask_login import current_user
 
 from core.config.policy import load_policy, read_policy
@@ -26,7 +25,7 @@ from core.content.uploads import CheckedUpload, Upload, UploadRefused, check_upl
 from core.tickets.requester import category_choices
 from portal.context import db, settings
 from portal.auth import STAFF, access
-from portal.i18n import localize
+from portal.i18n import localize, ngettext
 from portal.staff.blueprint import bp, me, unread_notices
 from portal.staff.bulk_views import run_inline
 from portal.staff.queue_views import canned_choices, forget_counts, recent

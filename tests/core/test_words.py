@@ -23,3 +23,8 @@ def test_a_reason_inside_a_reason_is_localized_too():
 def test_text_that_matches_nothing_comes_back_unchanged():
     for text in ("Rapor semester tidak bisa diunggah.", "", "a: b", "no such thing at all"):
         assert localize(text, "id") == text
+
+
+def test_a_quoted_value_is_what_someone_typed_and_stays_as_it_is():
+    assert localize("kind 'School' must be a lowercase word such as school or city", "id") == (
+        "jenis 'School' harus satu kata huruf kecil seperti school atau city")

@@ -61,7 +61,29 @@ def test_an_sla_breach_is_posted_to_the_offices_slack(database, receiver):
     assert deliver_hooks_due(database).sent == 2  # the unstaffed notice, then the breach
     unstaffed, breach = receiver.requests
     assert "tidak ada petugas" in unstaffed.json["text"]
-    assert "first response" in breach.json["text"] and breach.json["blocks"][0]["type"] == "section"
+    # The clock is named in the notice's language too, not as the audit trail keeps it.
+    assert "melewati batas waktu respons pertama" in breach.json["text"]
+    assert breach.json["blocks"][0]["type"] == "section"
+
+
+def test_chat_notices_are_written_in_the_offices_language(database, receiver):
+    with database.begin() as s:
+        load_directory(s)
+        office = s.scalar(select(Office).where(Office.code == "C3171"))
+        office.teams_url = receiver.url("/teams")
+        ticket = open_with_ack(s, database.settings)  # the unstaffed notice, in the default Indonesian
+        chat.office_summary(s, database.settings, office, 1250, language="id")
+        chat.office_notice(s, database.settings, ticket, office, chat.SLA_BREACHED, clock="resolution",
+                           language="en")
+    assert deliver_hooks_due(database).sent == 3
+    unstaffed, summary, breach = (r.json for r in receiver.requests)
+    assert unstaffed["text"] == (f"Tiket {ticket.ref} tiba di {office.name} dan tidak ada petugas yang tersedia: "
+                                 f"{ticket.subject}")
+    assert unstaffed["potentialAction"][0]["name"] == "Buka tiket"
+    assert summary["text"] == f"1.250 tiket lagi tiba di {office.name} tanpa petugas yang tersedia"
+    assert summary["potentialAction"][0]["name"] == "Buka antrean"
+    assert breach["text"] == f"Ticket {ticket.ref} at {office.name} is past its resolution time: {ticket.subject}"
+    assert breach["potentialAction"][0]["name"] == "Open the ticket"
 
 
 def test_slack_text_escapes_the_characters_slack_reserves():

@@ -1,6 +1,7 @@
 """Administration pages through the test client on a real database."""
 from __future__ import annotations
 
+import io
 import re
 
 import pytest
@@ -201,3 +202,41 @@ def test_an_admin_releases_a_spoofed_mail_anyway_with_the_csrf_token(app, databa
     with database.session() as s:
         assert s.get(RawMail, raw_id).outcome is Outcome.new_ticket
         assert s.scalar(select(Ticket).where(Ticket.subject == "Data siswa hilang")) is not None
+
+
+def test_the_directory_import_report_reads_in_the_visitors_language(admin):
+    client, _ = admin
+    upload = ("code,name,kind,parent_code,email\n"
+              "S901,SMA 901,school,NOPE,s901@sekolah.test\n"
+              "S902,SMA 902,School,C3171,s902@sekolah.test\n").encode()
+    page = client.post("/admin/directory?lang=id", data={"file": (io.BytesIO(upload), "sekolah.csv")},
+                       content_type="multipart/form-data").text
+    assert "induk NOPE tidak dikenal" in page
+    assert "jenis &#39;School&#39; harus satu kata huruf kecil seperti school atau city" in page
+    assert "unknown parent" not in page and "must be a lowercase" not in page
+    english = client.post("/admin/directory?lang=en", data={"file": (io.BytesIO(upload), "sekolah.csv")},
+                          content_type="multipart/form-data").text
+    assert "unknown parent NOPE" in english
+
+
+def test_quarantine_reasons_read_in_the_visitors_language(admin, database):
+    client, _ = admin
+    with database.begin() as s:
+        raw = RawMail(channel="smtp", sha256="4" * 64, size=1300, outcome=Outcome.quarantined,
+                      reason="spoofed: DMARC fails for luar.test (p=reject; spf=fail dkim=none dmarc=fail)")
+        s.add(raw)
+        s.flush()
+        raw_id = raw.id
+    indonesian = "dipalsukan: DMARC gagal untuk luar.test (p=reject; spf=fail dkim=none dmarc=fail)"
+    listing = client.get("/admin/quarantine?lang=id").text
+    assert indonesian in listing and "<td>1,3 KB</td>" in listing
+    assert indonesian in client.get(f"/admin/quarantine/{raw_id}?lang=id").text
+    assert "spoofed: DMARC fails" in client.get(f"/admin/quarantine/{raw_id}?lang=en").text
+
+
+def test_the_rules_page_shows_defaults_as_the_language_writes_them(admin):
+    client, _ = admin
+    page = client.get("/admin/policy?lang=id").text
+    assert "Bawaan: 5.242.880" in page and "Bawaan: nonaktif" in page
+    assert "Bawaan: False" not in page
+    assert "Default: 5,242,880" in client.get("/admin/policy?lang=en").text

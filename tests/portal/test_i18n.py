@@ -111,6 +111,19 @@ def test_translated_text_is_escaped_like_any_other_value(app):
     assert page == "&lt;b&gt;a.exe&lt;/b&gt; was refused: x"
 
 
-def test_file_sizes_read_the_same_in_both_portals():
-    assert [filesize(n) for n in (58, 1024, 1536, 5 * 1024 * 1024, 2_500_000)] == [
-        "58 B", "1 KB", "1.5 KB", "5 MB", "2.4 MB"]
+def test_file_sizes_read_the_same_in_both_portals(app):
+    sizes = (58, 1024, 1536, 5 * 1024 * 1024, 2_500_000)
+    with app.test_request_context("/?lang=en"):
+        assert [filesize(n) for n in sizes] == ["58 B", "1 KB", "1.5 KB", "5 MB", "2.4 MB"]
+    with app.test_request_context("/?lang=id"):
+        assert [filesize(n) for n in sizes] == ["58 B", "1 KB", "1,5 KB", "5 MB", "2,4 MB"]
+
+
+def test_counts_are_written_as_each_language_writes_numbers(app):
+    template = ('{{ ngettext("%(num)s ticket attached.", "%(num)s tickets attached.", n) }}'
+                ' | {{ n|number }} | {{ 1001|count }} | {{ 2.25|number("#,##0.0") }}')
+    with app.test_request_context("/?lang=id"):
+        assert render_template_string(template, n=12500) == "12.500 tiket terlampir. | 12.500 | 1.000+ | 2,2"
+    with app.test_request_context("/?lang=en"):
+        assert render_template_string(template, n=12500) == "12,500 tickets attached. | 12,500 | 1,000+ | 2.2"
+        assert render_template_string("{{ 1000|count }}") == "1,000"

@@ -73,3 +73,24 @@ def test_only_staff_who_act_on_the_ticket_may_replace_its_link(client, database,
     log_in(client, world.emails["c3172"])  # a sibling city
     assert client.post(f"/staff/tickets/{ref}/private-link").status_code == 404
     assert client.get(old).status_code == 200
+
+
+def test_a_refused_change_of_status_names_both_statuses_in_indonesian(client, world):
+    log_in(client, world.emails["c3171"])
+    ref = world.refs["sman1"]
+    assert client.post(f"/staff/tickets/{ref}/status", data={"status": "closed"}).status_code == 302
+    page = client.post(f"/staff/tickets/{ref}/status?lang=id", data={"status": "on_hold"},
+                       follow_redirects=True).text
+    assert "status tidak dapat berubah dari Ditutup menjadi Ditunda" in page
+    assert "Terbuka → Ditutup" in page  # the history's statuses, by the same labels as the badges
+    english = client.get(f"/staff/tickets/{ref}?lang=en").text
+    assert "Open → Closed" in english
+
+
+def test_the_history_names_the_customer_and_the_system_in_indonesian(client, world):
+    log_in(client, world.emails["c3171"])
+    ref = world.refs["sman1"]
+    history = client.get(f"/staff/tickets/{ref}?lang=id").text.split('class="history"')[1]
+    assert "Pelanggan: Dibuat" in history
+    assert " customer:" not in history and " system:" not in history
+    assert "Customer: Created" in client.get(f"/staff/tickets/{ref}?lang=en").text

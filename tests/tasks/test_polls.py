@@ -1,5 +1,6 @@
-"""The worker's log at INFO: the bulk-job poll beat sends every 3 seconds
-shows only the passes that ran a job. Through Celery's own log calls, then a
+"""The worker's log at INFO: the polls beat sends every few seconds (bulk
+jobs, outbox, hooks, the quarantine's re-process) show only the passes that
+did work. Through Celery's own log calls, then a
 real `celery worker -B` process."""
 from __future__ import annotations
 
@@ -49,8 +50,31 @@ def test_an_idle_bulk_poll_logs_nothing_at_info_and_a_pass_that_ran_a_job_logs_i
     emit(BULK, "2")
     assert [m for m in caplog.messages if BULK in m] == [f"Task {BULK}[1] succeeded in 0.01s: 2"]
     caplog.clear()
-    emit("tasks.outbox.deliver_outbox", "{'sent': 0}")  # other tasks log as before
+    emit("tasks.sweep.sweep", "{'closed': 0}")  # other tasks log as before
     assert len(caplog.messages) == 3
+
+
+@pytest.mark.parametrize("task, idle_result, busy_result", [
+    ("tasks.outbox.deliver_outbox", "{'sent': 0, 'retrying': 0, 'failed': 0}",
+     "{'sent': 2, 'retrying': 0, 'failed': 0}"),
+    ("tasks.outbox.deliver_hooks", "{'sent': 0, 'retrying': 0, 'failed': 0}",
+     "{'sent': 0, 'retrying': 1, 'failed': 0}"),
+    ("tasks.mail.reprocess_quarantined", "{'done': 0, 'still_quarantined': 0, 'retry_later': 0}",
+     "{'done': 0, 'still_quarantined': 1, 'retry_later': 0}"),
+])
+def test_the_ten_second_polls_log_at_info_only_the_passes_that_did_work(installed, caplog, task, idle_result,
+                                                                         busy_result):
+    caplog.set_level(logging.INFO)
+    emit(task, idle_result)
+    assert caplog.messages == []
+    emit(task, busy_result)
+    assert [m for m in caplog.messages if task in m] == [f"Task {task}[1] succeeded in 0.01s: {busy_result}"]
+
+
+def test_a_result_that_is_not_a_plain_count_is_logged():
+    assert polls.counts_nothing("0") and polls.counts_nothing("{'sent': 0}")
+    for logged in ("1", "{'sent': 0, 'failed': 1}", "None", "False", "'0'", "<object at 0x1>", "{'a': {'b': 0}}"):
+        assert not polls.counts_nothing(logged), logged
 
 
 def test_at_debug_the_idle_polls_show_again_as_debug_lines(installed, caplog):
@@ -83,4 +107,8 @@ def test_a_real_worker_logs_the_bulk_poll_only_for_the_pass_that_ran_the_job(dat
     logged = [line for line in lines if line.startswith("[")]  # past the start-up banner
     bulk_lines = [line for line in logged if "run_bulk_jobs" in line or "bulk-jobs" in line]
     assert len(bulk_lines) == 1 and bulk_lines[0].rstrip().endswith(": 1"), lines
-    assert any("Sending due task deliver-outbox" in line for line in logged)  # INFO is on
+    assert any("ready." in line for line in logged)  # INFO is on
+    # An outbox pass that sent the job's replies may be logged (if it came in time); no idle one is.
+    outbox = [line for line in logged if "deliver_outbox" in line or "deliver-outbox" in line]
+    assert all(line.rstrip().endswith("s: {'sent': 3, 'retrying': 0, 'failed': 0}") for line in outbox), outbox
+    assert not any(name in line for line in logged for name in ("deliver_hooks", "deliver-hooks", "reprocess"))

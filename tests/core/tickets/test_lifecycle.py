@@ -36,7 +36,7 @@ def test_every_forbidden_transition_raises_a_named_error(session, ticket):
             with pytest.raises(ForbiddenTransition):
                 lifecycle.move(session, ticket, wanted)
     lifecycle.move(session, ticket, Status.closed)
-    with pytest.raises(ForbiddenTransition, match="closed to answered"):
+    with pytest.raises(ForbiddenTransition, match="from Closed to Answered"):
         lifecycle.move(session, ticket, Status.answered)
 
 
