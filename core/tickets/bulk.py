@@ -14,11 +14,14 @@ attaching a selection, and the parent's reply sent on to every attached ticket.
 A selection becomes a BulkJob, frozen at that moment. `run_job` works
 through it in chunks, one transaction per chunk, recording progress and the
 report as it goes: the portal runs a small job in the request, and a job over
-policy.bulk_inline_max tickets is left for a worker (tasks.bulk).
+policy.bulk_inline_max tickets is left for a worker (tasks.bulk). In the
+worker a job is paced (Pace): it rests between chunks, so that the staff
+loading pages meanwhile keep most of the machine.
 """
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
@@ -43,6 +46,9 @@ KINDS = ("reply", "note", "status", "assign", "priority", "category", "attach")
 CHUNK = 100
 # The largest selection one job takes; beyond it a filter must narrow the selection.
 MAX_SELECTION = 50_000
+# The longest rest between two chunks of a paced job: a chunk slowed by a
+# lock wait or a busy machine must not stall the job for as long again.
+MAX_REST_SECONDS = 2.0
 
 # Reasons a ticket is refused that are not the action's own message.
 NOT_VISIBLE = N_("not visible to you")
@@ -85,6 +91,27 @@ class Report:
     """How a run went: tickets changed, and (ref, reason) of those refused."""
     changed: int = 0
     refused: list[tuple[str, str]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Pace:
+    """How a job shares the machine: it works `duty` of the time, resting
+    after each chunk in proportion to how long the chunk took (0.5: as long
+    again; 1: no rest), at most MAX_REST_SECONDS. `clock` and `sleep` are
+    the real ones except in tests."""
+    duty: float = 1.0
+    clock: Callable[[], float] = time.monotonic
+    sleep: Callable[[float], None] = time.sleep
+
+    def rest_after(self, worked: float) -> float:
+        """Seconds to rest after a chunk that took `worked` seconds."""
+        if self.duty >= 1:
+            return 0.0
+        return min(max(worked, 0.0) * (1 - self.duty) / self.duty, MAX_REST_SECONDS)
+
+
+# A job in the request (a small selection) runs at full speed: its user waits for it.
+FULL_SPEED = Pace()
 
 
 def _id(value: str) -> int | None:
@@ -189,8 +216,10 @@ def _claim(database: Database, job_id: int, now: datetime) -> bool:
         return claimed.rowcount == 1
 
 
-def run_job(database: Database, job_id: int, *, chunk: int = CHUNK) -> bool:
-    """Work through a pending job, a chunk per transaction; False if it was not pending.
+def run_job(database: Database, job_id: int, *, chunk: int = CHUNK, pace: Pace = FULL_SPEED) -> bool:
+    """Work through a pending job, a chunk per transaction, resting between
+    chunks as `pace` says; False if it was not pending. Each chunk's progress
+    and refusals are committed before the rest, so the job's page shows them.
 
     An error outside any one ticket (the database gone) marks the job failed
     with the error and re-raises; the chunks committed before it stay done.
@@ -201,8 +230,13 @@ def run_job(database: Database, job_id: int, *, chunk: int = CHUNK) -> bool:
         with database.begin() as session:
             job = session.get(BulkJob, job_id)
             refs, action, actor_id = json.loads(job.refs), BulkAction(**json.loads(job.params)), job.actor_id
+        rest = 0.0
         for start in range(0, len(refs), chunk):
+            if rest:
+                pace.sleep(rest)
+            began = pace.clock()
             _run_chunk(database, job_id, actor_id, refs[start:start + chunk], action)
+            rest = pace.rest_after(pace.clock() - began)
     except Exception as exc:
         with database.begin() as session:
             session.execute(update(BulkJob).where(BulkJob.id == job_id).values(
@@ -231,11 +265,11 @@ def pending_jobs(session: Session) -> list[int]:
                                 .order_by(BulkJob.created_at, BulkJob.id)))
 
 
-def run_pending(database: Database) -> int:
-    """Run every pending job (a worker's pass); how many this pass ran."""
+def run_pending(database: Database, pace: Pace = FULL_SPEED) -> int:
+    """Run every pending job (a worker's pass) at that pace; how many this pass ran."""
     with database.read() as session:
         waiting = pending_jobs(session)
-    return sum(run_job(database, job_id) for job_id in waiting)
+    return sum(run_job(database, job_id, pace=pace) for job_id in waiting)
 
 
 def attach_to_incident(session: Session, settings: Settings, policy: Policy, actor: User, parent: Ticket,

@@ -110,3 +110,54 @@ def test_an_empty_selection_is_refused(session, settings):
     wave = build_wave(session, settings, 1)
     with pytest.raises(ActionRefused, match="select some tickets"):
         bulk.create_job(session, wave.agent, [" "], bulk.BulkAction("note", text="x"))
+
+
+class StepClock:
+    """A clock that reads the given times in turn: each chunk of a job reads it
+    before and after, so consecutive pairs are how long each chunk "took"."""
+
+    def __init__(self, *times: float):
+        self.times = iter(times)
+
+    def __call__(self) -> float:
+        return next(self.times)
+
+
+def test_a_paced_job_rests_after_each_chunk_as_long_as_it_worked_and_shows_progress_meanwhile(database):
+    with database.begin() as s:
+        wave = build_wave(s, database.settings, 7)
+        refs = [t.ref for t in wave.tickets[:4]] + [wave.sibling.ref] + [t.ref for t in wave.tickets[4:]]
+        job = bulk.create_job(s, wave.agent, refs, bulk.BulkAction("reply", "answered", "Sudah pulih."))
+        job_id, sibling = job.id, wave.sibling.ref
+    rests = []
+
+    def sleep(seconds: float) -> None:  # what the job's page would show while the job rests
+        with database.read() as s:
+            job = s.get(BulkJob, job_id)
+            rests.append((seconds, job.status, job.done, job.refused, bulk.refused_of(job)))
+
+    # Three chunks (3, 3, 2 tickets) "taking" 0.4 s, 0.25 s and 0.1 s; no rest after the last.
+    pace = bulk.Pace(0.5, clock=StepClock(10.0, 10.4, 20.0, 20.25, 30.0, 30.1), sleep=sleep)
+    assert bulk.run_job(database, job_id, chunk=3, pace=pace) is True
+    assert rests == [(pytest.approx(0.4), JobStatus.running, 3, 0, []),
+                     (pytest.approx(0.25), JobStatus.running, 6, 1, [(sibling, bulk.NOT_VISIBLE)])]
+    with database.read() as s:
+        job = s.get(BulkJob, job_id)
+        assert (job.status, job.done, job.refused) == (JobStatus.done, 8, 1)
+        assert s.scalar(select(func.count()).select_from(Ticket).where(Ticket.status == Status.answered)) == 7
+
+
+def test_a_rest_is_the_idle_share_of_the_duty_and_bounded():
+    assert bulk.Pace(0.5).rest_after(0.6) == pytest.approx(0.6)
+    assert bulk.Pace(0.8).rest_after(1.0) == pytest.approx(0.25)  # works four fifths of the time
+    assert bulk.Pace(0.25).rest_after(10.0) == bulk.MAX_REST_SECONDS  # a slow chunk does not stall the job
+    assert bulk.Pace(1.0).rest_after(5.0) == 0.0 == bulk.FULL_SPEED.rest_after(5.0)
+
+
+def test_a_job_at_full_speed_never_sleeps(database):
+    with database.begin() as s:
+        wave = build_wave(s, database.settings, 4)
+        job_id = bulk.create_job(s, wave.agent, [t.ref for t in wave.tickets], bulk.BulkAction("note", text="x")).id
+    slept = []
+    assert bulk.run_job(database, job_id, chunk=1, pace=bulk.Pace(1.0, sleep=slept.append)) is True
+    assert slept == []
