@@ -27,9 +27,9 @@ NICENESS = 10
 T = TypeVar("T")
 
 
-def run_bulk(database: Database) -> int:
+def run_bulk(database: Database, niceness: int = NICENESS) -> int:
     """Run the pending bulk jobs at the worker's pace and lower priority; how many ran."""
-    return at_low_priority(lambda: run_pending(database, Pace(database.settings.bulk_duty)))
+    return at_low_priority(lambda: run_pending(database, Pace(database.settings.bulk_duty)), niceness)
 
 
 def at_low_priority(work: Callable[[], T], niceness: int = NICENESS) -> T:
