@@ -113,8 +113,8 @@ def test_an_empty_selection_is_refused(session, settings):
 
 
 class StepClock:
-    """A clock that reads the given times in turn: each chunk of a job reads it
-    before and after, so consecutive pairs are how long each chunk "took"."""
+    """A clock that reads the given times in turn: a job reads it once as it
+    starts, then before and after each chunk."""
 
     def __init__(self, *times: float):
         self.times = iter(times)
@@ -136,8 +136,10 @@ def test_a_paced_job_rests_after_each_chunk_as_long_as_it_worked_and_shows_progr
             job = s.get(BulkJob, job_id)
             rests.append((seconds, job.status, job.done, job.refused, bulk.refused_of(job)))
 
-    # Three chunks (3, 3, 2 tickets) "taking" 0.4 s, 0.25 s and 0.1 s; no rest after the last.
-    pace = bulk.Pace(0.5, clock=StepClock(10.0, 10.4, 20.0, 20.25, 30.0, 30.1), sleep=sleep)
+    # Three chunks (3, 3, 2 tickets) "taking" 0.4 s, 0.25 s and 0.1 s, well
+    # ahead of a second a ticket; no rest after the last.
+    pace = bulk.Pace(0.5, seconds_per_ticket=1.0, sleep=sleep,
+                     clock=StepClock(0.0, 0.0, 0.4, 0.8, 1.05, 1.3, 1.4))
     assert bulk.run_job(database, job_id, chunk=3, pace=pace) is True
     assert rests == [(pytest.approx(0.4), JobStatus.running, 3, 0, []),
                      (pytest.approx(0.25), JobStatus.running, 6, 1, [(sibling, bulk.NOT_VISIBLE)])]
@@ -148,10 +150,18 @@ def test_a_paced_job_rests_after_each_chunk_as_long_as_it_worked_and_shows_progr
 
 
 def test_a_rest_is_the_idle_share_of_the_duty_and_bounded():
-    assert bulk.Pace(0.5).rest_after(0.6) == pytest.approx(0.6)
-    assert bulk.Pace(0.8).rest_after(1.0) == pytest.approx(0.25)  # works four fifths of the time
-    assert bulk.Pace(0.25).rest_after(10.0) == bulk.MAX_REST_SECONDS  # a slow chunk does not stall the job
-    assert bulk.Pace(1.0).rest_after(5.0) == 0.0 == bulk.FULL_SPEED.rest_after(5.0)
+    # 100 tickets done in their first 0.2 s: well ahead of 8 ms a ticket.
+    assert bulk.Pace(0.5).rest_after(0.2, 0.2, 100) == pytest.approx(0.2)
+    assert bulk.Pace(0.8).rest_after(0.2, 0.2, 100) == pytest.approx(0.05)  # works four fifths of the time
+    # A slow chunk does not stall the job.
+    assert bulk.Pace(0.25, seconds_per_ticket=1.0).rest_after(10.0, 10.0, 100) == bulk.MAX_REST_SECONDS
+    assert bulk.Pace(1.0).rest_after(0.6, 0.6, 100) == 0.0 == bulk.FULL_SPEED.rest_after(0.6, 0.6, 100)
+
+
+def test_a_job_behind_its_schedule_rests_only_as_far_as_it_is_ahead():
+    pace = bulk.Pace(0.5, seconds_per_ticket=0.008)
+    assert pace.rest_after(0.6, 0.7, 100) == pytest.approx(0.1)  # 0.8 s allowed for 100 tickets
+    assert pace.rest_after(0.6, 30.0, 3000) == 0.0  # 24 s allowed: late already, no rest
 
 
 def test_a_job_at_full_speed_never_sleeps(database):
