@@ -4,6 +4,7 @@ priority), while 20 staff load the queue pages; the queue pages measured the
 same way before it and after it, for the comparison.
 
     .venv/bin/python bench/bulk_bench.py [--tickets 200000] [--wave 5000] [--rounds 3] [--duty 0.5] [--niceness 10]
+    .venv/bin/python bench/bulk_bench.py --tickets 20000 --schools 10000 --wave 500 --in-process 3
 
 Fills a scratch database as bench/staff_bench.py does (plus the wave: 5,000
 open tickets of the agent's City, each with the school's mail and its
@@ -13,7 +14,9 @@ reply with wrk on the queue pages during it, and wrk once more after it (the
 wave answered and the agent's: the pages list other tickets than before).
 Prints each round and the medians, appends them to bench/RESULTS.md
 (--no-record to skip) and drops the database. Targets: the job under 60 s;
-queue pages p95 during it within the baseline's.
+queue pages p95 during it within the baseline's. `--in-process ROUNDS`
+runs the job alone in the bench's own process instead and prints its CPU
+(Python and PostgreSQL) and statements per ticket.
 """
 from __future__ import annotations
 
@@ -32,9 +35,9 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from scratch import scratch_site  # noqa: E402
-from staff_bench import fill, log_in, measure, page_kinds, run_wrk  # noqa: E402
+from staff_bench import _cpu_seconds, fill, log_in, measure, page_kinds, run_wrk  # noqa: E402
 
-from sqlalchemy import text  # noqa: E402
+from sqlalchemy import event, text  # noqa: E402
 
 from core.config.settings import Settings  # noqa: E402
 from core.models import BulkJob, User  # noqa: E402
@@ -118,6 +121,33 @@ def run_round(args, database, env, base, cookie, paths, gunicorn, refs, round_no
     return result
 
 
+def backends_cpu(database: Database) -> float:
+    """CPU seconds so far of the PostgreSQL backends serving this database (the
+    pool's, this query's own among them: the job's connection may be the one)."""
+    with database.engine.connect() as conn:
+        pids = list(conn.scalars(text("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")))
+    return sum(_cpu_seconds(pid) for pid in pids)
+
+
+def measure_in_process(database: Database, refs: list[str], rounds: int) -> None:
+    """The job alone, at full speed, in this process, `rounds` times on the
+    wave made afresh: per ticket its Python CPU, its PostgreSQL backend's CPU
+    and its statements. CPU time hardly depends on what else the machine
+    runs, so it is the figure to develop by."""
+    statements = []
+    event.listen(database.engine, "before_cursor_execute", lambda *a: statements.append(1))
+    for n in range(rounds):
+        reset_wave(database)
+        job_id = new_job(database, refs, n + 1)
+        statements.clear()
+        pg, cpu = backends_cpu(database), time.process_time()
+        bulk.run_job(database, job_id)
+        cpu, pg = time.process_time() - cpu, backends_cpu(database) - pg
+        print(f"round {n + 1}: {len(refs)} tickets; per ticket: Python {cpu * 1000 / len(refs):.2f} ms CPU, "
+              f"PostgreSQL {pg * 1000 / len(refs):.2f} ms CPU, {len(statements) / len(refs):.1f} statements",
+              flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tickets", type=int, default=200_000)
@@ -134,10 +164,16 @@ def main() -> None:
     parser.add_argument("--niceness", type=int, default=NICENESS, help="nice steps below the worker for the job")
     parser.add_argument("--server-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--no-record", action="store_true")
+    parser.add_argument("--in-process", type=int, metavar="ROUNDS", default=0,
+                        help="no server, no wrk: the job alone ROUNDS times, its CPU and statements per ticket "
+                             "(records nothing)")
     args = parser.parse_args()
     with scratch_site(args.server_url, "bulk-bench-") as site:
         fill(site.database, args.tickets, args.schools)
         refs = add_wave(site.database, args.wave, args.schools)
+        if args.in_process:
+            measure_in_process(site.database, refs, args.in_process)
+            return
         paths = page_kinds([])["queue pages"]
         gunicorn = site.serve(ROOT, args.workers, args.threads)
         cookie = log_in(site.base, "agent@c0001.bench")
