@@ -192,8 +192,8 @@ def record(results: list[dict], args, command: str) -> None:
             f"{r['baseline']['P50']:.1f} / {r['baseline']['P95']:.1f} | {r['during']['P50']:.1f} / "
             f"{r['during']['P95']:.1f} | {r['after']['P50']:.1f} / {r['after']['P95']:.1f} | "
             f"{r['during']['load']:.1f} |" for r in results]
-    lines = [f"\n## Bulk reply to {args.wave:,} tickets (core.tickets.bulk.run_job) on PostgreSQL, "
-             f"{date.today().isoformat()}\n",
+    lines = [f"\n## Bulk reply to {args.wave:,} tickets (tasks.bulk.run_bulk, duty {args.duty:g}, niceness "
+             f"+{args.niceness}) on PostgreSQL, {date.today().isoformat()}\n",
              f"PostgreSQL holding {args.tickets:,} tickets and {args.schools:,} schools (staff_bench's fill) plus the "
              f"wave: {args.wave:,} open tickets of City C0001. Per round the job runs in its own process (as the "
              f"Celery worker runs it) while wrk drives the queue pages with {args.connections} users "
