@@ -1,9 +1,10 @@
 """A wave answered in bulk on PostgreSQL: one bulk reply to 5,000 tickets run
-as a worker runs it (tasks.bulk.run_bulk in its own process: paced, at lower
-priority), while 20 staff load the queue pages; the queue pages measured the
-same way before it and after it, for the comparison.
+as a worker runs it (tasks.bulk.run_bulk in its own process: at lower
+priority, paced if --duty is below 1), while 20 staff load the queue pages;
+the queue pages measured the same way before it and after it, for the
+comparison.
 
-    .venv/bin/python bench/bulk_bench.py [--tickets 200000] [--wave 5000] [--rounds 3] [--duty 0.5] [--niceness 10]
+    .venv/bin/python bench/bulk_bench.py [--tickets 200000] [--wave 5000] [--rounds 3] [--duty 1] [--niceness 10]
     .venv/bin/python bench/bulk_bench.py --tickets 20000 --schools 10000 --wave 500 --in-process 3
 
 Fills a scratch database as bench/staff_bench.py does (plus the wave: 5,000

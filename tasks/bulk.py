@@ -1,9 +1,9 @@
 """Bulk jobs too large for a request: thin, they own nothing but the call.
 
-A job runs paced (Settings.bulk_duty) and in a thread of its own at a lower
-CPU priority than the worker's, so that while it runs the web processes
-serving staff get the CPU first, and the worker process itself (its other
-tasks: mail delivery) keeps its priority.
+A job runs in a thread of its own at a lower CPU priority than the worker's,
+so that while it runs the web processes serving staff get the CPU first, and
+the worker process itself (its other tasks: mail delivery) keeps its
+priority; and at the pace Settings.bulk_duty sets (by default no rests).
 """
 from __future__ import annotations
 

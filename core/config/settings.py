@@ -97,9 +97,12 @@ class Settings:
     smtp_trusted_networks: tuple[str, ...] = ("127.0.0.0/8", "::1")
     # The share of the time a bulk job in the worker spends working: after
     # each chunk of tickets it rests so long that it works this fraction of
-    # the time (0.5: it rests as long as the chunk took), so the staff loading
-    # pages meanwhile keep their CPU. 1: no rest.
-    bulk_duty: float = 0.5
+    # the time (0.5: it rests as long as the chunk took). 1, the default: no
+    # rest, as the job's lower CPU priority (tasks.bulk) already lets the web
+    # go first, and rests measured worse for the pages and twice as long for
+    # the job (bench/RESULTS.md). Below 1 where that priority cannot reach the
+    # web: the worker and the web in different cgroups (systemd services).
+    bulk_duty: float = 1.0
 
     @property
     def domain(self) -> str:
@@ -173,7 +176,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         smtp_connections_per_minute=int(get("SMTP_CONNECTIONS_PER_MINUTE", "60")),
         smtp_messages_per_minute=int(get("SMTP_MESSAGES_PER_MINUTE", "120")),
         smtp_trusted_networks=_networks(get("SMTP_TRUSTED_NETWORKS", "127.0.0.0/8,::1")),
-        bulk_duty=_fraction("BULK_DUTY", get("BULK_DUTY", "0.5")),
+        bulk_duty=_fraction("BULK_DUTY", get("BULK_DUTY", "1")),
     )
 
 

@@ -14,9 +14,9 @@ attaching a selection, and the parent's reply sent on to every attached ticket.
 A selection becomes a BulkJob, frozen at that moment. `run_job` works
 through it in chunks, one transaction per chunk, recording progress and the
 report as it goes: the portal runs a small job in the request, and a job over
-policy.bulk_inline_max tickets is left for a worker (tasks.bulk). In the
-worker a job is paced (Pace): it rests between chunks, so that the staff
-loading pages meanwhile keep most of the machine.
+policy.bulk_inline_max tickets is left for a worker (tasks.bulk), which runs
+it at a lower CPU priority and may pace it (Pace: rests between chunks), so
+that the staff loading pages meanwhile keep the machine.
 """
 from __future__ import annotations
 

@@ -6,10 +6,10 @@ import pytest
 from core.config.settings import load_settings
 
 
-def test_a_bulk_job_works_half_the_time_unless_told_otherwise(tmp_path):
+def test_a_bulk_job_never_rests_unless_told_to(tmp_path):
     base = {"HELPDESK_DATA_DIR": str(tmp_path), "HELPDESK_SECRET_KEY": "k"}
-    assert load_settings(base).bulk_duty == 0.5
-    assert load_settings({**base, "HELPDESK_BULK_DUTY": "1"}).bulk_duty == 1.0
+    assert load_settings(base).bulk_duty == 1.0
+    assert load_settings({**base, "HELPDESK_BULK_DUTY": "0.5"}).bulk_duty == 0.5
     assert load_settings({**base, "HELPDESK_BULK_DUTY": " 0.75 "}).bulk_duty == 0.75
 
 
