@@ -162,7 +162,7 @@ def main() -> None:
     parser.add_argument("--think-ms", type=int, default=1000)
     parser.add_argument("--duty", type=float, default=Settings.bulk_duty,
                         help="HELPDESK_BULK_DUTY for the worker (default: the setting's default)")
-    parser.add_argument("--niceness", type=int, default=NICENESS, help="nice steps below the worker for the job")
+    parser.add_argument("--niceness", type=int, default=NICENESS, help="nice steps below the worker for a job that does not rest (one that rests keeps the worker's)")
     parser.add_argument("--server-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--no-record", action="store_true")
     parser.add_argument("--in-process", type=int, metavar="ROUNDS", default=0,

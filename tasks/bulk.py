@@ -3,7 +3,10 @@
 A job runs in a thread of its own at a lower CPU priority than the worker's,
 so that while it runs the web processes serving staff get the CPU first, and
 the worker process itself (its other tasks: mail delivery) keeps its
-priority; and at the pace Settings.bulk_duty sets (by default no rests).
+priority. Where the operator asks for rests instead (Settings.bulk_duty
+below 1: the priority cannot reach the web, in another cgroup), the job
+rests and keeps the worker's priority: the two together measured worse for
+the queue pages than either alone (bench/RESULTS.md, 2026-12-06).
 """
 from __future__ import annotations
 
@@ -28,8 +31,16 @@ T = TypeVar("T")
 
 
 def run_bulk(database: Database, niceness: int = NICENESS) -> int:
-    """Run the pending bulk jobs at the worker's pace and lower priority; how many ran."""
-    return at_low_priority(lambda: run_pending(database, Pace(database.settings.bulk_duty)), niceness)
+    """Run the pending bulk jobs at lower priority, or resting as the settings
+    say (niceness_for); how many ran."""
+    duty = database.settings.bulk_duty
+    return at_low_priority(lambda: run_pending(database, Pace(duty)), niceness_for(duty, niceness))
+
+
+def niceness_for(duty: float, niceness: int = NICENESS) -> int:
+    """How much lower a job's priority is: `niceness` when it never rests,
+    none when it rests (it yields the machine that way instead)."""
+    return niceness if duty >= 1 else 0
 
 
 def at_low_priority(work: Callable[[], T], niceness: int = NICENESS) -> T:

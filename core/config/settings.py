@@ -97,11 +97,11 @@ class Settings:
     smtp_trusted_networks: tuple[str, ...] = ("127.0.0.0/8", "::1")
     # The share of the time a bulk job in the worker spends working: after
     # each chunk of tickets it rests so long that it works this fraction of
-    # the time (0.5: it rests as long as the chunk took). 1, the default: no
-    # rest, as the job's lower CPU priority (tasks.bulk) already lets the web
-    # go first, and rests measured worse for the pages and twice as long for
-    # the job (bench/RESULTS.md). Below 1 where that priority cannot reach the
-    # web: the worker and the web in different cgroups (systemd services).
+    # the time (0.5: it rests as long as the chunk took), instead of running
+    # at a lower CPU priority (tasks.bulk). 1, the default: no rest; the lower
+    # priority lets the web go first and the job ends sooner (bench/RESULTS.md).
+    # Below 1 where that priority cannot reach the web: the worker and the web
+    # in different cgroups (systemd services).
     bulk_duty: float = 1.0
 
     @property

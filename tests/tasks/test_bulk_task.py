@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from celery_app import BULK_EVERY_SECONDS, make_app
 from core.models import BulkJob, JobStatus, Outbox
 from core.tickets import bulk
-from tasks.bulk import NICENESS, at_low_priority, run_bulk_jobs
+from tasks.bulk import NICENESS, at_low_priority, niceness_for, run_bulk_jobs
 from tests._shared import wait_for
 from tests.core.tickets.waves_world import build_wave
 
@@ -61,3 +61,8 @@ def test_an_error_in_the_bulk_job_reaches_the_task():
 
     with pytest.raises(ConnectionError, match="database gone"):
         at_low_priority(fail)
+
+
+def test_a_job_that_rests_keeps_the_worker_s_priority_and_one_that_does_not_runs_lower():
+    assert niceness_for(1.0) == NICENESS
+    assert niceness_for(0.5) == 0
