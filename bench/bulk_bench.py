@@ -115,7 +115,8 @@ def run_round(args, database, env, base, cookie, paths, gunicorn, refs, round_no
                    "job_s": (job.finished_at - job.started_at).total_seconds() if job.finished_at else None}
         mails = s.scalar(text("SELECT count(*) FROM outbox WHERE template = 'staff_reply' AND created_at >= "
                               ":since"), {"since": job.created_at})
-    result = {"round": round_no, "baseline": baseline, "during": during, "after": after, "wall_s": elapsed, "mails": mails,
+    result = {"round": round_no, "baseline": baseline, "during": during, "after": after, "wall_s": elapsed,
+              "mails": mails,
               "worker_cpu_s": usage.ru_utime + usage.ru_stime,
               "job_overlapped_wrk": elapsed >= args.seconds, **outcome}
     print(json.dumps(result, default=str), flush=True)
@@ -162,7 +163,9 @@ def main() -> None:
     parser.add_argument("--think-ms", type=int, default=1000)
     parser.add_argument("--duty", type=float, default=Settings.bulk_duty,
                         help="HELPDESK_BULK_DUTY for the worker (default: the setting's default)")
-    parser.add_argument("--niceness", type=int, default=NICENESS, help="nice steps below the worker for a job that does not rest (one that rests keeps the worker's)")
+    parser.add_argument("--niceness", type=int, default=NICENESS,
+                        help="nice steps below the worker for a job that does not rest (one that rests keeps the "
+                             "worker's)")
     parser.add_argument("--server-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--no-record", action="store_true")
     parser.add_argument("--in-process", type=int, metavar="ROUNDS", default=0,
@@ -189,7 +192,8 @@ def record(results: list[dict], args, command: str) -> None:
     med = lambda values: statistics.median(values)  # noqa: E731
     job_s, cpu_s = med([r["job_s"] for r in results]), med([r["worker_cpu_s"] for r in results])
     base95, during95, after95 = (med([r[when]["P95"] for r in results]) for when in ("baseline", "during", "after"))
-    rows = [f"| {r['round']} | {r['job_s']:.1f} | {r['worker_cpu_s']:.1f} | {r['done']} | {r['refused']} | {r['mails']} | "
+    rows = [f"| {r['round']} | {r['job_s']:.1f} | {r['worker_cpu_s']:.1f} | {r['done']} | {r['refused']} | "
+            f"{r['mails']} | "
             f"{r['baseline']['P50']:.1f} / {r['baseline']['P95']:.1f} | {r['during']['P50']:.1f} / "
             f"{r['during']['P95']:.1f} | {r['after']['P50']:.1f} / {r['after']['P95']:.1f} | "
             f"{r['during']['load']:.1f} |" for r in results]
@@ -199,7 +203,8 @@ def record(results: list[dict], args, command: str) -> None:
              f"wave: {args.wave:,} open tickets of City C0001. Per round the job runs in its own process (as the "
              f"Celery worker runs it) while wrk drives the queue pages with {args.connections} users "
              f"({args.think_ms} ms think time, {args.seconds} s), gunicorn {args.workers} x {args.threads} "
-             "threads; the baseline is the same wrk run just before the job, and again just after it. The job runs through the task's "
+             "threads; the baseline is the same wrk run just before the job, and again just after it. The job "
+             "runs through the task's "
              f"own function (tasks.bulk.run_bulk) with HELPDESK_BULK_DUTY={args.duty:g}, niceness "
              f"+{args.niceness}; each round answers the wave afresh (open, unassigned). The machine is shared "
              "with other engineers' work (2 cores), so the medians are the figures.\n",

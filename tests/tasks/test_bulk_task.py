@@ -50,7 +50,8 @@ def finished(database, job_id: int) -> bool:
 @pytest.mark.skipif(sys.platform != "linux", reason="the nice value belongs to the thread on Linux only")
 def test_a_bulk_job_runs_in_a_thread_at_lower_priority_and_the_worker_keeps_its_own():
     own = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
-    seen = at_low_priority(lambda: (threading.get_native_id(), os.getpriority(os.PRIO_PROCESS, threading.get_native_id())))
+    seen = at_low_priority(lambda: (threading.get_native_id(),
+                                    os.getpriority(os.PRIO_PROCESS, threading.get_native_id())))
     assert seen[0] != threading.get_native_id() and seen[1] == min(19, own + NICENESS)
     assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == own
 
