@@ -27,12 +27,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from scratch import create_database, drop_database, free_port, start_gunicorn  # noqa: E402
+from scratch import scratch_site  # noqa: E402
 from staff_bench import PASSWORD, fill  # noqa: E402
 
-from core.config.settings import load_settings  # noqa: E402
-from core.models import Base  # noqa: E402
-from core.storage.db import Database  # noqa: E402
 
 WRK_SCRIPT = """
 paths = {%s}
@@ -99,36 +96,21 @@ def main() -> None:
     parser.add_argument("--database", help="an already filled database to measure (kept afterwards)")
     parser.add_argument("--no-record", action="store_true")
     args = parser.parse_args()
-    url = args.database or create_database(args.server_url)
-    data = Path(tempfile.mkdtemp(prefix="api-bench-"))
-    gunicorn = None
-    try:
-        port = free_port()
-        base = f"http://127.0.0.1:{port}"
-        env = {**os.environ, "HELPDESK_DATABASE_URL": url, "HELPDESK_DATA_DIR": str(data),
-               "HELPDESK_SECRET_KEY": "bench", "HELPDESK_BASE_URL": base}
-        database = Database(load_settings(env))
+    with scratch_site(args.server_url, "api-bench-", args.database) as site:
         if not args.database:
-            Base.metadata.create_all(database.engine)
-            fill(database, args.tickets, args.schools)
-        gunicorn = start_gunicorn(ROOT, env, port, args.workers)
-        token = call(base, "/api/v1/auth/login", body={"email": "agent@p02.bench", "password": PASSWORD})[
+            fill(site.database, args.tickets, args.schools)
+        site.serve(ROOT, args.workers)
+        token = call(site.base, "/api/v1/auth/login", body={"email": "agent@p02.bench", "password": PASSWORD})[
             "access_token"]
-        paths = list_paths(base, token)
-        wrk(base, token, paths, args.workers, 3)  # warm every worker
-        results = [("GET /api/v1/tickets (Province)", wrk(base, token, paths, args.connections, args.seconds)),
-                   ("POST /api/v1/tickets", wrk(base, token, ["/api/v1/tickets"], args.connections, args.seconds,
-                                                "POST"))]
+        paths = list_paths(site.base, token)
+        wrk(site.base, token, paths, args.workers, 3)  # warm every worker
+        results = [("GET /api/v1/tickets (Province)", wrk(site.base, token, paths, args.connections, args.seconds)),
+                   ("POST /api/v1/tickets", wrk(site.base, token, ["/api/v1/tickets"], args.connections,
+                                                args.seconds, "POST"))]
         for name, figures in results:
             print(name, figures, flush=True)
         if not args.no_record:
             record(results, args, " ".join(["python", *sys.argv]))
-    finally:
-        if gunicorn is not None:
-            gunicorn.terminate()
-            gunicorn.wait(timeout=30)
-        if not args.database:
-            drop_database(args.server_url, url)
 
 
 def record(results: list, args, command: str) -> None:

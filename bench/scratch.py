@@ -1,18 +1,28 @@
 """What the benches share: a free loopback port, scratch PostgreSQL databases
 made for one run and dropped after it, a directory of the national size filled
-in SQL, and the portal under gunicorn."""
+in SQL, the portal under gunicorn, and a scratch installation (scratch_site)
+that puts those together and takes them down again."""
 from __future__ import annotations
 
+import contextlib
+import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+
+from core.config.settings import load_settings
+from core.models import Base
+from core.storage.db import Database
 
 
 def free_port() -> int:
@@ -100,3 +110,46 @@ def start_gunicorn(root: Path, env: dict, port: int, workers: int | None = None,
             time.sleep(0.2)
     process.kill()
     raise RuntimeError("gunicorn did not answer: " + process.stderr.read().decode()[-2000:])
+
+
+@dataclass
+class Site:
+    """A scratch installation for one bench run: its database, the environment
+    its processes get (its own data folder and secret), its loopback port, and
+    gunicorn once `serve` started it."""
+    url: str
+    env: dict[str, str]
+    port: int
+    database: Database
+    gunicorn: subprocess.Popen | None = None
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def serve(self, root: Path, workers: int | None = None, threads: int | None = None) -> subprocess.Popen:
+        self.gunicorn = start_gunicorn(root, self.env, self.port, workers, threads)
+        return self.gunicorn
+
+
+@contextlib.contextmanager
+def scratch_site(server_url: str, prefix: str, database_url: str | None = None, keep: bool = False) -> Iterator[Site]:
+    """A site on a new database with the schema (or on `database_url`, an
+    already filled one, left as it is). At the end gunicorn stops and the new
+    database is dropped, unless `keep`, whatever went wrong in between."""
+    url = database_url or create_database(server_url)
+    port = free_port()
+    env = {**os.environ, "HELPDESK_DATABASE_URL": url, "HELPDESK_DATA_DIR": tempfile.mkdtemp(prefix=prefix),
+           "HELPDESK_SECRET_KEY": "bench", "HELPDESK_BASE_URL": f"http://127.0.0.1:{port}"}
+    site = Site(url, env, port, Database(load_settings(env)))
+    try:
+        if database_url is None:
+            Base.metadata.create_all(site.database.engine)
+        yield site
+    finally:
+        if site.gunicorn is not None:
+            site.gunicorn.terminate()
+            site.gunicorn.wait(timeout=30)
+        site.database.engine.dispose()
+        if database_url is None and not keep:
+            drop_database(server_url, url)

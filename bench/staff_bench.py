@@ -33,8 +33,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from scratch import (DIRECTORY_SQL, create_database, drop_database, free_port, gunicorn_settings,  # noqa: E402
-                     start_gunicorn)
+from scratch import DIRECTORY_SQL, gunicorn_settings, scratch_site  # noqa: E402
 
 from sqlalchemy import text  # noqa: E402
 
@@ -240,46 +239,32 @@ def main() -> None:
                         help="no server, no wrk: each page ROUNDS times alone, its time and queries (records nothing)")
     args = parser.parse_args()
     keep = bool(args.keep or args.fill_only or args.database)
-    url = args.database or create_database(args.server_url)
-    data = Path(tempfile.mkdtemp(prefix="staff-bench-"))
-    gunicorn = None
-    try:
-        port = free_port()
-        base = f"http://127.0.0.1:{port}"
-        env = {**os.environ, "HELPDESK_DATABASE_URL": url, "HELPDESK_DATA_DIR": str(data),
-               "HELPDESK_SECRET_KEY": "bench", "HELPDESK_BASE_URL": base}
-        database = Database(load_settings(env))
+    with scratch_site(args.server_url, "staff-bench-", args.database, keep) as site:
         if not args.database:
-            Base.metadata.create_all(database.engine)
-            fill(database, args.tickets, args.schools)
+            fill(site.database, args.tickets, args.schools)
         if keep:
-            print(f"database kept: {url}", flush=True)
+            print(f"database kept: {site.url}", flush=True)
         if args.fill_only:
             return
-        kinds = page_kinds(city_refs(database))
+        kinds = page_kinds(city_refs(site.database))
         if args.in_process:
-            measure_in_process(env, kinds, args.in_process)
+            measure_in_process(site.env, kinds, args.in_process)
             return
-        gunicorn = start_gunicorn(ROOT, env, port, args.workers, args.threads)
-        web = served_by(env, args)
+        gunicorn = site.serve(ROOT, args.workers, args.threads)
+        web = served_by(site.env, args)
         print(f"gunicorn: {web}", flush=True)
-        cookie = log_in(base, "agent@c0001.bench")
+        cookie = log_in(site.base, "agent@c0001.bench")
         for paths in kinds.values():  # every worker compiles its templates and queries before the clock runs
-            run_wrk(base, cookie, paths, max(4, args.workers or 0), 3, 0)
+            run_wrk(site.base, cookie, paths, max(4, args.workers or 0), 3, 0)
         results = []
         for think in (args.think_ms, 0):
             for kind, paths in kinds.items():
-                figures = measure(base, cookie, paths, args.connections, args.seconds, think, gunicorn, database)
+                figures = measure(site.base, cookie, paths, args.connections, args.seconds, think, gunicorn,
+                                  site.database)
                 results.append((kind, think, figures))
                 print(kind, f"think {think} ms", figures, flush=True)
         if not args.no_record:
             record(results, args, web, " ".join(["python", *sys.argv]))
-    finally:
-        if gunicorn is not None:
-            gunicorn.terminate()
-            gunicorn.wait(timeout=30)
-        if not keep:
-            drop_database(args.server_url, url)
 
 
 def served_by(env: dict, args) -> str:

@@ -95,6 +95,14 @@ class Settings:
     # host can write the database anyway, and `helpdesk run` and a local
     # relay send from it. "none" limits every client.
     smtp_trusted_networks: tuple[str, ...] = ("127.0.0.0/8", "::1")
+    # The share of the time a bulk job in the worker spends working: after
+    # each chunk of tickets it rests so long that it works this fraction of
+    # the time (0.5: it rests as long as the chunk took), instead of running
+    # at a lower CPU priority (tasks.bulk). 1, the default: no rest; the lower
+    # priority lets the web go first and the job ends sooner (bench/RESULTS.md).
+    # Below 1 where that priority cannot reach the web: the worker and the web
+    # in different cgroups (systemd services).
+    bulk_duty: float = 1.0
 
     @property
     def domain(self) -> str:
@@ -168,7 +176,20 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         smtp_connections_per_minute=int(get("SMTP_CONNECTIONS_PER_MINUTE", "60")),
         smtp_messages_per_minute=int(get("SMTP_MESSAGES_PER_MINUTE", "120")),
         smtp_trusted_networks=_networks(get("SMTP_TRUSTED_NETWORKS", "127.0.0.0/8,::1")),
+        bulk_duty=_fraction("BULK_DUTY", get("BULK_DUTY", "1")),
     )
+
+
+def _fraction(name: str, value: str) -> float:
+    """A share of the time, over 0 and at most 1, checked now so that a typo
+    stops the start with its name instead of a job that never rests or never works."""
+    try:
+        fraction = float(value)
+    except ValueError:
+        fraction = -1.0
+    if not 0 < fraction <= 1:
+        raise ValueError(f"HELPDESK_{name}: {value!r} is not a fraction over 0 and at most 1")
+    return fraction
 
 
 def _networks(value: str) -> tuple[str, ...]:

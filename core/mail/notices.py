@@ -23,6 +23,7 @@ from core.config.policy import Policy
 from core.config.settings import Settings
 from core.hooks import chat
 from core.mail import copies, outbox
+from core.mail.msgids import make_message_id
 from core.models import Direction, Message, Office, Outbox, OutboxStatus, Participant, Ticket, User, utcnow
 from core.words import N_
 
@@ -46,10 +47,12 @@ def participant_addresses(session: Session, ticket_id: int) -> list[str]:
     return list(session.scalars(_PARTICIPANTS, {"ticket_id": ticket_id}))
 
 
-def thread_of(session: Session, ticket: Ticket) -> tuple[str | None, str | None]:
+def thread_of(session: Session, ticket: Ticket, leaving_out: str | None = None) -> tuple[str | None, str | None]:
     """(In-Reply-To, References) for a mail about the ticket: the customer's latest
-    message, after the ticket's earlier Message-IDs, so it joins their thread."""
-    rows = list(session.execute(_THREAD_IDS, {"ticket_id": ticket.id}))
+    message, after the ticket's earlier Message-IDs, so it joins their thread.
+    `leaving_out`: the Message-ID of the mail itself, when its message is written already."""
+    rows = [(mid, direction) for mid, direction in session.execute(_THREAD_IDS, {"ticket_id": ticket.id})
+            if mid != leaving_out]
     inbound = [mid for mid, direction in rows if direction is Direction.inbound]
     if not inbound:
         return None, None
@@ -90,7 +93,7 @@ def notify(session: Session, settings: Settings, policy: Policy, ticket: Ticket 
            to: str, context: dict, language: str | None = None, automatic: bool = True,
            trigger: Message | None = None, to_staff: bool = False, now: datetime | None = None,
            thread: tuple[str | None, str | None] | None = None, cc: tuple[str, ...] = (),
-           withheld: str | None = None) -> Outbox:
+           withheld: str | None = None, message_id: str | None = None) -> Outbox:
     """Queue one mail, or record it as suppressed with the reason.
 
     `to_staff`: the recipient is one of our offices or its staff. The loop
@@ -99,7 +102,8 @@ def notify(session: Session, settings: Settings, policy: Policy, ticket: Ticket 
     at once must hear of all forty. `thread`: (In-Reply-To, References) when
     the caller knows them without asking the database. `cc`: copied on
     the same mail (a ticket's participants on a staff reply). `withheld`: a
-    reason the mail must not go (core.mail.trust: an unauthenticated sender)."""
+    reason the mail must not go (core.mail.trust: an unauthenticated sender).
+    `message_id`: the mail's Message-ID, when the caller made it already."""
     now = now or utcnow()
     if thread is None:
         thread = thread_of(session, ticket) if ticket is not None else (None, None)
@@ -112,7 +116,7 @@ def notify(session: Session, settings: Settings, policy: Policy, ticket: Ticket 
         reason = "our own address" if to.lower() in settings.own_addresses else None
     row = outbox.enqueue(session, settings, template=template, to=to, ticket=ticket, context=context,
                          language=language or _language(ticket, policy), automatic=automatic,
-                         in_reply_to=in_reply_to, references=references, now=now, cc=cc,
+                         in_reply_to=in_reply_to, references=references, now=now, cc=cc, message_id=message_id,
                          suppressed=None if reason is None else f"suppressed: {reason}")
     if reason is not None:
         audit.record(session, ticket, "mail_suppressed", audit.SYSTEM, to_value=to,
@@ -152,21 +156,28 @@ def ack(session: Session, settings: Settings, policy: Policy, ticket: Ticket, me
     return row
 
 
+def reply_message_id(settings: Settings, ticket: Ticket) -> str:
+    """A new Message-ID of ours for a staff message that goes out as mail."""
+    return make_message_id(ticket.ref, settings.secret_key, settings.domain)
+
+
 def staff_reply(session: Session, settings: Settings, policy: Policy, ticket: Ticket, message: Message, *,
                 now: datetime | None = None) -> Outbox:
     """Staff's answer as a mail in the customer's thread, with its attachments.
-    Not automatic (a person wrote it), so neither guarded nor rate-limited;
-    the message takes the mail's Message-ID, so the customer's reply threads.
-    Each of the ticket's participants gets a copy of their own, carrying
-    their own private link (core.mail.copies), never the requester's."""
+    Not automatic (a person wrote it), so neither guarded nor rate-limited.
+    The mail goes out with the message's Message-ID (reply_message_id, given
+    before the message is written, so no UPDATE follows), so the customer's
+    reply threads. Each of the ticket's participants gets a copy of their
+    own, carrying their own private link (core.mail.copies), never the
+    requester's."""
     author = message.author
     context = {**_customer(ticket), "text": message.text, "message_id": message.id,
                "staff_name": author.name if author else message.from_name,
                "office": ticket.office.name if ticket.office else None,
                "attachments": [a.id for a in message.attachments if a.refused_reason is None]}
     row = notify(session, settings, policy, ticket, template="staff_reply", to=ticket.requester_email,
-                 automatic=False, now=now, context=context)
-    message.message_id = row.message_id
+                 automatic=False, now=now, context=context, message_id=message.message_id,
+                 thread=thread_of(session, ticket, leaving_out=message.message_id))
     copied = [a for a in participant_addresses(session, ticket.id) if a not in settings.own_addresses]
     if copied:
         copies.issue_missing(session, settings, ticket.id, now or utcnow())

@@ -22,9 +22,11 @@ from core.storage.retries import LEASE, count_failure
 def enqueue(session: Session, settings: Settings, *, template: str, to: str, ticket: Ticket | None = None,
             context: dict | None = None, language: str = "id", automatic: bool = True,
             in_reply_to: str | None = None, references: str | None = None,
-            now: datetime | None = None, suppressed: str | None = None, cc: tuple[str, ...] = ()) -> Outbox:
+            now: datetime | None = None, suppressed: str | None = None, cc: tuple[str, ...] = (),
+            message_id: str | None = None) -> Outbox:
     """Write the row at once (see core.storage.fast); `suppressed`: why it is held
-    back, recorded as its error, and it is never sent; `cc`: further recipients."""
+    back, recorded as its error, and it is never sent; `cc`: further recipients;
+    `message_id`: the mail's Message-ID when the caller made it (else a new one)."""
     ref = ticket.ref if ticket is not None else "HD-NOTICE"
     row = new(
         Outbox, ticket_id=ticket.id if ticket is not None else None,
@@ -33,7 +35,7 @@ def enqueue(session: Session, settings: Settings, *, template: str, to: str, tic
         language=language,
         to_address=to.lower(),
         cc=", ".join(address.lower() for address in cc) or None,
-        message_id=make_message_id(ref, settings.secret_key, settings.domain),
+        message_id=message_id or make_message_id(ref, settings.secret_key, settings.domain),
         in_reply_to=in_reply_to,
         references=references,
         automatic=automatic,

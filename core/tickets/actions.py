@@ -86,17 +86,19 @@ def reply(session: Session, settings: Settings, policy: Policy, ticket: Ticket, 
     if not text:
         raise ActionRefused(N_("a reply needs some text"))
     message = _staff_message(ticket, actor, Direction.outbound, text, now, keep_uploads(settings, uploads))
+    message.message_id = notices.reply_message_id(settings, ticket)
     session.add(message)
     session.flush()
     notices.staff_reply(session, settings, policy, ticket, message, now=now)
     sla.mark_first_response(ticket, now)
     ticket.updated_at = now
-    routing.pick_up(session, ticket, actor, now)
-    if ticket.assignee_id is None and ticket.status is not Status.closed:  # nobody is assigned a closed ticket
-        assignment.assign_to(session, ticket, actor, actor, now=now, detail="replied")
-    audit.record(session, ticket, "reply", actor, detail=f"message {message.id}", at=now)
-    if status is not ticket.status:
-        lifecycle.move(session, ticket, status, actor, now=now, policy=policy)
+    with audit.together(session):  # up to four events (picked up, assigned, reply, status): one statement
+        routing.pick_up(session, ticket, actor, now)
+        if ticket.assignee_id is None and ticket.status is not Status.closed:  # nobody is assigned a closed ticket
+            assignment.assign_to(session, ticket, actor, actor, now=now, detail="replied")
+        audit.record(session, ticket, "reply", actor, detail=f"message {message.id}", at=now)
+        if status is not ticket.status:
+            lifecycle.move(session, ticket, status, actor, now=now, policy=policy)
     return message
 
 

@@ -230,7 +230,6 @@ def assign_to(session: Session, ticket: Ticket, actor: User | str, assignee: Use
     ticket.updated_at = now
     audit.record(session, ticket, "assign", actor, from_value=before,
                  to_value=assignee.email if assignee else None, at=now, detail=detail)
-    session.flush()
 
 
 def set_available(session: Session, user: User, available: bool, now: datetime | None = None,

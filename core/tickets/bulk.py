@@ -14,11 +14,14 @@ attaching a selection, and the parent's reply sent on to every attached ticket.
 A selection becomes a BulkJob, frozen at that moment. `run_job` works
 through it in chunks, one transaction per chunk, recording progress and the
 report as it goes: the portal runs a small job in the request, and a job over
-policy.bulk_inline_max tickets is left for a worker (tasks.bulk).
+policy.bulk_inline_max tickets is left for a worker (tasks.bulk), which runs
+it at a lower CPU priority and may pace it (Pace: rests between chunks), so
+that the staff loading pages meanwhile keep the machine.
 """
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
@@ -43,6 +46,13 @@ KINDS = ("reply", "note", "status", "assign", "priority", "category", "attach")
 CHUNK = 100
 # The largest selection one job takes; beyond it a filter must narrow the selection.
 MAX_SELECTION = 50_000
+# The longest rest between two chunks of a paced job: a chunk slowed by a
+# lock wait or a busy machine must not stall the job for as long again.
+MAX_REST_SECONDS = 2.0
+# A paced job rests only while it is ahead of this many seconds a ticket
+# (5,000 tickets in 40 s): on a machine so busy that the work alone takes that
+# long it no longer rests, so pacing never makes a wave of replies late.
+PACED_SECONDS_PER_TICKET = 0.008
 
 # Reasons a ticket is refused that are not the action's own message.
 NOT_VISIBLE = N_("not visible to you")
@@ -85,6 +95,31 @@ class Report:
     """How a run went: tickets changed, and (ref, reason) of those refused."""
     changed: int = 0
     refused: list[tuple[str, str]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Pace:
+    """How a job shares the machine: it works `duty` of the time, resting
+    after each chunk in proportion to how long the chunk took (0.5: as long
+    again; 1: no rest), at most MAX_REST_SECONDS, and only while it keeps
+    ahead of `seconds_per_ticket`. `clock` and `sleep` are the real ones
+    except in tests."""
+    duty: float = 1.0
+    seconds_per_ticket: float = PACED_SECONDS_PER_TICKET
+    clock: Callable[[], float] = time.monotonic
+    sleep: Callable[[float], None] = time.sleep
+
+    def rest_after(self, worked: float, elapsed: float, done: int) -> float:
+        """Seconds to rest after a chunk that took `worked` seconds, when the
+        job has run `elapsed` seconds (rests included) for `done` tickets."""
+        if self.duty >= 1:
+            return 0.0
+        ahead = done * self.seconds_per_ticket - elapsed
+        return max(0.0, min(worked * (1 - self.duty) / self.duty, MAX_REST_SECONDS, ahead))
+
+
+# A job in the request (a small selection) runs at full speed: its user waits for it.
+FULL_SPEED = Pace()
 
 
 def _id(value: str) -> int | None:
@@ -189,8 +224,10 @@ def _claim(database: Database, job_id: int, now: datetime) -> bool:
         return claimed.rowcount == 1
 
 
-def run_job(database: Database, job_id: int, *, chunk: int = CHUNK) -> bool:
-    """Work through a pending job, a chunk per transaction; False if it was not pending.
+def run_job(database: Database, job_id: int, *, chunk: int = CHUNK, pace: Pace = FULL_SPEED) -> bool:
+    """Work through a pending job, a chunk per transaction, resting between
+    chunks as `pace` says; False if it was not pending. Each chunk's progress
+    and refusals are committed before the rest, so the job's page shows them.
 
     An error outside any one ticket (the database gone) marks the job failed
     with the error and re-raises; the chunks committed before it stay done.
@@ -201,8 +238,14 @@ def run_job(database: Database, job_id: int, *, chunk: int = CHUNK) -> bool:
         with database.begin() as session:
             job = session.get(BulkJob, job_id)
             refs, action, actor_id = json.loads(job.refs), BulkAction(**json.loads(job.params)), job.actor_id
+        rest, started = 0.0, pace.clock()
         for start in range(0, len(refs), chunk):
+            if rest:
+                pace.sleep(rest)
+            began = pace.clock()
             _run_chunk(database, job_id, actor_id, refs[start:start + chunk], action)
+            ended = pace.clock()
+            rest = pace.rest_after(ended - began, ended - started, min(start + chunk, len(refs)))
     except Exception as exc:
         with database.begin() as session:
             session.execute(update(BulkJob).where(BulkJob.id == job_id).values(
@@ -231,11 +274,11 @@ def pending_jobs(session: Session) -> list[int]:
                                 .order_by(BulkJob.created_at, BulkJob.id)))
 
 
-def run_pending(database: Database) -> int:
-    """Run every pending job (a worker's pass); how many this pass ran."""
+def run_pending(database: Database, pace: Pace = FULL_SPEED) -> int:
+    """Run every pending job (a worker's pass) at that pace; how many this pass ran."""
     with database.read() as session:
         waiting = pending_jobs(session)
-    return sum(run_job(database, job_id) for job_id in waiting)
+    return sum(run_job(database, job_id, pace=pace) for job_id in waiting)
 
 
 def attach_to_incident(session: Session, settings: Settings, policy: Policy, actor: User, parent: Ticket,

@@ -92,12 +92,14 @@ def test_a_staff_reply_is_neither_rate_limited_nor_guarded_and_names_its_message
     agent = make_user(session, offices["C3171"])
     for i in range(8):
         message = Message(ticket=ticket, direction=Direction.outbound, author=agent, text=f"Jawaban {i}",
-                          full_text=f"Jawaban {i}", channel="portal", created_at=NOW)
+                          full_text=f"Jawaban {i}", channel="portal", created_at=NOW,
+                          message_id=notices.reply_message_id(settings, ticket))
         session.add(message)
         session.flush()
         row = notices.staff_reply(session, settings, policy, ticket, message, now=NOW)
         assert row.status is OutboxStatus.pending and not row.automatic
         assert message.message_id == row.message_id
+        assert row.message_id not in row.references.split()  # a mail does not refer to itself
     assert row.in_reply_to == "<a1@sekolah.test>"
     assert row.references.split()[-1] == "<a1@sekolah.test>"
     assert row.references.split()[0].startswith(f"<{ticket.ref}.")  # the earlier replies form the chain

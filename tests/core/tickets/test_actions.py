@@ -1,8 +1,10 @@
 """Queues, search and staff actions, scoped by office, on the real database."""
 import pytest
+from sqlalchemy import event, func, select
 
+from core import audit
 from core.config.policy import Policy
-from core.models import Direction, Outbox, Role, Status
+from core.models import Direction, Event, Outbox, Role, Status
 from core.queries.queues import count_queues, list_queue
 from core.queries.search import search_tickets
 from core.tickets import actions, links
@@ -96,3 +98,36 @@ def test_forward_take_merge_and_link(session, settings, world):
     assert sibling.status is Status.closed and sibling.merged_into_id == mine.id
     with pytest.raises(actions.ActionRefused):
         actions.merge(session, mine, mine, users["P31"])
+
+
+def test_a_reply_records_its_events_in_one_statement_in_order(session, settings, world):
+    mine, _, users, policy = world
+    inserts = []
+    connection = session.connection()
+
+    def count(_conn, _cursor, statement, *_args) -> None:
+        if statement.startswith("INSERT INTO event"):
+            inserts.append(statement)
+
+    event.listen(connection, "before_cursor_execute", count)
+    try:
+        message = actions.reply(session, settings, policy, mine, users["C3171"], "Sudah kami proses.")
+    finally:
+        event.remove(connection, "before_cursor_execute", count)
+    assert len(inserts) == 1
+    kinds = list(session.scalars(select(Event.kind).where(Event.ticket_id == mine.id).order_by(Event.id)))
+    assert kinds[-3:] == ["assign", "reply", "status"]
+    assert session.scalar(select(Event.detail).where(Event.kind == "reply")) == f"message {message.id}"
+
+
+def test_events_held_together_are_not_written_when_the_block_fails(session, world):
+    mine, _, users, _ = world
+    before = session.scalar(select(func.count()).select_from(Event))
+    with pytest.raises(RuntimeError):
+        with audit.together(session):
+            audit.record(session, mine, "note", users["C3171"])
+            raise RuntimeError("refused halfway")
+    assert session.scalar(select(func.count()).select_from(Event)) == before
+    with audit.together(session):
+        audit.record(session, mine, "note", users["C3171"])
+    assert session.scalar(select(func.count()).select_from(Event)) == before + 1

@@ -110,3 +110,64 @@ def test_an_empty_selection_is_refused(session, settings):
     wave = build_wave(session, settings, 1)
     with pytest.raises(ActionRefused, match="select some tickets"):
         bulk.create_job(session, wave.agent, [" "], bulk.BulkAction("note", text="x"))
+
+
+class StepClock:
+    """A clock that reads the given times in turn: a job reads it once as it
+    starts, then before and after each chunk."""
+
+    def __init__(self, *times: float):
+        self.times = iter(times)
+
+    def __call__(self) -> float:
+        return next(self.times)
+
+
+def test_a_paced_job_rests_after_each_chunk_as_long_as_it_worked_and_shows_progress_meanwhile(database):
+    with database.begin() as s:
+        wave = build_wave(s, database.settings, 7)
+        refs = [t.ref for t in wave.tickets[:4]] + [wave.sibling.ref] + [t.ref for t in wave.tickets[4:]]
+        job = bulk.create_job(s, wave.agent, refs, bulk.BulkAction("reply", "answered", "Sudah pulih."))
+        job_id, sibling = job.id, wave.sibling.ref
+    rests = []
+
+    def sleep(seconds: float) -> None:  # what the job's page would show while the job rests
+        with database.read() as s:
+            job = s.get(BulkJob, job_id)
+            rests.append((seconds, job.status, job.done, job.refused, bulk.refused_of(job)))
+
+    # Three chunks (3, 3, 2 tickets) "taking" 0.4 s, 0.25 s and 0.1 s, well
+    # ahead of a second a ticket; no rest after the last.
+    pace = bulk.Pace(0.5, seconds_per_ticket=1.0, sleep=sleep,
+                     clock=StepClock(0.0, 0.0, 0.4, 0.8, 1.05, 1.3, 1.4))
+    assert bulk.run_job(database, job_id, chunk=3, pace=pace) is True
+    assert rests == [(pytest.approx(0.4), JobStatus.running, 3, 0, []),
+                     (pytest.approx(0.25), JobStatus.running, 6, 1, [(sibling, bulk.NOT_VISIBLE)])]
+    with database.read() as s:
+        job = s.get(BulkJob, job_id)
+        assert (job.status, job.done, job.refused) == (JobStatus.done, 8, 1)
+        assert s.scalar(select(func.count()).select_from(Ticket).where(Ticket.status == Status.answered)) == 7
+
+
+def test_a_rest_is_the_idle_share_of_the_duty_and_bounded():
+    # 100 tickets done in their first 0.2 s: well ahead of 8 ms a ticket.
+    assert bulk.Pace(0.5).rest_after(0.2, 0.2, 100) == pytest.approx(0.2)
+    assert bulk.Pace(0.8).rest_after(0.2, 0.2, 100) == pytest.approx(0.05)  # works four fifths of the time
+    # A slow chunk does not stall the job.
+    assert bulk.Pace(0.25, seconds_per_ticket=1.0).rest_after(10.0, 10.0, 100) == bulk.MAX_REST_SECONDS
+    assert bulk.Pace(1.0).rest_after(0.6, 0.6, 100) == 0.0 == bulk.FULL_SPEED.rest_after(0.6, 0.6, 100)
+
+
+def test_a_job_behind_its_schedule_rests_only_as_far_as_it_is_ahead():
+    pace = bulk.Pace(0.5, seconds_per_ticket=0.008)
+    assert pace.rest_after(0.6, 0.7, 100) == pytest.approx(0.1)  # 0.8 s allowed for 100 tickets
+    assert pace.rest_after(0.6, 30.0, 3000) == 0.0  # 24 s allowed: late already, no rest
+
+
+def test_a_job_at_full_speed_never_sleeps(database):
+    with database.begin() as s:
+        wave = build_wave(s, database.settings, 4)
+        job_id = bulk.create_job(s, wave.agent, [t.ref for t in wave.tickets], bulk.BulkAction("note", text="x")).id
+    slept = []
+    assert bulk.run_job(database, job_id, chunk=1, pace=bulk.Pace(1.0, sleep=slept.append)) is True
+    assert slept == []
