@@ -12,6 +12,7 @@ import concurrent.futures
 import functools
 import logging
 import multiprocessing
+import re
 import signal
 import socket
 import ssl
@@ -216,11 +217,15 @@ class Server(SMTP):
         two thirds of the 140 us each MAIL and RCPT cost the event loop."""
         if not arg:
             return "", ""
-        try:
-            address, rest = get_angle_addr(arg) if arg.lstrip().startswith("<") else get_addr_spec(arg)
-        except HeaderParseError:
-            return None, None
-        addr = address.addr_spec
+        plain = _plain_path(arg)
+        if plain is not None:
+            addr, rest = plain
+        else:
+            try:
+                address, rest = get_angle_addr(arg) if arg.lstrip().startswith("<") else get_addr_spec(arg)
+            except HeaderParseError:
+                return None, None
+            addr = address.addr_spec
         if self.local_part_limit and len(addr.rpartition("@")[0]) > self.local_part_limit:
             return None, None
         return addr, rest
@@ -257,6 +262,29 @@ class Server(SMTP):
         finally:
             reader._limit = saved
         return False, b"".join(blocks)[:-3] if blocks else None
+
+
+# "<local@domain>" with both sides dot-atoms of ASCII atext (RFC 5322 3.2.3),
+# as nearly every MAIL and RCPT names its address.
+_ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_PLAIN_PATH = re.compile(rf"<({_ATEXT}(?:\.{_ATEXT})*@{_ATEXT}(?:\.{_ATEXT})*)>")
+
+
+def _plain_path(arg: str) -> tuple[str, str] | None:
+    """(address, what follows) of an argument that is a plain path, exactly
+    as email's parser gives them (the white space after ">" skipped), in a
+    regular expression's time; None for anything else (a quoted local part,
+    an address literal, a comment, a route, non-ASCII), which the parser
+    takes (a third of the event loop's CPU per mail went to it)."""
+    found = _PLAIN_PATH.match(arg)
+    if found is None:
+        return None
+    rest = arg[found.end():]
+    if rest[:1] in (" ", "\t"):  # folding white space: the parser then skips any white space
+        rest = rest.lstrip()
+    if rest[:1] == "(":  # a comment, which the parser skips too
+        return None
+    return found.group(1), rest
 
 
 # Most bytes the DATA reader buffers from one connection before a block ends.
