@@ -19,6 +19,7 @@ from email.utils import getaddresses
 
 from core.config.settings import Settings
 from core.mail.auth import Client
+from core.mail.senders import Verdict as SenderRule
 from core.mail.senders import rule_for
 from core.storage.db import Database
 from core.words import N_
@@ -66,20 +67,23 @@ def header_from(raw: bytes) -> str | None:
     return found[0].strip().lower() if found else None
 
 
-def check_envelope_sender(db: Database, envelope_from: str | None) -> None:
-    """At RCPT: Refused when the envelope sender is banned."""
-    rule = rule_for(db, envelope_from)
+def check_envelope_sender(db: Database, envelope_from: str | None,
+                          seen: dict[str, SenderRule | None] | None = None) -> None:
+    """At RCPT: Refused when the envelope sender is banned. `seen`: the
+    rules read for this SMTP transaction (see core.mail.senders.rule_for)."""
+    rule = rule_for(db, envelope_from, seen)
     if rule is not None and rule.bans:
         raise Refused(f"550 5.7.1 Sender <{envelope_from}> is not accepted here: {rule.reason or 'banned'}")
 
 
 def judge(db: Database, raw: bytes, envelope_from: str | None, recipients: tuple[str, ...],
-          client: Client | None) -> SpamVerdict | None:
+          client: Client | None, seen: dict[str, SenderRule | None] | None = None) -> SpamVerdict | None:
     """At DATA, before the message is accepted: Refused for a banned header
     From or mail rspamd rejects; otherwise rspamd's verdict (None for an
-    allowed sender, without rspamd, or when rspamd did not answer)."""
+    allowed sender, without rspamd, or when rspamd did not answer). `seen`:
+    the rules read at RCPT for this SMTP transaction."""
     sender = header_from(raw) or envelope_from
-    rule = rule_for(db, sender)
+    rule = rule_for(db, sender, seen)
     if rule is not None and rule.bans:
         raise Refused(f"550 5.7.1 Sender <{sender}> is not accepted here: {rule.reason or 'banned'}")
     if rule is not None or not db.settings.rspamd_url:  # an allowed sender skips the spam verdict

@@ -103,6 +103,18 @@ class Policy:
     # (about 5 ms a reply: 200 is about a second).
     bulk_inline_max: int = 200
 
+    def __reduce_ex__(self, protocol):
+        """Pickled as the setting rows it was made of, when it was read from
+        them: the mail writer process (mailin.writer) then gets back the one
+        Policy object it made of the same rows (see _policy_of), and what is
+        kept per policy there (the compiled triage rules, core.tickets.rules)
+        is kept from mail to mail instead of read again for each. A policy
+        made otherwise pickles field by field, as any dataclass."""
+        rows = self.__dict__.get("_rows")
+        if rows is None:
+            return super().__reduce_ex__(protocol)
+        return _policy_of, (rows,)
+
 
 FIELDS = {f.name: f for f in fields(Policy)}
 
@@ -142,6 +154,7 @@ def _policy_of(rows: Iterable) -> Policy:
     values = {name: tuple(value) if isinstance(value, list) else value
               for name, value in stored.items() if name in FIELDS}
     policy = Policy(**values)
+    object.__setattr__(policy, "_rows", rows)  # not a field: equality and the hash ignore it
     _remember(rows, None, policy)
     return policy
 

@@ -91,14 +91,25 @@ def candidates(address: str) -> list[str]:
     return [address, *(".".join(labels[i:]) for i in range(len(labels) - 1))][:_CANDIDATES]
 
 
-def rule_for(db: Database, address: str | None) -> Verdict | None:
+def rule_for(db: Database, address: str | None, seen: dict[str, Verdict | None] | None = None) -> Verdict | None:
     """The rule that applies to an address: its own, else its domain's (or
     the nearest parent domain's); None when none does. Read outside any
-    transaction (Database.read_plain): the SMTP server asks for every mail."""
+    transaction (Database.read_plain): the SMTP server asks for every mail.
+
+    `seen` holds the rules already read for one SMTP transaction, by
+    address: the envelope sender's rule, read at RCPT, is as a rule the
+    header From's at DATA a moment later, and is not read again (as a
+    change made meanwhile applies from the next mail)."""
     if not address or "@" not in address:
         return None
-    wanted = candidates(address)
+    key = address.strip().lower()
+    if seen is not None and key in seen:
+        return seen[key]
+    wanted = candidates(key)
     params = {f"c{i}": wanted[i] if i < len(wanted) else "" for i in range(_CANDIDATES)}
     found = {pattern: Verdict(SenderRuleKind(kind), pattern, reason)
              for pattern, kind, reason in db.read_plain(_RULES, params)}
-    return next((found[c] for c in wanted if c in found), None)
+    rule = next((found[c] for c in wanted if c in found), None)
+    if seen is not None:
+        seen[key] = rule
+    return rule

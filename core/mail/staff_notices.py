@@ -10,6 +10,7 @@ hears of an unstaffed ticket at its shared mailbox, if it has one.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import NamedTuple
 
 from sqlalchemy import and_, bindparam, func, select, update
 from sqlalchemy.orm import Session
@@ -21,7 +22,7 @@ from core.config.settings import Settings
 from core.hooks import chat
 from core.mail import notices, pacing
 from core.models import Office, Outbox, Role, StaffNotice, Ticket, User, utcnow
-from core.storage.fast import insert_now, new
+from core.storage.fast import insert_now, new, select_plain
 
 ASSIGNED, UNSTAFFED, BREACH = "assigned", "unstaffed", "breach"
 KINDS = (ASSIGNED, UNSTAFFED, BREACH)
@@ -30,11 +31,11 @@ KINDS = (ASSIGNED, UNSTAFFED, BREACH)
 UNSTAFFED_SUMMARY = "unstaffed_summary"
 
 
-def wants_mail(user: User, kind: str) -> bool:
+def wants_mail(user: User | Person, kind: str) -> bool:
     return kind not in (user.mail_off or "").split()
 
 
-def _keep(session: Session, user: User, ticket: Ticket, kind: str, now: datetime) -> None:
+def _keep(session: Session, user: User | Person, ticket: Ticket, kind: str, now: datetime) -> None:
     insert_now(session, new(StaffNotice, user_id=user.id, ticket_id=ticket.id, kind=kind, created_at=now))
 
 
@@ -61,14 +62,41 @@ def arrived(session: Session, settings: Settings, policy: Policy, ticket: Ticket
     return unstaffed(session, settings, policy, ticket, now=now, thread=thread)
 
 
-_OFFICE = select(Office.name, Office.email, Office.language, Office.slack_url, Office.teams_url).where(
-    Office.id == bindparam("office_id"))
-_SUPERVISORS = select(User).where(User.office_id == bindparam("office_id"), User.active.is_(True),
-                                  User.role == Role.supervisor).order_by(User.id)
+# Built once: every new ticket that finds no available agent runs it. The
+# office and its active supervisors in one query, read straight through the
+# driver (core.storage.fast.select_plain): a row per supervisor, or one row
+# with no supervisor for an office without any. Two ORM queries, the users
+# loaded as objects with their office and its parent joined, took a seventh
+# of the mail writer's time for columns read only.
+_OFFICE_AND_SUPERVISORS = select(
+    Office.name, Office.email, Office.language, Office.slack_url, Office.teams_url,
+    User.id.label("user_id"), User.email.label("user_email"), User.language.label("user_language"),
+    User.mail_off.label("user_mail_off"),
+).outerjoin(User, and_(User.office_id == Office.id, User.active.is_(True), User.role == bindparam("role"))).where(
+    Office.id == bindparam("office_id")).order_by(User.id)
+_SUPERVISORS = select(User.id, User.email, User.language, User.mail_off).where(
+    User.office_id == bindparam("office_id"), User.active.is_(True), User.role == bindparam("role")).order_by(User.id)
 
 
-def supervisors(session: Session, office_id: int) -> list[User]:
-    return list(session.scalars(_SUPERVISORS, {"office_id": office_id}))
+class Person(NamedTuple):
+    """What a notice needs of a member of staff: whom to tell, how, and what they turned off."""
+    id: int
+    email: str
+    language: str | None
+    mail_off: str | None
+
+
+def supervisors(session: Session, office_id: int) -> list[Person]:
+    rows = select_plain(session.connection(), _SUPERVISORS, {"office_id": office_id, "role": Role.supervisor})
+    return [Person(*row) for row in rows]
+
+
+def office_and_supervisors(session: Session, office_id: int) -> tuple[tuple, list[Person]]:
+    """The office's name, mailbox, language and chat channels, and its active supervisors."""
+    rows = select_plain(session.connection(), _OFFICE_AND_SUPERVISORS,
+                        {"office_id": office_id, "role": Role.supervisor})
+    return rows[0], [Person(row.user_id, row.user_email, row.user_language, row.user_mail_off)
+                     for row in rows if row.user_id is not None]
 
 
 def unstaffed(session: Session, settings: Settings, policy: Policy, ticket: Ticket, *,
@@ -78,13 +106,12 @@ def unstaffed(session: Session, settings: Settings, policy: Policy, ticket: Tick
     portal keeps a notice per ticket; mail and chat are paced per office
     (core.mail.pacing: a ticket held back is counted in the next summary)."""
     now = now or utcnow()
-    people = supervisors(session, ticket.office_id)
+    office, people = office_and_supervisors(session, ticket.office_id)
     for person in people:
         _keep(session, person, ticket, UNSTAFFED, now)
     if pacing.recently_told(session, policy, ticket.office_id, now):
         pacing.note_held(session, ticket.office_id, now)
         return []
-    office = session.execute(_OFFICE, {"office_id": ticket.office_id}).one()
     posted = chat.office_notice(session, settings, ticket, office, chat.UNSTAFFED,
                                 language=office.language or policy.default_language, now=now)
     context = {"ref": ticket.ref, "subject": ticket.subject, "requester": ticket.requester_email,
@@ -96,7 +123,7 @@ def unstaffed(session: Session, settings: Settings, policy: Policy, ticket: Tick
 
 
 def _tell_office(session: Session, settings: Settings, policy: Policy, ticket: Ticket | None, office,
-                 people: list[User], template: str, context: dict, now: datetime,
+                 people: list[Person], template: str, context: dict, now: datetime,
                  thread: tuple[str | None, str | None] | None = None) -> list[Outbox]:
     """Mail the office's supervisors who take unstaffed notices by mail, or,
     with no supervisor, its shared mailbox if it has one."""
@@ -118,12 +145,11 @@ def unstaffed_summaries(session: Session, settings: Settings, policy: Policy, no
     over; returns how many offices were told."""
     due = pacing.due_summaries(session, policy, now)
     for office_id, held in due:
-        office = session.execute(_OFFICE, {"office_id": office_id}).one()
+        office, people = office_and_supervisors(session, office_id)
         language = office.language or policy.default_language
         chat.office_summary(session, settings, office, held, language=language, now=now)
         context = {"office": office.name, "count": held, "queue_link": f"{settings.base_url}/staff/?queue=unassigned"}
-        _tell_office(session, settings, policy, None, office, supervisors(session, office_id), UNSTAFFED_SUMMARY,
-                     context, now)
+        _tell_office(session, settings, policy, None, office, people, UNSTAFFED_SUMMARY, context, now)
     return len(due)
 
 

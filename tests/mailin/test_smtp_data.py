@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import os
+import random
 import socket
 import threading
 import time
@@ -160,7 +161,11 @@ def test_a_connection_lost_during_data_delivers_nothing(server):
 ADDRESSES = ["<a@sekolah.test>", " <a@sekolah.test> SIZE=2048 BODY=8BITMIME", "<>", "",
              "a@sekolah.test", '<"quoted local"@sekolah.test>', "<@relay.test:a@sekolah.test>",
              "<a@sekolah.test", "<not an address>", "<a@b@c>", "<@>", "<" + "x" * 65 + "@sekolah.test>",
-             "<" + "x" * 64 + "@sekolah.test>", "<pengguna@sekolah.test> SMTPUTF8"]
+             "<" + "x" * 64 + "@sekolah.test>", "<pengguna@sekolah.test> SMTPUTF8",
+             "<A.B@Sekolah.TEST>\tSIZE=1", "<a@sekolah.test>(comment) SIZE=1", "<a@sekolah.test> (c) SIZE=1",
+             "<a@sekolah.test> \r\nSIZE=1", "<a..b@sekolah.test>", "<.a@sekolah.test>", "<a@[10.0.0.1]>",
+             "<a@sekolah..test>", "<a@sekolah.test.>", "<guru@sekolah.test>x", "<pengguna@sekolah.test>é",
+             "<o'brien+tag@sekolah.test>"]
 
 
 @pytest.mark.parametrize("arg", ADDRESSES)
@@ -170,6 +175,27 @@ def test_mail_and_rcpt_addresses_parse_as_aiosmtpd_parses_them(arg, local_part_l
     theirs = SMTP(Collect(), hostname="helpdesk.test")
     ours.local_part_limit = theirs.local_part_limit = local_part_limit
     assert ours._getaddr(arg) == theirs._getaddr(arg)
+
+
+def test_random_addresses_parse_as_aiosmtpd_parses_them():
+    """The plain-path shortcut (mailin.smtpd._plain_path) against aiosmtpd's
+    own parsing, on arguments made of the characters that matter to it."""
+    ours = Server(Collect(), hostname="helpdesk.test")
+    theirs = SMTP(Collect(), hostname="helpdesk.test")
+    chosen = random.Random(20261206)
+    characters = 'ab.@<> \t()"[]-_+=!#~é,:;\\Z09\r\n'
+    for _ in range(3000):
+        arg = "".join(chosen.choice(characters) for _ in range(chosen.randint(1, 12)))
+        arg = chosen.choice(["", "<", "<a.b@c.d>", "<a@b"]) + arg
+        assert _outcome(ours._getaddr, arg) == _outcome(theirs._getaddr, arg), arg
+
+
+def _outcome(getaddr, arg: str):
+    """What _getaddr answers, or the error it raises (both raise IndexError on a lone "<")."""
+    try:
+        return getaddr(arg)
+    except Exception as error:  # noqa: BLE001
+        return type(error)
 
 
 def test_a_malformed_sender_is_refused_over_the_wire_and_the_session_goes_on(server):

@@ -213,3 +213,30 @@ def test_rules_match_address_then_nearest_domain(db):
     for bad in ("", "not an address", "a@b", "@", "x@-bad-.org"):
         with pytest.raises(BadPattern):
             normalise(bad)
+
+
+def test_a_rule_is_read_once_per_mail_transaction(db):
+    """The envelope sender's rule read at RCPT serves the same header From at
+    DATA; the next transaction, on the same connection, reads it again."""
+    server = served(db)
+    try:
+        with smtplib.SMTP("127.0.0.1", server.port, timeout=60) as client:
+            client.ehlo("client.test")
+            client.mail("sman1@sekolah.test")
+            assert client.rcpt("helpdesk@helpdesk.test")[0] == 250
+            rule(db, SenderRuleKind.ban, "sekolah.test", "banned between RCPT and DATA")
+            taken = client.data(CLEAN)
+            client.mail("sman1@sekolah.test")
+            refused = client.rcpt("helpdesk@helpdesk.test")
+    finally:
+        server.stop()
+    assert taken[0] == 250
+    assert refused == (550, b"5.7.1 Sender <sman1@sekolah.test> is not accepted here: banned between RCPT and DATA")
+
+
+def test_a_rule_read_at_rcpt_is_not_taken_for_another_header_from(db):
+    rule(db, SenderRuleKind.ban, "spam.example", "phishing")
+    seen: dict = {}
+    assert rule_for(db, "Sman1@Sekolah.test ", seen) is None
+    assert seen == {"sman1@sekolah.test": None}
+    assert rule_for(db, "boss@spam.example", seen).reason == "phishing"
