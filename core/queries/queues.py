@@ -167,18 +167,30 @@ def scope_of(session: Session, user: User, policy: Policy, *,
     The ids change nothing about what is visible (both clauses apply); they
     give the planner a short, exactly counted list where a path prefix leaves
     it guessing, and a guess on a million tickets is a sequential scan.
-    Customer offices (schools) never hold tickets, so they are left out. The
-    ids may come from `recent`: being a second clause, a stale list can only
-    narrow what is shown. The tickets the office handed on are OR'ed in, in
-    the form the planner reads through an index beside the office list.
+    The tickets the office handed on are OR'ed in, in the form the planner
+    reads through an index beside the office list.
     """
     clauses = [visible_tickets(user)]
-    if user.office.parent_id is not None:
-        path, kind = user.office.path, policy.customer_kind
-        ids = remembered(("offices below", path, kind), lambda: list(session.scalars(select(Office.id).where(
-            Office.path.startswith(path, autoescape=True), Office.kind != kind))), recent)
+    ids = offices_below(session, user, policy, recent=recent)
+    if ids is not None:
         clauses.append(or_(Ticket.office_id.in_(ids), handed_off(user, session.get_bind().dialect.name)))
     return clauses
+
+
+def offices_below(session: Session, user: User, policy: Policy, *,
+                  recent: RecentAnswers | None = None) -> list[int] | None:
+    """The ids of the user's office and the offices under it that can hold
+    tickets; None for the root's users, who see every office.
+
+    Customer offices (schools) never hold tickets, so they are left out. The
+    ids may come from `recent`: used beside the visibility rule, a stale list
+    can only narrow what is shown.
+    """
+    if user.office.parent_id is None:
+        return None
+    path, kind = user.office.path, policy.customer_kind
+    return remembered(("offices below", path, kind), lambda: list(session.scalars(select(Office.id).where(
+        Office.path.startswith(path, autoescape=True), Office.kind != kind))), recent)
 
 
 def _conditions(scope: list, user: User, queue: Queue, now: datetime, policy: Policy,

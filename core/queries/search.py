@@ -66,7 +66,7 @@ def words_of(query: str) -> list[str]:
     return WORD.findall(query.lower())[:MAX_WORDS]
 
 
-def _sqlite_match(words: list[str]) -> ColumnElement[bool]:
+def _sqlite_hits(words: list[str]) -> Select:
     # Each word quoted: FTS5 syntax in user input (AND, NEAR, *, -) stays literal.
     match = " ".join(f'"{w}"' for w in words)
     in_subject = select(literal_column("rowid")).select_from(text("ticket_fts")).where(
@@ -74,7 +74,7 @@ def _sqlite_match(words: list[str]) -> ColumnElement[bool]:
     in_text = select(Message.ticket_id).where(Message.id.in_(
         select(literal_column("rowid")).select_from(text("message_fts")).where(
             text("message_fts MATCH :match").bindparams(match=match))))
-    return Ticket.id.in_(union(in_subject, in_text).subquery().select())
+    return union(in_subject, in_text).subquery().select()
 
 
 def _estimated_rows(session: Session, query: Select) -> float:
@@ -103,8 +103,8 @@ def _newest(session: Session, scope: list, count: int) -> list[int]:
     return list(session.scalars(select(Ticket.id).where(*scope).order_by(Ticket.updated_at.desc()).limit(count)))
 
 
-def _postgres_match(session: Session, scope: list, words: list[str], bounds: Bounds,
-                    recent: RecentAnswers | None) -> tuple[ColumnElement[bool], bool]:
+def _postgres_hits(session: Session, scope: list, words: list[str], bounds: Bounds,
+                   recent: RecentAnswers | None) -> tuple[Select, bool]:
     """The tickets whose subject or one of whose messages has all the words, as
     one set of ids: index hits for rare words, the newest tickets' texts read one
     by one for common words (see the module's docstring); and whether the
@@ -122,7 +122,7 @@ def _postgres_match(session: Session, scope: list, words: list[str], bounds: Bou
     if common_text:
         message_hits = message_hits.where(_among(Message.ticket_id, newest[:bounds.newest_messages]),
                                           _contains_all(func.left(Message.text, text(str(MESSAGE_CHARS))), words))
-    return Ticket.id.in_(union(subject_hits, message_hits).subquery().select()), common_subject or common_text
+    return union(subject_hits, message_hits).subquery().select(), common_subject or common_text
 
 
 def _among(column, ids: list[int]) -> ColumnElement[bool]:
@@ -161,13 +161,21 @@ def _newest_ids(session: Session, scope: list, match: ColumnElement[bool]) -> li
                                 .order_by(Ticket.updated_at.desc(), Ticket.id.desc()).limit(COUNT_CAP + 1)))
 
 
+def word_hits(session: Session, scope: list, words: list[str], *, bounds: Bounds = Bounds(),
+              recent: RecentAnswers | None = None) -> tuple[Select, bool]:
+    """The ids of the tickets whose subject or a message has all the words, as
+    a SELECT (in the scope's newest tickets only, for common words: the bool
+    says so). Not scoped itself: the caller applies the scope."""
+    if session.get_bind().dialect.name == "sqlite":
+        return _sqlite_hits(words), False
+    return _postgres_hits(session, scope, words, bounds, recent)
+
+
 def word_match(session: Session, scope: list, words: list[str], *, bounds: Bounds = Bounds(),
                recent: RecentAnswers | None = None) -> tuple[ColumnElement[bool], bool]:
-    """A where-clause on Ticket: subject or a message has all the words (in the
-    scope's newest tickets only, for common words: the bool says so)."""
-    if session.get_bind().dialect.name == "sqlite":
-        return _sqlite_match(words), False
-    return _postgres_match(session, scope, words, bounds, recent)
+    """word_hits as a where-clause on Ticket."""
+    hits, newest_only = word_hits(session, scope, words, bounds=bounds, recent=recent)
+    return Ticket.id.in_(hits), newest_only
 
 
 def search_tickets(session: Session, user: User, query: str, *, page: int = 1,
