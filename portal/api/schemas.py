@@ -88,6 +88,16 @@ class TicketSummary(Strict):
     updated_at = fields.DateTime(required=True)
 
 
+def summary_of(row) -> dict:
+    """A row of core.queries.listing as TicketSummary dumps it, written out:
+    marshmallow's dump of a 200-row page cost more of a list request's CPU
+    than its query. TicketSummary stays the document; a test checks that both
+    give the same (strings as they are, times in ISO 8601 as DateTime's "iso")."""
+    return {"ref": row.ref, "status": row.status.value, "priority": row.priority, "category": row.category,
+            "office": row.office, "assignee": row.assignee, "requester": row.requester_email,
+            "subject": row.subject, "created_at": row.created_at.isoformat(), "updated_at": row.updated_at.isoformat()}
+
+
 class TicketPage(Strict):
     items = fields.List(fields.Nested(TicketSummary), required=True)
     next = fields.String(required=True, allow_none=True)
