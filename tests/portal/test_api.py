@@ -10,7 +10,7 @@ from email.policy import default
 
 import pytest
 from freezegun import freeze_time
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from core.access import apitokens
 from core.config.policy import Policy
@@ -222,12 +222,16 @@ def test_a_note_with_a_file_as_multipart_stays_internal(client, database, world,
 def test_create_assign_prioritise_and_forward_call_the_core_actions(client, database, world, tokens):
     with database.begin() as s:
         seed_defaults(s)
+        s.execute(update(User).where(User.email == world.emails["c3171b"]).values(available=True))
     made = client.post("/api/v1/tickets", headers=bearer(tokens["c3171"]), json={
         "requester_email": "sman8@sekolah.test", "requester_name": "Tata Usaha", "subject": "Dapodik macet",
         "text": "Tidak bisa masuk sejak pagi.", "priority": "tinggi"})
     assert made.status_code == 201, made.get_data(as_text=True)
     ref = made.get_json()["ref"]
     assert made.get_json()["office"] == "C3171" and made.get_json()["priority"] == "tinggi"
+    # The answer shows the ticket as it was stored (assigned at once), as reading it back does.
+    assert made.get_json()["assignee"] == world.emails["c3171b"]
+    assert made.get_json() == client.get(f"/api/v1/tickets/{ref}", headers=bearer(tokens["c3171"])).get_json()
     changed = client.patch(f"/api/v1/tickets/{ref}", headers=bearer(tokens["c3171"]),
                            json={"assignee": world.emails["c3171b"], "priority": "rendah"})
     assert changed.status_code == 200, changed.get_data(as_text=True)
