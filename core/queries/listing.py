@@ -16,14 +16,14 @@ import json
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import ARRAY, ColumnElement, Integer, Row, Select, any_, bindparam, func, or_, select, true, union
+from sqlalchemy import ARRAY, ColumnElement, Integer, Row, Select, any_, func, or_, select
 from sqlalchemy.orm import Session
 
 from core.config.policy import Policy
 from core.models import Office, Priority, Ticket, User
-from core.access.visibility import handed_off
-from core.queries.queues import (SUMMARY_ASSIGNEE, SUMMARY_CATEGORY, SUMMARY_FROM, SUMMARY_OFFICE, SUMMARY_PRIORITY,
-                                 Filters, offices_below, scope_of, utc_midnight)
+from core.queries.queues import (NEWEST, SUMMARY_ASSIGNEE, SUMMARY_CATEGORY, SUMMARY_FROM, SUMMARY_OFFICE,
+                                 SUMMARY_PRIORITY, Filters, newest_keys, newest_reader, offices_below, scope_of,
+                                 utc_midnight)
 from core.queries.search import word_hits, words_of
 from core.storage.recent import RecentAnswers
 
@@ -66,7 +66,6 @@ class Cursor:
 ROW = (Ticket.id, Ticket.ref, Ticket.status, Ticket.subject, Ticket.requester_email, Ticket.created_at,
        Ticket.updated_at, SUMMARY_OFFICE.code.label("office"), SUMMARY_ASSIGNEE.email.label("assignee"),
        SUMMARY_PRIORITY.name.label("priority"), SUMMARY_CATEGORY.name.label("category"))
-NEWEST = (Ticket.updated_at.desc(), Ticket.id.desc())
 
 
 def _named(listing: Listing) -> list[ColumnElement[bool]]:
@@ -99,11 +98,15 @@ def list_tickets(session: Session, user: User, policy: Policy, listing: Listing,
         where += [Ticket.updated_at <= after.updated_at,
                   or_(Ticket.updated_at < after.updated_at, Ticket.id < after.id)]
     words = words_of(listing.words)
-    offices = None if words else offices_below(session, user, policy, recent=recent)
+    offices = offices_below(session, user, policy, recent=recent)
+    by_office = offices is not None and session.get_bind().dialect.name == "postgresql"
     if words:
-        where.append(_ids_in(session, word_hits(session, scope, words, recent=recent)[0]))
-    elif offices is not None and session.get_bind().dialect.name == "postgresql":
-        where = [Ticket.id == any_(func.array(_page_keys(user, offices, where, limit + 1), type_=ARRAY(Integer)))]
+        newest = newest_reader(session, user, offices) if by_office else None
+        where.append(_ids_in(session, word_hits(session, scope, words, recent=recent, newest=newest)[0]))
+    elif by_office:
+        # The page's ids, office by office (see newest_keys); the scope still applies to the rows.
+        keys = newest_keys(user, offices, where, limit + 1).scalar_subquery()
+        where = [Ticket.id == any_(func.array(keys, type_=ARRAY(Integer)))]
     rows = list(session.execute(select(*ROW).select_from(SUMMARY_FROM).where(*scope, *where)
                                 .order_by(*NEWEST).limit(limit + 1)))
     if len(rows) <= limit:
@@ -120,25 +123,3 @@ def _ids_in(session: Session, ids: Select) -> ColumnElement[bool]:
     if session.get_bind().dialect.name == "postgresql":
         return Ticket.id == any_(func.array(ids.scalar_subquery(), type_=ARRAY(Integer)))
     return Ticket.id.in_(ids)
-
-
-def _page_keys(user: User, offices: list[int], where: list[ColumnElement[bool]], count: int) -> Select:
-    """The ids of a page, read office by office (PostgreSQL).
-
-    Newest first over many offices is what an index cannot give in one
-    scan: the updated_at index walks every office's tickets, thirty for each
-    of a Province's on a million, and more with each filter (a Province's
-    open tickets: 12,000 rows read for 50). Each office's own
-    (office_id, ...) index gives its newest `count` matches at once; the page
-    is the newest `count` of those, plus the tickets the office handed on.
-    A UNION, not UNION ALL: a ticket handed on and since come back is one key.
-    """
-    ids = bindparam("offices", offices, type_=ARRAY(Integer), unique=True)  # one parameter, however many offices
-    office = func.unnest(ids).table_valued("id").render_derived(name="o")
-    newest = (select(Ticket.id, Ticket.updated_at).where(Ticket.office_id == office.c.id, *where)
-              .order_by(*NEWEST).limit(count).lateral("t"))
-    handed = (select(Ticket.id, Ticket.updated_at).where(handed_off(user, "postgresql"), *where)
-              .order_by(*NEWEST).limit(count))
-    keys = union(select(newest.c.id, newest.c.updated_at).select_from(office.join(newest, true())),
-                 handed).subquery("k")
-    return select(keys.c.id).order_by(keys.c.updated_at.desc(), keys.c.id.desc()).limit(count).scalar_subquery()

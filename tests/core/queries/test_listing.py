@@ -9,7 +9,7 @@ from sqlalchemy import update
 from core.config.policy import Policy
 from core.models import Handoff, Role, Status, Ticket
 from core.queries.listing import Listing, list_tickets
-from core.queries.queues import Filters
+from core.queries.queues import LATERAL_MOST, Filters, newest_keys, offices_below
 from core.tickets.intake import Incoming, customer_office, open_ticket
 from tests.factories import load_directory, make_user
 
@@ -79,3 +79,16 @@ def test_a_ticket_handed_on_and_come_back_is_listed_once(session, world):
     session.expire_all()
     refs = _all_pages(session, users["P31"], policy, Listing(), 3)
     assert refs.count(bandung.ref) == 1 and sorted(refs) == sorted(_expected(session, users["P31"], tickets))
+
+
+def test_both_ways_of_reading_the_newest_keys_agree(session, world):
+    if session.get_bind().dialect.name != "postgresql":
+        pytest.skip("newest_keys is PostgreSQL's (SQLite lists in one scan)")
+    users, policy, tickets, bandung = world
+    user = users["P31"]
+    offices = offices_below(session, user, policy)
+    ids = {t.ref: t.id for t in tickets}
+    expected = [ids[ref] for ref in _expected(session, user, tickets)]
+    per_office = list(session.scalars(newest_keys(user, offices, [], LATERAL_MOST)))
+    merged = list(session.scalars(newest_keys(user, offices, [], LATERAL_MOST + 1)))
+    assert per_office == merged == expected and bandung.id in merged
