@@ -143,14 +143,22 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def server_cpu(gunicorn: subprocess.Popen, database: Database) -> float:
-    """CPU seconds used so far by gunicorn's processes and the PostgreSQL backends of
-    the measured database: what serving costs, whatever else the machine runs."""
+def server_cpu(gunicorn: subprocess.Popen, database: Database) -> dict[int, float]:
+    """CPU seconds used so far by each of gunicorn's processes and the
+    PostgreSQL backends of the measured database: what serving costs,
+    whatever else the machine runs (see cpu_between)."""
     workers = Path(f"/proc/{gunicorn.pid}/task/{gunicorn.pid}/children").read_text().split()
     with database.engine.connect() as conn:
         backends = list(conn.scalars(text("SELECT pid FROM pg_stat_activity "
                                           "WHERE datname = current_database() AND pid <> pg_backend_pid()")))
-    return sum(_cpu_seconds(int(pid)) for pid in [gunicorn.pid, *workers, *backends])
+    return {int(pid): _cpu_seconds(int(pid)) for pid in [gunicorn.pid, *workers, *backends]}
+
+
+def cpu_between(before: dict[int, float], after: dict[int, float]) -> float:
+    """CPU seconds spent between two server_cpu readings. A process that ended
+    meanwhile (a pooled connection closed) is counted up to the first reading
+    only: subtracting its total would take its work off the others'."""
+    return sum(used - before.get(pid, 0.0) for pid, used in after.items())
 
 
 def measure(base: str, cookie: str, paths: list[str], connections: int, seconds: int, think: int,
@@ -158,7 +166,7 @@ def measure(base: str, cookie: str, paths: list[str], connections: int, seconds:
     """run_wrk, plus the server's CPU milliseconds per request."""
     before = server_cpu(gunicorn, database)
     figures = run_wrk(base, cookie, paths, connections, seconds, think)
-    figures["cpu_ms"] = (server_cpu(gunicorn, database) - before) * 1000 / max(1, figures["requests"])
+    figures["cpu_ms"] = cpu_between(before, server_cpu(gunicorn, database)) * 1000 / max(1, figures["requests"])
     figures["load"] = os.getloadavg()[0]
     return figures
 
