@@ -24,8 +24,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Callable
 
-from sqlalchemy import (ARRAY, ColumnElement, Integer, Select, and_, any_, bindparam, func, literal_column, select,
-                        text, union)
+from sqlalchemy import (ARRAY, ColumnElement, Integer, Select, String, and_, any_, bindparam, cast, func,
+                        literal_column, select, text, union)
 from sqlalchemy.orm import Session
 
 from core.access.visibility import can_read
@@ -127,8 +127,11 @@ def _postgres_hits(session: Session, words: list[str], bounds: Bounds, recent: R
 
 
 def _among(column, ids: list[int]) -> ColumnElement[bool]:
-    # One array parameter, not thousands of bound values.
-    return column == any_(bindparam("ids", ids, type_=ARRAY(Integer), unique=True))
+    # One parameter, not thousands of bound values; given as PostgreSQL's text
+    # of the array and cast: psycopg dumps a list element by element in Python
+    # (0.5 ms for a thousand ids, which common words send twice), the text 15 us.
+    array_text = "{" + ",".join(str(int(i)) for i in ids) + "}"
+    return column == any_(cast(bindparam("ids", array_text, type_=String, unique=True), ARRAY(Integer)))
 
 
 def _schools(session: Session, query: str, words: list[str]) -> list[int]:
