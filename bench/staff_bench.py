@@ -225,24 +225,29 @@ def measure_in_process(env: dict, kinds: dict[str, list[str]], rounds: int) -> N
               f"queries {max(queries)}", flush=True)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def add_site_options(parser: argparse.ArgumentParser) -> None:
+    """The options of a bench on a filled scratch database served by gunicorn (scratch.scratch_site)."""
     parser.add_argument("--tickets", type=int, default=1_000_000)
     parser.add_argument("--schools", type=int, default=100_000)
-    parser.add_argument("--connections", type=int, default=20)
-    parser.add_argument("--seconds", type=int, default=15)
     parser.add_argument("--workers", type=int, default=None,
                         help="gunicorn workers (default: gunicorn.conf.py's, as the product runs)")
     parser.add_argument("--threads", type=int, default=None,
                         help="gthread workers with this many threads each; 0: sync workers (default: "
                              "gunicorn.conf.py's). A sync worker waits on one connection until its request "
                              "arrives, so wrk's users holding a connection through their think time stall it")
-    parser.add_argument("--think-ms", type=int, default=1000, help="mean pause between one user's pages")
     parser.add_argument("--server-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--database", help="an already filled database to measure (kept afterwards)")
     parser.add_argument("--keep", action="store_true", help="keep the filled database and print its URL")
     parser.add_argument("--fill-only", action="store_true", help="fill and keep a database, measure nothing")
     parser.add_argument("--no-record", action="store_true", help="print the figures, leave RESULTS.md alone")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_site_options(parser)
+    parser.add_argument("--connections", type=int, default=20)
+    parser.add_argument("--seconds", type=int, default=15)
+    parser.add_argument("--think-ms", type=int, default=1000, help="mean pause between one user's pages")
     parser.add_argument("--in-process", type=int, metavar="ROUNDS", default=0,
                         help="no server, no wrk: each page ROUNDS times alone, its time and queries (records nothing)")
     args = parser.parse_args()
