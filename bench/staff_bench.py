@@ -143,14 +143,22 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def server_cpu(gunicorn: subprocess.Popen, database: Database) -> float:
-    """CPU seconds used so far by gunicorn's processes and the PostgreSQL backends of
-    the measured database: what serving costs, whatever else the machine runs."""
+def server_cpu(gunicorn: subprocess.Popen, database: Database) -> dict[int, float]:
+    """CPU seconds used so far by each of gunicorn's processes and the
+    PostgreSQL backends of the measured database: what serving costs,
+    whatever else the machine runs (see cpu_between)."""
     workers = Path(f"/proc/{gunicorn.pid}/task/{gunicorn.pid}/children").read_text().split()
     with database.engine.connect() as conn:
         backends = list(conn.scalars(text("SELECT pid FROM pg_stat_activity "
                                           "WHERE datname = current_database() AND pid <> pg_backend_pid()")))
-    return sum(_cpu_seconds(int(pid)) for pid in [gunicorn.pid, *workers, *backends])
+    return {int(pid): _cpu_seconds(int(pid)) for pid in [gunicorn.pid, *workers, *backends]}
+
+
+def cpu_between(before: dict[int, float], after: dict[int, float]) -> float:
+    """CPU seconds spent between two server_cpu readings. A process that ended
+    meanwhile (a pooled connection closed) is counted up to the first reading
+    only: subtracting its total would take its work off the others'."""
+    return sum(used - before.get(pid, 0.0) for pid, used in after.items())
 
 
 def measure(base: str, cookie: str, paths: list[str], connections: int, seconds: int, think: int,
@@ -158,7 +166,7 @@ def measure(base: str, cookie: str, paths: list[str], connections: int, seconds:
     """run_wrk, plus the server's CPU milliseconds per request."""
     before = server_cpu(gunicorn, database)
     figures = run_wrk(base, cookie, paths, connections, seconds, think)
-    figures["cpu_ms"] = (server_cpu(gunicorn, database) - before) * 1000 / max(1, figures["requests"])
+    figures["cpu_ms"] = cpu_between(before, server_cpu(gunicorn, database)) * 1000 / max(1, figures["requests"])
     figures["load"] = os.getloadavg()[0]
     return figures
 
@@ -217,24 +225,29 @@ def measure_in_process(env: dict, kinds: dict[str, list[str]], rounds: int) -> N
               f"queries {max(queries)}", flush=True)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def add_site_options(parser: argparse.ArgumentParser) -> None:
+    """The options of a bench on a filled scratch database served by gunicorn (scratch.scratch_site)."""
     parser.add_argument("--tickets", type=int, default=1_000_000)
     parser.add_argument("--schools", type=int, default=100_000)
-    parser.add_argument("--connections", type=int, default=20)
-    parser.add_argument("--seconds", type=int, default=15)
     parser.add_argument("--workers", type=int, default=None,
                         help="gunicorn workers (default: gunicorn.conf.py's, as the product runs)")
     parser.add_argument("--threads", type=int, default=None,
                         help="gthread workers with this many threads each; 0: sync workers (default: "
                              "gunicorn.conf.py's). A sync worker waits on one connection until its request "
                              "arrives, so wrk's users holding a connection through their think time stall it")
-    parser.add_argument("--think-ms", type=int, default=1000, help="mean pause between one user's pages")
     parser.add_argument("--server-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--database", help="an already filled database to measure (kept afterwards)")
     parser.add_argument("--keep", action="store_true", help="keep the filled database and print its URL")
     parser.add_argument("--fill-only", action="store_true", help="fill and keep a database, measure nothing")
     parser.add_argument("--no-record", action="store_true", help="print the figures, leave RESULTS.md alone")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_site_options(parser)
+    parser.add_argument("--connections", type=int, default=20)
+    parser.add_argument("--seconds", type=int, default=15)
+    parser.add_argument("--think-ms", type=int, default=1000, help="mean pause between one user's pages")
     parser.add_argument("--in-process", type=int, metavar="ROUNDS", default=0,
                         help="no server, no wrk: each page ROUNDS times alone, its time and queries (records nothing)")
     args = parser.parse_args()

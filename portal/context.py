@@ -8,6 +8,7 @@ from flask_wtf.csrf import CSRFProtect
 
 from core.config.settings import Settings
 from core.storage.db import Database
+from core.storage.recent import RecentAnswers
 
 csrf = CSRFProtect()
 
@@ -20,3 +21,18 @@ def db() -> Database:
 def settings() -> Settings:
     """The app's process settings."""
     return current_app.extensions["helpdesk.settings"]
+
+
+# How long one process reuses what pages and API lists show around the list
+# itself: the queues' counts (seconds: staff act on tickets all day) and the
+# directory's side of things, the offices below a user's and the filter
+# lists (they change with admin work).
+COUNTS_SECONDS = 5
+DIRECTORY_SECONDS = 30
+
+
+def recent(kind: str) -> RecentAnswers:
+    """This app's memory of recent answers of one kind ("counts" or "directory")."""
+    kept = current_app.extensions.setdefault("helpdesk.recent", {
+        "counts": RecentAnswers(COUNTS_SECONDS), "directory": RecentAnswers(DIRECTORY_SECONDS)})
+    return kept[kind]

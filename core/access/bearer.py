@@ -17,13 +17,15 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 import jwt
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from core.access.tokens import hash_token
-from core.models import RefreshToken, User, utcnow
+from core.models import RefreshToken, Role, User, utcnow
+from core.storage.db import Database
 
 ACCESS_SECONDS = 15 * 60
 REFRESH_DAYS = 30
@@ -54,7 +56,11 @@ def _key(secret: str) -> bytes:
 
 def generation(user: User) -> str:
     """A piece of the password hash: changes with every password change (as portal sessions use)."""
-    return user.password_hash[-12:]
+    return _generation_of(user.password_hash)
+
+
+def _generation_of(password_hash: str) -> str:
+    return password_hash[-12:]
 
 
 def access_token(secret: str, user: User, now: datetime | None = None) -> str:
@@ -64,8 +70,23 @@ def access_token(secret: str, user: User, now: datetime | None = None) -> str:
     return jwt.encode(claims, _key(secret), algorithm=ALGORITHM)
 
 
-def user_of_access(session: Session, secret: str, token: str, now: datetime | None = None) -> User:
-    """The active user an access token names, else BadToken."""
+class Holder(NamedTuple):
+    """Who an access token names: the user's id and role."""
+    user_id: int
+    role: Role
+
+
+# Built once: the API's guard reads it on every request.
+_HOLDER = select(User.active, User.password_hash, User.role).where(User.id == bindparam("id"))
+
+
+def holder_of_access(db: Database, secret: str, token: str, now: datetime | None = None) -> Holder:
+    """The active user an access token names, else BadToken.
+
+    Every API request asks this before its view runs, so the user's row is
+    read as plain values outside any transaction (Database.read_plain), not
+    as an object in a session of its own: the view loads the user itself,
+    in its own session."""
     now = now or utcnow()
     try:
         claims = jwt.decode(token, _key(secret), algorithms=[ALGORITHM], issuer=ISSUER,
@@ -75,10 +96,13 @@ def user_of_access(session: Session, secret: str, token: str, now: datetime | No
     # Expiry checked against our clock (freezegun in tests), not PyJWT's.
     if not isinstance(claims["exp"], int) or claims["exp"] <= now.timestamp() or not str(claims["sub"]).isdigit():
         raise BadToken()
-    user = session.get(User, int(claims["sub"]))
-    if user is None or not user.active or not hmac.compare_digest(generation(user), str(claims["gen"])):
+    rows = db.read_plain(_HOLDER, {"id": int(claims["sub"])})
+    if not rows:
         raise BadToken()
-    return user
+    active, password_hash, role = rows[0]
+    if not active or not hmac.compare_digest(_generation_of(password_hash), str(claims["gen"])):
+        raise BadToken()
+    return Holder(int(claims["sub"]), Role(role))
 
 
 def _issue(session: Session, secret: str, user: User, family: str, now: datetime) -> TokenPair:

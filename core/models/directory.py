@@ -30,7 +30,10 @@ class Office(Base):
     __tablename__ = "office"
     # "Every office below this one" is a LIKE 'prefix%' on path; PostgreSQL uses
     # a btree for that only with pattern operators (or the plain C collation).
-    __table_args__ = (Index("ix_office_path_prefix", "path", postgresql_ops={"path": "varchar_pattern_ops"}),)
+    # The id and kind ride along, so a scope's office ids come from the index
+    # alone (a Province's path holds thousands of schools; migration 0017).
+    __table_args__ = (Index("ix_office_path_prefix", "path", postgresql_ops={"path": "varchar_pattern_ops"},
+                            postgresql_include=["id", "kind"]),)
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(32), unique=True)
     name: Mapped[str] = mapped_column(String(200))

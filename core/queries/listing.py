@@ -16,14 +16,16 @@ import json
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import ColumnElement, Row, and_, or_, select
+from sqlalchemy import ARRAY, ColumnElement, Integer, Row, Select, any_, func, or_, select
 from sqlalchemy.orm import Session
 
 from core.config.policy import Policy
 from core.models import Office, Priority, Ticket, User
-from core.queries.queues import (SUMMARY_ASSIGNEE, SUMMARY_CATEGORY, SUMMARY_FROM, SUMMARY_OFFICE, SUMMARY_PRIORITY,
-                                 Filters, scope_of, utc_midnight)
-from core.queries.search import word_match, words_of
+from core.access.visibility import visible_tickets
+from core.queries.queues import (NEWEST, SUMMARY_ASSIGNEE, SUMMARY_CATEGORY, SUMMARY_FROM, SUMMARY_OFFICE,
+                                 SUMMARY_PRIORITY, Filters, newest_keys, newest_reader, offices_below, scope_of,
+                                 utc_midnight)
+from core.queries.search import word_hits, words_of
 from core.storage.recent import RecentAnswers
 
 
@@ -89,17 +91,38 @@ def _named(listing: Listing) -> list[ColumnElement[bool]]:
 def list_tickets(session: Session, user: User, policy: Policy, listing: Listing, *, limit: int,
                  after: Cursor | None = None, recent: RecentAnswers | None = None) -> tuple[list[Row], Cursor | None]:
     """One page of the tickets the user may see, and the cursor of the next page (None: the last)."""
-    scope = scope_of(session, user, policy, recent=recent)
-    where = [*scope, *listing.filters.where(), *_named(listing)]
+    offices = offices_below(session, user, policy, recent=recent)
+    by_office = offices is not None and session.get_bind().dialect.name == "postgresql"
+    # On PostgreSQL a short array of ids drives the query (the page's keys, or
+    # search hits): the visibility rule alone is what then applies to them.
+    scope = [visible_tickets(user)] if by_office else scope_of(session, user, policy, recent=recent)
+    where = [*listing.filters.where(), *_named(listing)]
+    if after is not None:
+        # The first term alone is what an index on updated_at can start from:
+        # page 20 reads what page 1 reads, not the 19 pages before it.
+        where += [Ticket.updated_at <= after.updated_at,
+                  or_(Ticket.updated_at < after.updated_at, Ticket.id < after.id)]
     words = words_of(listing.words)
     if words:
-        where.append(word_match(session, scope, words, recent=recent)[0])
-    if after is not None:
-        where.append(or_(Ticket.updated_at < after.updated_at,
-                         and_(Ticket.updated_at == after.updated_at, Ticket.id < after.id)))
-    rows = list(session.execute(select(*ROW).select_from(SUMMARY_FROM).where(*where)
-                                .order_by(Ticket.updated_at.desc(), Ticket.id.desc()).limit(limit + 1)))
+        newest = newest_reader(session, user, offices) if by_office else None
+        where.append(_ids_in(session, word_hits(session, scope, words, recent=recent, newest=newest)[0]))
+    elif by_office:
+        # The page's ids, office by office (see newest_keys); the scope still applies to the rows.
+        keys = newest_keys(user, offices, where, limit + 1).scalar_subquery()
+        where = [Ticket.id == any_(func.array(keys, type_=ARRAY(Integer)))]
+    rows = list(session.execute(select(*ROW).select_from(SUMMARY_FROM).where(*scope, *where)
+                                .order_by(*NEWEST).limit(limit + 1)))
     if len(rows) <= limit:
         return rows, None
     last = rows[limit - 1]
     return rows[:limit], Cursor(last.updated_at, last.id)
+
+
+def _ids_in(session: Session, ids: Select) -> ColumnElement[bool]:
+    """`Ticket.id` among a bounded set of ids (search hits). PostgreSQL reads
+    them as one array, worked out first, through the primary key; as an IN
+    sub-query its planner read the whole scope and joined (60 ms against a few
+    on a million tickets)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return Ticket.id == any_(func.array(ids.scalar_subquery(), type_=ARRAY(Integer)))
+    return Ticket.id.in_(ids)

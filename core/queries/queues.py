@@ -11,7 +11,8 @@ from datetime import date, datetime, time, timedelta, timezone
 from math import ceil
 from typing import Callable, NamedTuple
 
-from sqlalchemy import ColumnElement, Row, Select, and_, func, or_, select
+from sqlalchemy import (ARRAY, BindParameter, ColumnElement, Integer, Row, Select, all_, and_, bindparam, func, or_,
+                        select, true, union_all)
 from sqlalchemy.orm import Session, aliased
 
 from core.access.visibility import handed_off, held_below, visible_tickets
@@ -167,18 +168,78 @@ def scope_of(session: Session, user: User, policy: Policy, *,
     The ids change nothing about what is visible (both clauses apply); they
     give the planner a short, exactly counted list where a path prefix leaves
     it guessing, and a guess on a million tickets is a sequential scan.
-    Customer offices (schools) never hold tickets, so they are left out. The
-    ids may come from `recent`: being a second clause, a stale list can only
-    narrow what is shown. The tickets the office handed on are OR'ed in, in
-    the form the planner reads through an index beside the office list.
+    The tickets the office handed on are OR'ed in, in the form the planner
+    reads through an index beside the office list.
     """
     clauses = [visible_tickets(user)]
-    if user.office.parent_id is not None:
-        path, kind = user.office.path, policy.customer_kind
-        ids = remembered(("offices below", path, kind), lambda: list(session.scalars(select(Office.id).where(
-            Office.path.startswith(path, autoescape=True), Office.kind != kind))), recent)
+    ids = offices_below(session, user, policy, recent=recent)
+    if ids is not None:
         clauses.append(or_(Ticket.office_id.in_(ids), handed_off(user, session.get_bind().dialect.name)))
     return clauses
+
+
+def offices_below(session: Session, user: User, policy: Policy, *,
+                  recent: RecentAnswers | None = None) -> list[int] | None:
+    """The ids of the user's office and the offices under it that can hold
+    tickets; None for the root's users, who see every office.
+
+    Customer offices (schools) never hold tickets, so they are left out. The
+    ids may come from `recent`: used beside the visibility rule, a stale list
+    can only narrow what is shown.
+    """
+    if user.office.parent_id is None:
+        return None
+    path, kind = user.office.path, policy.customer_kind
+    return remembered(("offices below", path, kind), lambda: list(session.scalars(select(Office.id).where(
+        Office.path.startswith(path, autoescape=True), Office.kind != kind))), recent)
+
+
+NEWEST = (Ticket.updated_at.desc(), Ticket.id.desc())
+
+
+# Up to this many keys, newest_keys reads them office by office (a page of
+# the API's list); beyond, it merges the offices' sorted branches.
+LATERAL_MOST = 250
+
+
+def newest_keys(user: User, offices: list[int], where: list[ColumnElement[bool]], count: int) -> Select:
+    """The ids of the newest `count` tickets matching `where` among those the
+    offices hold or the user's office handed on, newest first (PostgreSQL).
+
+    Newest first over many offices is what one index scan cannot give: the
+    updated_at index walks every office's tickets, thirty for each of a
+    Province's on a million, more with each filter (a Province's open
+    tickets: 12,000 rows read for 50). Here each office's newest matches come
+    from its own (office_id, ...) index. For a page, one LATERAL over the
+    office ids reads `count` rows per office and plans in 0.1 ms; for the
+    thousand newest that search reads, PostgreSQL merges one sorted branch
+    per office (Merge Append) and reads about `count` rows in all: 0.7-1.5 ms
+    against 10-18 ms as a LATERAL, though building and planning the branches
+    costs about 1 ms more. The tickets handed on exclude those the offices
+    hold, so the branches are disjoint. The caller applies the scope to what
+    it reads with these ids.
+    """
+    held = bindparam("offices", offices, type_=ARRAY(Integer), unique=True)  # one parameter, however many
+    handed = (select(Ticket.id, Ticket.updated_at).where(handed_off(user, "postgresql"), Ticket.office_id != all_(held),
+                                                         *where).order_by(*NEWEST).limit(count))
+    branches = [_each_office(held, where, count)] if count <= LATERAL_MOST else [
+        select(Ticket.id, Ticket.updated_at).where(Ticket.office_id == office, *where).order_by(*NEWEST).limit(count)
+        for office in offices]
+    keys = union_all(*branches, handed).subquery("k")
+    return select(keys.c.id).order_by(keys.c.updated_at.desc(), keys.c.id.desc()).limit(count)
+
+
+def _each_office(held: BindParameter, where: list[ColumnElement[bool]], count: int) -> Select:
+    office = func.unnest(held).table_valued("id").render_derived(name="o")
+    newest = (select(Ticket.id, Ticket.updated_at).where(Ticket.office_id == office.c.id, *where)
+              .order_by(*NEWEST).limit(count).lateral("t"))
+    return select(newest.c.id, newest.c.updated_at).select_from(office.join(newest, true()))
+
+
+def newest_reader(session: Session, user: User, offices: list[int]) -> Callable[[int], list[int]]:
+    """newest_keys with no filter, as a function of the count (search reads
+    the texts of a scope's newest tickets for common words)."""
+    return lambda count: list(session.scalars(newest_keys(user, offices, [], count)))
 
 
 def _conditions(scope: list, user: User, queue: Queue, now: datetime, policy: Policy,

@@ -128,16 +128,13 @@ class Database:
         values = compiled.construct_params(params or {})
         if compiled.positiontup is not None:
             values = [values[name] for name in compiled.positiontup]
-        connection = self.engine.raw_connection()
-        try:
-            cursor = connection.cursor()
-            try:
-                cursor.execute(compiled.string, values)
-                return cursor.fetchall()
-            finally:
-                cursor.close()
-        finally:
-            connection.close()
+        if self.is_sqlite:  # its connections are in autocommit already (_tune_sqlite)
+            return _fetch_all(self.engine.raw_connection(), compiled.string, values)
+        # PostgreSQL: through the autocommit reader, so psycopg sends no BEGIN and
+        # the pool no ROLLBACK on return, which would also drop the connection's
+        # prepared statements (psycopg clears them on every rollback).
+        with self.reader.connect() as connection:
+            return _fetch_all(connection.connection, compiled.string, values, close=False)
 
     def session(self) -> Session:
         return self.sessions()
@@ -145,6 +142,21 @@ class Database:
     @property
     def is_sqlite(self) -> bool:
         return self.engine.dialect.name == "sqlite"
+
+
+def _fetch_all(connection, sql: str, values, *, close: bool = True) -> list[tuple]:
+    """Run one statement on a pooled DB-API connection and give back its rows
+    (and the connection to the pool, if `close`)."""
+    try:
+        cursor = connection.cursor()
+        try:
+            cursor.execute(sql, values)
+            return cursor.fetchall()
+        finally:
+            cursor.close()
+    finally:
+        if close:
+            connection.close()
 
 
 # SQLite names every failure OperationalError; only these may pass by themselves.

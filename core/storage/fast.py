@@ -27,7 +27,7 @@ import contextlib
 from typing import Callable, Iterator, NamedTuple
 
 from sqlalchemy import (
-    Connection, Executable, Insert, Select, Table, Update, bindparam, insert, inspect, update,
+    Connection, Executable, Insert, Select, Table, Update, bindparam, exc, insert, inspect, update,
 )
 from sqlalchemy.orm import Mapper, RelationshipProperty, Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
@@ -204,20 +204,28 @@ def savepoint(session: Session, rolls_back: type[BaseException]) -> Iterator[Non
     run_plain(connection, "RELEASE SAVEPOINT fast")
 
 
-# Statements the mail path runs straight through the driver (write_plain,
-# select_plain, run_plain). SQLAlchemy spends about 90 us of Python on a
-# statement the driver runs in 10 us, and the one process that writes for
-# every mail server process (mailin.writer) runs about fifteen per mail.
+# Statements the mail path and the intake run straight through the driver
+# (write_plain, select_plain, run_plain). SQLAlchemy spends about 90 us of
+# Python on a statement the driver runs in 10 us, and the one process that
+# writes for every mail server process (mailin.writer) runs about fifteen per
+# mail; a ticket opened through the API on PostgreSQL, about ten.
 
 
 class _Plain(NamedTuple):
     """A statement compiled for the driver, with what its values need."""
     sql: str
-    names: tuple[str, ...]  # the parameters, in the order the SQL takes them
+    names: tuple[str, ...]  # the parameters, in the order the SQL takes them (SQLite) or by name (PostgreSQL)
     processors: tuple[Callable[[object], object] | None, ...]  # each type's conversion for the driver
-    key: str | None = None  # an INSERT's integer primary key column, which the row id gives
+    key: str | None = None  # an INSERT's integer primary key column, which the row id (or RETURNING) gives
     results: tuple[Callable[[object], object] | None, ...] = ()  # a SELECT's columns' conversions back
     row: type | None = None  # a SELECT's rows: named tuples of the columns' keys
+    named: bool = False  # the driver takes the values as a dict (psycopg's %(name)s)
+    returns_key: bool = False  # an INSERT ... RETURNING its key (PostgreSQL has no last row id)
+
+
+# The databases whose driver the plain statements go straight to: SQLite
+# (sqlite3) and PostgreSQL (psycopg). Any other runs them through execute.
+_DIRECT = ("sqlite", "postgresql")
 
 
 # Each statement (and set of parameter names) is compiled once and kept, up to a bound.
@@ -227,9 +235,10 @@ _STATEMENT_PLANS_KEPT = 500
 
 def write_plain(connection: Connection, statement: Insert | Executable, params: dict) -> tuple | None:
     """Run an INSERT or UPDATE that is given every value; an INSERT returns
-    its primary key, as `inserted_primary_key` does. On SQLite, a statement
-    that needs nothing of SQLAlchemy's execution (no default or onupdate to
-    work out, no RETURNING) runs straight through the driver's cursor,
+    its primary key, as `inserted_primary_key` does. On SQLite and
+    PostgreSQL, a statement that needs nothing of SQLAlchemy's execution (no
+    default or onupdate to work out, no RETURNING but the key's on
+    PostgreSQL) runs straight through the driver's cursor,
     inside the connection's transaction, its values converted as their types
     say (dates, enums, JSON), exactly as `connection.execute` would.
 
@@ -247,7 +256,9 @@ def write_plain(connection: Connection, statement: Insert | Executable, params: 
         if plan.key is None:
             return None
         given = params.get(plan.key)
-        return (cursor.lastrowid if given is None else given,)
+        if given is not None:
+            return (given,)
+        return (cursor.fetchone()[0] if plan.returns_key else cursor.lastrowid,)
     finally:
         cursor.close()
 
@@ -289,60 +300,87 @@ def _statement_plan(connection: Connection, statement: Executable, keys: tuple[s
     if plan is False:
         if len(_statement_plans) >= _STATEMENT_PLANS_KEPT:
             _statement_plans.clear()  # statements built anew for each call: compiling them is all there is to save
-        plan = _statement_plans[shape] = make(connection, statement, keys) if connection.dialect.name == "sqlite" else None
+        plan = _statement_plans[shape] = make(connection, statement, keys) if connection.dialect.name in _DIRECT \
+            else None
     return plan if plan is not None and _direct(connection) else None
 
 
 def _run(connection: Connection, plan: _Plain, params: dict):
     values = [params[name] if processor is None else processor(params[name])
               for name, processor in zip(plan.names, plan.processors)]
+    if plan.named:
+        values = dict(zip(plan.names, values))
     cursor = connection.connection.cursor()
     try:
         cursor.execute(plan.sql, values)
+    except connection.dialect.loaded_dbapi.Error as error:
+        cursor.close()
+        raise _as_execute_raises(connection, plan.sql, values, error) from error
     except BaseException:
         cursor.close()
         raise
     return cursor
 
 
+def _as_execute_raises(connection: Connection, sql: str, values, error: Exception) -> exc.DBAPIError:
+    """The driver's error as connection.execute raises it: callers (and
+    core.storage.db.is_transient, which tells a locked or lost database from
+    a bug) know SQLAlchemy's classes, not each driver's. A lost connection is
+    invalidated, as execute does, so the pool does not hand it out again."""
+    dialect = connection.dialect
+    lost = dialect.is_disconnect(error, connection.connection.dbapi_connection, None)
+    if lost:
+        connection.invalidate(error)
+    return exc.DBAPIError.instance(sql, values, error, dialect.loaded_dbapi.Error, connection_invalidated=lost,
+                                   dialect=dialect)
+
+
 def _direct(connection: Connection) -> bool:
     """Whether a statement may go straight to the driver on this connection:
-    SQLite, inside a transaction (execute would begin one), and nothing
-    listening to the statements run (the cursor events, which tests and
-    tracing use; checking them costs a few us)."""
-    if connection.dialect.name != "sqlite" or not connection.in_transaction():
+    SQLite or PostgreSQL, inside a transaction (execute would begin one), and
+    nothing listening to the statements run (the cursor events, which tests
+    and tracing use; checking them costs a few us)."""
+    if connection.dialect.name not in _DIRECT or not connection.in_transaction():
         return False
     dispatch = connection.dispatch
     return not (dispatch.before_cursor_execute or dispatch.after_cursor_execute)
 
 
-def _compile(connection: Connection, statement: Executable, keys: tuple[str, ...] | None):
-    """The statement compiled for the driver and its parameters' conversions,
-    or None if running it needs more than its SQL and values."""
+def _compile(connection: Connection, statement: Executable, keys: tuple[str, ...] | None, *,
+             returning: bool = False):
+    """The statement compiled for the driver, its parameters' names and their
+    conversions, or None if running it needs more than its SQL and values
+    (`returning`: the RETURNING clause is ours, the key of an INSERT)."""
     dialect = connection.dialect
     compiled = statement.compile(dialect=dialect, column_keys=None if keys is None else list(keys))
-    if (compiled.positiontup is None or compiled.insert_prefetch or compiled.update_prefetch
-            or getattr(compiled, "postfetch", None) or compiled.returning or compiled.literal_execute_params
-            or (keys is not None and set(compiled.positiontup) - set(keys))
-            or any(compiled.binds[name].expanding for name in compiled.positiontup)):
+    names = compiled.positiontup if dialect.positional else tuple(compiled.binds)
+    if (names is None or compiled.insert_prefetch or compiled.update_prefetch
+            or getattr(compiled, "postfetch", None) or (compiled.returning and not returning)
+            or compiled.literal_execute_params or getattr(compiled, "escaped_bind_names", None)
+            or (keys is not None and set(names) - set(keys))
+            or any(compiled.binds[name].expanding for name in names)):
         return None
-    processors = tuple(compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect)
-                       for name in compiled.positiontup)
-    return compiled, processors
+    processors = tuple(compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names)
+    return compiled, tuple(names), processors
 
 
 def _plan_write(connection: Connection, statement: Executable, keys: tuple[str, ...]) -> _Plain | None:
-    made = _compile(connection, statement, keys)
-    if made is None:
-        return None
-    compiled, processors = made
     key = None
+    returns_key = False
     if isinstance(statement, Insert):
         primary = list(statement.table.primary_key)
         if len(primary) != 1 or primary[0].type.python_type is not int:
             return None
         key = primary[0].key
-    return _Plain(compiled.string, tuple(compiled.positiontup), processors, key)
+        returns_key = connection.dialect.name != "sqlite"  # PostgreSQL gives no last row id
+        if returns_key:
+            statement = statement.returning(primary[0])
+    made = _compile(connection, statement, keys, returning=returns_key)
+    if made is None:
+        return None
+    compiled, names, processors = made
+    return _Plain(compiled.string, names, processors, key, named=not connection.dialect.positional,
+                  returns_key=returns_key)
 
 
 def _plan_select(connection: Connection, statement: Select, _keys: None) -> _Plain | None:
@@ -350,9 +388,9 @@ def _plan_select(connection: Connection, statement: Select, _keys: None) -> _Pla
     made = _compile(connection, statement, None) if len(set(keys)) == len(keys) else None
     if made is None:
         return None
-    compiled, processors = made
+    compiled, names, processors = made
     dialect = connection.dialect
     results = tuple(column.type.dialect_impl(dialect).result_processor(dialect, None)
                     for column in statement.selected_columns)
-    return _Plain(compiled.string, tuple(compiled.positiontup), processors, results=results,
-                  row=collections.namedtuple("Row", keys, rename=True))
+    return _Plain(compiled.string, names, processors, results=results,
+                  row=collections.namedtuple("Row", keys, rename=True), named=not dialect.positional)

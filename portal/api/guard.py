@@ -70,8 +70,8 @@ def _bearer_token() -> str | None:
     return token if scheme.lower() == "bearer" and token else None
 
 
-def _scopes_of(user: User) -> frozenset[str]:
-    return frozenset({READ, WRITE, ADMIN} if user.role is Role.admin else {READ, WRITE})
+def _scopes_of(role: Role) -> frozenset[str]:
+    return frozenset({READ, WRITE, ADMIN} if role is Role.admin else {READ, WRITE})
 
 
 def authenticate(token: str) -> Caller:
@@ -81,14 +81,13 @@ def authenticate(token: str) -> Caller:
             row = apitokens.find(session, token)
             if row is None:
                 raise Problem(401, "The token is not valid.")
-            scopes = frozenset(row.scopes.split()) & _scopes_of(row.user)
+            scopes = frozenset(row.scopes.split()) & _scopes_of(row.user.role)
             return Caller(row.user_id, scopes, row.name)
-    with db().read() as session:
-        try:
-            user = bearer.user_of_access(session, settings().secret_key, token)
-        except bearer.BadToken:
-            raise Problem(401, "The token is not valid.") from None
-        return Caller(user.id, _scopes_of(user))
+    try:
+        holder = bearer.holder_of_access(db(), settings().secret_key, token)
+    except bearer.BadToken:
+        raise Problem(401, "The token is not valid.") from None
+    return Caller(holder.user_id, _scopes_of(holder.role))
 
 
 def _enforce() -> None:

@@ -9,9 +9,8 @@ from flask_babel import gettext as _
 from core.tickets.canned import PLACEHOLDERS, CannedRefused, UnknownCanned, can_manage, list_canned, list_managed, \
     save_office_canned
 from portal.auth import STAFF, access
-from portal.context import db
+from portal.context import db, recent
 from portal.staff.blueprint import bp, me
-from portal.staff.queue_views import recent
 from portal.staff.ticket_views import canned_problem
 
 

@@ -3,31 +3,16 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import abort, current_app, redirect, render_template, request, url_for
+from flask import abort, redirect, render_template, request, url_for
 
 from core.config.policy import load_policy
 from core.models import Status
 from core.queries.queues import QUEUES, SORTS, Choice, Filters, count_queues, filter_choices, list_queue, scope_of
 from core.queries.search import search_tickets
 from core.tickets.canned import list_canned
-from core.storage.recent import RecentAnswers
-from portal.context import db
+from portal.context import db, recent
 from portal.auth import STAFF, access
 from portal.staff.blueprint import bp, me
-
-
-# How long one process reuses what the queue page shows around the list: the
-# counts (seconds: staff act on tickets all day) and the directory's side of
-# things, the offices below and the filter lists (they change with admin work).
-COUNTS_SECONDS = 5
-DIRECTORY_SECONDS = 30
-
-
-def recent(kind: str) -> RecentAnswers:
-    """This app's memory of recent answers of one kind ("counts" or "directory")."""
-    kept = current_app.extensions.setdefault("helpdesk.staff_recent", {
-        "counts": RecentAnswers(COUNTS_SECONDS), "directory": RecentAnswers(DIRECTORY_SECONDS)})
-    return kept[kind]
 
 
 # The bulk actions a queue page offers, in the order of its menu.

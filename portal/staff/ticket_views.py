@@ -23,12 +23,12 @@ from core.tickets.lifecycle import ALLOWED, ForbiddenTransition
 from core.tickets.private_link import has_thumbnail
 from core.content.uploads import CheckedUpload, Upload, UploadRefused, check_uploads
 from core.tickets.requester import category_choices
-from portal.context import db, settings
+from portal.context import db, recent, settings
 from portal.auth import STAFF, access
 from portal.i18n import localize, ngettext
 from portal.staff.blueprint import bp, me, unread_notices
 from portal.staff.bulk_views import run_inline
-from portal.staff.queue_views import canned_choices, forget_counts, recent
+from portal.staff.queue_views import canned_choices, forget_counts
 
 REPLY_STATUSES = (Status.answered, Status.open, Status.on_hold, Status.closed)
 

@@ -10,14 +10,17 @@ from email.policy import default
 
 import pytest
 from freezegun import freeze_time
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from core.access import apitokens
+from core.config.policy import Policy
 from core.demo import seed_defaults
 from core.access.logins import FREE_FAILURES, set_password
 from core.models import Event, Ticket, User, utcnow
+from core.queries.listing import Listing, list_tickets
 from mailout.deliver import deliver_due
 from mailout.transport import RelayTransport
+from portal.api.schemas import TicketPage
 from tests.factories import PASSWORD
 
 
@@ -90,6 +93,25 @@ def test_the_list_pages_by_cursor_until_next_is_null(client, world, tokens):
     assert sorted(seen) == sorted(world.refs.values()) and len(seen) == len(set(seen))
     bad = client.get("/api/v1/tickets", query_string={"cursor": "bm90LWEtY3Vyc29y"}, headers=bearer(tokens["p31"]))
     assert bad.status_code == 422 and "cursor" in bad.get_json()["errors"]
+
+
+def test_the_list_is_written_as_its_documented_schema_dumps_it(client, database, world, tokens):
+    with database.begin() as s:
+        seed_defaults(s)
+    made = client.post("/api/v1/tickets", headers=bearer(tokens["c3171"]), json={
+        "requester_email": "sman8@sekolah.test", "subject": "Dapodik", "text": "Macet.", "priority": "tinggi"})
+    client.patch(f"/api/v1/tickets/{made.get_json()['ref']}", headers=bearer(tokens["c3171"]),
+                 json={"assignee": world.emails["c3171b"]})
+    page = client.get("/api/v1/tickets", query_string={"limit": 3}, headers=bearer(tokens["p31"])).get_json()
+    with database.read() as s:
+        user = s.scalar(select(User).where(User.email == world.emails["p31"]))
+        rows, following = list_tickets(s, user, Policy(), Listing(), limit=3)
+        items = [{"ref": r.ref, "status": r.status.value, "priority": r.priority, "category": r.category,
+                  "office": r.office, "assignee": r.assignee, "requester": r.requester_email, "subject": r.subject,
+                  "created_at": r.created_at, "updated_at": r.updated_at} for r in rows]
+    assert page == TicketPage().dump({"items": items, "next": following.encode()})
+    assert page["items"][0]["priority"] == "tinggi" and page["items"][0]["assignee"] == world.emails["c3171b"]
+    assert page["items"][1]["assignee"] is None
 
 
 def test_a_refresh_token_works_once_and_its_reuse_revokes_the_family(client, world):
@@ -200,12 +222,16 @@ def test_a_note_with_a_file_as_multipart_stays_internal(client, database, world,
 def test_create_assign_prioritise_and_forward_call_the_core_actions(client, database, world, tokens):
     with database.begin() as s:
         seed_defaults(s)
+        s.execute(update(User).where(User.email == world.emails["c3171b"]).values(available=True))
     made = client.post("/api/v1/tickets", headers=bearer(tokens["c3171"]), json={
         "requester_email": "sman8@sekolah.test", "requester_name": "Tata Usaha", "subject": "Dapodik macet",
         "text": "Tidak bisa masuk sejak pagi.", "priority": "tinggi"})
     assert made.status_code == 201, made.get_data(as_text=True)
     ref = made.get_json()["ref"]
     assert made.get_json()["office"] == "C3171" and made.get_json()["priority"] == "tinggi"
+    # The answer shows the ticket as it was stored (assigned at once), as reading it back does.
+    assert made.get_json()["assignee"] == world.emails["c3171b"]
+    assert made.get_json() == client.get(f"/api/v1/tickets/{ref}", headers=bearer(tokens["c3171"])).get_json()
     changed = client.patch(f"/api/v1/tickets/{ref}", headers=bearer(tokens["c3171"]),
                            json={"assignee": world.emails["c3171b"], "priority": "rendah"})
     assert changed.status_code == 200, changed.get_data(as_text=True)

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import pickle
 
+import pytest
+
 from core.config.policy import Policy, read_policy, update_policy
+from core.storage.db import Database
 
 
 def test_a_changed_setting_is_read_by_the_next_mail(database):
@@ -28,3 +31,15 @@ def test_a_policy_pickled_to_another_process_is_the_one_it_made_of_the_same_rows
     assert changed is not first and changed.reopen_days == 3
     made = Policy(reopen_days=5)  # not read from rows: field by field
     assert pickle.loads(pickle.dumps(made)) == made
+
+
+def test_a_plain_read_leaves_its_pooled_connection_to_transactions_as_it_was(database):
+    """One pooled connection: the plain read's, then a transaction's, whose
+    rollback must still take its write back (autocommit was for the read only)."""
+    narrow = Database(database.settings, pool_size=1, max_overflow=0)
+    read_policy(narrow)
+    with pytest.raises(RuntimeError), narrow.begin() as session:
+        update_policy(session, reopen_days=3)
+        raise RuntimeError("taken back")
+    assert read_policy(narrow).reopen_days == 14
+    narrow.engine.dispose()
