@@ -96,6 +96,7 @@ def test_the_province_reads_a_city_ticket_but_cannot_act_on_it(client, world):
     ref = world.refs["sman1"]
     page = client.get(f"/staff/tickets/{ref}?lang=en")
     assert page.status_code == 200 and "Read only" in page.text and "Send reply" not in page.text
+    assert 'id="incident"' not in page.text  # nothing to show or do there: no empty heading
     assert client.post(f"/staff/tickets/{ref}/reply", data={"text": "x"}).status_code == 403
     assert ref in client.get("/staff/?queue=below").text
 
