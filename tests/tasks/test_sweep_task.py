@@ -35,7 +35,8 @@ def test_a_worker_runs_the_sweep_and_auto_closes_a_quiet_answered_ticket(databas
         ref = ticket.ref
     with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
         app.tasks[sweep.name].delay()
-        wait_for(lambda: status(database, ref) is Status.closed)
+        # A worker's start and first task can take tens of seconds on a loaded 2-core machine.
+        wait_for(lambda: status(database, ref) is Status.closed, timeout=60)
 
 
 def status(database, ref: str) -> Status:
