@@ -5,6 +5,9 @@ same visibility (a ticket out of sight is 404), and every change is audited
 as the token's user."""
 from __future__ import annotations
 
+from contextlib import contextmanager
+from typing import Iterator
+
 from flask import current_app, request, send_file
 from flask_smorest import Blueprint
 from marshmallow import ValidationError
@@ -33,8 +36,14 @@ REFUSALS = (ActionRefused, ForbiddenTransition)
 MAX_ID = 2**31 - 1
 
 
-def _refused(exc: Exception) -> Problem:
-    return Problem(422, str(exc).capitalize() + ".", kind="refused")
+@contextmanager
+def _refusals_as_problems() -> Iterator[None]:
+    """A refusal from core (not allowed in this state, no such assignee) as
+    the 422 problem every endpoint answers it with."""
+    try:
+        yield
+    except REFUSALS as exc:
+        raise Problem(422, str(exc).capitalize() + ".", kind="refused") from None
 
 
 def _shown(session, user: User, ticket) -> dict:
@@ -47,6 +56,13 @@ def _shown(session, user: User, ticket) -> dict:
             file_out["id"] = attachment.id
     shown["linked"] = [t.ref for t in links.linked(session, user, ticket)]
     return shown
+
+
+def _shown_fresh(session, user: User, ticket) -> dict:
+    """_shown after a change: the ticket read back with what the change wrote."""
+    session.flush()
+    session.refresh(ticket)
+    return _shown(session, user, ticket)
 
 
 @blp.get("")
@@ -97,13 +113,11 @@ def create(body: dict):
     policy = read_policy(db())  # as the mail path reads it: outside the write transaction
     with db().begin() as session:
         user = me(session)
-        try:
+        with _refusals_as_problems():
             ticket = on_behalf.open_for(session, settings(), policy, user, on_behalf.Request(
                 requester_email=body["requester_email"], requester_name=body.get("requester_name") or "",
                 subject=body["subject"], text=body["text"], category_id=body.get("category"),
                 priority_name=body.get("priority")))
-        except REFUSALS as exc:
-            raise _refused(exc) from None
         # No refresh: the intake leaves the new ticket, its message and their
         # values on the objects; what it wrote in plain statements it set as loaded.
         return _shown(session, user, ticket)
@@ -150,17 +164,13 @@ def add_message(ref: str):
         user = me(session)
         ticket = actionable(session, user, ref)
         policy = load_policy(session)
-        try:
+        with _refusals_as_problems():
             if body["internal"]:
                 actions.add_note(session, settings(), policy, ticket, user, body["text"], uploads=checked)
             else:
                 actions.reply(session, settings(), policy, ticket, user, body["text"], uploads=checked,
                               status=Status(body.get("status", "answered")))
-        except REFUSALS as exc:
-            raise _refused(exc) from None
-        session.flush()
-        session.refresh(ticket)
-        return _shown(session, user, ticket)
+        return _shown_fresh(session, user, ticket)
 
 
 def _assignee_id(session, email: str | None) -> int | None:
@@ -190,7 +200,7 @@ def change(body: dict, ref: str):
         user = me(session)
         ticket = actionable(session, user, ref)
         policy = load_policy(session)
-        try:
+        with _refusals_as_problems():
             if "assignee" in body:
                 actions.assign(session, settings(), policy, ticket, user, _assignee_id(session, body["assignee"]))
             if "priority" in body:
@@ -200,11 +210,7 @@ def change(body: dict, ref: str):
             if "status" in body and Status(body["status"]) is not ticket.status:
                 actions.change_status(session, settings(), policy, ticket, user, Status(body["status"]),
                                       reason=body.get("reason", ""))
-        except REFUSALS as exc:
-            raise _refused(exc) from None
-        session.flush()
-        session.refresh(ticket)
-        return _shown(session, user, ticket)
+        return _shown_fresh(session, user, ticket)
 
 
 @blp.post("/<ref>/forward")
@@ -218,7 +224,7 @@ def forward(body: dict, ref: str):
     with db().begin() as session:
         user = me(session)
         ticket = actionable(session, user, ref)
-        try:
+        with _refusals_as_problems():
             if body["to"] is None:
                 actions.forward(session, settings(), load_policy(session), ticket, user, body["reason"])
             else:
@@ -227,11 +233,7 @@ def forward(body: dict, ref: str):
                     raise Problem(422, "No office has that code.", kind="unknown-office",
                                   errors={"to": ["no office has this code"]})
                 actions.dispatch(session, settings(), load_policy(session), ticket, user, office_id, body["reason"])
-        except REFUSALS as exc:
-            raise _refused(exc) from None
-        session.flush()
-        session.refresh(ticket)
-        return _shown(session, user, ticket)
+        return _shown_fresh(session, user, ticket)
 
 
 def _other(session, user: User, ref: str):
@@ -253,13 +255,9 @@ def merge(body: dict, ref: str):
         user = me(session)
         duplicate = actionable(session, user, ref)
         target = _other(session, user, body["ref"])
-        try:
+        with _refusals_as_problems():
             actions.merge(session, duplicate, target, user)
-        except REFUSALS as exc:
-            raise _refused(exc) from None
-        session.flush()
-        session.refresh(target)
-        return _shown(session, user, target)
+        return _shown_fresh(session, user, target)
 
 
 @blp.post("/<ref>/links")
@@ -273,10 +271,8 @@ def link(body: dict, ref: str):
         user = me(session)
         ticket = actionable(session, user, ref)
         other = _other(session, user, body["ref"])
-        try:
+        with _refusals_as_problems():
             links.link(session, ticket, other, user)
-        except REFUSALS as exc:
-            raise _refused(exc) from None
         return _shown(session, user, ticket)
 
 
