@@ -36,9 +36,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from scratch import scratch_site  # noqa: E402
-from staff_bench import (PASSWORD, _cpu_seconds, add_site_options, cpu_between, fill, server_cpu,  # noqa: E402
-                         served_by)
+from staff_bench import (PASSWORD, _cpu_seconds, add_site_options, cpu_between, filled_site,  # noqa: E402
+                         server_cpu, served_by)
 
 from core.config.settings import load_settings  # noqa: E402
 from core.storage.db import Database  # noqa: E402
@@ -176,13 +175,8 @@ def main() -> None:
     parser.add_argument("--in-process", type=int, metavar="ROUNDS", default=0,
                         help="no server, no wrk: each request ROUNDS times alone, its CPU and statements")
     args = parser.parse_args()
-    keep = bool(args.keep or args.fill_only or args.database)
-    with scratch_site(args.server_url, "api-bench-", args.database, keep) as site:
-        if not args.database:
-            fill(site.database, args.tickets, args.schools)
-        if keep:
-            print(f"database kept: {site.url}", flush=True)
-        if args.fill_only:
+    with filled_site(args, "api-bench-") as site:
+        if site is None:
             return
         if args.in_process:
             measure_in_process(site.env, args.in_process)

@@ -18,6 +18,7 @@ search p95 < 200 ms.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import http.cookiejar
 import os
 import re
@@ -29,11 +30,12 @@ import urllib.parse
 import urllib.request
 from datetime import date
 from pathlib import Path
+from typing import Iterator
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from scratch import DIRECTORY_SQL, gunicorn_settings, scratch_site  # noqa: E402
+from scratch import DIRECTORY_SQL, Site, gunicorn_settings, scratch_site  # noqa: E402
 
 from sqlalchemy import text  # noqa: E402
 
@@ -242,6 +244,20 @@ def add_site_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-record", action="store_true", help="print the figures, leave RESULTS.md alone")
 
 
+@contextlib.contextmanager
+def filled_site(args: argparse.Namespace, prefix: str) -> Iterator[Site | None]:
+    """The scratch site add_site_options describes: its database filled
+    (unless --database names one), kept and printed when asked; None when
+    only filling was asked, so the bench measures nothing."""
+    keep = bool(args.keep or args.fill_only or args.database)
+    with scratch_site(args.server_url, prefix, args.database, keep) as site:
+        if not args.database:
+            fill(site.database, args.tickets, args.schools)
+        if keep:
+            print(f"database kept: {site.url}", flush=True)
+        yield None if args.fill_only else site
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_site_options(parser)
@@ -251,13 +267,8 @@ def main() -> None:
     parser.add_argument("--in-process", type=int, metavar="ROUNDS", default=0,
                         help="no server, no wrk: each page ROUNDS times alone, its time and queries (records nothing)")
     args = parser.parse_args()
-    keep = bool(args.keep or args.fill_only or args.database)
-    with scratch_site(args.server_url, "staff-bench-", args.database, keep) as site:
-        if not args.database:
-            fill(site.database, args.tickets, args.schools)
-        if keep:
-            print(f"database kept: {site.url}", flush=True)
-        if args.fill_only:
+    with filled_site(args, "staff-bench-") as site:
+        if site is None:
             return
         kinds = page_kinds(city_refs(site.database))
         if args.in_process:
