@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core.models import RateEvent, UsedStamp, utcnow
-from core.storage.fast import select_plain, write_plain
+from core.storage.fast import select_plain, write_soon
 
 # The longest window any limit counts over (automatic mails per day).
 LONGEST_WINDOW = timedelta(days=1)
@@ -30,9 +30,10 @@ _COUNT_TWO = select(func.count().filter(_RATE.c.at > bindparam("short_since")), 
 
 
 def hit(session: Session, key: str, now: datetime | None = None, amount: int = 1) -> None:
-    """Count one action under `key` (written at once, by a plain INSERT);
-    `amount` is what it weighs for `total` (bytes, say)."""
-    write_plain(session.connection(), _HIT, {"key": key[:300], "at": now or utcnow(), "amount": amount})
+    """Count one action under `key` (by a plain INSERT, sent with the next
+    statement: core.storage.fast.write_soon); `amount` is what it weighs for
+    `total` (bytes, say)."""
+    write_soon(session.connection(), _HIT, {"key": key[:300], "at": now or utcnow(), "amount": amount})
 
 
 def total(session: Session, key: str, window: timedelta, now: datetime | None = None) -> int:

@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Compiled, Engine, Executable, create_engine, event, exc
 from sqlalchemy.orm import Session, sessionmaker
 
+from core.storage import fast
+
 if TYPE_CHECKING:  # storage sits below config: it reads a Settings, it does not load one
     from core.config.settings import Settings
 
@@ -28,6 +30,7 @@ def make_engine(url: str, **kwargs) -> Engine:
     kwargs.setdefault("pool_recycle", 3600)
     engine = create_engine(url, **kwargs)
     _ping_when_idle(engine, PING_AFTER_IDLE_SECONDS)
+    fast.watch(engine)  # writes nothing waits on go out with the next statement
     return engine
 
 
