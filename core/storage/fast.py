@@ -424,16 +424,20 @@ def watch(engine: Engine) -> None:
     dropped on ROLLBACK. core.storage.db.make_engine calls this for every
     engine. Connection.exec_driver_sql passes no event: nothing with writes
     waiting may use it."""
-    pipeline = getattr(engine.dialect.loaded_dbapi, "Pipeline", None)
-    if engine.dialect.name != "postgresql" or pipeline is None or not pipeline.is_supported():
-        return
-    if id(engine.pool) in _watched:
+    if not pipelines(engine) or id(engine.pool) in _watched:
         return
     _watched.add(id(engine.pool))
     event.listen(engine, "before_execute", _send_before)
     event.listen(engine, "commit", _commit_with_waiting)
     event.listen(engine, "rollback", _drop_waiting)
     event.listen(engine.pool, "checkin", lambda dbapi_connection, record: record.info.pop(_SOON, None))
+
+
+def pipelines(engine: Engine) -> bool:
+    """Whether the engine's driver can send several statements in one round
+    trip (psycopg's pipeline mode, on PostgreSQL)."""
+    pipeline = getattr(engine.dialect.loaded_dbapi, "Pipeline", None)
+    return engine.dialect.name == "postgresql" and pipeline is not None and pipeline.is_supported()
 
 
 def write_soon(connection: Connection, statement: Insert | Executable, params: dict) -> None:
