@@ -28,7 +28,8 @@ import contextlib
 from typing import Callable, Iterator, NamedTuple
 
 from sqlalchemy import (
-    Connection, Engine, Executable, Insert, Select, Table, Update, bindparam, event, exc, insert, inspect, update,
+    Connection, Engine, Executable, Insert, Select, Table, Update, bindparam, event, exc, insert, inspect,
+    literal_column, select, update,
 )
 from sqlalchemy.orm import Mapper, RelationshipProperty, Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
@@ -129,14 +130,18 @@ def _write(conn: Connection, obj: object, seen: set[int], written: list[object])
                 values[mapper.get_property_by_column(local).key] = value
     row = {}
     for attribute, column, primary_key, default in plan.columns:
-        if attribute not in values:
+        if values.get(attribute) is None:
             if primary_key:
+                values.pop(attribute, None)
                 continue
             values[attribute] = default()
         row[column] = values[attribute]
-    key = write_plain(conn, plan.insert, row)
-    for attribute, value in zip(plan.key_attributes, key):
-        values[attribute] = value
+    if all(values.get(attribute) is not None for attribute in plan.key_attributes):
+        write_soon(conn, plan.insert, row)  # its key reserved (reserve_keys): nothing to wait for
+    else:
+        key = write_plain(conn, plan.insert, row)
+        for attribute, value in zip(plan.key_attributes, key):
+            values[attribute] = value
     written.append(obj)
     for rel in plan.children:  # then what it holds
         if rel.key in values:
@@ -274,9 +279,12 @@ def select_plain(connection: Connection, statement: Select, params: dict) -> lis
         return connection.execute(statement, params).all()
     cursor = _run(connection, plan, params)
     try:
-        found = cursor.fetchall()
+        return _rows(plan, cursor.fetchall())
     finally:
         cursor.close()
+
+
+def _rows(plan: _Plain, found: list[tuple]) -> list[tuple]:
     results, row = plan.results, plan.row
     if not any(results):
         return [row(*values) for values in found]
@@ -312,7 +320,7 @@ def _run(connection: Connection, plan: _Plain, params: dict):
     try:
         soon = connection.connection.info.pop(_SOON, None)
         if soon:
-            _send(connection.connection.dbapi_connection, soon, cursor, plan.sql, values)
+            _send(connection.connection.dbapi_connection, soon, [(cursor, plan.sql, values)])
         else:
             cursor.execute(plan.sql, values)
     except connection.dialect.loaded_dbapi.Error as error:
@@ -455,17 +463,17 @@ def write_soon(connection: Connection, statement: Insert | Executable, params: d
     connection.connection.info.setdefault(_SOON, []).append((plan.sql, _values(plan, params)))
 
 
-def _send(dbapi_connection, soon: list[tuple[str, object]], cursor=None, sql: str | None = None,
-          values=None, *, commit: bool = False) -> None:
-    """Send the waiting writes, and then `sql` on `cursor` if given, or the
-    COMMIT, in one pipeline: one round trip; leaving the pipeline waits for
-    every result and raises the first error."""
+def _send(dbapi_connection, soon: list[tuple[str, object]], statements: list[tuple] = (), *,
+          commit: bool = False) -> None:
+    """Send the waiting writes, then each (cursor, sql, values) of
+    `statements`, then the COMMIT if asked, in one pipeline: one round trip;
+    leaving the pipeline waits for every result and raises the first error."""
     writer = dbapi_connection.cursor()
     try:
         with dbapi_connection.pipeline():
             for waiting_sql, waiting_values in soon:
                 writer.execute(waiting_sql, waiting_values)
-            if sql is not None:
+            for cursor, sql, values in statements:
                 cursor.execute(sql, values)
             if commit:
                 dbapi_connection.commit()
@@ -497,3 +505,48 @@ def _commit_with_waiting(connection: Connection) -> None:
 def _drop_waiting(connection: Connection) -> None:
     if not connection.invalidated:
         connection.connection.info.pop(_SOON, None)
+
+
+
+def select_plain_many(connection: Connection, reads: list[tuple[Select, dict]]) -> list[list[tuple]]:
+    """select_plain of several SELECTs that do not depend on each other: on
+    an engine watch()ed, sent together (after any writes waiting) in one
+    round trip; elsewhere one by one."""
+    plans = [_statement_plan(connection, statement, None, _plan_select) for statement, _ in reads]
+    if id(connection.engine.pool) not in _watched or None in plans:
+        return [select_plain(connection, statement, params) for statement, params in reads]
+    dbapi_connection = connection.connection.dbapi_connection
+    statements = [(dbapi_connection.cursor(), plan.sql, _values(plan, params))
+                  for plan, (_, params) in zip(plans, reads)]
+    try:
+        _send(dbapi_connection, connection.connection.info.pop(_SOON, None) or [], statements)
+        return [_rows(plan, cursor.fetchall()) for plan, (cursor, _, _) in zip(plans, statements)]
+    except connection.dialect.loaded_dbapi.Error as error:
+        raise _as_execute_raises(connection, statements[0][1], statements[0][2], error) from error
+    finally:
+        for cursor, _, _ in statements:
+            cursor.close()
+
+
+# Keys given before the INSERT (PostgreSQL): an INSERT that must return its
+# key is a round trip of its own, and what refers to its row waits for it.
+_next_keys: dict[tuple[type, ...], Select | None] = {}
+
+
+def next_keys(connection: Connection, *classes: type) -> Select | None:
+    """A SELECT of the next key of each class's table, from its sequence, on
+    an engine watch()ed; None elsewhere (SQLite: the INSERT gives the key).
+    Objects made with their key (`new(cls, id=...)`) are written by
+    insert_now without waiting (write_soon)."""
+    if id(connection.engine.pool) not in _watched:
+        return None
+    statement = _next_keys.get(classes)
+    if statement is None:
+        columns = []
+        for number, cls in enumerate(classes):
+            (key,) = inspect(cls).local_table.primary_key
+            # Our own table and column names, written into the SQL: a bound value would be a parameter to pass.
+            columns.append(literal_column(f"nextval(pg_get_serial_sequence('{key.table.name}', '{key.name}'))")
+                           .label(f"key{number}"))
+        statement = _next_keys[classes] = select(*columns)
+    return statement
