@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import weakref
 from typing import Callable, Iterator, NamedTuple
 
 from sqlalchemy import (
@@ -422,7 +423,7 @@ def _plan_select(connection: Connection, statement: Select, _keys: None) -> _Pla
 # in psycopg's pipeline mode together with the next statement: one of ours
 # (_run), any that SQLAlchemy runs (before_execute), or the COMMIT.
 _SOON = "helpdesk_soon"
-_watched: set[int] = set()  # ids of the pools whose engine sends what waits (watch)
+_watched: weakref.WeakSet = weakref.WeakSet()  # the pools whose engine sends what waits (watch)
 
 
 def watch(engine: Engine) -> None:
@@ -432,9 +433,9 @@ def watch(engine: Engine) -> None:
     dropped on ROLLBACK. core.storage.db.make_engine calls this for every
     engine. Connection.exec_driver_sql passes no event: nothing with writes
     waiting may use it."""
-    if not pipelines(engine) or id(engine.pool) in _watched:
+    if not pipelines(engine) or engine.pool in _watched:
         return
-    _watched.add(id(engine.pool))
+    _watched.add(engine.pool)
     event.listen(engine, "before_execute", _send_before)
     event.listen(engine, "commit", _commit_with_waiting)
     event.listen(engine, "rollback", _drop_waiting)
@@ -457,7 +458,7 @@ def write_soon(connection: Connection, statement: Insert | Executable, params: d
     is raised by that next statement, or by the commit, as execute raises it:
     use it only for writes whose failure fails the transaction anyway."""
     plan = _statement_plan(connection, statement, tuple(params), _plan_write)
-    if plan is None or id(connection.engine.pool) not in _watched:
+    if plan is None or connection.engine.pool not in _watched:
         write_plain(connection, statement, params)
         return
     connection.connection.info.setdefault(_SOON, []).append((plan.sql, _values(plan, params)))
@@ -513,7 +514,7 @@ def select_plain_many(connection: Connection, reads: list[tuple[Select, dict]]) 
     an engine watch()ed, sent together (after any writes waiting) in one
     round trip; elsewhere one by one."""
     plans = [_statement_plan(connection, statement, None, _plan_select) for statement, _ in reads]
-    if id(connection.engine.pool) not in _watched or None in plans:
+    if connection.engine.pool not in _watched or None in plans:
         return [select_plain(connection, statement, params) for statement, params in reads]
     dbapi_connection = connection.connection.dbapi_connection
     statements = [(dbapi_connection.cursor(), plan.sql, _values(plan, params))
@@ -538,7 +539,7 @@ def next_keys(connection: Connection, *classes: type) -> Select | None:
     an engine watch()ed; None elsewhere (SQLite: the INSERT gives the key).
     Objects made with their key (`new(cls, id=...)`) are written by
     insert_now without waiting (write_soon)."""
-    if id(connection.engine.pool) not in _watched:
+    if connection.engine.pool not in _watched:
         return None
     statement = _next_keys.get(classes)
     if statement is None:
