@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, delete, func, insert, select
+from sqlalchemy import Select, bindparam, delete, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -43,8 +43,14 @@ def total(session: Session, key: str, window: timedelta, now: datetime | None = 
 
 
 def count(session: Session, key: str, window: timedelta, now: datetime | None = None) -> int:
-    since = (now or utcnow()) - window
-    return session.connection().execute(_COUNT, {"key": key[:300], "since": since}).scalar() or 0
+    ((counted,),) = select_plain(session.connection(), *count_query(key, window, now))
+    return counted or 0
+
+
+def count_query(key: str, window: timedelta, now: datetime | None = None) -> tuple[Select, dict]:
+    """count's query and its values, for a caller that sends it with others
+    (core.storage.fast.select_plain_many); its one row holds the count."""
+    return _COUNT, {"key": key[:300], "since": (now or utcnow()) - window}
 
 
 def counts(session: Session, key: str, short: timedelta, long: timedelta,
