@@ -53,12 +53,16 @@ def count_query(key: str, window: timedelta, now: datetime | None = None) -> tup
     return _COUNT, {"key": key[:300], "since": (now or utcnow()) - window}
 
 
-def counts(session: Session, key: str, short: timedelta, long: timedelta,
-           now: datetime | None = None) -> tuple[int, int]:
-    """The counts in two windows (short within long), in one query."""
+def counts_query(key: str, short: timedelta, long: timedelta, now: datetime | None = None) -> tuple[Select, dict]:
+    """The counts in two windows (short within long), as one query and its
+    values, which a caller sends with others (core.storage.fast.select_plain_many);
+    counted_two reads its rows."""
     now = now or utcnow()
-    ((in_short, in_long),) = select_plain(session.connection(), _COUNT_TWO, {
-        "key": key[:300], "short_since": now - short, "long_since": now - long})
+    return _COUNT_TWO, {"key": key[:300], "short_since": now - short, "long_since": now - long}
+
+
+def counted_two(rows: list[tuple]) -> tuple[int, int]:
+    ((in_short, in_long),) = rows
     return in_short or 0, in_long or 0
 
 
