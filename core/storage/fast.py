@@ -131,14 +131,14 @@ def _write(conn: Connection, obj: object, seen: set[int], written: list[object])
                 values[mapper.get_property_by_column(local).key] = value
     row = {}
     for attribute, column, primary_key, default in plan.columns:
-        if values.get(attribute) is None:
-            if primary_key:
-                values.pop(attribute, None)
-                continue
+        if primary_key and values.get(attribute) is None:
+            values.pop(attribute, None)  # none reserved: the INSERT gives it
+            continue
+        if attribute not in values:
             values[attribute] = default()
         row[column] = values[attribute]
     if all(values.get(attribute) is not None for attribute in plan.key_attributes):
-        write_soon(conn, plan.insert, row)  # its key reserved (reserve_keys): nothing to wait for
+        write_soon(conn, plan.insert, row)  # its key given (next_keys): nothing to wait for
     else:
         key = write_plain(conn, plan.insert, row)
         for attribute, value in zip(plan.key_attributes, key):
