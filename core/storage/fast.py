@@ -3,8 +3,10 @@ functions in plain terms and never touches SQLAlchemy's internals itself.
 docs/PERFORMANCE.md lists each trick, the figure that justified it, and how
 to take it out (each function here has a plain-ORM equivalent).
 
-- Statements straight through the driver: write_plain, select_plain, run_plain;
-  and write_soon, a write sent with the next statement (PostgreSQL).
+- Statements straight through the driver: write_plain, select_plain, run_plain.
+- Fewer round trips on PostgreSQL (psycopg's pipeline mode): write_soon, a
+  write sent with the next statement; select_plain_many, reads sent
+  together; next_keys, keys reserved so that INSERTs need not wait.
 - ORM objects written outside the unit of work: new, insert_now, update_now.
 - Values put on a loaded object without marking it changed: set_loaded.
 - A savepoint the session does not track, and forgetting what a rollback
@@ -508,7 +510,6 @@ def _drop_waiting(connection: Connection) -> None:
         connection.connection.info.pop(_SOON, None)
 
 
-
 def select_plain_many(connection: Connection, reads: list[tuple[Select, dict]]) -> list[list[tuple]]:
     """select_plain of several SELECTs that do not depend on each other: on
     an engine watch()ed, sent together (after any writes waiting) in one
@@ -531,7 +532,7 @@ def select_plain_many(connection: Connection, reads: list[tuple[Select, dict]]) 
 
 # Keys given before the INSERT (PostgreSQL): an INSERT that must return its
 # key is a round trip of its own, and what refers to its row waits for it.
-_next_keys: dict[tuple[type, ...], Select | None] = {}
+_next_keys: dict[tuple[type, ...], Select] = {}
 
 
 def next_keys(connection: Connection, *classes: type) -> Select | None:

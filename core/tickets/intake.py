@@ -291,8 +291,8 @@ def _triage_rules(session: Session, policy: Policy, mail: Incoming, home: Home, 
 
 def add_message(session: Session, ticket: Ticket, mail: Incoming, *, now: datetime | None = None,
                 key: int | None = None) -> Message:
-    """The customer's message on the ticket, written at once; `key`: its id,
-    if reserved (core.storage.fast.next_keys)."""
+    """The customer's message on the ticket, written now (with `key`, its
+    id reserved by core.storage.fast.next_keys, it goes with the next statement)."""
     # A ticket in the database whose messages are not loaded is not told of
     # the new one (they load with it when read): it is left unchanged, so
     # nothing is left for a flush to work out.
