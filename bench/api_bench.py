@@ -174,6 +174,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="list and create this many times each; medians")
     parser.add_argument("--in-process", type=int, metavar="ROUNDS", default=0,
                         help="no server, no wrk: each request ROUNDS times alone, its CPU and statements")
+    parser.add_argument("--create-only", action="store_true", help="measure ticket creation alone, not the list")
     args = parser.parse_args()
     with filled_site(args, "api-bench-") as site:
         if site is None:
@@ -188,10 +189,11 @@ def main() -> None:
         token = log_in(base)
         paths = list_paths(lambda path: call(base, path, token))
         wrk(base, token, paths, args.connections, 3)  # every worker warm before the clock runs
-        rounds: dict[str, list[dict]] = {LIST: [], CREATE: []}
+        rows = ((LIST, "GET", paths), (CREATE, "POST", ["/api/v1/tickets"]))[1 if args.create_only else 0:]
+        rounds: dict[str, list[dict]] = {name: [] for name, _, _ in rows}
         for number in range(args.rounds):
             token = log_in(base)
-            for name, method, targets in ((LIST, "GET", paths), (CREATE, "POST", ["/api/v1/tickets"])):
+            for name, method, targets in rows:
                 figures = measure(base, token, targets, args, method, gunicorn, site.database)
                 rounds[name].append(figures)
                 print(f"round {number + 1}", name, figures, flush=True)

@@ -5,13 +5,13 @@ from __future__ import annotations
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import datetime
-from typing import Callable, Iterator
+from typing import Callable, Iterator, NamedTuple
 
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from core.models import Event, Ticket, User, utcnow
-from core.storage.fast import write_plain
+from core.storage.fast import write_soon
 
 SYSTEM = "system"
 CUSTOMER = "customer"
@@ -77,16 +77,59 @@ def together(session: Session) -> Iterator[None]:
     finally:
         _HELD.reset(token)
     if len(rows) == 1:
-        write_plain(session.connection(), INSERT_EVENT, rows[0])
+        write_soon(session.connection(), INSERT_EVENT, rows[0])
     elif rows:
         session.connection().execute(INSERT_EVENT, rows)
+
+
+class Recorded(NamedTuple):
+    """An event as `kept` gives it back: the columns an Event shows."""
+    ticket_id: int | None
+    at: datetime
+    actor: str
+    kind: str
+    from_value: str | None
+    to_value: str | None
+
+
+# The events a `kept` block keeps: the session they belong to and the list they go to.
+_KEPT: ContextVar[tuple[Session, list[Recorded]] | None] = ContextVar("audit_kept", default=None)
+
+
+@contextmanager
+def kept(session: Session) -> Iterator[list[Recorded]]:
+    """Within this block, each event the session records is also added, in
+    the order written, to the list this gives: a caller that answers with
+    the history of a change it just made (the API's new ticket) need not
+    read the events back."""
+    events: list[Recorded] = []
+    token = _KEPT.set((session, events))
+    try:
+        yield events
+    finally:
+        _KEPT.reset(token)
+
+
+def _keep(session: Session, rows: list[dict]) -> None:
+    keeping = _KEPT.get()
+    if keeping is not None and keeping[0] is session:
+        keeping[1].extend(Recorded(row["ticket_id"], row["at"], row["actor"], row["kind"], row["from_value"],
+                                   row["to_value"]) for row in rows)
+
+
+def record_all(session: Session, rows: list[dict]) -> None:
+    """Write these events (rows of the event table) in one statement, as a
+    batch records them (core.tickets.assignment); listeners are the caller's."""
+    session.connection().execute(INSERT_EVENT, rows)
+    _keep(session, rows)
 
 
 def record(session: Session, ticket: Ticket | None, kind: str, actor: User | str | None = None, *,
            from_value: object = None, to_value: object = None, detail: str | None = None,
            at: datetime | None = None) -> None:
-    """Write the event at once, by a plain INSERT: events are only ever added,
-    and the unit of work would cost more than the row. The ticket must have
+    """Write the event by a plain INSERT (sent with the next statement, see
+    core.storage.fast.write_soon): events are only ever added, and the unit
+    of work would cost more than the row. The ticket must have
     its id already (be flushed). LISTENERS run in the same transaction (a
     ticket event that webhooks want queues their deliveries). Within
     `together`, the row waits for the block's end."""
@@ -105,6 +148,7 @@ def record(session: Session, ticket: Ticket | None, kind: str, actor: User | str
     if held is not None and held[0] is session:
         held[1].append(row)
     else:
-        write_plain(session.connection(), INSERT_EVENT, row)
+        write_soon(session.connection(), INSERT_EVENT, row)
+    _keep(session, [row])
     for listener in LISTENERS:
         listener(session, ticket, kind, actor_name(actor), from_value, to_value, at)

@@ -17,10 +17,10 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import NamedTuple
+from typing import Callable, NamedTuple
 
 import jwt
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import Select, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from core.access.tokens import hash_token
@@ -80,13 +80,14 @@ class Holder(NamedTuple):
 _HOLDER = select(User.active, User.password_hash, User.role).where(User.id == bindparam("id"))
 
 
-def holder_of_access(db: Database, secret: str, token: str, now: datetime | None = None) -> Holder:
+def holder_of_access(db: Database, secret: str, token: str, now: datetime | None = None, *,
+                     read: Callable[[Select, dict], list[tuple]] | None = None) -> Holder:
     """The active user an access token names, else BadToken.
 
     Every API request asks this before its view runs, so the user's row is
-    read as plain values outside any transaction (Database.read_plain), not
-    as an object in a session of its own: the view loads the user itself,
-    in its own session."""
+    read as plain values outside any transaction (Database.read_plain, or
+    `read`, which reads as it does), not as an object in a session of its
+    own: the view loads the user itself, in its own session."""
     now = now or utcnow()
     try:
         claims = jwt.decode(token, _key(secret), algorithms=[ALGORITHM], issuer=ISSUER,
@@ -96,7 +97,7 @@ def holder_of_access(db: Database, secret: str, token: str, now: datetime | None
     # Expiry checked against our clock (freezegun in tests), not PyJWT's.
     if not isinstance(claims["exp"], int) or claims["exp"] <= now.timestamp() or not str(claims["sub"]).isdigit():
         raise BadToken()
-    rows = db.read_plain(_HOLDER, {"id": int(claims["sub"])})
+    rows = (read or db.read_plain)(_HOLDER, {"id": int(claims["sub"])})
     if not rows:
         raise BadToken()
     active, password_hash, role = rows[0]

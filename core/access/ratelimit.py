@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, delete, func, insert, select
+from sqlalchemy import Select, bindparam, delete, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core.models import RateEvent, UsedStamp, utcnow
-from core.storage.fast import select_plain, write_plain
+from core.storage.fast import select_plain, write_soon
 
 # The longest window any limit counts over (automatic mails per day).
 LONGEST_WINDOW = timedelta(days=1)
@@ -30,9 +30,10 @@ _COUNT_TWO = select(func.count().filter(_RATE.c.at > bindparam("short_since")), 
 
 
 def hit(session: Session, key: str, now: datetime | None = None, amount: int = 1) -> None:
-    """Count one action under `key` (written at once, by a plain INSERT);
-    `amount` is what it weighs for `total` (bytes, say)."""
-    write_plain(session.connection(), _HIT, {"key": key[:300], "at": now or utcnow(), "amount": amount})
+    """Count one action under `key` (by a plain INSERT, sent with the next
+    statement: core.storage.fast.write_soon); `amount` is what it weighs for
+    `total` (bytes, say)."""
+    write_soon(session.connection(), _HIT, {"key": key[:300], "at": now or utcnow(), "amount": amount})
 
 
 def total(session: Session, key: str, window: timedelta, now: datetime | None = None) -> int:
@@ -42,16 +43,26 @@ def total(session: Session, key: str, window: timedelta, now: datetime | None = 
 
 
 def count(session: Session, key: str, window: timedelta, now: datetime | None = None) -> int:
-    since = (now or utcnow()) - window
-    return session.connection().execute(_COUNT, {"key": key[:300], "since": since}).scalar() or 0
+    ((counted,),) = select_plain(session.connection(), *count_query(key, window, now))
+    return counted or 0
 
 
-def counts(session: Session, key: str, short: timedelta, long: timedelta,
-           now: datetime | None = None) -> tuple[int, int]:
-    """The counts in two windows (short within long), in one query."""
+def count_query(key: str, window: timedelta, now: datetime | None = None) -> tuple[Select, dict]:
+    """count's query and its values, for a caller that sends it with others
+    (core.storage.fast.select_plain_many); its one row holds the count."""
+    return _COUNT, {"key": key[:300], "since": (now or utcnow()) - window}
+
+
+def counts_query(key: str, short: timedelta, long: timedelta, now: datetime | None = None) -> tuple[Select, dict]:
+    """The counts in two windows (short within long), as one query and its
+    values, which a caller sends with others (core.storage.fast.select_plain_many);
+    counted_two reads its rows."""
     now = now or utcnow()
-    ((in_short, in_long),) = select_plain(session.connection(), _COUNT_TWO, {
-        "key": key[:300], "short_since": now - short, "long_since": now - long})
+    return _COUNT_TWO, {"key": key[:300], "short_since": now - short, "long_since": now - long}
+
+
+def counted_two(rows: list[tuple]) -> tuple[int, int]:
+    ((in_short, in_long),) = rows
     return in_short or 0, in_long or 0
 
 

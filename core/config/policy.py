@@ -9,7 +9,7 @@ import json
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Iterable
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, Select, select
 from sqlalchemy.orm import Session
 
 from core import audit
@@ -130,6 +130,14 @@ def read_policy(db: Database) -> Policy:
     """load_policy, read outside any transaction: the mail pipeline reads the
     policy for every mail, before its write transaction."""
     return _policy_of(db.read_plain(_SETTINGS))
+
+
+def read_policy_beside(db: Database, statement: Select, params: dict) -> tuple[list[tuple], Policy]:
+    """Another plain query's rows (as Database.read_plain gives them) and
+    read_policy, in one round trip on PostgreSQL: the API's guard reads its
+    caller's user so, for every request."""
+    rows, settings = db.read_plain_many([(statement, params), (_SETTINGS, None)])
+    return rows, _policy_of(settings)
 
 
 def policy_at(session: Session, version: tuple) -> Policy:

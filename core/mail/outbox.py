@@ -23,13 +23,14 @@ def enqueue(session: Session, settings: Settings, *, template: str, to: str, tic
             context: dict | None = None, language: str = "id", automatic: bool = True,
             in_reply_to: str | None = None, references: str | None = None,
             now: datetime | None = None, suppressed: str | None = None, cc: tuple[str, ...] = (),
-            message_id: str | None = None) -> Outbox:
+            message_id: str | None = None, key: int | None = None) -> Outbox:
     """Write the row at once (see core.storage.fast); `suppressed`: why it is held
     back, recorded as its error, and it is never sent; `cc`: further recipients;
-    `message_id`: the mail's Message-ID when the caller made it (else a new one)."""
+    `message_id`: the mail's Message-ID when the caller made it (else a new one);
+    `key`: its id, if reserved (core.storage.fast.next_keys)."""
     ref = ticket.ref if ticket is not None else "HD-NOTICE"
     row = new(
-        Outbox, ticket_id=ticket.id if ticket is not None else None,
+        Outbox, id=key, ticket_id=ticket.id if ticket is not None else None,
         template=template,
         context=json.dumps(context or {}, default=str),
         language=language,

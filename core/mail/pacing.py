@@ -15,10 +15,12 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from sqlalchemy import Select
 from sqlalchemy.orm import Session
 
 from core.access import ratelimit
 from core.config.policy import Policy
+from core.storage.fast import select_plain
 
 _TOLD, _HELD = "unstaffed-told:", "unstaffed-held:"
 
@@ -31,8 +33,20 @@ def window(policy: Policy) -> timedelta:
 def recently_told(session: Session, policy: Policy, office_id: int, now: datetime) -> bool:
     """Was the office told of an unstaffed ticket within the window? Then a
     new one is only counted (note_held) for the next summary."""
+    query = told_query(policy, office_id, now)
+    return query is not None and was_told(select_plain(session.connection(), *query))
+
+
+def told_query(policy: Policy, office_id: int, now: datetime) -> tuple[Select, dict] | None:
+    """recently_told as a query to send with others (was_told reads its
+    rows), or None without a quiet time."""
     quiet = window(policy)
-    return bool(quiet) and ratelimit.count(session, f"{_TOLD}{office_id}", quiet, now) > 0
+    return ratelimit.count_query(f"{_TOLD}{office_id}", quiet, now) if quiet else None
+
+
+def was_told(rows: list[tuple]) -> bool:
+    """What told_query's rows say (none: no quiet time, so never)."""
+    return bool(rows) and rows[0][0] > 0
 
 
 def note_held(session: Session, office_id: int, now: datetime) -> None:

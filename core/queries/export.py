@@ -43,8 +43,9 @@ def auth_of_messages(session: Session, messages) -> dict[int, dict | None]:
         select(RawMail.id, RawMail.auth).where(RawMail.id.in_(ids)))}
 
 
-def ticket_dict(ticket: Ticket, auth: dict[int, dict | None] | None = None) -> dict:
-    """One ticket; `auth` as auth_of_messages gives it (read here if not given)."""
+def ticket_dict(ticket: Ticket, auth: dict[int, dict | None] | None = None, events: list | None = None) -> dict:
+    """One ticket; `auth` as auth_of_messages gives it (read here if not given);
+    `events`: its history, if the caller has it (core.audit.kept), else read."""
     if auth is None:
         session = object_session(ticket)
         auth = auth_of_messages(session, ticket.messages) if session is not None else {}
@@ -62,7 +63,7 @@ def ticket_dict(ticket: Ticket, auth: dict[int, dict | None] | None = None) -> d
         "closed_at": _iso(ticket.closed_at),
         "messages": [message_dict(m, auth.get(m.raw_mail_id)) for m in ticket.messages],
         "events": [{"at": _iso(e.at), "actor": e.actor, "kind": e.kind, "from": e.from_value,
-                    "to": e.to_value} for e in ticket.events],
+                    "to": e.to_value} for e in (ticket.events if events is None else events)],
     }
 
 

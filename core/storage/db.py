@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Compiled, Engine, Executable, create_engine, event, exc
 from sqlalchemy.orm import Session, sessionmaker
 
+from core.storage import fast
+
 if TYPE_CHECKING:  # storage sits below config: it reads a Settings, it does not load one
     from core.config.settings import Settings
 
@@ -28,6 +30,7 @@ def make_engine(url: str, **kwargs) -> Engine:
     kwargs.setdefault("pool_recycle", 3600)
     engine = create_engine(url, **kwargs)
     _ping_when_idle(engine, PING_AFTER_IDLE_SECONDS)
+    fast.watch(engine)  # writes nothing waits on go out with the next statement
     return engine
 
 
@@ -122,19 +125,43 @@ class Database:
         of a read() session, for the queries every mail runs. Parameters and
         values are as the driver takes and gives them, with no type's
         conversion: text and numbers only."""
+        sql, values = self._query(statement, params)
+        if self.is_sqlite:  # its connections are in autocommit already (_tune_sqlite)
+            return _fetch_all(self.engine.raw_connection(), sql, values)
+        # PostgreSQL: through the autocommit reader, so psycopg sends no BEGIN and
+        # the pool no ROLLBACK on return, which would also drop the connection's
+        # prepared statements (psycopg clears them on every rollback).
+        with self.reader.connect() as connection:
+            return _fetch_all(connection.connection, sql, values, close=False)
+
+    def read_plain_many(self, reads: list[tuple[Executable, dict | None]]) -> list[list[tuple]]:
+        """read_plain of several queries: on PostgreSQL in one round trip
+        (psycopg's pipeline mode, on one autocommit connection; each query
+        is still its own snapshot), elsewhere one after the other."""
+        if self.is_sqlite or not fast.pipelines(self.engine):
+            return [self.read_plain(statement, params) for statement, params in reads]
+        queries = [self._query(statement, params) for statement, params in reads]
+        with self.reader.connect() as connection:
+            dbapi_connection = connection.connection.dbapi_connection
+            cursors = [dbapi_connection.cursor() for _ in queries]
+            try:
+                with dbapi_connection.pipeline():
+                    for cursor, (sql, values) in zip(cursors, queries):
+                        cursor.execute(sql, values)
+                return [cursor.fetchall() for cursor in cursors]
+            finally:
+                for cursor in cursors:
+                    cursor.close()
+
+    def _query(self, statement: Executable, params: dict | None) -> tuple[str, object]:
+        """The statement's SQL, compiled once, and its values as the driver takes them."""
         compiled = self._plain.get(statement)
         if compiled is None:
             compiled = self._plain[statement] = statement.compile(self.engine)
         values = compiled.construct_params(params or {})
         if compiled.positiontup is not None:
             values = [values[name] for name in compiled.positiontup]
-        if self.is_sqlite:  # its connections are in autocommit already (_tune_sqlite)
-            return _fetch_all(self.engine.raw_connection(), compiled.string, values)
-        # PostgreSQL: through the autocommit reader, so psycopg sends no BEGIN and
-        # the pool no ROLLBACK on return, which would also drop the connection's
-        # prepared statements (psycopg clears them on every rollback).
-        with self.reader.connect() as connection:
-            return _fetch_all(connection.connection, compiled.string, values, close=False)
+        return compiled.string, values
 
     def session(self) -> Session:
         return self.sessions()

@@ -4,6 +4,9 @@ docs/PERFORMANCE.md lists each trick, the figure that justified it, and how
 to take it out (each function here has a plain-ORM equivalent).
 
 - Statements straight through the driver: write_plain, select_plain, run_plain.
+- Fewer round trips on PostgreSQL (psycopg's pipeline mode): write_soon, a
+  write sent with the next statement; select_plain_many, reads sent
+  together; next_keys, keys reserved so that INSERTs need not wait.
 - ORM objects written outside the unit of work: new, insert_now, update_now.
 - Values put on a loaded object without marking it changed: set_loaded.
 - A savepoint the session does not track, and forgetting what a rollback
@@ -24,10 +27,12 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import weakref
 from typing import Callable, Iterator, NamedTuple
 
 from sqlalchemy import (
-    Connection, Executable, Insert, Select, Table, Update, bindparam, exc, insert, inspect, update,
+    Connection, Engine, Executable, Insert, Select, Table, Update, bindparam, event, exc, insert, inspect,
+    literal_column, select, update,
 )
 from sqlalchemy.orm import Mapper, RelationshipProperty, Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
@@ -128,14 +133,18 @@ def _write(conn: Connection, obj: object, seen: set[int], written: list[object])
                 values[mapper.get_property_by_column(local).key] = value
     row = {}
     for attribute, column, primary_key, default in plan.columns:
+        if primary_key and values.get(attribute) is None:
+            values.pop(attribute, None)  # none reserved: the INSERT gives it
+            continue
         if attribute not in values:
-            if primary_key:
-                continue
             values[attribute] = default()
         row[column] = values[attribute]
-    key = write_plain(conn, plan.insert, row)
-    for attribute, value in zip(plan.key_attributes, key):
-        values[attribute] = value
+    if all(values.get(attribute) is not None for attribute in plan.key_attributes):
+        write_soon(conn, plan.insert, row)  # its key given (next_keys): nothing to wait for
+    else:
+        key = write_plain(conn, plan.insert, row)
+        for attribute, value in zip(plan.key_attributes, key):
+            values[attribute] = value
     written.append(obj)
     for rel in plan.children:  # then what it holds
         if rel.key in values:
@@ -162,8 +171,8 @@ def update_now(session: Session, obj: object, **values) -> None:
         table, (key_column,) = mapper.local_table, mapper.primary_key
         statement = _updates[shape] = update(table).where(key_column == bindparam("key_")).values(
             {name: bindparam(f"{name}_") for name in shape[1]})
-    write_plain(session.connection(), statement, {"key_": state.identity[0],
-                                                  **{f"{name}_": value for name, value in columns.items()}})
+    write_soon(session.connection(), statement, {"key_": state.identity[0],
+                                                 **{f"{name}_": value for name, value in columns.items()}})
     for key, value in values.items():
         set_committed_value(obj, key, value)
 
@@ -273,9 +282,12 @@ def select_plain(connection: Connection, statement: Select, params: dict) -> lis
         return connection.execute(statement, params).all()
     cursor = _run(connection, plan, params)
     try:
-        found = cursor.fetchall()
+        return _rows(plan, cursor.fetchall())
     finally:
         cursor.close()
+
+
+def _rows(plan: _Plain, found: list[tuple]) -> list[tuple]:
     results, row = plan.results, plan.row
     if not any(results):
         return [row(*values) for values in found]
@@ -306,13 +318,14 @@ def _statement_plan(connection: Connection, statement: Executable, keys: tuple[s
 
 
 def _run(connection: Connection, plan: _Plain, params: dict):
-    values = [params[name] if processor is None else processor(params[name])
-              for name, processor in zip(plan.names, plan.processors)]
-    if plan.named:
-        values = dict(zip(plan.names, values))
+    values = _values(plan, params)
     cursor = connection.connection.cursor()
     try:
-        cursor.execute(plan.sql, values)
+        soon = connection.connection.info.pop(_SOON, None)
+        if soon:
+            _send(connection.connection.dbapi_connection, soon, [(cursor, plan.sql, values)])
+        else:
+            cursor.execute(plan.sql, values)
     except connection.dialect.loaded_dbapi.Error as error:
         cursor.close()
         raise _as_execute_raises(connection, plan.sql, values, error) from error
@@ -320,6 +333,13 @@ def _run(connection: Connection, plan: _Plain, params: dict):
         cursor.close()
         raise
     return cursor
+
+
+def _values(plan: _Plain, params: dict) -> list | dict:
+    """The statement's values as the driver takes them."""
+    values = [params[name] if processor is None else processor(params[name])
+              for name, processor in zip(plan.names, plan.processors)]
+    return dict(zip(plan.names, values)) if plan.named else values
 
 
 def _as_execute_raises(connection: Connection, sql: str, values, error: Exception) -> exc.DBAPIError:
@@ -394,3 +414,141 @@ def _plan_select(connection: Connection, statement: Select, _keys: None) -> _Pla
                     for column in statement.selected_columns)
     return _Plain(compiled.string, names, processors, results=results,
                   row=collections.namedtuple("Row", keys, rename=True), named=not dialect.positional)
+
+
+# Writes sent with the next statement (write_soon). On PostgreSQL each
+# statement is a round trip, and a round trip on a loaded machine waits for
+# the database's process and then for this one to be scheduled again: an
+# audit event, a rate-limit hit or an UPDATE by key that nothing reads the
+# outcome of need not be one of their own. They wait on the DB-API
+# connection (its `info`, which belongs to that connection alone) and go out
+# in psycopg's pipeline mode together with the next statement: one of ours
+# (_run), any that SQLAlchemy runs (before_execute), or the COMMIT.
+_SOON = "helpdesk_soon"
+_watched: weakref.WeakSet = weakref.WeakSet()  # the pools whose engine sends what waits (watch)
+
+
+def watch(engine: Engine) -> None:
+    """Make write_soon wait on this engine's connections (PostgreSQL with a
+    driver that has pipeline mode; elsewhere it writes at once): what waits is
+    sent before anything else the connection runs and before its COMMIT, and
+    dropped on ROLLBACK. core.storage.db.make_engine calls this for every
+    engine. Connection.exec_driver_sql passes no event: nothing with writes
+    waiting may use it."""
+    if not pipelines(engine) or engine.pool in _watched:
+        return
+    _watched.add(engine.pool)
+    event.listen(engine, "before_execute", _send_before)
+    event.listen(engine, "commit", _commit_with_waiting)
+    event.listen(engine, "rollback", _drop_waiting)
+    event.listen(engine.pool, "checkin", lambda dbapi_connection, record: record.info.pop(_SOON, None))
+
+
+def pipelines(engine: Engine) -> bool:
+    """Whether the engine's driver can send several statements in one round
+    trip (psycopg's pipeline mode, on PostgreSQL)."""
+    pipeline = getattr(engine.dialect.loaded_dbapi, "Pipeline", None)
+    return engine.dialect.name == "postgresql" and pipeline is not None and pipeline.is_supported()
+
+
+def write_soon(connection: Connection, statement: Insert | Executable, params: dict) -> None:
+    """write_plain for a write nothing waits on (no key wanted back): on an
+    engine watch()ed, it goes out with the next statement the connection
+    runs, in the same round trip; elsewhere (SQLite) it is written at once.
+    The statements reach the database in the order they were run, so what
+    runs next sees the write. An error the write meets (a broken constraint)
+    is raised by that next statement, or by the commit, as execute raises it:
+    use it only for writes whose failure fails the transaction anyway."""
+    plan = _statement_plan(connection, statement, tuple(params), _plan_write)
+    if plan is None or connection.engine.pool not in _watched:
+        write_plain(connection, statement, params)
+        return
+    connection.connection.info.setdefault(_SOON, []).append((plan.sql, _values(plan, params)))
+
+
+def _send(dbapi_connection, soon: list[tuple[str, object]], statements: list[tuple] = (), *,
+          commit: bool = False) -> None:
+    """Send the waiting writes, then each (cursor, sql, values) of
+    `statements`, then the COMMIT if asked, in one pipeline: one round trip;
+    leaving the pipeline waits for every result and raises the first error."""
+    writer = dbapi_connection.cursor()
+    try:
+        with dbapi_connection.pipeline():
+            for waiting_sql, waiting_values in soon:
+                writer.execute(waiting_sql, waiting_values)
+            for cursor, sql, values in statements:
+                cursor.execute(sql, values)
+            if commit:
+                dbapi_connection.commit()
+    finally:
+        writer.close()
+
+
+def _send_waiting(connection: Connection, *, commit: bool = False) -> None:
+    soon = connection.connection.info.pop(_SOON, None)
+    if not soon:
+        return
+    try:
+        _send(connection.connection.dbapi_connection, soon, commit=commit)
+    except connection.dialect.loaded_dbapi.Error as error:
+        sql, values = soon[0]
+        raise _as_execute_raises(connection, sql, values, error) from error
+
+
+def _send_before(connection: Connection, *_statement_and_params) -> None:
+    _send_waiting(connection)
+
+
+def _commit_with_waiting(connection: Connection) -> None:
+    # The COMMIT rides in the writes' pipeline; the driver's own commit()
+    # that SQLAlchemy calls next finds no transaction and sends nothing.
+    _send_waiting(connection, commit=True)
+
+
+def _drop_waiting(connection: Connection) -> None:
+    if not connection.invalidated:
+        connection.connection.info.pop(_SOON, None)
+
+
+def select_plain_many(connection: Connection, reads: list[tuple[Select, dict]]) -> list[list[tuple]]:
+    """select_plain of several SELECTs that do not depend on each other: on
+    an engine watch()ed, sent together (after any writes waiting) in one
+    round trip; elsewhere one by one."""
+    plans = [_statement_plan(connection, statement, None, _plan_select) for statement, _ in reads]
+    if connection.engine.pool not in _watched or None in plans:
+        return [select_plain(connection, statement, params) for statement, params in reads]
+    dbapi_connection = connection.connection.dbapi_connection
+    statements = [(dbapi_connection.cursor(), plan.sql, _values(plan, params))
+                  for plan, (_, params) in zip(plans, reads)]
+    try:
+        _send(dbapi_connection, connection.connection.info.pop(_SOON, None) or [], statements)
+        return [_rows(plan, cursor.fetchall()) for plan, (cursor, _, _) in zip(plans, statements)]
+    except connection.dialect.loaded_dbapi.Error as error:
+        raise _as_execute_raises(connection, statements[0][1], statements[0][2], error) from error
+    finally:
+        for cursor, _, _ in statements:
+            cursor.close()
+
+
+# Keys given before the INSERT (PostgreSQL): an INSERT that must return its
+# key is a round trip of its own, and what refers to its row waits for it.
+_next_keys: dict[tuple[type, ...], Select] = {}
+
+
+def next_keys(connection: Connection, *classes: type) -> Select | None:
+    """A SELECT of the next key of each class's table, from its sequence, on
+    an engine watch()ed; None elsewhere (SQLite: the INSERT gives the key).
+    Objects made with their key (`new(cls, id=...)`) are written by
+    insert_now without waiting (write_soon)."""
+    if connection.engine.pool not in _watched:
+        return None
+    statement = _next_keys.get(classes)
+    if statement is None:
+        columns = []
+        for number, cls in enumerate(classes):
+            (key,) = inspect(cls).local_table.primary_key
+            # Our own table and column names, written into the SQL: a bound value would be a parameter to pass.
+            columns.append(literal_column(f"nextval(pg_get_serial_sequence('{key.table.name}', '{key.name}'))")
+                           .label(f"key{number}"))
+        statement = _next_keys[classes] = select(*columns)
+    return statement

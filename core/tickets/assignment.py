@@ -161,10 +161,10 @@ def _stamp(session: Session, conn: Connection, user_ids: list[int], now: datetim
             set_loaded(user, last_assigned_at=now)
 
 
-def _record_automatic(session: Session, conn: Connection, given: list[tuple[int, str]], now: datetime) -> None:
+def _record_automatic(session: Session, given: list[tuple[int, str]], now: datetime) -> None:
     """One audit event per (ticket id, assignee email), in one statement; and
     the webhook deliveries they cause, as audit.record would queue them."""
-    conn.execute(audit.INSERT_EVENT, [
+    audit.record_all(session, [
         {"ticket_id": ticket_id, "at": now, "actor": audit.SYSTEM, "actor_id": None, "kind": "assign",
          "from_value": None, "to_value": email, "detail": "automatic"} for ticket_id, email in given])
     webhook_events.on_audit_ids(session, "assign", given, audit.SYSTEM, now)
@@ -192,7 +192,7 @@ def assign_id(session: Session, ticket_id: int, office_id: int, policy: Policy, 
     for agent in candidates(conn, office_id, policy, now)[:1]:
         if _claim_ids(conn, [ticket_id], agent.id, now):
             _stamp(session, conn, [agent.id], now)
-            _record_automatic(session, conn, [(ticket_id, agent.email)], now)
+            _record_automatic(session, [(ticket_id, agent.email)], now)
             return agent
     return None
 
@@ -342,7 +342,7 @@ def fill_office(session: Session, office_id: int, policy: Policy, now: datetime,
         given += [(ticket_id, agent.email) for ticket_id in _claim_ids(conn, ticket_ids, agent.id, now)]
     if given:
         _stamp(session, conn, [agent.id for agent in plan], now)
-        _record_automatic(session, conn, sorted(given), now)
+        _record_automatic(session, sorted(given), now)
         _forget_loaded(session, [ticket_id for ticket_id, _ in given])
     return len(given)
 

@@ -17,7 +17,7 @@ from core.mail import staff_notices
 from core.models import (Attachment, Category, Contact, Direction, Message, Office, Participant, Priority, Status,
                          Ticket, utcnow)
 from core.storage.db import Database
-from core.storage.fast import insert_now, new, select_plain, set_loaded, update_now
+from core.storage.fast import insert_now, new, next_keys, select_plain, select_plain_many, set_loaded, update_now
 from core.tickets import assignment, categories, lifecycle, rules, sla
 from core.tickets.refs import new_ref
 
@@ -189,11 +189,21 @@ def open_by_token(session: Session, token: str, policy: Policy,
     return opened
 
 
-def _unused_ref(session: Session) -> str:
+def _unused_ref(session: Session) -> tuple[str, tuple[int, int] | None]:
+    """A reference no ticket has, and on PostgreSQL the keys of the new
+    ticket and its message, asked in the same round trip: their INSERTs then
+    go with the next statement instead of each waiting for its key."""
+    connection = session.connection()
+    keys = next_keys(connection, Ticket, Message)
     while True:
         ref = new_ref()
-        if not select_plain(session.connection(), _REF_TAKEN, {"ref": ref}):
-            return ref
+        if keys is None:
+            if not select_plain(connection, _REF_TAKEN, {"ref": ref}):
+                return ref, None
+            continue
+        taken, ((ticket_id, message_id),) = select_plain_many(connection, [(_REF_TAKEN, {"ref": ref}), (keys, {})])
+        if not taken:
+            return ref, (ticket_id, message_id)
 
 
 def open_ticket(session: Session, settings: Settings, policy: Policy, mail: Incoming, *,
@@ -228,10 +238,10 @@ def open_ticket_with_message(session: Session, settings: Settings, policy: Polic
     home = home or home_of(session, policy, school, office, priority, category)
     triaged = _triage_rules(session, policy, mail, home, category, chosen_priority=priority)
     home = triaged.home
-    ref = _unused_ref(session)
+    ref, keys = _unused_ref(session)
     first_response_due_at, resolution_due_at = sla.due_times(home.terms, now, policy)
     ticket = new(
-        Ticket, ref=ref, subject=(mail.subject or "").strip()[:255] or "(no subject)",
+        Ticket, id=keys and keys[0], ref=ref, subject=(mail.subject or "").strip()[:255] or "(no subject)",
         status=Status.open, office_id=home.office_id, school_id=home.school_id, priority_id=home.priority_id,
         **({"category": category} if category is not None else {"category_id": triaged.category_id}),
         requester_email=mail.from_address.lower(), requester_name=mail.from_name,
@@ -240,7 +250,7 @@ def open_ticket_with_message(session: Session, settings: Settings, policy: Polic
         created_at=now, updated_at=now, status_changed_at=now, last_customer_at=now,
         first_response_due_at=first_response_due_at, resolution_due_at=resolution_due_at,
     )
-    message = add_message(session, ticket, mail, now=now)
+    message = add_message(session, ticket, mail, now=now, key=keys and keys[1])
     issue_link(settings, ticket, now)
     audit.record(session, ticket, "created", audit.CUSTOMER, to_value=home.office_code, at=now,
                  detail=f"via {mail.channel}" + (f", continues {continues.ref}" if continues else ""))
@@ -279,13 +289,16 @@ def _triage_rules(session: Session, policy: Policy, mail: Incoming, home: Home, 
     return Triaged(home, category_id, ", ".join(done))
 
 
-def add_message(session: Session, ticket: Ticket, mail: Incoming, *, now: datetime | None = None) -> Message:
+def add_message(session: Session, ticket: Ticket, mail: Incoming, *, now: datetime | None = None,
+                key: int | None = None) -> Message:
+    """The customer's message on the ticket, written now (with `key`, its
+    id reserved by core.storage.fast.next_keys, it goes with the next statement)."""
     # A ticket in the database whose messages are not loaded is not told of
     # the new one (they load with it when read): it is left unchanged, so
     # nothing is left for a flush to work out.
     on_ticket = {"ticket": ticket} if _holds_messages(ticket) else {"ticket_id": ticket.id}
     message = new(
-        Message, **on_ticket, direction=Direction.inbound, from_address=mail.from_address.lower(),
+        Message, id=key, **on_ticket, direction=Direction.inbound, from_address=mail.from_address.lower(),
         from_name=mail.from_name, message_id=mail.message_id, in_reply_to=mail.in_reply_to,
         subject=(mail.subject or "")[:255], text=mail.text, full_text=mail.full_text or mail.text,
         html=mail.html, auto_reply=mail.auto_reply, channel=mail.channel,

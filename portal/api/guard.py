@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from core import audit
 from core.access import apitokens, bearer
 from core.access.logins import active_user
+from core.config.policy import Policy, read_policy, read_policy_beside
 from core.models import Role, User
 from portal.api.problems import Problem, is_api_request
 from portal.context import db, settings
@@ -83,11 +84,20 @@ def authenticate(token: str) -> Caller:
                 raise Problem(401, "The token is not valid.")
             scopes = frozenset(row.scopes.split()) & _scopes_of(row.user.role)
             return Caller(row.user_id, scopes, row.name)
+    def read_with_policy(statement, params) -> list[tuple]:
+        rows, g.api_policy = read_policy_beside(db(), statement, params)
+        return rows
     try:
-        holder = bearer.holder_of_access(db(), settings().secret_key, token)
+        holder = bearer.holder_of_access(db(), settings().secret_key, token, read=read_with_policy)
     except bearer.BadToken:
         raise Problem(401, "The token is not valid.") from None
     return Caller(holder.user_id, _scopes_of(holder.role))
+
+
+def policy() -> Policy:
+    """The policy for this request, read outside any transaction: with the
+    caller's user by the guard (one round trip for both), else now."""
+    return g.get("api_policy") or read_policy(db())
 
 
 def _enforce() -> None:

@@ -13,7 +13,8 @@ from flask_smorest import Blueprint
 from marshmallow import ValidationError
 from sqlalchemy import select
 
-from core.config.policy import load_policy, read_policy
+from core import audit
+from core.config.policy import load_policy
 from core.directory.staff import find_staff
 from core.content.uploads import Upload, UploadRefused, check_uploads
 from core.models import Office, Status, User
@@ -26,6 +27,7 @@ from core.tickets.actions import ActionRefused, TicketNotFound
 from core.tickets.lifecycle import ForbiddenTransition
 from portal.api.common import actionable, errors, visible
 from portal.api.guard import READ, WRITE, me, requires
+from portal.api.guard import policy as policy_now
 from portal.api.problems import Problem
 from portal.api.schemas import (Forward, NewMessage, NewMessageForm, NewTicket, OtherTicket, TicketChange,
                                 TicketFilters, TicketOut, TicketPage, summary_of)
@@ -46,15 +48,17 @@ def _refusals_as_problems() -> Iterator[None]:
         raise Problem(422, str(exc).capitalize() + ".", kind="refused") from None
 
 
-def _shown(session, user: User, ticket) -> dict:
+def _shown(session, user: User, ticket, events: list[audit.Recorded] | None = None) -> dict:
     """The ticket as `helpdesk export` prints it, with each kept file's id (for
-    download) and the related tickets the user may see."""
-    shown = ticket_dict(ticket)
+    download) and the related tickets the user may see. `events`: all the
+    ticket's history, kept as it was recorded (a ticket this request opened,
+    which has no links yet either); otherwise both are read."""
+    shown = ticket_dict(ticket, events=events)
     for out, message in zip(shown["messages"], ticket.messages):
         kept = [a for a in message.attachments if a.refused_reason is None]
         for file_out, attachment in zip(out["attachments"], kept):
             file_out["id"] = attachment.id
-    shown["linked"] = [t.ref for t in links.linked(session, user, ticket)]
+    shown["linked"] = [] if events is not None else [t.ref for t in links.linked(session, user, ticket)]
     return shown
 
 
@@ -82,7 +86,7 @@ def list_(args: dict):
                         created_from=args.get("created_after")),
         office=args.get("office", ""), assignee_email=args.get("assignee", ""),
         priority=args.get("priority", ""), words=args.get("q", ""), created_before=args.get("created_before"))
-    policy = read_policy(db())
+    policy = policy_now()
     with db().read() as session:
         user = me(session)
         rows, following = list_tickets(session, user, policy, listing, limit=args["limit"], after=after,
@@ -110,17 +114,18 @@ def read(ref: str):
 @errors(blp, 422)
 def create(body: dict):
     """Open a ticket for a requester (who gets the acknowledgement with the private link)."""
-    policy = read_policy(db())  # as the mail path reads it: outside the write transaction
+    policy = policy_now()  # as the mail path reads it: outside the write transaction
     with db().begin() as session:
         user = me(session)
-        with _refusals_as_problems():
+        with _refusals_as_problems(), audit.kept(session) as events:
             ticket = on_behalf.open_for(session, settings(), policy, user, on_behalf.Request(
                 requester_email=body["requester_email"], requester_name=body.get("requester_name") or "",
                 subject=body["subject"], text=body["text"], category_id=body.get("category"),
                 priority_name=body.get("priority")))
-        # No refresh: the intake leaves the new ticket, its message and their
-        # values on the objects; what it wrote in plain statements it set as loaded.
-        return _shown(session, user, ticket)
+        # No refresh, no reading back: the intake leaves the new ticket, its
+        # message and their values on the objects (what it wrote in plain
+        # statements it set as loaded), and its history is what it recorded.
+        return _shown(session, user, ticket, events=[e for e in events if e.ticket_id == ticket.id])
 
 
 def _message_body() -> tuple[dict, list[Upload]]:
@@ -156,7 +161,7 @@ def add_message(ref: str):
     body, uploads = _message_body()
     try:
         # Checked before the write transaction, as the page does: an archive takes a moment to look into.
-        checked = check_uploads(read_policy(db()), uploads) if uploads else []
+        checked = check_uploads(policy_now(), uploads) if uploads else []
     except UploadRefused as exc:
         raise Problem(422, f"{exc.filename} was refused: {exc.reason}", kind="refused",
                       errors={"files": [f"{exc.filename}: {exc.reason}"]}) from None

@@ -256,6 +256,21 @@ def test_create_assign_prioritise_and_forward_call_the_core_actions(client, data
     assert {"opened_for", "assign", "priority", "forward", "dispatch"} <= set(kinds)
 
 
+def test_a_new_ticket_nobody_could_take_is_answered_as_reading_it_back_shows_it(client, database, world, tokens):
+    """Its history (created, opened_for, and whatever the office's notice
+    recorded) is answered from what the intake recorded, not read back."""
+    with database.begin() as s:
+        seed_defaults(s)
+        s.execute(update(User).values(available=False))
+    made = client.post("/api/v1/tickets", headers=bearer(tokens["c3171"]), json={
+        "requester_email": "orang@luar.test", "subject": "Tanya jadwal", "text": "Kapan dibuka?"})
+    assert made.status_code == 201, made.get_data(as_text=True)
+    assert made.get_json()["assignee"] is None and made.get_json()["linked"] == []
+    assert [e["kind"] for e in made.get_json()["events"]][:2] == ["created", "opened_for"]
+    read = client.get(f"/api/v1/tickets/{made.get_json()['ref']}", headers=bearer(tokens["c3171"]))
+    assert made.get_json() == read.get_json()
+
+
 def test_the_openapi_document_is_3_1_and_the_docs_page_runs_no_inline_script(client):
     spec = client.get("/api/v1/openapi.json").get_json()
     assert spec["openapi"].startswith("3.1") and "/api/v1/tickets/{ref}" in spec["paths"]
