@@ -12,7 +12,9 @@ writer (a pool in `RemoteWriter`): a request is one (operation, arguments)
 tuple, one per mail, the answer ("ok", value) or ("temporary", why). The
 pipes are made by the process that starts both ends, so nothing else can
 write to them: what crosses them is pickled. Requests that wait together
-are written in one transaction, so one commit and its fsync serve them all.
+are written in one transaction, so one commit serves them all; the writer
+fsyncs the log itself before answering, beside the next batch's work
+(relaxed_commits says why that gives no 250 for rows not on disk).
 """
 from __future__ import annotations
 
@@ -128,7 +130,8 @@ def _rows_again(cleaned: Cleaned | None) -> Cleaned | None:
 
 def answer_batch(db: Database, requests: list[tuple[str, tuple]]) -> list[tuple[str, object]]:
     """The requests that came in together, answered in one transaction: one
-    commit, and one fsync, for all of them. Every answer waits for that commit.
+    commit for all of them. Every answer waits for that commit (and, sent by
+    serve_writer, for the log's fsync after it).
     A mail a step stops is settled in it as it would be alone (see
     pipeline.apply_within); a failure of the transaction itself is a
     temporary failure for each request, as nothing of it was written."""
