@@ -307,10 +307,9 @@ def make_protocol(db: Database, handler: Handler | None = None) -> SMTP:
                   hostname=db.settings.domain, ident="helpdesk", tls_context=handler.tls, require_starttls=False)
 
 
-async def start(db: Database, host: str, port: int, writer: Writer | None = None) -> asyncio.Server:
+async def start(db: Database, host: str, port: int) -> asyncio.Server:
     loop = asyncio.get_running_loop()
-    # One handler for all sessions, so they share its pipeline threads.
-    handler = Handler(db, PIPELINE_THREADS_WITH_WRITER if writer else PIPELINE_THREADS, writer)
+    handler = Handler(db)  # one for all sessions, so they share its pipeline threads
     return await loop.create_server(lambda: make_protocol(db, handler), host, port)
 
 
@@ -487,15 +486,15 @@ class BackgroundServer:
     """The server on its own event loop in a thread, for a process that does
     other work too (tests talk to it over a real socket this way)."""
 
-    def __init__(self, db: Database, host: str = "127.0.0.1", port: int = 0, writer: Writer | None = None):
-        self.db, self.host, self.port, self.writer = db, host, port, writer
+    def __init__(self, db: Database, host: str = "127.0.0.1", port: int = 0):
+        self.db, self.host, self.port = db, host, port
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, name="smtpd", daemon=True)
         self.server: asyncio.Server | None = None
 
     def start(self) -> "BackgroundServer":
         self.thread.start()
-        self.server = asyncio.run_coroutine_threadsafe(start(self.db, self.host, self.port, self.writer), self.loop).result(10)
+        self.server = asyncio.run_coroutine_threadsafe(start(self.db, self.host, self.port), self.loop).result(10)
         self.port = self.server.sockets[0].getsockname()[1]
         return self
 

@@ -12,15 +12,12 @@ writer (a pool in `RemoteWriter`): a request is one (operation, arguments)
 tuple, one per mail, the answer ("ok", value) or ("temporary", why). The
 pipes are made by the process that starts both ends, so nothing else can
 write to them: what crosses them is pickled. Requests that wait together
-are written in one transaction, so one commit serves them all; the writer
-fsyncs the log itself before answering, beside the next batch's work
-(relaxed_commits says why that gives no 250 for rows not on disk).
+are written in one transaction, so one commit and its fsync serve them all.
 """
 from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import queue
 import signal
 import sqlite3
@@ -130,8 +127,7 @@ def _rows_again(cleaned: Cleaned | None) -> Cleaned | None:
 
 def answer_batch(db: Database, requests: list[tuple[str, tuple]]) -> list[tuple[str, object]]:
     """The requests that came in together, answered in one transaction: one
-    commit for all of them. Every answer waits for that commit (and, sent by
-    serve_writer, for the log's fsync after it).
+    commit, and one fsync, for all of them. Every answer waits for that commit.
     A mail a step stops is settled in it as it would be alone (see
     pipeline.apply_within); a failure of the transaction itself is a
     temporary failure for each request, as nothing of it was written."""
@@ -167,160 +163,28 @@ def _answer_within(session: Session, db: Database, operation: str, args: tuple,
     return "temporary", f"writer: no such operation: {operation!r}"
 
 
-def serve_writer(db: Database, connections: list[Connection], stop: threading.Event | None = None,
-                 durable: Callable[[], None] | None = None) -> None:
+def serve_writer(db: Database, connections: list[Connection], stop: threading.Event | None = None) -> None:
     """Answer the server processes' requests until every pipe has closed, or
     at most STOP_GRACE_SECONDS after `stop` is set. Each pipe carries one
     request at a time; those waiting together are answered together (see
-    answer_batch), so the busier the servers, the more mails share a commit.
-
-    A batch's answers go out only once `durable()` (default: the log's
-    fsync, see sync_log) has returned after its commit, from a thread of
-    their own (AnswersAfterSync), so the next batch is worked meanwhile."""
+    answer_batch), so the busier the servers, the more mails share a commit."""
     live = list(connections)
     stop = stop or threading.Event()
-    answers = AnswersAfterSync(durable or sync_log(db))
     deadline = None
-    try:
-        while live and (deadline is None or time.monotonic() < deadline) and not answers.failed:
-            waiting = []
-            for pipe in wait(live, timeout=0.5):
-                try:
-                    waiting.append((pipe, pipe.recv()))
-                except (EOFError, OSError):
-                    live.remove(pipe)
-                    answers.close_after(pipe)
-            if waiting:
-                replies = answer_batch(db, [request for _, request in waiting])
-                answers.send_after_sync([(pipe, reply) for (pipe, _), reply in zip(waiting, replies)])
-            if deadline is None and stop.is_set():
-                deadline = time.monotonic() + STOP_GRACE_SECONDS
-    finally:
-        answers.finish()
-    if answers.failed:
-        # The kernel may have dropped the log's pages it could not write and
-        # report the next fsync clean: no later answer could be trusted.
-        raise LogSyncFailed("the database log could not be synced: the writer stops")
-
-
-class LogSyncFailed(RuntimeError):
-    """The write-ahead log's fsync failed: nothing committed since the last
-    good one can be answered for, and the writer process ends."""
-
-
-def relaxed_commits(db: Database) -> None:
-    """The writer's own connections at synchronous=NORMAL: a commit writes
-    the log without fsyncing it, and serve_writer fsyncs it before any
-    answer (a group commit). Call before the database is first used, and
-    only for a Database whose every commit is answered through serve_writer.
-
-    Why no 250 is given for rows not on disk (sqlite.org/pragma.html#pragma_synchronous,
-    sqlite.org/walformat.html, and wal.c's walCheckpoint and sqlite3WalFrames):
-    - A commit is on disk once the log's frames up to its commit frame are.
-      "Transactions are durable across application crashes regardless of
-      the synchronous setting": a commit's frames are in the kernel when
-      COMMIT returns, and an fsync of the log file (any descriptor of it)
-      writes them; the answers wait for that fsync.
-    - A checkpoint never loses them: "in WAL mode when synchronous is
-      NORMAL, the WAL file is synchronized before each checkpoint and the
-      database file is synchronized after each completed checkpoint".
-      Checkpoints copy frames without changing them, and nBackfill (the
-      frames copied) advances only after those syncs.
-    - A log reset never overwrites them unsynced: frames are overwritten
-      only when the log restarts, which SQLite allows only "when nBackfill
-      equals mxFrame", i.e. after a completed checkpoint, which synced the
-      log before copying and the database after. The new header is synced
-      too ("the WAL file header is synchronized when a WAL file begins to be
-      reused"). A later transaction never rewrites an earlier one's frames
-      otherwise: it appends, and rewrites only frames of its own.
-    - Frames are checked on recovery with checksums chained from the log's
-      header, so no later commit survives a lost earlier one.
-    - The checkpoint thread's connection must not be at synchronous=OFF
-      (the only level whose checkpoints skip those syncs); it sets NORMAL.
-    Other processes read a batch's rows up to one fsync (a few ms) before
-    they are on disk; a power cut in that moment takes back what they saw,
-    while the mails themselves were not answered and their senders retry.
-    """
-    @event.listens_for(db.engine, "connect")
-    def normal_sync(dbapi_conn, _record):
-        dbapi_conn.execute("PRAGMA synchronous=NORMAL")
-
-
-def sync_log(db: Database) -> Callable[[], None]:
-    """fsync the database's write-ahead log: every frame written to it
-    before the call is on disk when it returns. A no-op off SQLite, whose
-    commits are durable when they return."""
-    if not db.is_sqlite:
-        return lambda: None
-    path = f"{db.engine.url.database}-wal"
-
-    def sync() -> None:
-        # Opened each time: the log is removed when the last connection
-        # closes (after a checkpoint that synced the database) and made
-        # again, and a descriptor kept open would fsync the removed file.
-        try:
-            fd = os.open(path, os.O_RDONLY)
-        except FileNotFoundError:
-            return  # checkpointed into the database, which was synced, and removed
-        try:
-            os.fdatasync(fd)
-        finally:
-            os.close(fd)
-
-    return sync
-
-
-class AnswersAfterSync:
-    """Sends each batch's answers once the log holding its commit is on
-    disk, in a thread of its own: its fsync (about a third of the writer's
-    wall time a mail when the commit did it under the write lock) runs
-    beside the next batch's work. Batches that wait together share one
-    fsync. Pipes whose asker is gone are closed here too, after any answer
-    queued for them, so no answer is written to a reused descriptor."""
-
-    def __init__(self, durable: Callable[[], None]):
-        self.durable = durable
-        self.failed = False
-        self.queue: queue.SimpleQueue[list[tuple[Connection, tuple | None]] | None] = queue.SimpleQueue()
-        self.thread = threading.Thread(target=self._run, name="answers", daemon=True)
-        self.thread.start()
-
-    def send_after_sync(self, answers: list[tuple[Connection, tuple]]) -> None:
-        self.queue.put(answers)
-
-    def close_after(self, pipe: Connection) -> None:
-        self.queue.put([(pipe, None)])
-
-    def finish(self) -> None:
-        """Send what is queued, and stop the thread."""
-        self.queue.put(None)
-        self.thread.join()
-
-    def _run(self) -> None:
-        more = True
-        while more:
-            batches = [self.queue.get()]
-            while batches[-1] is not None and not self.queue.empty():
-                batches.append(self.queue.get())
-            more = batches[-1] is not None
-            answers = [answer for batch in batches if batch is not None for answer in batch]
-            self._sync_then_send(answers)
-
-    def _sync_then_send(self, answers: list[tuple[Connection, tuple | None]]) -> None:
-        if any(reply is not None for _, reply in answers) and not self.failed:
+    while live and (deadline is None or time.monotonic() < deadline):
+        waiting = []
+        for pipe in wait(live, timeout=0.5):
             try:
-                self.durable()
-            except OSError as error:
-                log.critical("writer: the database log could not be synced: %s", error)
-                self.failed = True
-        for pipe, reply in answers:
-            if reply is None:
+                waiting.append((pipe, pipe.recv()))
+            except (EOFError, OSError):
+                live.remove(pipe)
                 pipe.close()
-                continue
-            if self.failed:
-                reply = ("temporary", "writer: the database log could not be synced")
-            with contextlib.suppress(OSError):  # the asker died meanwhile
-                pipe.send(reply)
+        if waiting:
+            for (pipe, _), reply in zip(waiting, answer_batch(db, [request for _, request in waiting])):
+                with contextlib.suppress(OSError):  # the asker died meanwhile
+                    pipe.send(reply)
+        if deadline is None and stop.is_set():
+            deadline = time.monotonic() + STOP_GRACE_SECONDS
 
 
 def run_writer_process(pipes: list[Connection], started) -> None:
@@ -332,16 +196,12 @@ def run_writer_process(pipes: list[Connection], started) -> None:
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
     db, done = Database(load_settings()), threading.Event()
-    if db.is_sqlite:
-        relaxed_commits(db)
     checkpoints = checkpoint_beside(db, done)
     log.info("writer ready: the database writes of %d pipeline threads", len(pipes))
     started.set()
-    try:
-        serve_writer(db, pipes, stop)
-    finally:
-        done.set()
-        checkpoints.join(CHECKPOINT_SECONDS * 10)
+    serve_writer(db, pipes, stop)
+    done.set()
+    checkpoints.join(CHECKPOINT_SECONDS * 10)
 
 
 # How often the writer process copies the WAL into the database, beside the writes.
@@ -378,9 +238,6 @@ def checkpoint_beside(db: Database, stop: threading.Event) -> threading.Thread:
         # checkpoint runs outside any transaction, and waits only briefly.
         connection = sqlite3.connect(db.engine.url.database, isolation_level=None, check_same_thread=False)
         connection.execute(f"PRAGMA busy_timeout={RESTART_WAIT_MS}")
-        # Not OFF, whatever the build's default: at OFF a checkpoint would
-        # skip the syncs that relaxed_commits counts on.
-        connection.execute("PRAGMA synchronous=NORMAL")
         try:
             while not stop.wait(CHECKPOINT_SECONDS):
                 _checkpoint(db, connection)

@@ -5,13 +5,9 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import multiprocessing
-import os
-import signal
 import sqlite3
 import struct
 import threading
-import time
 from multiprocessing import Pipe
 
 import pytest
@@ -23,12 +19,10 @@ from core.storage.files import Store
 from mailin.inbound import TemporaryFailure, Unthreaded
 from core.storage.writelock import writing
 from mailin.pipeline import Arrival, Stopped, ingest, record_row
-from mailin.smtpd import BackgroundServer
 from mailin.writer import (
-    LogSyncFailed, RemoteWriter, answer_batch, checkpoint_beside, relaxed_commits, serve_writer, take_request,
+    RemoteWriter, answer_batch, checkpoint_beside, serve_writer, take_request,
 )
 from tests._shared import wait_for
-from tests.mailin.conftest import transcript
 from tests.mailin.mails import HELPDESK, PDF, SCHOOL, delivery_report, mail, with_parts
 
 
@@ -411,150 +405,3 @@ def test_a_mail_is_stored_and_cleaned_then_written_with_its_row_in_one_request(d
         (row,) = session.scalars(select(RawMail)).all()
         assert (row.id, row.outcome, row.sha256) == (results[0].raw_mail_id, Outcome.new_ticket,
                                                      hashlib.sha256(raw).hexdigest())
-
-
-def raw_mail_outcomes(db) -> list[Outcome]:
-    with db.session() as session:
-        return session.scalars(select(RawMail.outcome).order_by(RawMail.id)).all()
-
-
-def test_no_answer_goes_out_before_the_log_holding_its_commit_is_synced(db):
-    """The writer commits without an fsync and syncs the log itself: a mail's
-    answer, which lets its server say 250, must wait for that sync. Here the
-    sync is held back: the mail's rows are committed, and no answer comes
-    until the sync returns."""
-    entered, release = threading.Event(), threading.Event()
-
-    def durable() -> None:
-        entered.set()
-        assert release.wait(15)
-
-    ours, theirs = Pipe()
-    writer = threading.Thread(target=serve_writer, args=(db, [theirs]), kwargs={"durable": durable}, daemon=True)
-    writer.start()
-    results = []
-    server = threading.Thread(target=lambda: results.append(deliver(db, RemoteWriter([ours]), mail())))
-    server.start()
-    try:
-        assert entered.wait(15)
-        assert raw_mail_outcomes(db) == [Outcome.new_ticket]  # committed...
-        server.join(0.5)
-        assert server.is_alive() and results == []  # ...and not answered
-    finally:
-        release.set()
-    server.join(15)
-    ours.close()
-    writer.join(15)
-    assert [result.outcome for result in results] == [Outcome.new_ticket]
-
-
-def test_the_writer_process_commits_without_fsync_and_fsyncs_the_log_before_each_answer(db, monkeypatch):
-    """With the writer process's settings (relaxed_commits), SQLite's commit
-    does not sync; the writer's own fdatasync of the -wal file comes after
-    the commit and before the answer, even when it is slow."""
-    if not db.is_sqlite:
-        pytest.skip("PostgreSQL's commits are durable when they return")
-    writer_db = Database(db.settings)
-    relaxed_commits(writer_db)
-    events = []
-    event.listen(writer_db.engine, "commit", lambda connection: events.append("commit"))
-    real_fdatasync = os.fdatasync
-
-    def slow_fdatasync(fd: int) -> None:
-        real_fdatasync(fd)
-        time.sleep(0.2)  # an answer sent before the sync would be seen first
-        events.append(("fdatasync", os.readlink(f"/proc/self/fd/{fd}")))
-
-    monkeypatch.setattr(os, "fdatasync", slow_fdatasync)
-    ours, theirs = Pipe()
-    writer = threading.Thread(target=serve_writer, args=(writer_db, [theirs]), daemon=True)
-    writer.start()
-    try:
-        with writer_db.engine.connect() as connection:
-            assert connection.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL
-        for subject in ("Pertama", "Kedua"):
-            assert deliver(db, RemoteWriter([ours]), mail(subject=subject)).outcome is Outcome.new_ticket
-            events.append("answered")
-    finally:
-        ours.close()
-        writer.join(15)
-        writer_db.engine.dispose()
-    wal = ("fdatasync", f"{writer_db.engine.url.database}-wal")
-    assert events == ["commit", wal, "answered"] * 2
-
-
-def stuck_before_its_fsync(settings, pipe, committed) -> None:
-    """A writer process whose log sync never comes: it commits a mail, says
-    so, and waits to be killed."""
-    db = Database(settings)
-    relaxed_commits(db)
-
-    def durable() -> None:
-        committed.set()
-        time.sleep(120)
-
-    serve_writer(db, [pipe], durable=durable)
-
-
-def test_a_writer_killed_between_its_commit_and_its_log_sync_gave_no_250(db):
-    """kill -9 of the writer process after the commit and before the sync:
-    the sender was answered 451 (it retries), never 250. The rows live on in
-    the kernel (a process's death loses nothing written), so the retry is
-    screened as a duplicate, and answered 250 after the next writer's sync."""
-    if not db.is_sqlite:
-        pytest.skip("the writer process runs on SQLite only")
-    context = multiprocessing.get_context("spawn")
-    ours, theirs = context.Pipe()
-    committed = context.Event()
-    process = context.Process(target=stuck_before_its_fsync, args=(db.settings, theirs, committed), daemon=True)
-    process.start()
-    theirs.close()
-    server = BackgroundServer(db, writer=RemoteWriter([ours])).start()
-    raw, codes = mail(subject="Sebelum fsync"), []
-    sender = threading.Thread(target=lambda: codes.append(transcript(server.port, raw)))
-    try:
-        sender.start()
-        assert committed.wait(60)
-        assert raw_mail_outcomes(db) == [Outcome.new_ticket] and codes == []
-        os.kill(process.pid, signal.SIGKILL)
-        sender.join(30)
-    finally:
-        server.stop()
-        process.join(10)
-    assert codes == [[250, 250, 250, 451, 221]]
-    again, theirs_again = Pipe()
-    writer = threading.Thread(target=serve_writer, args=(db, [theirs_again]), daemon=True)
-    writer.start()
-    server = BackgroundServer(db, writer=RemoteWriter([again])).start()
-    try:
-        assert transcript(server.port, raw) == [250, 250, 250, 250, 221]
-    finally:
-        server.stop()
-        again.close()
-        writer.join(15)
-    assert raw_mail_outcomes(db) == [Outcome.new_ticket, Outcome.duplicate]
-
-
-def test_a_failed_log_sync_answers_each_mail_as_a_temporary_failure_and_ends_the_writer(db):
-    """After a failed fsync the kernel may report the next one clean though
-    the pages are lost: the batch is answered 451 and the writer stops (its
-    supervisor stops the servers with it)."""
-    def durable() -> None:
-        raise OSError(5, "Input/output error")
-
-    ours, theirs = Pipe()
-    ended = []
-
-    def run() -> None:
-        try:
-            serve_writer(db, [theirs], durable=durable)
-        except LogSyncFailed as error:
-            ended.append(error)
-
-    writer = threading.Thread(target=run, daemon=True)
-    writer.start()
-    with pytest.raises(TemporaryFailure, match="could not be synced"):
-        deliver(db, RemoteWriter([ours]), mail())
-    writer.join(15)
-    ours.close()
-    assert not writer.is_alive() and ended
