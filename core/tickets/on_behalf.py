@@ -21,7 +21,7 @@ from core.config.settings import Settings
 from core.mail import notices
 from core.models import Category, Priority, Ticket, User, utcnow
 from core.tickets.actions import ActionRefused
-from core.tickets.intake import Incoming, customer_office, open_ticket_with_message
+from core.tickets.intake import Incoming, home_on_behalf, open_ticket_with_message
 from core.words import N_
 
 
@@ -51,14 +51,13 @@ def open_for(session: Session, settings: Settings, policy: Policy, actor: User, 
         if request.priority_name else None
     if request.priority_name and priority is None:
         raise ActionRefused(N_("no such priority"))
-    school = customer_office(session, request.requester_email, policy)
-    if school is not None and (school.parent is None or not school.parent.path.startswith(actor.office.path)):
+    home, sight = home_on_behalf(session, policy, request.requester_email, actor.office, priority)
+    if sight is not None and not (sight and sight.startswith(actor.office.path)):
         raise ActionRefused(N_("the requester's school is not in your office's sight"))
     ticket, message = open_ticket_with_message(session, settings, policy, Incoming(
         from_address=request.requester_email, from_name=request.requester_name.strip() or None,
         subject=request.subject, text=text, full_text=request.text, channel=request.channel),
-        school=school, office=None if school is not None else actor.office, priority=priority, category=category,
-        now=now)
+        home=home, priority=priority, category=category, now=now)
     audit.record(session, ticket, "opened_for", actor, to_value=request.requester_email.lower(), at=now)
     notices.ack(session, settings, policy, ticket, message, now=now)
     return ticket

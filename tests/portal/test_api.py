@@ -16,7 +16,7 @@ from core.access import apitokens
 from core.config.policy import Policy
 from core.demo import seed_defaults
 from core.access.logins import FREE_FAILURES, set_password
-from core.models import Event, Ticket, User, utcnow
+from core.models import Event, Office, Ticket, User, utcnow
 from core.queries.listing import Listing, list_tickets
 from mailout.deliver import deliver_due
 from mailout.transport import RelayTransport
@@ -254,6 +254,38 @@ def test_create_assign_prioritise_and_forward_call_the_core_actions(client, data
     kinds = [e["kind"] for e in client.get(f"/api/v1/tickets/{ref}", headers=bearer(tokens["p31"]))
              .get_json()["events"]]
     assert {"opened_for", "assign", "priority", "forward", "dispatch"} <= set(kinds)
+
+
+def test_a_ticket_opened_for_a_school_starts_at_its_city_and_only_within_the_openers_sight(
+        client, database, world, tokens):
+    """Where a ticket opened on someone's behalf starts, as the school's own
+    mail would start: at the school's parent, in the school's language, with
+    the default priority's SLA; a school out of the opener's sight (or with
+    no parent) is refused; an address the directory does not know stays
+    with the opener's office."""
+    with database.begin() as s:
+        seed_defaults(s)
+        s.execute(update(Office).where(Office.code == "S003").values(language="en"))
+    new = {"subject": "Dapodik macet", "text": "Tidak bisa masuk sejak pagi."}
+    made = client.post("/api/v1/tickets", headers=bearer(tokens["p31"]),
+                       json={**new, "requester_email": "SMKN26@sekolah.test"})
+    assert made.status_code == 201, made.get_data(as_text=True)
+    with database.read() as s:
+        ticket = s.scalar(select(Ticket).where(Ticket.ref == made.get_json()["ref"]))
+        assert (ticket.office.code, ticket.school.code, ticket.language) == ("C3172", "S003", "en")
+        assert ticket.priority.is_default and ticket.resolution_due_at is not None
+    refused = client.post("/api/v1/tickets", headers=bearer(tokens["c3171"]),
+                          json={**new, "requester_email": "smkn26@sekolah.test"})
+    assert refused.status_code == 422 and "sight" in refused.get_json()["detail"]
+    with database.begin() as s:
+        s.execute(update(Office).where(Office.code == "S003").values(parent_id=None))
+    orphan = client.post("/api/v1/tickets", headers=bearer(tokens["p31"]),
+                         json={**new, "requester_email": "smkn26@sekolah.test"})
+    assert orphan.status_code == 422 and "sight" in orphan.get_json()["detail"]
+    stranger = client.post("/api/v1/tickets", headers=bearer(tokens["c3171"]),
+                           json={**new, "requester_email": "orang@luar.test", "priority": "tinggi"})
+    assert stranger.status_code == 201, stranger.get_data(as_text=True)
+    assert (stranger.get_json()["office"], stranger.get_json()["priority"]) == ("C3171", "tinggi")
 
 
 def test_a_new_ticket_nobody_could_take_is_answered_as_reading_it_back_shows_it(client, database, world, tokens):
