@@ -9,6 +9,8 @@ to take it out (each function here has a plain-ORM equivalent).
   together; next_keys, keys reserved so that INSERTs need not wait.
 - ORM objects written outside the unit of work: new, insert_now, update_now.
 - Values put on a loaded object without marking it changed: set_loaded.
+- An object from a row read elsewhere, as if the session had loaded it:
+  as_loaded (the API's guard reads its caller's row for every request).
 - A savepoint the session does not track, and forgetting what a rollback
   took back: savepoint, forget.
 
@@ -183,6 +185,43 @@ def set_loaded(obj: object, **values) -> None:
     write them again, and no attribute event fires."""
     for key, value in values.items():
         set_committed_value(obj, key, value)
+
+
+def columns_of(cls: type) -> tuple:
+    """The columns of a mapped class's attributes, in the order as_loaded takes their values."""
+    return tuple(prop.columns[0] for prop in inspect(cls).column_attrs)
+
+
+# Each mapper's attributes and their columns' conversions, per dialect (as_loaded).
+_loaders: dict[tuple[Mapper, str], tuple[tuple[str, Callable[[object], object] | None], ...]] = {}
+
+
+def as_loaded(session: Session, cls: type, values: tuple) -> object:
+    """An object of a mapped class from its row as the driver gave it, read
+    outside the session (`values` in the order of columns_of(cls), say by
+    Database.read_plain), put in the session as if the session had loaded
+    it: no query. The values are converted as a load converts them (an
+    enum's text, SQLite's dates). The session's own object where it holds
+    that row already. Its relationships load as usual when read; to have
+    one without a query, put the related object on it with set_loaded (the
+    session holds its objects weakly: one nothing refers to is gone at once)."""
+    mapper = inspect(cls)
+    dialect = session.get_bind().dialect
+    loader = _loaders.get((mapper, dialect.name))
+    if loader is None:
+        loader = _loaders[(mapper, dialect.name)] = tuple(
+            (prop.key, prop.columns[0].type.dialect_impl(dialect).result_processor(dialect, None))
+            for prop in mapper.column_attrs)
+    converted = {key: value if convert is None or value is None else convert(value)
+                 for (key, convert), value in zip(loader, values)}
+    identity = mapper.identity_key_from_primary_key([converted[key] for key in _plan(mapper).key_attributes])
+    held = session.identity_map.get(identity)
+    if held is not None:
+        return held
+    obj = new(cls, **converted)
+    make_transient_to_detached(obj)
+    session.add(obj)
+    return obj
 
 
 def forget(session: Session) -> None:

@@ -288,6 +288,32 @@ def test_a_ticket_opened_for_a_school_starts_at_its_city_and_only_within_the_ope
     assert (stranger.get_json()["office"], stranger.get_json()["priority"]) == ("C3171", "tinggi")
 
 
+def test_a_request_uses_the_user_the_guard_read_and_loads_it_no_more(client, database, world, tokens):
+    """The guard reads the caller's user and office with the policy; the view
+    puts that row in its session (core.access.bearer.user_of) instead of
+    loading the user by id again, and the user is the one a load would give."""
+    from sqlalchemy import event
+    with database.begin() as s:
+        seed_defaults(s)
+    seen = []
+
+    def look(conn, cursor, statement, *args):
+        seen.append(" ".join(statement.split()))
+    event.listen(database.engine, "before_cursor_execute", look)
+    try:
+        made = client.post("/api/v1/tickets", headers=bearer(tokens["c3171"]), json={
+            "requester_email": "orang@luar.test", "subject": "Tanya jadwal", "text": "Kapan dibuka?"})
+        listed = refs(client, tokens["c3171"])
+    finally:
+        event.remove(database.engine, "before_cursor_execute", look)
+    assert made.status_code == 201 and made.get_json()["ref"] in listed
+    assert seen and not [statement for statement in seen if "WHERE app_user.id = " in statement]
+    with database.read() as s:
+        opened = s.scalar(select(Event).where(Event.kind == "opened_for"))
+        agent = s.scalar(select(User).where(User.email == world.emails["c3171"]))
+        assert (opened.actor_id, opened.actor) == (agent.id, agent.email)
+
+
 def test_a_new_ticket_nobody_could_take_is_answered_as_reading_it_back_shows_it(client, database, world, tokens):
     """Its history (created, opened_for, and whatever the office's notice
     recorded) is answered from what the intake recorded, not read back."""

@@ -1,6 +1,8 @@
 """core.storage.fast: objects written by plain INSERTs and UPDATEs, then used as if loaded."""
 from __future__ import annotations
 
+import gc
+
 import pytest
 from sqlalchemy import event, select
 
@@ -113,3 +115,40 @@ def test_new_makes_an_object_as_the_constructor_does_for_insert_now(session):
     session.expire_all()
     stored = session.get(Ticket, ticket.id)
     assert (stored.ref, stored.created_at, stored.messages[0].attachments[0].filename) == ("HD-ROWS-5", now, "a.pdf")
+
+
+def test_an_object_from_a_plain_row_is_what_a_load_gives_with_no_query(database):
+    """as_loaded: a user and their office read as plain rows outside the
+    session (as the API's guard reads them) are the objects a load would
+    give, converted as a load converts (the role's enum, SQLite's dates),
+    with no query, even for the user's office put on it; a change is written
+    as usual."""
+    from core.access.passwords import hash_password
+    from core.models import Role, User
+    from core.storage.fast import as_loaded, columns_of, set_loaded
+    with database.begin() as session:
+        load_directory(session)
+        office = session.scalar(select(Office).where(Office.code == "C3171"))
+        session.add(User(email="agen@dinas.test", name="Agen", password_hash=hash_password("x" * 12),
+                         office=office, role=Role.supervisor, last_login_at=utcnow()))
+    user_columns, office_columns = columns_of(User), columns_of(Office)
+    both = select(*user_columns, *office_columns).join(Office, Office.id == User.office_id)
+    row = tuple(database.read_plain(both.where(User.email == "agen@dinas.test"))[0])
+    with database.read() as session:
+        loaded = session.scalar(select(User).where(User.email == "agen@dinas.test"))
+        expected = {column.key: getattr(loaded, column.key) for column in user_columns}
+    with database.begin() as session:
+        seen = statements(session)
+        assert as_loaded(session, Office, row[len(user_columns):]).code == "C3171"
+        gc.collect()
+        assert not session.identity_map  # held weakly: an object nothing refers to is gone
+        user = as_loaded(session, User, row[:len(user_columns)])
+        set_loaded(user, office=as_loaded(session, Office, row[len(user_columns):]))
+        assert {column.key: getattr(user, column.key) for column in user_columns} == expected
+        assert user.role is Role.supervisor and user.last_login_at == expected["last_login_at"]
+        assert user.office.code == "C3171" and not session.dirty and not session.new
+        assert seen == []
+        assert as_loaded(session, User, row[:len(user_columns)]) is user  # the session's own object
+        user.name = "Agen Baru"
+    with database.read() as session:
+        assert session.scalar(select(User.name).where(User.email == "agen@dinas.test")) == "Agen Baru"
