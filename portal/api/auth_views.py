@@ -24,7 +24,7 @@ def _pair(pair: bearer.TokenPair) -> dict:
 @blp.post("/login")
 @requires(PUBLIC)
 @blp.doc(security=[])
-@blp.arguments(Login)
+@blp.arguments(Login())
 @blp.response(200, Tokens)
 @errors(blp)
 def login(body: dict):
@@ -42,7 +42,7 @@ def login(body: dict):
 @blp.post("/refresh")
 @requires(PUBLIC)
 @blp.doc(security=[])
-@blp.arguments(RefreshBody)
+@blp.arguments(RefreshBody())
 @blp.response(200, Tokens)
 @errors(blp)
 def refresh(body: dict):
@@ -61,7 +61,7 @@ def refresh(body: dict):
 @blp.post("/logout")
 @requires(PUBLIC)
 @blp.doc(security=[])
-@blp.arguments(RefreshBody)
+@blp.arguments(RefreshBody())
 @blp.response(204)
 @errors(blp)
 def logout(body: dict):

@@ -37,7 +37,7 @@ def _encode(path: str) -> str:
 
 @blp.get("/offices")
 @requires(READ)
-@blp.arguments(OfficeArgs, location="query")
+@blp.arguments(OfficeArgs(), location="query")
 @blp.response(200, OfficePage)
 @errors(blp, 422)
 def offices(args: dict):

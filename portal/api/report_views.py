@@ -29,7 +29,7 @@ def _row(row: Row) -> dict:
 
 @blp.get("")
 @requires(READ)
-@blp.arguments(ReportArgs, location="query")
+@blp.arguments(ReportArgs(), location="query")
 @blp.response(200, ReportOut)
 @errors(blp, 422)
 def report(args: dict):

@@ -71,7 +71,7 @@ def _shown_fresh(session, user: User, ticket) -> dict:
 
 @blp.get("")
 @requires(READ)
-@blp.arguments(TicketFilters, location="query")
+@blp.arguments(TicketFilters(), location="query")
 @blp.response(200, TicketPage)
 @errors(blp, 422)
 def list_(args: dict):
@@ -109,7 +109,7 @@ def read(ref: str):
 
 @blp.post("")
 @requires(WRITE)
-@blp.arguments(NewTicket)
+@blp.arguments(NewTicket())
 @blp.response(201, TicketOut)
 @errors(blp, 422)
 def create(body: dict):
@@ -196,7 +196,7 @@ def _priority_id(session, name: str) -> int:
 
 @blp.patch("/<ref>")
 @requires(WRITE)
-@blp.arguments(TicketChange)
+@blp.arguments(TicketChange())
 @blp.response(200, TicketOut)
 @errors(blp, 403, 404, 422)
 def change(body: dict, ref: str):
@@ -220,7 +220,7 @@ def change(body: dict, ref: str):
 
 @blp.post("/<ref>/forward")
 @requires(WRITE)
-@blp.arguments(Forward)
+@blp.arguments(Forward())
 @blp.response(200, TicketOut)
 @errors(blp, 403, 404, 422)
 def forward(body: dict, ref: str):
@@ -251,7 +251,7 @@ def _other(session, user: User, ref: str):
 
 @blp.post("/<ref>/merge")
 @requires(WRITE)
-@blp.arguments(OtherTicket)
+@blp.arguments(OtherTicket())
 @blp.response(200, TicketOut)
 @errors(blp, 403, 404, 422)
 def merge(body: dict, ref: str):
@@ -267,7 +267,7 @@ def merge(body: dict, ref: str):
 
 @blp.post("/<ref>/links")
 @requires(WRITE)
-@blp.arguments(OtherTicket)
+@blp.arguments(OtherTicket())
 @blp.response(200, TicketOut)
 @errors(blp, 403, 404, 422)
 def link(body: dict, ref: str):

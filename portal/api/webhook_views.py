@@ -64,7 +64,7 @@ def webhook_list():
 
 @blp.post("/webhooks")
 @requires(ADMIN)
-@blp.arguments(NewWebhook)
+@blp.arguments(NewWebhook())
 @blp.response(201, Registered)
 @errors(blp, 403, 422)
 def webhook_add(body: dict):
