@@ -509,7 +509,12 @@ def _send(dbapi_connection, soon: list[tuple[str, object]], statements: list[tup
           commit: bool = False) -> None:
     """Send the waiting writes, then each (cursor, sql, values) of
     `statements`, then the COMMIT if asked, in one pipeline: one round trip;
-    leaving the pipeline waits for every result and raises the first error."""
+    leaving the pipeline waits for every result and raises the first error.
+    The COMMIT is a statement of the pipeline, not the driver's commit(),
+    which waits for its own answer before the pipeline's end asks again: a
+    second round trip with nothing in it. (A write that fails makes the
+    server skip the COMMIT; the transaction is left failed, as before, and
+    the caller's rollback ends it.)"""
     writer = dbapi_connection.cursor()
     try:
         with dbapi_connection.pipeline():
@@ -518,7 +523,7 @@ def _send(dbapi_connection, soon: list[tuple[str, object]], statements: list[tup
             for cursor, sql, values in statements:
                 cursor.execute(sql, values)
             if commit:
-                dbapi_connection.commit()
+                writer.execute("COMMIT")
     finally:
         writer.close()
 
