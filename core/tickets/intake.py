@@ -177,13 +177,19 @@ def home_on_behalf(session: Session, policy: Policy, address: str, holder: Offic
 
 def issue_link(settings: Settings, ticket: Ticket, now: datetime | None = None) -> str:
     """Give the (flushed) ticket a new private link, revoking any old one; return the token."""
-    # updated_at as the column's onupdate stamps it, so the object shows it too.
-    values = {"token_nonce": new_nonce(), "token_issued_at": now or utcnow(), "updated_at": utcnow()}
-    token = link_token(settings.secret_key, ticket.id, values["token_nonce"])
+    token, values = _new_link(settings, ticket.id, now or utcnow())
     # A plain UPDATE: the ticket was just written when it is new, and the unit
-    # of work would write it again.
-    update_now(object_session(ticket), ticket, token_hash=hash_token(token), **values)
+    # of work would write it again. updated_at as the column's onupdate stamps
+    # it, so the object shows it too.
+    update_now(object_session(ticket), ticket, updated_at=utcnow(), **values)
     return token
+
+
+def _new_link(settings: Settings, ticket_id: int, now: datetime) -> tuple[str, dict]:
+    """A new private link of this ticket: the token, and the ticket's columns that keep it."""
+    nonce = new_nonce()
+    token = link_token(settings.secret_key, ticket_id, nonce)
+    return token, {"token_nonce": nonce, "token_issued_at": now, "token_hash": hash_token(token)}
 
 
 def link_of(settings: Settings, ticket: Ticket) -> str:
@@ -271,6 +277,10 @@ def open_ticket_with_message(session: Session, settings: Settings, policy: Polic
     home = triaged.home
     ref, keys = _unused_ref(session)
     first_response_due_at, resolution_due_at = sla.due_times(home.terms, now, policy)
+    # With its key reserved (PostgreSQL), the ticket is written with its
+    # private link: an UPDATE after the INSERT would write a second version of
+    # the row and of every one of its indexes.
+    link = _new_link(settings, keys[0], now)[1] if keys else {}
     ticket = new(
         Ticket, id=keys and keys[0], ref=ref, subject=(mail.subject or "").strip()[:255] or "(no subject)",
         status=Status.open, office_id=home.office_id, school_id=home.school_id, priority_id=home.priority_id,
@@ -279,10 +289,11 @@ def open_ticket_with_message(session: Session, settings: Settings, policy: Polic
         language=home.language or policy.default_language,
         continues_id=continues.id if continues is not None else None,
         created_at=now, updated_at=now, status_changed_at=now, last_customer_at=now,
-        first_response_due_at=first_response_due_at, resolution_due_at=resolution_due_at,
+        first_response_due_at=first_response_due_at, resolution_due_at=resolution_due_at, **link,
     )
     message = add_message(session, ticket, mail, now=now, key=keys and keys[1])
-    issue_link(settings, ticket, now)
+    if not link:
+        issue_link(settings, ticket, now)
     audit.record(session, ticket, "created", audit.CUSTOMER, to_value=home.office_code, at=now,
                  detail=f"via {mail.channel}" + (f", continues {continues.ref}" if continues else ""))
     if triaged.rule_set:

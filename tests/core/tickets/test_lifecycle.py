@@ -84,3 +84,25 @@ def test_unknown_senders_go_to_the_triage_office(session, settings):
     assert stranger.office.code == "P31" and stranger.school is None
     default = open_ticket(session, settings, Policy(), mail(sender="x@gmail.test"))
     assert default.office.code == "MIN"
+
+
+def test_a_new_ticket_is_written_with_its_private_link(session, settings):
+    """Where the ticket's key is reserved before its INSERT (PostgreSQL), the
+    link goes into that INSERT: no UPDATE writes a second version of the row
+    and its indexes. Elsewhere the INSERT gives the key and an UPDATE the
+    link. The link opens the ticket either way."""
+    from sqlalchemy import event
+    load_directory(session)
+    school = customer_office(session, "SMAN1@Sekolah.test", Policy())
+    updates = []
+    event.listen(session.connection(), "before_cursor_execute",
+                 lambda conn, cursor, statement, *args: updates.append(statement)
+                 if statement.lstrip().upper().startswith("UPDATE TICKET") else None)
+    ticket = open_ticket(session, settings, Policy(), mail(), school=school, now=T0)
+    session.flush()
+    expected = 0 if session.get_bind().dialect.name == "postgresql" else 1
+    assert len(updates) == expected, updates
+    assert ticket.token_issued_at == T0
+    token = link_of(settings, ticket).rsplit("/", 1)[1]
+    session.expire_all()
+    assert find_by_token(session, token, Policy()).id == ticket.id
