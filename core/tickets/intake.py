@@ -121,12 +121,12 @@ def home_of(session: Session, policy: Policy, school: Office | None, office: Off
 
 # Built once: mail ingest reads a sender's home for every mail (find_home).
 # LIMIT and OFFSET written into the SQL, as SQLite's dialect gives a bound OFFSET otherwise.
-_ONE, _NONE = literal_column("1"), literal_column("0")
+_ONE, _ZERO = literal_column("1"), literal_column("0")
 _Parent = aliased(Office)
 _SCHOOL_HOME = select(Office.id, Office.language, _Parent.id, _Parent.code, _Parent.path).outerjoin(
-    _Parent, _Parent.id == Office.parent_id).where(*_IS_CUSTOMER).order_by(_REGISTERED_FIRST).limit(_ONE).offset(_NONE)
+    _Parent, _Parent.id == Office.parent_id).where(*_IS_CUSTOMER).order_by(_REGISTERED_FIRST).limit(_ONE).offset(_ZERO)
 _DEFAULT_TERMS = select(Priority.id, Priority.first_response_hours, Priority.resolution_hours).order_by(
-    *_DEFAULT_FIRST).limit(_ONE).offset(_NONE)
+    *_DEFAULT_FIRST).limit(_ONE).offset(_ZERO)
 
 
 def find_home(db: Database, address: str, policy: Policy) -> Home | None:
