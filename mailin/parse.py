@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import base64
 import binascii
+import copy
 import re
 from datetime import timezone
+from functools import lru_cache
 
 import mailparser
+import mailparser.core
 from mailparser.exceptions import MailParserError
 
 from core.words import N_
@@ -37,6 +40,38 @@ class MailParser(mailparser.MailParser):
 
     def _make_mail(self, complete: bool = True) -> dict:
         return {}
+
+
+# mail-parser reads every address header (From, To, Cc, Reply-To, ...) of
+# every message with its own scanner and then email's, 20-40 us a header.
+# The same values come again and again (To: the helpdesk's address; From: a
+# school that writes often), and the reading depends on the value alone, so
+# each value of up to _REMEMBERED_MAX characters is read once per process
+# and its result (the mailboxes, and the diagnostics handed to the caller's
+# list, copied) given again after. A Header object (8-bit bytes) or a longer
+# value is read every time.
+_library_get_addresses = mailparser.core.get_addresses
+_REMEMBERED_MAX = 998  # RFC 5322's longest line
+
+
+@lru_cache(maxsize=4096)
+def _addresses_once(value: str, decode_names: bool) -> tuple[tuple, tuple]:
+    diagnostics: list = []
+    found = _library_get_addresses(value, defects=diagnostics, decode_names=decode_names)
+    return tuple(found), tuple(diagnostics)
+
+
+def remembered_addresses(raw_header, *, defects: list | None = None, decode_names: bool = False) -> list:
+    """mailparser.utils.get_addresses, its result for a value kept (see above)."""
+    if type(raw_header) is not str or len(raw_header) > _REMEMBERED_MAX:
+        return _library_get_addresses(raw_header, defects=defects, decode_names=decode_names)
+    found, diagnostics = _addresses_once(raw_header, decode_names)
+    if defects is not None and diagnostics:
+        defects.extend(copy.deepcopy(diagnostics))
+    return list(found)
+
+
+mailparser.core.get_addresses = remembered_addresses
 
 
 def parse(raw: bytes, envelope_from: str | None = None) -> InboundMail:

@@ -138,3 +138,27 @@ def test_the_lighter_parser_reads_every_corpus_message_as_mail_parser_does(monke
         assert {key: value for key, value in expected.items() if value} == dict(light.headers)
         screened += len(light.headers)
     assert screened > len(raws)  # Content-Type at least, mostly
+
+
+def test_address_headers_read_once_per_value_read_as_mail_parser_reads_them():
+    """parse.remembered_addresses, which mail-parser calls for every address
+    header, gives what mail-parser's own gives, diagnostics included, the
+    first time and from what it kept; what a caller does to them stays its own."""
+    values = ["helpdesk@helpdesk.test", "Budi <budi@sekolah.test>", '"Santoso, Budi" <b@s.test>, c@d.test',
+              "a@b, (broken", "<a@b> <c@d>", "x@y@z", "=?utf-8?q?S=C3=AAno?= <s@t.test>", "", "undisclosed:;",
+              "a" * 2000 + "@long.test"]
+    for path in mail_corpus():
+        message = mailparser.parse_from_bytes(path.read_bytes()).message
+        for name in ("from", "to", "cc", "reply-to"):
+            values += [str(value) for value in message.get_all(name) or []]
+    for value in values:
+        for _ in range(2):
+            mine, theirs = [], []
+            assert parsing.remembered_addresses(value, defects=mine, decode_names=True) == \
+                parsing._library_get_addresses(value, defects=theirs, decode_names=True)
+            assert mine == theirs
+            for defect in mine:
+                defect["header"] = "changed by the caller"
+    assert parsing._addresses_once.cache_info().hits > 0
+    assert all("header" not in defect for _, kept in [parsing._addresses_once(v, True) for v in values[:9]]
+               for defect in kept)
