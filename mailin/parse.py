@@ -141,9 +141,13 @@ def message_id_in(value: str) -> str | None:
 
 def _screened_headers(parsed: MailParser) -> tuple[tuple[str, str], ...]:
     """The headers the screen reads, each decoded once by name (mail-parser's
-    `headers` would decode every header of the message)."""
+    `headers` would decode every header of the message); those the message
+    lacks are not asked for (mail-parser would answer "")."""
+    present = {key.lower() for key in parsed.message.keys()}
     wanted = []
     for name in SCREENED_HEADERS:
+        if name not in present:
+            continue
         value = getattr(parsed, name.replace("-", "_"))
         if value:
             wanted.append((name, " ".join(_text(value).split())))
