@@ -25,7 +25,7 @@ from core.hooks import chat
 from core.mail import copies, outbox
 from core.mail.msgids import make_message_id
 from core.models import Direction, Message, Office, Outbox, OutboxStatus, Participant, Ticket, User, utcnow
-from core.storage.fast import next_keys, select_plain_many
+from core.storage.fast import next_keys, read_ahead, select_plain_many
 from core.words import N_
 
 _NO_REPLY = re.compile(
@@ -77,20 +77,33 @@ def loop_risk(settings: Settings, address: str, trigger: Message | None = None) 
     return None
 
 
+def _limit_reads(session: Session, policy: Policy, address: str, now: datetime) -> tuple[list, bool, bool]:
+    """What over_limit reads: the address's counts (if a limit is set) and,
+    on PostgreSQL, the next outbox key; and whether each is among them."""
+    limited = policy.auto_mail_per_10min > 0 or policy.auto_mail_per_day > 0
+    keys = next_keys(session.connection(), Outbox)
+    reads = [ratelimit.counts_query(f"auto:{address.lower()}", timedelta(minutes=10), timedelta(days=1), now)] \
+        if limited else []
+    if keys is not None:
+        reads.append((keys, {}))
+    return reads, limited, keys is not None
+
+
+def read_ahead_limit(session: Session, policy: Policy, address: str, now: datetime) -> None:
+    """Send over_limit's reads for an automatic mail to `address` at `now`
+    with the next reads of this transaction (core.storage.fast.read_ahead):
+    a new ticket's acknowledgement then costs no round trip of its own."""
+    read_ahead(session.connection(), _limit_reads(session, policy, address, now)[0])
+
+
 def over_limit(session: Session, policy: Policy, address: str, now: datetime) -> tuple[str | None, int | None]:
     """Why the automatic mail to `address` must not go (None: it may); and,
     on PostgreSQL, the key of the outbox row to come, asked in the same round
     trip, so that its INSERT goes with the next statement (core.storage.fast)."""
     per_10min, per_day = policy.auto_mail_per_10min, policy.auto_mail_per_day
-    limited = per_10min > 0 or per_day > 0
-    connection = session.connection()
-    keys = next_keys(connection, Outbox)
-    reads = [ratelimit.counts_query(f"auto:{address.lower()}", timedelta(minutes=10), timedelta(days=1), now)] \
-        if limited else []
-    if keys is not None:
-        reads.append((keys, {}))
-    rows = select_plain_many(connection, reads) if reads else []
-    key = rows[-1][0][0] if keys is not None else None
+    reads, limited, keyed = _limit_reads(session, policy, address, now)
+    rows = select_plain_many(session.connection(), reads) if reads else []
+    key = rows[-1][0][0] if keyed else None
     if not limited:
         return None, key
     in_10min, in_day = ratelimit.counted_two(rows[0])

@@ -6,7 +6,8 @@ to take it out (each function here has a plain-ORM equivalent).
 - Statements straight through the driver: write_plain, select_plain, run_plain.
 - Fewer round trips on PostgreSQL (psycopg's pipeline mode): write_soon, a
   write sent with the next statement; select_plain_many, reads sent
-  together; next_keys, keys reserved so that INSERTs need not wait.
+  together; read_ahead, a later step's reads sent with an earlier one's;
+  next_keys, keys reserved so that INSERTs need not wait.
 - ORM objects written outside the unit of work: new, insert_now, update_now.
 - Values put on a loaded object without marking it changed: set_loaded.
 - An object from a row read elsewhere, as if the session had loaded it:
@@ -480,7 +481,8 @@ def watch(engine: Engine) -> None:
     event.listen(engine, "before_execute", _send_before)
     event.listen(engine, "commit", _commit_with_waiting)
     event.listen(engine, "rollback", _drop_waiting)
-    event.listen(engine.pool, "checkin", lambda dbapi_connection, record: record.info.pop(_SOON, None))
+    event.listen(engine.pool, "checkin", lambda dbapi_connection, record: (record.info.pop(_SOON, None),
+                                                                             _drop_ahead(record.info)))
 
 
 def pipelines(engine: Engine) -> bool:
@@ -546,32 +548,78 @@ def _send_before(connection: Connection, *_statement_and_params) -> None:
 def _commit_with_waiting(connection: Connection) -> None:
     # The COMMIT rides in the writes' pipeline; the driver's own commit()
     # that SQLAlchemy calls next finds no transaction and sends nothing.
+    _drop_ahead(connection.connection.info)
     _send_waiting(connection, commit=True)
 
 
 def _drop_waiting(connection: Connection) -> None:
     if not connection.invalidated:
         connection.connection.info.pop(_SOON, None)
+        _drop_ahead(connection.connection.info)
 
 
 def select_plain_many(connection: Connection, reads: list[tuple[Select, dict]]) -> list[list[tuple]]:
     """select_plain of several SELECTs that do not depend on each other: on
     an engine watch()ed, sent together (after any writes waiting) in one
-    round trip; elsewhere one by one."""
+    round trip, with any reads asked ahead (read_ahead); a read whose rows
+    were kept from such a read is answered with them, not sent again.
+    Elsewhere one by one."""
     plans = [_statement_plan(connection, statement, None, _plan_select) for statement, _ in reads]
     if connection.engine.pool not in _watched or None in plans:
         return [select_plain(connection, statement, params) for statement, params in reads]
+    info = connection.connection.info
+    kept = info.get(_KEPT) or {}
+    answers = [kept.pop(_ahead_key(statement, params), None) for statement, params in reads]
+    wanted = [(plan, params) for plan, (_, params), answer in zip(plans, reads, answers) if answer is None]
+    ahead = info.pop(_AHEAD, None) or []
     dbapi_connection = connection.connection.dbapi_connection
     statements = [(dbapi_connection.cursor(), plan.sql, _values(plan, params))
-                  for plan, (_, params) in zip(plans, reads)]
+                  for plan, params in wanted + [(plan, params) for _, plan, params in ahead]]
     try:
-        _send(dbapi_connection, connection.connection.info.pop(_SOON, None) or [], statements)
-        return [_rows(plan, cursor.fetchall()) for plan, (cursor, _, _) in zip(plans, statements)]
+        if statements:
+            _send(dbapi_connection, info.pop(_SOON, None) or [], statements)
+        fetched = iter([_rows(plan, cursor.fetchall()) for (plan, _), (cursor, _, _)
+                        in zip(wanted + [(plan, params) for _, plan, params in ahead], statements)])
+        answers = [answer if answer is not None else next(fetched) for answer in answers]
+        for key, _, _ in ahead:
+            info.setdefault(_KEPT, {})[key] = next(fetched)
+        return answers
     except connection.dialect.loaded_dbapi.Error as error:
         raise _as_execute_raises(connection, statements[0][1], statements[0][2], error) from error
     finally:
         for cursor, _, _ in statements:
             cursor.close()
+
+
+# Reads asked ahead (read_ahead): SELECTs a later step will make, sent now
+# with the next select_plain_many, so that the later step's round trip is
+# not needed. Their rows wait on the DB-API connection until asked for, and
+# are dropped at the transaction's end, whether asked for or not.
+_AHEAD, _KEPT = "helpdesk_ahead", "helpdesk_kept"
+
+
+def read_ahead(connection: Connection, reads: list[tuple[Select, dict]]) -> None:
+    """Send these SELECTs with the next select_plain_many on this connection,
+    and keep their rows for the select_plain_many that asks the same
+    statement with the same values (it is then answered without a round
+    trip). For reads whose answer may be a few statements old: they see the
+    database as it was when sent. On an engine not watch()ed, nothing: the
+    later read runs as usual."""
+    if connection.engine.pool not in _watched:
+        return
+    for statement, params in reads:
+        plan = _statement_plan(connection, statement, None, _plan_select)
+        if plan is not None:
+            connection.connection.info.setdefault(_AHEAD, []).append((_ahead_key(statement, params), plan, params))
+
+
+def _ahead_key(statement: Select, params: dict) -> tuple:
+    return statement, tuple(sorted(params.items()))
+
+
+def _drop_ahead(info: dict) -> None:
+    info.pop(_AHEAD, None)
+    info.pop(_KEPT, None)
 
 
 # Keys given before the INSERT (PostgreSQL): an INSERT that must return its

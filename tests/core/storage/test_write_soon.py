@@ -118,3 +118,33 @@ def test_the_policy_read_beside_another_query_is_the_policy(database):
     rows, policy = read_policy_beside(database, _ALL, {})
     assert rows == [] and policy == read_policy(database)
     assert database.read_plain_many([(_ALL, None), (_BY_MESSAGE_ID, {"message_id": "x"})]) == [[], []]
+
+
+def test_a_read_asked_ahead_goes_with_the_next_reads_and_answers_the_later_one(database):
+    """read_ahead: on PostgreSQL the SELECT goes out with the next
+    select_plain_many, and the later select_plain_many that asks it again is
+    answered with those rows, as the database was when they were sent (a
+    sequence's value shows it: asking it again would move it on); rows never
+    asked for are dropped with the transaction. On SQLite the later read
+    simply runs."""
+    with database.engine.begin() as connection:
+        keys = next_keys(connection, Outbox)
+        if keys is None:
+            assert not _waits(database)
+            fast.read_ahead(connection, [(_ALL, {})])
+            write_soon(connection, _INSERT, _row("<ahead@helpdesk.test>"))
+            assert select_plain_many(connection, [(_ALL, {})]) == [[("<ahead@helpdesk.test>",)]]
+            return
+        fast.read_ahead(connection, [(keys, {}), (_ALL, {})])
+        assert select_plain_many(connection, [(_BY_MESSAGE_ID, {"message_id": "x"})]) == [[]]  # sends them
+        write_soon(connection, _INSERT, _row("<after@helpdesk.test>"))
+        ((first,),) = select_plain(connection, keys, {})  # not kept for select_plain: a new value
+        [[(ahead,)], seen] = select_plain_many(connection, [(keys, {}), (_ALL, {})])
+        assert ahead < first and seen == []  # as when sent: before the INSERT
+        [[(again,)]] = select_plain_many(connection, [(keys, {})])  # kept rows are given once
+        assert again > first
+        fast.read_ahead(connection, [(keys, {})])
+        select_plain_many(connection, [(_ALL, {})])
+    with database.engine.begin() as connection:
+        [[(fresh,)]] = select_plain_many(connection, [(keys, {})])
+    assert fresh > again + 1  # the kept value of the last transaction was dropped, not given here
