@@ -211,8 +211,7 @@ def as_loaded(session: Session, cls: type, values: tuple) -> object:
     loader = _loaders.get((mapper, dialect.name))
     if loader is None:
         loader = _loaders[(mapper, dialect.name)] = tuple(
-            (prop.key, prop.columns[0].type.dialect_impl(dialect).result_processor(dialect, None))
-            for prop in mapper.column_attrs)
+            (prop.key, _result_processor(prop.columns[0], dialect)) for prop in mapper.column_attrs)
     converted = {key: value if convert is None or value is None else convert(value)
                  for (key, convert), value in zip(loader, values)}
     identity = mapper.identity_key_from_primary_key([converted[key] for key in _plan(mapper).key_attributes])
@@ -443,6 +442,11 @@ def _plan_write(connection: Connection, statement: Executable, keys: tuple[str, 
                   returns_key=returns_key)
 
 
+def _result_processor(column, dialect) -> Callable[[object], object] | None:
+    """How a value of this column comes from the driver to Python, as a load converts it (None: as it is)."""
+    return column.type.dialect_impl(dialect).result_processor(dialect, None)
+
+
 def _plan_select(connection: Connection, statement: Select, _keys: None) -> _Plain | None:
     keys = list(statement.selected_columns.keys())
     made = _compile(connection, statement, None) if len(set(keys)) == len(keys) else None
@@ -450,8 +454,7 @@ def _plan_select(connection: Connection, statement: Select, _keys: None) -> _Pla
         return None
     compiled, names, processors = made
     dialect = connection.dialect
-    results = tuple(column.type.dialect_impl(dialect).result_processor(dialect, None)
-                    for column in statement.selected_columns)
+    results = tuple(_result_processor(column, dialect) for column in statement.selected_columns)
     return _Plain(compiled.string, names, processors, results=results,
                   row=collections.namedtuple("Row", keys, rename=True), named=not dialect.positional)
 
@@ -573,13 +576,12 @@ def select_plain_many(connection: Connection, reads: list[tuple[Select, dict]]) 
     wanted = [(plan, params) for plan, (_, params), answer in zip(plans, reads, answers) if answer is None]
     ahead = info.pop(_AHEAD, None) or []
     dbapi_connection = connection.connection.dbapi_connection
-    statements = [(dbapi_connection.cursor(), plan.sql, _values(plan, params))
-                  for plan, params in wanted + [(plan, params) for _, plan, params in ahead]]
+    sent = wanted + [(plan, params) for _, plan, params in ahead]
+    statements = [(dbapi_connection.cursor(), plan.sql, _values(plan, params)) for plan, params in sent]
     try:
         if statements:
             _send(dbapi_connection, info.pop(_SOON, None) or [], statements)
-        fetched = iter([_rows(plan, cursor.fetchall()) for (plan, _), (cursor, _, _)
-                        in zip(wanted + [(plan, params) for _, plan, params in ahead], statements)])
+        fetched = iter([_rows(plan, cursor.fetchall()) for (plan, _), (cursor, _, _) in zip(sent, statements)])
         answers = [answer if answer is not None else next(fetched) for answer in answers]
         for key, _, _ in ahead:
             info.setdefault(_KEPT, {})[key] = next(fetched)
