@@ -142,10 +142,16 @@ def find_home(db: Database, address: str, policy: Policy) -> Home | None:
         if triage is None:
             return None  # no directory yet: home_of says so, should a ticket be opened
         office_id, office_code = triage
-    terms = db.read_plain(_DEFAULT_TERMS)
-    priority_id, *hours = terms[0] if terms else (None, None, None)
-    return Home(school_id, language, office_id, office_code, priority_id,
-                Terms(*hours) if priority_id is not None else None)
+    priority_id, terms = _default_terms(db.read_plain(_DEFAULT_TERMS))
+    return Home(school_id, language, office_id, office_code, priority_id, terms)
+
+
+def _default_terms(rows: list[tuple]) -> tuple[int | None, Terms | None]:
+    """The default priority's id and SLA from _DEFAULT_TERMS's rows (none: no priorities)."""
+    if not rows:
+        return None, None
+    priority_id, *hours = rows[0]
+    return priority_id, Terms(*hours)
 
 
 def home_on_behalf(session: Session, policy: Policy, address: str, holder: Office,
@@ -162,13 +168,7 @@ def home_on_behalf(session: Session, policy: Policy, address: str, holder: Offic
     if priority is None:
         reads.append((_DEFAULT_TERMS, {}))
     school, *default = select_plain_many(session.connection(), reads)
-    if priority is not None:
-        priority_id, terms = priority.id, priority
-    elif default[0]:
-        priority_id, *hours = default[0][0]
-        terms = Terms(*hours)
-    else:
-        priority_id, terms = None, None
+    priority_id, terms = (priority.id, priority) if priority is not None else _default_terms(default[0])
     if not school:
         return Home(None, None, holder.id, holder.code, priority_id, terms), None
     school_id, language, parent_id, parent_code, parent_path = school[0]
