@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import copy
+import email.feedparser
 import re
 from datetime import timezone
 from functools import lru_cache
@@ -72,6 +73,28 @@ def remembered_addresses(raw_header, *, defects: list | None = None, decode_name
 
 
 mailparser.core.get_addresses = remembered_addresses
+
+
+class LineEndAtEnd:
+    """email.feedparser's NLCRE_eol, r'(\r\n|\r|\n)\Z', searched in the last
+    two characters only. The feed parser takes the line end off the end of
+    every part with `NLCRE_eol.search(payload)`, and the regex engine tries
+    the pattern at every line end of the part before the last: 0.5 ms for an
+    80 KB base64 attachment, a fifth of all parsing over the bench's mail. A
+    match can only lie in the last two characters, and the parser reads
+    nothing of it but its text (`group(0)`), which is the same."""
+
+    pattern = email.feedparser.NLCRE_eol.pattern
+
+    def __init__(self, expression: re.Pattern = email.feedparser.NLCRE_eol):
+        self.expression = expression
+
+    def search(self, string: str) -> re.Match | None:
+        return self.expression.search(string[-2:])
+
+
+if not isinstance(email.feedparser.NLCRE_eol, LineEndAtEnd):
+    email.feedparser.NLCRE_eol = LineEndAtEnd()
 
 
 def parse(raw: bytes, envelope_from: str | None = None) -> InboundMail:
