@@ -75,6 +75,9 @@ def remembered_addresses(raw_header, *, defects: list | None = None, decode_name
 mailparser.core.get_addresses = remembered_addresses
 
 
+_library_line_end = email.feedparser.NLCRE_eol
+
+
 class LineEndAtEnd:
     """email.feedparser's NLCRE_eol, r'(\r\n|\r|\n)\Z', searched in the last
     two characters only. The feed parser takes the line end off the end of
@@ -84,13 +87,8 @@ class LineEndAtEnd:
     match can only lie in the last two characters, and the parser reads
     nothing of it but its text (`group(0)`), which is the same."""
 
-    pattern = email.feedparser.NLCRE_eol.pattern
-
-    def __init__(self, expression: re.Pattern = email.feedparser.NLCRE_eol):
-        self.expression = expression
-
     def search(self, string: str) -> re.Match | None:
-        return self.expression.search(string[-2:])
+        return _library_line_end.search(string[-2:])
 
 
 if not isinstance(email.feedparser.NLCRE_eol, LineEndAtEnd):
