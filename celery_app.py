@@ -22,6 +22,9 @@ from tasks import polls
 DELIVER_EVERY_SECONDS = 10.0
 SWEEP_EVERY_SECONDS = 60.0
 REPROCESS_EVERY_SECONDS = 10.0
+# Received mail's bytes wait in the database until this pass moves them to
+# the store (core.storage.spool): the database holds a few seconds of mail.
+SPOOL_EVERY_SECONDS = 5.0
 BULK_EVERY_SECONDS = 3.0
 
 
@@ -44,6 +47,8 @@ def make_app(settings: Settings) -> Celery:
                       "options": {"expires": SWEEP_EVERY_SECONDS * 2}},
             "reprocess-quarantined": {"task": "tasks.mail.reprocess_quarantined", "schedule": REPROCESS_EVERY_SECONDS,
                                       "options": {"expires": REPROCESS_EVERY_SECONDS * 3}},
+            "move-raw-spool": {"task": "tasks.mail.move_raw_spool", "schedule": SPOOL_EVERY_SECONDS,
+                               "options": {"expires": SPOOL_EVERY_SECONDS * 3}},
             # Bulk jobs over policy.bulk_inline_max tickets wait for this pass;
             # a pass finds each pending job, so a lost message costs seconds.
             # Its idle passes, like the deliveries' and the re-process's,

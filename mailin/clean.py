@@ -20,7 +20,7 @@ from core.content.quotes import display_text
 from core.content.sanitize import sanitize_html
 from core.models import Attachment
 from core.storage.files import Store
-from mailin.inbound import InboundAttachment, InboundMail
+from mailin.inbound import InboundAttachment, InboundMail, TemporaryFailure
 
 INLINE_PLACEHOLDER = "cid-attachment:{sha256}"
 
@@ -53,9 +53,15 @@ def keep_attachment(item: InboundAttachment, store: Store, rules: AttachmentRule
             filename=safe_filename(item.filename), content_type=item.content_type[:127],
             size=len(item.content), sha256=hashlib.sha256(item.content).hexdigest(),
             content_id=_short(item.content_id), inline=False, refused_reason=refusal.reason[:255])
+    try:
+        sha256 = store.put(item.content)
+    except OSError as error:
+        # A full disk or a broken store is no fault of the message's: the
+        # sender keeps it and tries again (451), as nothing is ours yet.
+        raise TemporaryFailure(f"could not store an attachment: {error}") from error
     return Attachment(
         filename=name, content_type=content_type[:127], size=len(item.content),
-        sha256=store.put(item.content), content_id=_short(item.content_id),
+        sha256=sha256, content_id=_short(item.content_id),
         inline=item.inline and is_safe_inline_image(content_type))
 
 

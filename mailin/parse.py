@@ -79,7 +79,7 @@ _library_line_end = email.feedparser.NLCRE_eol
 
 
 class LineEndAtEnd:
-    """email.feedparser's NLCRE_eol, r'(\r\n|\r|\n)\Z', searched in the last
+    r"""email.feedparser's NLCRE_eol, r'(\r\n|\r|\n)\Z', searched in the last
     two characters only. The feed parser takes the line end off the end of
     every part with `NLCRE_eol.search(payload)`, and the regex engine tries
     the pattern at every line end of the part before the last: 0.5 ms for an

@@ -6,7 +6,7 @@ comes before threading: it needs no database, so it runs before the write
 lock is taken, and the write transaction stays short):
 
     1 receive   the channel hands over bytes and envelope
-    2 record    store: the bytes in the content store, fsynced, before anything can fail
+    2 record    store: the bytes' digest and what their RawMail row will say
     3 parse     prepare: mail-parser into an InboundMail (mailin.parse)
     4 screen    prepare: loops from ourselves (mailin.screen.check_loop)
                 prepare: sender authentication, SPF/DKIM/DMARC (mailin.authenticate): a
@@ -14,7 +14,8 @@ lock is taken, and the write transaction stays short):
     6 clean     prepare: quotes cut, HTML sanitised, attachments checked (mailin.clean)
                 prepare: where a new ticket of the sender's would start (core.tickets.intake.find_home)
     -- one write transaction (the writer: this process, or mailin.writer's) --
-    2 record    the RawMail row (hash, size, envelope, time)
+    2 record    the RawMail row (hash, size, envelope, time) and the bytes beside it
+                (core.storage.spool: a periodic task moves them into the content store)
     4 screen    duplicates and interrupted deliveries; bounces tied to our mail; auto-replies
     5 thread    the ticket it answers, if any (mailin.threads); a registered school's
                 address that failed authentication enters none (quarantined, linked)
@@ -26,13 +27,22 @@ lock is taken, and the write transaction stays short):
 
 `prepare` runs the steps before the transaction, `run_steps` those inside
 it, each as one call in this order; the rest of this module is plumbing
-(which writer, which transaction, how a stop is settled). A step that stops a message raises an IngestStop,
+(which writer, which transaction, how a stop is settled).
+
+The bytes are recorded with the row, not before parsing: nothing of a
+message is ours until that commit, and the sender keeps it until the 250.
+A message that stops the process while it is parsed has no row and no
+answer, and comes again, as one whose bytes were never written would; one
+that fails to parse is quarantined with its bytes, committed together.
+
+A step that stops a message raises an IngestStop,
 recorded as its outcome. A temporary database failure raises
 TemporaryFailure (the sender retries); any other error quarantines the
 message, which `reprocess` can take again later.
 """
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 from datetime import datetime, timedelta
@@ -49,8 +59,9 @@ from core.mail.notices import mark_bounced
 from core.models import Outcome, RawMail, Ticket, utcnow
 from core.storage.db import Database, is_transient
 from core.storage.fast import forget, savepoint, write_plain
-from core.storage.writelock import WriteLockTimeout, writing
 from core.storage.files import Store
+from core.storage.spool import raw_bytes, spool
+from core.storage.writelock import WriteLockTimeout, writing
 from core.tickets.arrival import route
 from core.tickets.intake import Home, Incoming, find_home
 from core.words import N_
@@ -83,7 +94,7 @@ def ingest(db: Database, raw: bytes, envelope_from: str | None, envelope_to: lis
     client's IP and HELO, which SPF is checked for."""
     if envelope_from is not None and envelope_from.strip() in ("", "<>"):
         envelope_from = NULL_SENDER
-    arrival = store(db, raw, envelope_from, envelope_to, channel, spam)
+    arrival = store(raw, envelope_from, envelope_to, channel, spam)
     writer = writer or LocalWriter(db)
     if spam is not None and spam.quarantines:
         prepared = Spam(spam.reason)
@@ -111,8 +122,10 @@ def reprocess(db: Database, raw_mail_id: int) -> IngestResult:
         envelope_from = raw_mail.envelope_from
         client = client_of(verdict_from_json(raw_mail.auth))
         waived = raw_mail.auth_waived_by_id is not None
-    return process(db, recorded, Store(db.settings.path("store")).get(recorded.sha256), envelope_from, client,
-                   auth_waived=waived)
+        raw = raw_bytes(session, Store(db.settings.path("store")), raw_mail)
+    if raw is None:
+        raise LookupError(f"raw mail {raw_mail_id}: its bytes are neither spooled nor in the store")
+    return process(db, recorded, raw, envelope_from, client, auth_waived=waived)
 
 
 def client_of(verdict: Verdict | None) -> Client | None:
@@ -131,30 +144,27 @@ class Recorded(NamedTuple):
 
 
 class Arrival(NamedTuple):
-    """A delivery whose bytes are in the store: the values of its RawMail
-    row, written with the message's outcome (see Writer.take)."""
+    """A delivery as it is recorded: the values of its RawMail row, and its
+    bytes, written with the message's outcome (see Writer.take)."""
     row: dict
     sha256: str
     message_id: str | None
+    content: bytes
 
     def recorded(self, raw_mail_id: int) -> Recorded:
         return Recorded(raw_mail_id, self.sha256, self.message_id)
 
 
-def store(db: Database, raw: bytes, envelope_from: str | None, envelope_to, channel: str,
+def store(raw: bytes, envelope_from: str | None, envelope_to, channel: str,
           spam: SpamVerdict | None = None) -> Arrival:
-    """Step 2: the bytes in the content store, fsynced, before parsing; and
-    what their RawMail row will say."""
-    try:
-        sha256, message_id = Store(db.settings.path("store")).put(raw), sniff_message_id(raw)
-    except OSError as error:
-        # Nothing is ours yet: the sender must keep the message and retry.
-        raise TemporaryFailure(f"could not store the message: {error}") from error
+    """Step 2, before parsing: what the message's RawMail row will say. The
+    row and the bytes are written with its outcome (take_within)."""
+    sha256, message_id = hashlib.sha256(raw).hexdigest(), sniff_message_id(raw)
     row = {"channel": channel[:8], "envelope_from": (envelope_from or "")[:_ENVELOPE_MAX] or None,
            "envelope_to": ", ".join(envelope_to) or None, "message_id": message_id,
            "sha256": sha256, "size": len(raw), "received_at": utcnow(),
            "spam_action": spam.action if spam else None, "spam_score": spam.score if spam else None}
-    return Arrival(row, sha256, message_id)
+    return Arrival(row, sha256, message_id, raw)
 
 
 _RECORD = insert(RawMail.__table__)  # built once: every mail runs it
@@ -188,7 +198,7 @@ def process(db: Database, recorded: Recorded, raw: bytes, envelope_from: str | N
 
 
 class Prepared(NamedTuple):
-    """What the write steps need of a message: all its bytes are in the store now."""
+    """What the write steps need of a message: its attachments are in the store now."""
     mail: MailHeader  # the header: `cleaned` holds what is kept of the bodies and attachments
     policy: Policy
     cleaned: Cleaned | None  # None for a bounce only
@@ -249,9 +259,11 @@ def decide(prepared: Prepared | Exception, write: Callable[[Prepared | Stopped],
 
 def take_within(session: Session, db: Database, arrival: Arrival, prepared: Prepared | Stopped, *,
                 light: bool = False) -> IngestResult:
-    """A new delivery in a transaction the caller commits: its RawMail row,
-    then decide_within."""
-    recorded = arrival.recorded(record_row(session.connection(), arrival.row))
+    """A new delivery in a transaction the caller commits: its RawMail row
+    and its bytes, then decide_within."""
+    connection = session.connection()
+    recorded = arrival.recorded(record_row(connection, arrival.row))
+    spool(connection, recorded.id, arrival.content)
     return decide_within(session, db, recorded, prepared, light=light)
 
 

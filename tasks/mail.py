@@ -3,8 +3,13 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from core.storage import spool
+from core.storage.files import Store
 from mailin.quarantine import reprocess_requested
 from tasks.databases import database_of
+
+# A pass moves for at most this long; the next picks up where it stopped.
+SPOOL_PASS_SECONDS = 20.0
 
 
 @shared_task(bind=True, acks_late=True, ignore_result=True)
@@ -12,3 +17,11 @@ def reprocess_quarantined(self) -> dict:
     """Quarantined mail an admin asked to process again; beat sends it every few seconds."""
     done = reprocess_requested(database_of(self.app))
     return {"done": done.done, "still_quarantined": done.still_quarantined, "retry_later": done.retry_later}
+
+
+@shared_task(bind=True, acks_late=True, ignore_result=True)
+def move_raw_spool(self) -> int:
+    """Received mail's bytes from the database into the content store
+    (core.storage.spool); beat sends it every few seconds."""
+    db = database_of(self.app)
+    return spool.move(db, Store(db.settings.path("store")), seconds=SPOOL_PASS_SECONDS)

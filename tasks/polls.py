@@ -3,8 +3,8 @@
 `celery worker -B` at INFO writes, for every task it runs, the beat's
 "Sending due task", the worker's "received" and the "succeeded" line: for the
 bulk-job poll every 3 seconds, and for the outbox, the chat and webhook
-deliveries and the quarantine's re-process every 10, whether there was work
-or not. The polls cannot be rarer without mail and jobs waiting longer, so
+deliveries and the quarantine's re-process every 10, the move of received
+mail's bytes into the store every 5, whether there was work or not. The polls cannot be rarer without mail and jobs waiting longer, so
 their idle lines go to DEBUG instead: only a pass that did something (a
 result that counts anything) is logged at INFO. `--loglevel DEBUG` shows them
 all again.
@@ -17,7 +17,7 @@ import logging
 # The tasks beat sends every few seconds. Each returns a count or a dict of
 # counts; a pass whose counts are all 0 found nothing to do.
 POLLS = frozenset({"tasks.bulk.run_bulk_jobs", "tasks.outbox.deliver_outbox", "tasks.outbox.deliver_hooks",
-                   "tasks.mail.reprocess_quarantined"})
+                   "tasks.mail.reprocess_quarantined", "tasks.mail.move_raw_spool"})
 # Celery's loggers of the three lines (beat, the worker's receipt, the task's trace).
 LOGGERS = ("celery.beat", "celery.worker.strategy", "celery.app.trace")
 

@@ -43,3 +43,12 @@ def make_user(session: Session, office: Office, role: Role = Role.agent, email: 
     session.add(user)
     session.flush()
     return user
+
+
+def raw_of(db, raw_mail) -> bytes | None:
+    """A received message's bytes, wherever they are (spooled, or moved to the store)."""
+    from core.storage.files import Store
+    from core.storage.spool import raw_bytes
+
+    with db.read() as session:
+        return raw_bytes(session, Store(db.settings.path("store")), raw_mail)

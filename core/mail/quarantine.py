@@ -15,6 +15,7 @@ from core.mail import trust
 from core.mail.auth import verdict_from_json
 from core.models import Outbox, OutboxStatus, Outcome, RawMail, User, utcnow
 from core.storage.files import Store
+from core.storage.spool import raw_bytes
 
 PREVIEW_BYTES = 20_000
 
@@ -40,12 +41,11 @@ def quarantined_mail(session: Session, raw_id: int) -> RawMail:
     return raw
 
 
-def raw_preview(settings: Settings, raw: RawMail) -> tuple[list[tuple[str, str]], str]:
+def raw_preview(session: Session, settings: Settings, raw: RawMail) -> tuple[list[tuple[str, str]], str]:
     """Headers and the start of a raw message as text, for an admin to judge it."""
-    store = Store(settings.path("store"))
-    if not store.exists(raw.sha256):
+    content = raw_bytes(session, Store(settings.path("store")), raw)
+    if content is None:
         return [], ""
-    content = store.get(raw.sha256)
     headers = BytesHeaderParser(policy=default_policy).parsebytes(content)
     return [(k, str(v)[:500]) for k, v in headers.items()], content[:PREVIEW_BYTES].decode("utf-8", "replace")
 

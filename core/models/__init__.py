@@ -4,7 +4,8 @@ from core.models.base import Base, utcnow
 from core.models.directory import Office, PasswordReset, Role, User
 from core.models.hooks import Channel, HookDelivery, Webhook
 from core.models.mail import (
-    ImapCursor, Outbox, OutboxStatus, Outcome, RateEvent, RawMail, SenderRule, SenderRuleKind, Setting, UsedStamp,
+    ImapCursor, Outbox, OutboxStatus, Outcome, RateEvent, RawContent, RawMail, SenderRule, SenderRuleKind, Setting,
+    UsedStamp,
 )
 from core.models.routing import Contact, Handoff
 from core.models.participants import Participant, StaffNotice
@@ -18,7 +19,7 @@ from core.models import fulltext  # noqa: E402,F401  (search indexes and tables 
 __all__ = [
     "ApiToken", "Attachment", "Base", "BulkJob", "CannedResponse", "Category", "Channel", "Contact", "Direction",
     "Event", "Handoff", "HookDelivery", "ImapCursor", "JobStatus", "Message", "Office", "Outbox", "OutboxStatus",
-    "Outcome", "Participant", "PasswordReset", "Priority", "RateEvent", "RawMail", "RefreshToken", "Role",
+    "Outcome", "Participant", "PasswordReset", "Priority", "RateEvent", "RawContent", "RawMail", "RefreshToken", "Role",
     "SenderRule", "SenderRuleKind", "Setting",
     "StaffNotice", "Status", "Ticket", "TicketLink", "TriageRule", "UsedStamp", "User", "Webhook", "utcnow",
 ]

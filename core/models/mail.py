@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Optional
 
-from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.models.base import Base, StrEnum, utcnow
@@ -22,10 +22,11 @@ class Outcome(StrEnum):
 class RawMail(Base):
     """Every message received and decided.
 
-    The bytes live in the content store under `sha256`, fsynced there before
-    anything can fail; the row is written in the transaction that decides
-    the message, with its `outcome`. (Rows without an outcome come from
-    earlier releases, which committed the row first: a delivery cut short.)
+    The row is written in the transaction that decides the message, with its
+    `outcome`, and its bytes with it (RawContent), committed before the 250;
+    a periodic task then moves the bytes into the content store, under
+    `sha256`. (Rows without an outcome come from earlier releases, which
+    committed the row first: a delivery cut short.)
     """
 
     __tablename__ = "raw_mail"
@@ -57,6 +58,22 @@ class RawMail(Base):
     # The sender authentication verdict (core.mail.auth.Verdict) as JSON:
     # SPF, DKIM, DMARC, and the client IP and HELO they were checked for.
     auth: Mapped[Optional[str]] = mapped_column(Text)
+
+
+class RawContent(Base):
+    """A received message's bytes until they are in the content store: the
+    spool (core.storage.spool).
+
+    They are written with their RawMail row, in the transaction that decides
+    the message, so that one commit makes both durable before the 250 (a
+    file of its own, fsynced with its folder, cost the SMTP processes a third
+    of their CPU a mail). The mover takes them into the content store off
+    the mail's path and deletes the row; a message's bytes are in one place
+    or the other, and read from here first."""
+
+    __tablename__ = "raw_content"
+    raw_mail_id: Mapped[int] = mapped_column(ForeignKey("raw_mail.id"), primary_key=True, autoincrement=False)
+    content: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class OutboxStatus(StrEnum):

@@ -66,7 +66,7 @@ def quarantined_view(raw_id: int):
             raw = quarantined_mail(session, raw_id)
         except NotFound:
             abort(404)
-        headers, preview = raw_preview(settings(), raw)
+        headers, preview = raw_preview(session, settings(), raw)
         return render_template("admin/quarantined.html", raw=raw, headers=headers, preview=preview,
                                waivable=failed_authentication(raw))
 

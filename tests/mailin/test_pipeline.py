@@ -3,6 +3,7 @@ does to tickets, the outbox and the mail log."""
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import os
 import sqlite3
@@ -12,14 +13,15 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy import select
 
 from core.models import (
-    Attachment, Message, Office, Outbox, OutboxStatus, Outcome, RawMail, Setting, Status, Ticket, TicketLink,
-    utcnow,
+    Attachment, Message, Office, Outbox, OutboxStatus, Outcome, RawContent, RawMail, Setting, Status, Ticket,
+    TicketLink, utcnow,
 )
 from core.storage.files import Store
 from core.tickets import lifecycle
 from mailin.inbound import AlreadyProcessed, TemporaryFailure
 from core.storage.writelock import WriteLockTimeout, WriterLock
 from mailin.pipeline import ingest, record_row, reprocess, sniff_message_id
+from tests.factories import raw_of
 from tests.mailin.conftest import impatient, locked
 from tests.mailin.mails import HELPDESK, OTHER_SCHOOL, PDF, SCHOOL, delivery_report, mail, with_parts
 
@@ -64,7 +66,7 @@ def test_unreadable_mail_is_quarantined_with_its_bytes_kept(db):
     assert result.outcome is Outcome.quarantined
     (row,) = rows(db, RawMail)
     assert row.reason == "no header fields" and row.processed_at is not None
-    assert Store(db.settings.path("store")).get(row.sha256) == raw
+    assert raw_of(db, row) == raw
 
 
 def test_mail_naming_no_sender_anywhere_is_quarantined(db):
@@ -238,9 +240,19 @@ def test_an_ingested_mail_cannot_be_processed_again(db):
 
 def test_database_locked_before_recording_fails_temporarily_and_keeps_nothing_half_done(db):
     slow = impatient(db)
+    raw = mail()
     with locked(db), pytest.raises(TemporaryFailure):
-        deliver(slow, mail())
-    assert rows(db, RawMail) == []
+        deliver(slow, raw)
+    # Nor its bytes: they are written with the row, and the sender keeps them.
+    assert rows(db, RawMail) == [] and raw_of_digest(db, raw) is None
+    with db.session() as session:
+        assert session.scalars(select(RawContent)).all() == []
+
+
+def raw_of_digest(db, raw: bytes) -> bytes | None:
+    store = Store(db.settings.path("store"))
+    digest = hashlib.sha256(raw).hexdigest()
+    return store.get(digest) if store.exists(digest) else None
 
 
 def test_database_failing_in_the_middle_of_the_writes_keeps_nothing_and_the_retry_makes_one_ticket(db, monkeypatch):

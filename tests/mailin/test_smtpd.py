@@ -17,8 +17,10 @@ import pytest
 from sqlalchemy import func, select
 
 from core.models import Message, Outbox, OutboxStatus, Outcome, RawMail, Setting, Ticket
-from core.storage.files import Store
 from mailin.smtpd import BackgroundServer
+from core.storage import spool
+from core.storage.files import Store
+from tests.factories import raw_of
 from tests.mailin.conftest import impatient, locked, transcript
 from tests.mailin.mails import HELPDESK, PDF, delivery_report, mail, message_id_of, with_parts
 
@@ -41,7 +43,7 @@ def test_mail_for_the_helpdesk_opens_a_ticket_and_is_answered_250_after_commit(d
         assert ticket.office.code == "C3171"
         assert (raw_mail.outcome, raw_mail.ticket_id, raw_mail.channel) == (Outcome.new_ticket, ticket.id, "smtp")
         assert raw_mail.envelope_to == HELPDESK
-        assert Store(db.settings.path("store")).get(raw_mail.sha256) == raw
+    assert raw_of(db, raw_mail) == raw
 
 
 def test_recipient_case_and_aliases_are_accepted(db):
@@ -147,14 +149,24 @@ def test_bounce_from_the_null_sender_is_matched_to_the_outbox_row(db, smtp_serve
         assert (bounce.outcome, bounce.envelope_from, bounce.ticket_id) == (Outcome.bounce, "<>", ack.ticket_id)
 
 
-def test_mail_that_cannot_be_stored_is_answered_451_and_the_server_keeps_serving(db, smtp_server):
-    store = db.settings.path("store")
-    store.parent.mkdir(parents=True, exist_ok=True)
-    store.write_text("a file where the store's folder should be")
-    assert transcript(smtp_server.port, mail()) == [250, 250, 250, 451, 221]
-    store.unlink()
+def test_attachments_that_cannot_be_stored_are_answered_451_and_the_server_keeps_serving(db, smtp_server):
+    """A message's own bytes are written with its row, in the database; its
+    kept attachments go to the store before that. While the store cannot be
+    written, a mail with an attachment is answered 451 (its sender keeps it)
+    and a plain one is taken, its bytes spooled until the store is back."""
+    folder = db.settings.path("store")
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    folder.write_text("a file where the store's folder should be")
+    with_pdf = with_parts(files=[("jadwal.pdf", "application/pdf", PDF)])
+    assert transcript(smtp_server.port, with_pdf) == [250, 250, 250, 451, 221]
     assert transcript(smtp_server.port, mail()) == OK
-    assert count(db, RawMail) == 1
+    with pytest.raises(OSError):
+        spool.move(db, Store(folder))
+    assert spool.spooled(db) == 1
+    folder.unlink()
+    assert transcript(smtp_server.port, with_pdf) == OK
+    assert spool.move(db, Store(folder)) == 2 and spool.spooled(db) == 0
+    assert count(db, RawMail) == 2
 
 
 def start_smtpd(db, *options: str) -> tuple[subprocess.Popen, int]:

@@ -13,7 +13,7 @@ from multiprocessing import Pipe
 import pytest
 from sqlalchemy import event, select
 
-from core.models import Attachment, Message, Outbox, OutboxStatus, Outcome, RawMail, Ticket
+from core.models import Attachment, Message, Outbox, OutboxStatus, Outcome, RawContent, RawMail, Ticket
 from core.storage.db import READ_ONLY, Database
 from core.storage.files import Store
 from mailin.inbound import TemporaryFailure, Unthreaded
@@ -344,11 +344,11 @@ def test_a_batch_whose_transaction_fails_is_a_temporary_failure_for_each_request
     good = {"channel": "smtp", "envelope_from": SCHOOL, "envelope_to": HELPDESK, "message_id": None,
             "sha256": "0" * 64, "size": 1}
     stopped = Stopped(Outcome.quarantined, "unreadable")
-    answers = answer_batch(db, [take_request(Arrival(good, "0" * 64, None), stopped),
-                                take_request(Arrival({"channel": "smtp"}, "1" * 64, None), stopped)])
+    answers = answer_batch(db, [take_request(Arrival(good, "0" * 64, None, b"x"), stopped),
+                                take_request(Arrival({"channel": "smtp"}, "1" * 64, None, b"y"), stopped)])
     assert [status for status, _ in answers] == ["temporary", "temporary"]
     with db.session() as session:
-        assert session.scalars(select(RawMail)).all() == []
+        assert session.scalars(select(RawMail)).all() == session.scalars(select(RawContent)).all() == []
 
 
 def test_requests_waiting_together_are_committed_together(db):
@@ -380,10 +380,10 @@ def test_requests_waiting_together_are_committed_together(db):
     assert len(commits) == 1
 
 
-def test_a_mail_is_stored_and_cleaned_then_written_with_its_row_in_one_request(db):
-    """Before the writer hears of a mail, its bytes and its kept attachment
-    are in the store and nothing is in the database; then one request, and
-    one commit, write its row with its ticket."""
+def test_a_mail_is_cleaned_then_written_with_its_row_and_bytes_in_one_request(db):
+    """Before the writer hears of a mail, its kept attachment is in the
+    store and nothing of it is in the database (nor its bytes in the store);
+    then one request, and one commit, write its row, its bytes and its ticket."""
     ours, theirs = Pipe()
     raw = with_parts(files=[("jadwal.pdf", "application/pdf", PDF)])
     results = []
@@ -391,9 +391,9 @@ def test_a_mail_is_stored_and_cleaned_then_written_with_its_row_in_one_request(d
     server.start()
     store = Store(db.settings.path("store"))
     assert theirs.poll(10)
-    assert store.exists(hashlib.sha256(raw).hexdigest()) and store.exists(hashlib.sha256(PDF).hexdigest())
+    assert store.exists(hashlib.sha256(PDF).hexdigest()) and not store.exists(hashlib.sha256(raw).hexdigest())
     with db.session() as session:
-        assert session.scalars(select(RawMail)).all() == []
+        assert session.scalars(select(RawMail)).all() == session.scalars(select(RawContent)).all() == []
     commits = write_commits(db)
     writer = threading.Thread(target=serve_writer, args=(db, [theirs]), daemon=True)
     writer.start()
@@ -405,3 +405,4 @@ def test_a_mail_is_stored_and_cleaned_then_written_with_its_row_in_one_request(d
         (row,) = session.scalars(select(RawMail)).all()
         assert (row.id, row.outcome, row.sha256) == (results[0].raw_mail_id, Outcome.new_ticket,
                                                      hashlib.sha256(raw).hexdigest())
+        assert session.get(RawContent, row.id).content == raw
