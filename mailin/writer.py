@@ -4,8 +4,9 @@ SQLite takes one writer at a time. When each server process wrote for
 itself, the write lock's holder shared its interpreter with that process's
 SMTP sessions and parsing, so the lock was held for four times as long as
 the writes took. With `helpdesk smtpd --processes N` on SQLite, the server
-processes receive, record the bytes, parse and clean, and send what is left
-to do to this process, which does nothing else (see `serve_writer`).
+processes receive, parse and clean, and send what is left to do, the
+message's bytes with it, to this process, which does nothing else (see
+`serve_writer`).
 
 Each pipeline thread of a server process has a pipe of its own to the
 writer (a pool in `RemoteWriter`): a request is one (operation, arguments)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import time
+from datetime import datetime
 
 from sqlalchemy import Connection, delete, func, insert, select
 from sqlalchemy.orm import Session
@@ -57,7 +58,18 @@ def raw_bytes(session: Session, store: Store, raw: RawMail) -> bytes | None:
 def spooled(db: Database) -> int:
     """How many messages' bytes wait in the spool."""
     with db.read() as session:
-        return session.scalar(select(func.count()).select_from(RawContent))
+        return waiting(session)[0]
+
+
+def waiting(session: Session) -> tuple[int, datetime | None]:
+    """How many messages' bytes wait in the spool, and when the oldest of
+    them was received (None when none wait). The spool holds a few seconds
+    of mail while the worker runs; older mail there means it does not, or
+    the store cannot be written."""
+    count, oldest = session.execute(
+        select(func.count(), func.min(RawMail.received_at)).select_from(RawContent)
+        .join(RawMail, RawMail.id == RawContent.raw_mail_id)).one()
+    return count, oldest
 
 
 def move(db: Database, store: Store, *, seconds: float = 30.0) -> int:

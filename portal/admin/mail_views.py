@@ -1,6 +1,8 @@
 """Mail wording, the quarantine of unreadable mail, and outgoing mail that failed."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
@@ -11,6 +13,8 @@ from core.mail.quarantine import (
 from core.mail.templates import BadTemplate
 from core.mail.templates import NotFound as TemplateNotFound
 from core.mail.templates import broken_templates, read_template, restore_template, save_template, template_files
+from core.models import utcnow
+from core.storage import spool
 from portal.admin.blueprint import bp
 from portal.context import db, settings
 from portal.auth import SYSTEM, access
@@ -55,7 +59,15 @@ def mail_template(name: str):
 @access(SYSTEM)
 def quarantine():
     with db().read() as session:
-        return render_template("admin/quarantine.html", mails=quarantined(session))
+        count, oldest = spool.waiting(session)
+        stuck = oldest is not None and utcnow() - oldest > SPOOL_STUCK_AFTER
+        return render_template("admin/quarantine.html", mails=quarantined(session),
+                               spool_stuck=(count, oldest) if stuck else None)
+
+
+# The worker moves received mail into the store every few seconds: mail that
+# waited longer than this tells the admins that it does not (see the template).
+SPOOL_STUCK_AFTER = timedelta(minutes=10)
 
 
 @bp.get("/quarantine/<int:raw_id>")

@@ -240,3 +240,24 @@ def test_the_rules_page_shows_defaults_as_the_language_writes_them(admin):
     assert "Bawaan: 5.242.880" in page and "Bawaan: nonaktif" in page
     assert "Bawaan: False" not in page
     assert "Default: 5,242,880" in client.get("/admin/policy?lang=en").text
+
+
+def test_mail_the_worker_has_not_moved_for_long_is_shown_to_the_admins(admin, database):
+    """A few seconds in the spool are normal and not shown; ten minutes mean
+    the worker does not run or the store cannot be written."""
+    from datetime import timedelta
+
+    from freezegun import freeze_time
+
+    from core.models import utcnow
+    from mailin.pipeline import ingest
+
+    client, _ = admin
+    received = utcnow()
+    with freeze_time(received):
+        ingest(database, RAW, "sman1@sekolah.test", ("helpdesk@helpdesk.test",), "smtp")
+        assert "file store" not in client.get("/admin/quarantine?lang=en").get_data(as_text=True)
+    with freeze_time(received + timedelta(minutes=11)):
+        page = client.get("/admin/quarantine?lang=en").get_data(as_text=True)
+        assert "1 received message has waited since" in page and "worker" in page
+        assert "menunggu sejak" in client.get("/admin/quarantine?lang=id").get_data(as_text=True)
