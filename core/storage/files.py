@@ -13,10 +13,13 @@ store's first few hundred thousand: two new inodes a mail instead of one.)
 """
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import hashlib
 import os
 import secrets
 from pathlib import Path
+from typing import Iterable
 
 
 class Store:
@@ -39,15 +42,58 @@ class Store:
         return os.path.join(self.root, sha256[:2], sha256[2:4], sha256)
 
     def put(self, content: bytes) -> str:
-        # Plain os calls on str paths: every inbound mail stores its bytes
-        # here, and pathlib's objects cost a third of the call beside the fsyncs.
+        # Plain os calls on str paths: every attachment kept is stored here, and
+        # pathlib's objects cost a third of the call beside the fsyncs.
         sha256 = hashlib.sha256(content).hexdigest()
         folder = self._folder(sha256)
         target = os.path.join(folder, sha256)
         if os.path.exists(target) or os.path.exists(self._earlier(sha256)):
             return sha256
+        os.replace(self._write_temporary(sha256, content, fsync=True), target)
+        # The rename is durable only once the folder itself is on disk.
+        _fsync_folder(folder)
+        return sha256
+
+    def put_many(self, contents: Iterable[bytes]) -> list[str]:
+        """Store several files, as durable as `put` makes each when it
+        returns, with two flushes of the store's file system in all where
+        Linux's syncfs is at hand (the spool's mover stores received mail a
+        batch at a time so: two fsyncs a file cost it 0.4 ms of CPU a mail).
+
+        Every file is written to a temporary name; the file system is
+        flushed, so their contents are on disk; they are renamed; it is
+        flushed again, so the names are. A file under its real name is
+        therefore always whole, as with `put`: a crash in between leaves at
+        most a temporary file, or a rename undone. Without syncfs each file
+        is fsynced before its rename and each folder after, as `put` does."""
+        digests, pending = [], {}
+        try:
+            for content in contents:
+                sha256 = hashlib.sha256(content).hexdigest()
+                digests.append(sha256)
+                target = os.path.join(self._folder(sha256), sha256)
+                if sha256 in pending or os.path.exists(target) or os.path.exists(self._earlier(sha256)):
+                    continue
+                pending[sha256] = (self._write_temporary(sha256, content, fsync=_syncfs is None), target)
+            if pending:
+                self._flush(fsync_folders=())
+        except BaseException:
+            # Nothing was renamed: a store that keeps failing (a full disk)
+            # must not fill up with the temporaries of every attempt.
+            for tmp, _target in pending.values():
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
+            raise
+        for tmp, target in pending.values():
+            os.replace(tmp, target)
+        if pending:
+            self._flush(fsync_folders={os.path.dirname(target) for _, target in pending.values()})
+        return digests
+
+    def _write_temporary(self, sha256: str, content: bytes, *, fsync: bool) -> str:
         # A name of its own per writer: two threads (or processes) storing the
         # same bytes at once must not share a temporary file.
+        folder = self._folder(sha256)
         tmp = os.path.join(folder, f".{sha256}.{os.getpid()}.{secrets.token_hex(8)}.tmp")
         try:
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -56,23 +102,55 @@ class Store:
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
             _write_all(fd, content)
-            os.fsync(fd)
+            if fsync:
+                os.fsync(fd)
         finally:
             os.close(fd)
-        os.replace(tmp, target)
-        # The rename is durable only once the folder itself is on disk.
-        dir_fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
-        return sha256
+        return tmp
+
+    def _flush(self, fsync_folders: Iterable[str]) -> None:
+        """Everything written to the store's file system so far on disk
+        (syncfs); without syncfs, only the folders given are fsynced (their
+        files were, as they were written)."""
+        if _syncfs is not None:
+            fd = os.open(self.root, os.O_RDONLY)
+            try:
+                if _syncfs(fd) != 0:
+                    error = ctypes.get_errno()
+                    raise OSError(error, f"syncfs of the store: {os.strerror(error)}")
+            finally:
+                os.close(fd)
+            return
+        for folder in fsync_folders:
+            _fsync_folder(folder)
 
     def get(self, sha256: str) -> bytes:
         return self.path(sha256).read_bytes()
 
     def exists(self, sha256: str) -> bool:
         return self.path(sha256).exists()
+
+
+def _fsync_folder(folder: str) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _find_syncfs():
+    """Linux's syncfs(2), which flushes one file system and waits for it:
+    "Linux waits for I/O completions, and thus sync() or syncfs() provide the
+    same guarantees as fsync() called on every file in the system or
+    filesystem respectively" (its manual page). None elsewhere."""
+    try:
+        return ctypes.CDLL(None, use_errno=True).syncfs
+    except (OSError, AttributeError):
+        return None
+
+
+_syncfs = _find_syncfs()
 
 
 def _write_all(fd: int, content: bytes) -> None:

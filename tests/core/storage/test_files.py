@@ -57,3 +57,57 @@ def test_a_store_of_an_earlier_release_is_read_and_added_to_where_its_files_lie(
     assert store.path(added) == tmp_path / "store" / added[:2] / added and store.get(added) == b"Surat baru"
     missing = "0" * 64
     assert not store.exists(missing) and store.path(missing) == tmp_path / "store" / "00" / missing
+
+
+def test_many_files_stored_at_once_are_each_whole_under_their_names(tmp_path):
+    store = Store(tmp_path / "store")
+    kept = store.put(b"sudah ada")
+    before = store.path(kept).stat()
+    contents = [b"satu", b"dua", b"satu", b"sudah ada", b"tiga" * 10_000]
+    digests = store.put_many(contents)
+    assert digests == [hashlib.sha256(c).hexdigest() for c in contents]
+    assert [store.get(d) for d in digests] == contents
+    assert (store.path(kept).stat().st_ino, store.path(kept).stat().st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
+    names = sorted(p.name for p in (tmp_path / "store").rglob("*") if p.is_file())
+    assert names == sorted(set(digests))  # no temporary file left behind
+    assert store.put_many([]) == []
+
+
+def test_without_syncfs_each_file_is_fsynced_as_put_does(tmp_path, monkeypatch):
+    from core.storage import files
+
+    monkeypatch.setattr(files, "_syncfs", None)
+    store = Store(tmp_path / "store")
+    digests = store.put_many([b"Rapor", b"Ijazah"])
+    assert [store.get(d) for d in digests] == [b"Rapor", b"Ijazah"]
+
+
+def test_a_flush_that_fails_leaves_no_file_under_its_real_name(tmp_path, monkeypatch):
+    """The contents are renamed only once the file system said they are on
+    disk: a failed flush raises, and the temporaries are taken away."""
+    import ctypes
+    import errno
+
+    import pytest
+
+    from core.storage import files
+
+    def failing(_fd: int) -> int:
+        ctypes.set_errno(errno.EIO)
+        return -1
+
+    monkeypatch.setattr(files, "_syncfs", failing)
+    store = Store(tmp_path / "store")
+    with pytest.raises(OSError, match="syncfs"):
+        store.put_many([b"Rapor", b"Ijazah"])
+    assert [p for p in (tmp_path / "store").rglob("*") if p.is_file()] == []
+    assert not any(store.exists(hashlib.sha256(c).hexdigest()) for c in (b"Rapor", b"Ijazah"))
+
+
+def test_this_machine_has_syncfs():
+    """The batch path the spool's mover takes on Linux (the others fsync each file)."""
+    import sys
+
+    from core.storage import files
+
+    assert files._syncfs is not None or not sys.platform.startswith("linux")
