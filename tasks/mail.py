@@ -7,6 +7,7 @@ from core.storage import spool
 from core.storage.files import Store
 from mailin.quarantine import reprocess_requested
 from tasks.databases import database_of
+from tasks.priority import at_low_priority
 
 # A pass moves for at most this long; the next picks up where it stopped.
 SPOOL_PASS_SECONDS = 20.0
@@ -22,6 +23,9 @@ def reprocess_quarantined(self) -> dict:
 @shared_task(bind=True, acks_late=True, ignore_result=True)
 def move_raw_spool(self) -> int:
     """Received mail's bytes from the database into the content store
-    (core.storage.spool); beat sends it every few seconds."""
+    (core.storage.spool); beat sends it every few seconds. At a lower CPU
+    priority (tasks.priority): under a wave of mail the SMTP side comes
+    first, and the store catches up in the quiet after it."""
     db = database_of(self.app)
-    return spool.move(db, Store(db.settings.path("store")), seconds=SPOOL_PASS_SECONDS)
+    return at_low_priority(lambda: spool.move(db, Store(db.settings.path("store")), seconds=SPOOL_PASS_SECONDS),
+                           name="raw-spool")

@@ -14,7 +14,8 @@ from sqlalchemy import func, select
 from celery_app import BULK_EVERY_SECONDS, make_app
 from core.models import BulkJob, JobStatus, Outbox
 from core.tickets import bulk
-from tasks.bulk import NICENESS, at_low_priority, niceness_for, run_bulk_jobs
+from tasks.bulk import niceness_for, run_bulk_jobs
+from tasks.priority import NICENESS, at_low_priority
 from tests._shared import wait_for
 from tests.core.tickets.waves_world import build_wave
 
