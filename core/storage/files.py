@@ -67,28 +67,42 @@ class Store:
         most a temporary file, or a rename undone. Without syncfs each file
         is fsynced before its rename and each folder after, as `put` does."""
         digests, pending = [], {}
+        # Opened before anything is written: syncfs reports the write-back
+        # errors of the file system since its descriptor was opened.
+        root = self._open_root() if _syncfs is not None else None
         try:
-            for content in contents:
-                sha256 = hashlib.sha256(content).hexdigest()
-                digests.append(sha256)
-                target = os.path.join(self._folder(sha256), sha256)
-                if sha256 in pending or os.path.exists(target) or os.path.exists(self._earlier(sha256)):
-                    continue
-                pending[sha256] = (self._write_temporary(sha256, content, fsync=_syncfs is None), target)
+            try:
+                for content in contents:
+                    sha256 = hashlib.sha256(content).hexdigest()
+                    digests.append(sha256)
+                    target = os.path.join(self._folder(sha256), sha256)
+                    if sha256 in pending or os.path.exists(target) or os.path.exists(self._earlier(sha256)):
+                        continue
+                    pending[sha256] = (self._write_temporary(sha256, content, fsync=root is None), target)
+                if pending:
+                    _flush(root, folders=())
+            except BaseException:
+                # Nothing was renamed: a store that keeps failing (a full disk)
+                # must not fill up with the temporaries of every attempt.
+                for tmp, _target in pending.values():
+                    with contextlib.suppress(OSError):
+                        os.unlink(tmp)
+                raise
+            for tmp, target in pending.values():
+                os.replace(tmp, target)
             if pending:
-                self._flush(fsync_folders=())
-        except BaseException:
-            # Nothing was renamed: a store that keeps failing (a full disk)
-            # must not fill up with the temporaries of every attempt.
-            for tmp, _target in pending.values():
-                with contextlib.suppress(OSError):
-                    os.unlink(tmp)
-            raise
-        for tmp, target in pending.values():
-            os.replace(tmp, target)
-        if pending:
-            self._flush(fsync_folders={os.path.dirname(target) for _, target in pending.values()})
+                _flush(root, folders={os.path.dirname(target) for _, target in pending.values()})
+        finally:
+            if root is not None:
+                os.close(root)
         return digests
+
+    def _open_root(self) -> int:
+        try:
+            return os.open(self.root, os.O_RDONLY)
+        except FileNotFoundError:  # a new store
+            os.makedirs(self.root, exist_ok=True)
+            return os.open(self.root, os.O_RDONLY)
 
     def _write_temporary(self, sha256: str, content: bytes, *, fsync: bool) -> str:
         # A name of its own per writer: two threads (or processes) storing the
@@ -108,27 +122,25 @@ class Store:
             os.close(fd)
         return tmp
 
-    def _flush(self, fsync_folders: Iterable[str]) -> None:
-        """Everything written to the store's file system so far on disk
-        (syncfs); without syncfs, only the folders given are fsynced (their
-        files were, as they were written)."""
-        if _syncfs is not None:
-            fd = os.open(self.root, os.O_RDONLY)
-            try:
-                if _syncfs(fd) != 0:
-                    error = ctypes.get_errno()
-                    raise OSError(error, f"syncfs of the store: {os.strerror(error)}")
-            finally:
-                os.close(fd)
-            return
-        for folder in fsync_folders:
-            _fsync_folder(folder)
-
     def get(self, sha256: str) -> bytes:
         return self.path(sha256).read_bytes()
 
     def exists(self, sha256: str) -> bool:
         return self.path(sha256).exists()
+
+
+def _flush(root: int | None, folders: Iterable[str]) -> None:
+    """Everything written to the store's file system so far on disk: syncfs
+    of `root`, a descriptor of the store's folder; without syncfs (`root`
+    None), the folders given are fsynced (their files were, as they were
+    written)."""
+    if root is not None:
+        if _syncfs(root) != 0:
+            error = ctypes.get_errno()
+            raise OSError(error, f"syncfs of the store: {os.strerror(error)}")
+        return
+    for folder in folders:
+        _fsync_folder(folder)
 
 
 def _fsync_folder(folder: str) -> None:
