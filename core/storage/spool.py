@@ -8,7 +8,7 @@ store (core.storage.files) off that path, a batch at a time, and deletes
 their rows; `raw_bytes` reads a message's bytes wherever they are.
 
 A message's bytes are always in the spool, the store or both: a row is
-deleted only once its file is fsynced under its name, and the store keeps
+deleted only once its file is on disk under its name, and the store keeps
 the same bytes once however often they are put, so a mover stopped anywhere
 and started again loses nothing and doubles nothing. Two movers at once
 write the same files and delete the same rows, which is harmless.
