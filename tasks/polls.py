@@ -2,12 +2,12 @@
 
 `celery worker -B` at INFO writes, for every task it runs, the beat's
 "Sending due task", the worker's "received" and the "succeeded" line: for the
-bulk-job poll every 3 seconds, and for the outbox, the chat and webhook
-deliveries and the quarantine's re-process every 10, the move of received
-mail's bytes into the store every 5, whether there was work or not. The polls cannot be rarer without mail and jobs waiting longer, so
-their idle lines go to DEBUG instead: only a pass that did something (a
-result that counts anything) is logged at INFO. `--loglevel DEBUG` shows them
-all again.
+bulk-job poll every 3 seconds, for the move of received mail's bytes into
+the store every 5, and for the outbox, the chat and webhook deliveries and the
+quarantine's re-process every 10, whether there was work or not. The polls
+cannot be rarer without mail and jobs waiting longer, so their idle lines go
+to DEBUG instead: only a pass that did something (a result that counts
+anything) is logged at INFO. `--loglevel DEBUG` shows them all again.
 """
 from __future__ import annotations
 

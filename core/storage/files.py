@@ -41,13 +41,18 @@ class Store:
         """Where earlier releases put the file (see the module's docstring)."""
         return os.path.join(self.root, sha256[:2], sha256[2:4], sha256)
 
+    def _kept(self, sha256: str, target: str) -> bool:
+        """Are these bytes stored already, where this release puts them
+        (`target`) or where an earlier one did?"""
+        return os.path.exists(target) or os.path.exists(self._earlier(sha256))
+
     def put(self, content: bytes) -> str:
         # Plain os calls on str paths: every attachment kept is stored here, and
         # pathlib's objects cost a third of the call beside the fsyncs.
         sha256 = hashlib.sha256(content).hexdigest()
         folder = self._folder(sha256)
         target = os.path.join(folder, sha256)
-        if os.path.exists(target) or os.path.exists(self._earlier(sha256)):
+        if self._kept(sha256, target):
             return sha256
         os.replace(self._write_temporary(sha256, content, fsync=True), target)
         # The rename is durable only once the folder itself is on disk.
@@ -76,7 +81,7 @@ class Store:
                     sha256 = hashlib.sha256(content).hexdigest()
                     digests.append(sha256)
                     target = os.path.join(self._folder(sha256), sha256)
-                    if sha256 in pending or os.path.exists(target) or os.path.exists(self._earlier(sha256)):
+                    if sha256 in pending or self._kept(sha256, target):
                         continue
                     pending[sha256] = (self._write_temporary(sha256, content, fsync=root is None), target)
                 if pending:
