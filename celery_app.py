@@ -26,6 +26,9 @@ REPROCESS_EVERY_SECONDS = 10.0
 # the store (core.storage.spool): the database holds a few seconds of mail.
 SPOOL_EVERY_SECONDS = 5.0
 BULK_EVERY_SECONDS = 3.0
+# The store's leftover temporaries (a crash between a write and its rename) are
+# removed once a day; the pass lists every file of the store.
+STORE_SWEEP_EVERY_SECONDS = 24 * 3600.0
 
 
 def make_app(settings: Settings) -> Celery:
@@ -49,6 +52,9 @@ def make_app(settings: Settings) -> Celery:
                                       "options": {"expires": REPROCESS_EVERY_SECONDS * 3}},
             "move-raw-spool": {"task": "tasks.mail.move_raw_spool", "schedule": SPOOL_EVERY_SECONDS,
                                "options": {"expires": SPOOL_EVERY_SECONDS * 3}},
+            "sweep-store-temporaries": {"task": "tasks.mail.sweep_store_temporaries",
+                                        "schedule": STORE_SWEEP_EVERY_SECONDS,
+                                        "options": {"expires": STORE_SWEEP_EVERY_SECONDS / 2}},
             # Bulk jobs over policy.bulk_inline_max tickets wait for this pass;
             # a pass finds each pending job, so a lost message costs seconds.
             # Its idle passes, like the deliveries' and the re-process's,

@@ -29,3 +29,18 @@ def move_raw_spool(self) -> int:
     db = database_of(self.app)
     return at_low_priority(lambda: spool.move(db, Store(db.settings.path("store")), seconds=SPOOL_PASS_SECONDS),
                            name="raw-spool")
+
+
+# A temporary file of the store is left only by a crash between its write and
+# its rename; one this old is nobody's (core.storage.files.Store.sweep_temporaries).
+STORE_TEMPORARY_MAX_AGE_SECONDS = 24 * 3600.0
+
+
+@shared_task(bind=True, acks_late=True, ignore_result=True)
+def sweep_store_temporaries(self) -> int:
+    """Remove the store's temporary files that a crash left behind; beat sends
+    it once a day. It lists every file of the store, so it runs at a lower
+    CPU priority (tasks.priority)."""
+    db = database_of(self.app)
+    store = Store(db.settings.path("store"))
+    return at_low_priority(lambda: store.sweep_temporaries(STORE_TEMPORARY_MAX_AGE_SECONDS), name="store-sweep")

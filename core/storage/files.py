@@ -17,7 +17,9 @@ import contextlib
 import ctypes
 import hashlib
 import os
+import re
 import secrets
+import time
 from pathlib import Path
 from typing import Iterable
 
@@ -127,11 +129,55 @@ class Store:
             os.close(fd)
         return tmp
 
+    def sweep_temporaries(self, older_than: float, now: float | None = None) -> int:
+        """Remove the temporary files a crash left between a write and its
+        rename (put, put_many) that were last written more than `older_than`
+        seconds ago; return how many. One in use lives for milliseconds (a
+        batch of put_many, seconds), so an old one is nobody's. Looks in the
+        256 folders and, for a store of an earlier release, in their
+        subfolders; lists every file of the store, so it is for a rare pass."""
+        cutoff = (time.time() if now is None else now) - older_than
+        removed = 0
+        for folder in _entries(self.root):
+            if not (folder.is_dir(follow_symlinks=False) and _FOLDER.fullmatch(folder.name)):
+                continue
+            for entry in _entries(folder.path):
+                if entry.is_dir(follow_symlinks=False) and _FOLDER.fullmatch(entry.name):
+                    removed += sum(_remove_if_old(inner, cutoff) for inner in _entries(entry.path))
+                else:
+                    removed += _remove_if_old(entry, cutoff)
+        return removed
+
     def get(self, sha256: str) -> bytes:
         return self.path(sha256).read_bytes()
 
     def exists(self, sha256: str) -> bool:
         return self.path(sha256).exists()
+
+
+_FOLDER = re.compile(r"[0-9a-f]{2}")
+
+
+def _entries(folder: str | Path) -> list[os.DirEntry]:
+    """A folder's entries; none if it has gone (or never was)."""
+    try:
+        with os.scandir(folder) as entries:
+            return list(entries)
+    except FileNotFoundError:
+        return []
+
+
+def _remove_if_old(entry: os.DirEntry, cutoff: float) -> int:
+    """1 if `entry` was a temporary file of the store last written before `cutoff`, and is removed."""
+    if not (entry.name.startswith(".") and entry.name.endswith(".tmp")):
+        return 0
+    try:
+        if not entry.is_file(follow_symlinks=False) or entry.stat(follow_symlinks=False).st_mtime >= cutoff:
+            return 0
+        os.unlink(entry.path)
+    except FileNotFoundError:  # renamed or removed meanwhile
+        return 0
+    return 1
 
 
 def _flush(root: int | None, folders: Iterable[str]) -> None:

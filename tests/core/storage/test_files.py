@@ -1,8 +1,9 @@
-"""The content-addressed store: its folders, earlier releases' stores, and
-concurrent writers of the same bytes."""
+"""The content-addressed store: its folders, earlier releases' stores,
+concurrent writers of the same bytes, and the sweep of leftover temporaries."""
 from __future__ import annotations
 
 import hashlib
+import os
 import threading
 
 from core.storage.files import Store
@@ -111,3 +112,37 @@ def test_this_machine_has_syncfs():
     from core.storage import files
 
     assert files._syncfs is not None or not sys.platform.startswith("linux")
+
+
+def test_the_sweep_removes_only_temporaries_older_than_it_is_told(tmp_path):
+    """A crash between a write and its rename leaves a temporary file: the
+    sweep removes those last written before its cut-off, here and in an
+    earlier release's subfolders, and leaves stored files, fresh
+    temporaries (a write under way) and anything else alone."""
+    store = Store(tmp_path / "store")
+    digest = store.put(b"Laporan dana BOS")
+    folder = tmp_path / "store" / digest[:2]
+    now = 1_900_000_000.0
+    day = 24 * 3600
+
+    def temporary(path, age):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"half a mail")
+        os.utime(path, (now - age, now - age))
+        return path
+
+    old = temporary(folder / f".{digest}.4242.0011223344556677.tmp", 2 * day)
+    old_earlier = temporary(folder / "cd" / f".{'cd' * 32}.17.8899aabbccddeeff.tmp", 3 * day)
+    fresh = temporary(folder / f".{'ee' * 32}.4242.aaaaaaaaaaaaaaaa.tmp", 60)
+    other = temporary(folder / ".not-ours", 5 * day)
+    beside = temporary(tmp_path / "store" / "lost+found" / ".x.tmp", 5 * day)
+
+    assert store.sweep_temporaries(older_than=day, now=now) == 2
+    assert not old.exists() and not old_earlier.exists()
+    assert fresh.exists() and other.exists() and beside.exists()
+    assert store.get(digest) == b"Laporan dana BOS"
+    assert store.sweep_temporaries(older_than=day, now=now) == 0
+
+
+def test_the_sweep_of_a_store_not_yet_made_finds_nothing(tmp_path):
+    assert Store(tmp_path / "none").sweep_temporaries(older_than=0) == 0
