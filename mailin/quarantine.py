@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from core.mail.quarantine import reprocess_done, reprocess_requests
 from core.models import utcnow
 from core.storage.db import Database
+from core.storage.writelock import writing
 from mailin.inbound import AlreadyProcessed, TemporaryFailure
 from mailin.pipeline import reprocess
 
@@ -25,7 +26,7 @@ class Pass:
 def reprocess_requested(db: Database, limit: int = 50) -> Pass:
     """Process the marked messages; a temporary failure leaves the mark for the next pass."""
     started = utcnow()
-    with db.begin() as session:
+    with writing(db), db.begin() as session:
         waiting = reprocess_requests(session, limit, now=started)
     result = Pass()
     for raw_id in waiting:
@@ -38,7 +39,7 @@ def reprocess_requested(db: Database, limit: int = 50) -> Pass:
         except (AlreadyProcessed, LookupError) as gone:
             outcome = f"skipped ({gone})"
         log.info("raw mail %d processed again: %s", raw_id, outcome)
-        with db.begin() as session:
+        with writing(db), db.begin() as session:
             reprocess_done(session, raw_id, asked_by=started)
         if outcome == "quarantined":
             result.still_quarantined += 1

@@ -6,6 +6,11 @@ marking leaves the lock; once it expires (core.storage.retries.LEASE) the row is
 again and is sent a second time, with the same Message-ID, which mail
 clients de-duplicate. A row is never lost and never sent by two live
 workers at once.
+
+On SQLite the pass's writes (the claim, the marks) queue for the write lock
+with the mail servers' (core.storage.writelock), which hands it over at once,
+and the mail is rendered in a reader's transaction, which takes no lock: a
+pass running through a wave of mail does not hold up the mail it answers.
 """
 from __future__ import annotations
 
@@ -19,6 +24,7 @@ from sqlalchemy.orm import Session, lazyload, load_only
 from core.mail import outbox
 from core.models import OutboxStatus, Ticket, utcnow
 from core.storage.db import Database
+from core.storage.writelock import writing
 from mailout.dkim import Signer, signer_for
 from mailout.render import OutgoingMail, Renderer
 from mailout.transport import DeliveryFailure, Transport, transport_for
@@ -27,8 +33,7 @@ BATCH = 200
 # Sent rows are marked in groups, to keep the database off the critical path;
 # a crash loses at most one group's marks, which the lease then re-sends.
 MARK_EVERY = 50
-# Rows rendered per short read of the database (on SQLite the read holds the
-# write lock: 50 rows render in about 10 ms).
+# Rows rendered per short read of the database (50 rows render in about 10 ms).
 RENDER_CHUNK = 50
 # A pass stops claiming new batches after this long, so beat's next pass
 # (and other workers) share the work and a pass never runs unbounded.
@@ -64,7 +69,7 @@ def deliver_due(db: Database, now: datetime | None = None, *, transport: Transpo
     signer = signer_for(db.settings)
     with transport or transport_for(db.settings) as channel:
         while time.monotonic() - started < PASS_SECONDS:
-            with db.begin() as session:
+            with writing(db), db.begin() as session:
                 rows = outbox.claim_due_rows(session, now, batch)
             if not rows:
                 break
@@ -102,10 +107,10 @@ Rendered = tuple[int, OutgoingMail | DeliveryFailure, str, tuple[str, ...]]
 
 
 def _render_chunk(db: Database, renderer: Renderer, rows: list[Row]) -> list[Rendered]:
-    """Render a few claimed rows in one short read (their tickets, in one query).
-    On SQLite every transaction holds the write lock, so the read must end
-    before the sends (and the marking)."""
-    with db.session() as reader:
+    """Render a few claimed rows in one short read (their tickets, in one
+    query), a reader's (Database.read): on SQLite it takes no write lock, so
+    the mail servers' writes go on while the mail is rendered."""
+    with db.read() as reader:
         tickets = _tickets(reader, {row.ticket_id for row in rows if row.ticket_id})
         return [(row.id, _render_or_failure(reader, renderer, row, tickets.get(row.ticket_id)), row.to_address,
                  tuple(address.strip() for address in row.cc.split(",")) if row.cc else ())
@@ -129,7 +134,7 @@ def _render_or_failure(reader: Session, renderer: Renderer, row: Row,
 def _mark(db: Database, sent: list[int], now: datetime) -> int:
     count = len(sent)
     if sent:
-        with db.begin() as session:
+        with writing(db), db.begin() as session:
             outbox.mark_sent(session, sent, now)
         sent.clear()
     return count
@@ -137,7 +142,7 @@ def _mark(db: Database, sent: list[int], now: datetime) -> int:
 
 def _record_failure(db: Database, outbox_id: int, failure: DeliveryFailure, now: datetime,
                     report: PassReport) -> None:
-    with db.begin() as session:
+    with writing(db), db.begin() as session:
         row = outbox.mark_failed(session, outbox_id, str(failure), now, permanent=failure.permanent)
         if row.status is OutboxStatus.failed:
             report.failed += 1

@@ -30,6 +30,7 @@ from core.hooks.webhooks import secret_of
 from core.mail import hook_health
 from core.models import Channel, OutboxStatus, Ticket, Webhook, utcnow
 from core.storage.db import Database
+from core.storage.writelock import writing
 from core.tickets.intake import link_of
 from mailout.deliver import PASS_SECONDS, PassReport
 
@@ -66,7 +67,7 @@ def deliver_hooks_due(db: Database, now: datetime | None = None, *, client: http
     started = time.monotonic()
     with client or httpx.Client(timeout=TIMEOUT, follow_redirects=False) as http:
         while time.monotonic() - started < PASS_SECONDS:
-            with db.begin() as session:
+            with writing(db), db.begin() as session:
                 rows = queue.claim_due(session, now, batch)
             if not rows:
                 break
@@ -77,7 +78,7 @@ def deliver_hooks_due(db: Database, now: datetime | None = None, *, client: http
 
 def _deliver_one(db: Database, http: httpx.Client, row: Row, now: datetime, report: PassReport) -> None:
     try:
-        with db.session() as reader:
+        with db.read() as reader:
             request = build_request(reader, db.settings, row)
     except Undeliverable as exc:
         _record(db, row, str(exc), now, report, permanent=True)
@@ -88,7 +89,7 @@ def _deliver_one(db: Database, http: httpx.Client, row: Row, now: datetime, repo
         _record(db, row, f"{type(exc).__name__}: {exc}", now, report)
         return
     if response.is_success:
-        with db.begin() as session:
+        with writing(db), db.begin() as session:
             queue.mark_sent(session, row.id, now)
             if row.webhook_id is not None:
                 hook_health.succeeded(session, row.webhook_id)
@@ -106,7 +107,7 @@ def _refused_for_good(channel: Channel, status: int) -> bool:
 
 
 def _record(db: Database, row: Row, error: str, now: datetime, report: PassReport, *, permanent: bool = False) -> None:
-    with db.begin() as session:
+    with writing(db), db.begin() as session:
         failed = queue.mark_failed(session, row.id, error, now, permanent=permanent)
         if row.webhook_id is not None and not permanent:
             hook_health.failed(session, db.settings, row.webhook_id, error, now)

@@ -1,11 +1,13 @@
 from __future__ import annotations
 
 import email
+import sqlite3
 from dataclasses import replace
 from datetime import timedelta
 from email import policy as email_policy
 
 import mailparser
+import pytest
 from freezegun import freeze_time
 from sqlalchemy import event, func, select
 
@@ -13,8 +15,10 @@ from core.mail import outbox
 from core.mail.msgids import ref_from_message_id
 from core.models import Outbox, OutboxStatus, Setting, utcnow
 from core.storage import retries
-from core.storage.db import Database
-from mailout.deliver import deliver_due
+from core.storage.db import READ_ONLY, Database
+from core.storage.writelock import writer_lock
+from mailout.deliver import _render_chunk, deliver_due
+from mailout.render import OutgoingMail, Renderer
 from tests.factories import load_directory
 from tests.mailout.world import open_with_ack
 
@@ -178,3 +182,38 @@ def test_a_pass_reads_and_marks_rows_in_bulk_not_one_by_one(database, relay):
     assert len(relay.messages) == due
     # A claim (select, update), a ticket read per chunk of rows, a mark per group.
     assert len([s for s in statements if not s.startswith(("BEGIN", "PRAGMA", "SAVEPOINT", "RELEASE"))]) <= 10
+
+
+def test_on_sqlite_a_pass_writes_in_the_writers_queue_and_renders_without_the_write_lock(database):
+    """The mail servers' writer must not wait on a delivery pass: the pass's
+    write transactions begin inside the writer lock (which hands over at
+    once; SQLite's own busy handler sleeps up to 100 ms), and its rendering
+    needs no write lock at all, so it goes on while another holds it."""
+    if not database.is_sqlite:
+        pytest.skip("SQLite's write lock; PostgreSQL locks rows")
+    with database.begin() as s:
+        load_directory(s)
+        open_with_ack(s, database.settings)
+    began = []  # for each transaction: read only, and the writer lock held
+    lock = writer_lock(database)
+    listen = lambda conn: began.append((bool(conn.get_execution_options().get(READ_ONLY)),  # noqa: E731
+                                        lock.threads.locked()))
+    event.listen(database.engine, "begin", listen)
+    try:
+        assert deliver_due(database).sent == 1
+    finally:
+        event.remove(database.engine, "begin", listen)
+    writes = [held for read_only, held in began if not read_only]
+    assert writes and all(writes) and any(read_only for read_only, _ in began)
+
+    with freeze_time(utcnow() + timedelta(days=1)), database.begin() as s:
+        open_with_ack(s, database.settings, message_id="<q2@sekolah.test>")
+        [row] = outbox.claim_due_rows(s, utcnow(), 10)
+    holder = sqlite3.connect(database.engine.url.database, isolation_level=None)
+    try:
+        holder.execute("BEGIN IMMEDIATE")  # another writer, mid-transaction
+        [(outbox_id, mail, to, _cc)] = _render_chunk(database, Renderer(database.settings), [row])
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert outbox_id == row.id and to == "sman1@sekolah.test" and isinstance(mail, OutgoingMail)
