@@ -23,12 +23,13 @@ def reprocess_quarantined(self) -> dict:
 @shared_task(bind=True, acks_late=True, ignore_result=True)
 def move_raw_spool(self) -> int:
     """Received mail's bytes from the database into the content store
-    (core.storage.spool); beat sends it every few seconds. At a lower CPU
-    priority (tasks.priority): under a wave of mail the SMTP side comes
-    first, and the store catches up in the quiet after it."""
+    (core.storage.spool); beat sends it every few seconds. Its reads and file
+    writes run at a lower CPU priority (tasks.priority): under a wave of mail
+    the SMTP side comes first, and the store catches up in the quiet after
+    it. Its deletes, which hold the database's write lock, do not."""
     db = database_of(self.app)
-    return at_low_priority(lambda: spool.move(db, Store(db.settings.path("store")), seconds=SPOOL_PASS_SECONDS),
-                           name="raw-spool")
+    return spool.move(db, Store(db.settings.path("store")), seconds=SPOOL_PASS_SECONDS,
+                      storing=lambda work: at_low_priority(work, name="raw-spool"))
 
 
 # A temporary file of the store is left only by a crash between its write and

@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import time
 from datetime import datetime
+from typing import Callable, NamedTuple
 
 from sqlalchemy import Connection, delete, func, insert, select
 from sqlalchemy.orm import Session
@@ -72,23 +73,41 @@ def waiting(session: Session) -> tuple[int, datetime | None]:
     return count, oldest
 
 
-def move(db: Database, store: Store, *, seconds: float = 30.0) -> int:
+def move(db: Database, store: Store, *, seconds: float = 30.0,
+         storing: Callable[[Callable[[], Moved]], Moved] = lambda work: work()) -> int:
     """Move spooled bytes into the store, oldest first, a batch at a time,
     until none are left or `seconds` have passed; returns how many messages
     were moved. A store that cannot be written raises (OSError), with the
-    bytes still spooled."""
+    bytes still spooled.
+
+    `storing` runs each batch's read and file writes, the bulk of the work
+    (the worker runs them at a lower CPU priority: tasks.priority). The
+    batch's rows are deleted by the caller's thread, at its priority: the
+    delete holds the database's write lock, which the mail servers' writer
+    waits for, and a thread that other work may preempt would hold it long."""
     moved, after, deadline = 0, 0, time.monotonic() + seconds
     while time.monotonic() < deadline:
-        batch = _next_batch(db, after)
-        if not batch:
+        last, done = storing(lambda: _store_next(db, store, after))
+        if last is None:
             break
-        done = _put(store, batch)
         if done:
             with writing(db), db.begin() as session:
                 session.execute(delete(RawContent).where(RawContent.raw_mail_id.in_(done))
                                 .execution_options(synchronize_session=False))
-        moved, after = moved + len(done), batch[-1][0]
+        moved, after = moved + len(done), last
     return moved
+
+
+class Moved(NamedTuple):
+    last: int | None  # the last raw mail read; None: the spool had nothing after `after`
+    stored: list[int]  # the raw mails whose bytes are in the store now
+
+
+def _store_next(db: Database, store: Store, after: int) -> Moved:
+    batch = _next_batch(db, after)
+    if not batch:
+        return Moved(None, [])
+    return Moved(batch[-1][0], _put(store, batch))
 
 
 def _next_batch(db: Database, after: int) -> list[tuple[int, bytes, str]]:

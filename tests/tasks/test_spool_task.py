@@ -2,15 +2,19 @@
 from __future__ import annotations
 
 import hashlib
+import os
+import threading
 import uuid
 
 from celery.contrib.testing.worker import start_worker
+from sqlalchemy import Engine, event
 
 from celery_app import SPOOL_EVERY_SECONDS, make_app
 from core.storage import spool
 from core.storage.files import Store
 from mailin.pipeline import ingest
 from tasks.mail import move_raw_spool
+from tasks.priority import NICENESS
 from tests._shared import wait_for
 
 RAW = (b"From: <sman1@sekolah.test>\r\nTo: helpdesk@helpdesk.test\r\nSubject: Rapor\r\n"
@@ -34,3 +38,24 @@ def test_a_worker_moves_received_mail_into_the_store(database):
         # A worker's start and first task can take tens of seconds on a loaded 2-core machine.
         wait_for(lambda: spool.spooled(database) == 0, timeout=60)
     assert store.get(hashlib.sha256(RAW).hexdigest()) == RAW
+
+
+def test_the_mover_reads_and_stores_at_low_priority_and_deletes_at_its_own(database):
+    """The delete holds the database's write lock, which the mail servers'
+    writer waits for: it runs at the worker's priority, not in the niced
+    thread that reads the bytes and writes the files."""
+    app = make_app(database.settings)
+    ingest(database, RAW, "sman1@sekolah.test", ("helpdesk@helpdesk.test",), "smtp")
+    priorities = []  # (statement's first word, the nice value of the thread that ran it)
+    listen = lambda conn, cursor, statement, *args: priorities.append(  # noqa: E731
+        (statement.split()[0].upper(), os.getpriority(os.PRIO_PROCESS, threading.get_native_id())))
+    event.listen(Engine, "before_cursor_execute", listen)  # the task's engine is its own
+    try:
+        assert app.tasks[move_raw_spool.name].apply().get() == 1
+    finally:
+        event.remove(Engine, "before_cursor_execute", listen)
+    own = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    deletes = {nice for word, nice in priorities if word == "DELETE"}
+    reads = {nice for word, nice in priorities if word == "SELECT"}
+    assert deletes == {own} and reads == {min(19, own + NICENESS)}
+    assert spool.spooled(database) == 0
