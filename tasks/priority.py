@@ -1,9 +1,12 @@
 """Work that yields the CPU to what people and senders wait for.
 
-A bulk job (tasks.bulk) and the spool's mover (tasks.mail) run in a thread of
-their own at a lower CPU priority than the worker's: while they run, the web
-processes and the SMTP side get the CPU first, and the worker process itself
-(its other tasks: mail delivery) keeps its priority.
+A bulk job (tasks.bulk) and the spool mover's reads and file writes
+(tasks.mail) run in a thread of their own at a lower CPU priority than the
+worker's: while they run, the web processes and the SMTP side get the CPU
+first, and the worker process itself (its other tasks: mail delivery) keeps
+its priority. Work that holds the database's write lock, which the mail
+servers' writer waits for, is better left at the worker's priority (the
+mover's deletes are): a thread that everything else preempts holds it long.
 """
 from __future__ import annotations
 
